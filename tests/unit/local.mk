@@ -1,0 +1,33 @@
+# tests/unit fragment, included by the top-level Makefile.am.
+#
+# One TAP program per module of src/ (tests/unit/<module>_t.c), each linked
+# against libevdb.a so that it tests the very objects the server runs.
+UNIT_TESTS = \
+	tests/unit/streamname_t \
+	tests/unit/token_t \
+	tests/unit/uuid_t \
+	tests/unit/timefmt_t \
+	tests/unit/json_out_t \
+	tests/unit/buf_t \
+	tests/unit/arena_t \
+	tests/unit/xalloc_t
+
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+tests_unit_streamname_t_SOURCES = tests/unit/streamname_t.c tests/tap.h
+tests_unit_streamname_t_LDADD = $(UNIT_LDADD)
+tests_unit_token_t_SOURCES = tests/unit/token_t.c tests/tap.h
+tests_unit_token_t_LDADD = $(UNIT_LDADD)
+tests_unit_uuid_t_SOURCES = tests/unit/uuid_t.c tests/tap.h
+tests_unit_uuid_t_LDADD = $(UNIT_LDADD)
+tests_unit_timefmt_t_SOURCES = tests/unit/timefmt_t.c tests/tap.h
+tests_unit_timefmt_t_LDADD = $(UNIT_LDADD)
+tests_unit_json_out_t_SOURCES = tests/unit/json_out_t.c tests/tap.h
+tests_unit_json_out_t_LDADD = $(UNIT_LDADD)
+tests_unit_buf_t_SOURCES = tests/unit/buf_t.c tests/tap.h
+tests_unit_buf_t_LDADD = $(UNIT_LDADD)
+tests_unit_arena_t_SOURCES = tests/unit/arena_t.c tests/tap.h
+tests_unit_arena_t_LDADD = $(UNIT_LDADD)
+tests_unit_xalloc_t_SOURCES = tests/unit/xalloc_t.c tests/tap.h
+tests_unit_xalloc_t_LDADD = $(UNIT_LDADD)
