@@ -1,0 +1,178 @@
+/*
+ * request.c - FastCGI request helpers: parameters, body, query, responses.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "json_out.h"
+#include "request.h"
+
+static const char *
+request_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 507: return "Insufficient Storage";
+	default: return "Unknown";
+	}
+}
+
+const char *
+request_param(const struct request *r, const char *name)
+{
+	return FCGX_GetParam(name, r->fcgi->envp);
+}
+
+enum evdb_status
+request_read_body(struct request *r, size_t max)
+{
+	size_t want;
+	int n;
+
+	buf_reset(r->body);
+	if (r->content_length > 0 && (uint64_t)r->content_length > max)
+		return EVDB_ERR_INVALID;
+	want = r->content_length > 0 ? (size_t)r->content_length : 0;
+	for (;;) {
+		size_t room;
+
+		buf_reserve(r->body, 16384);
+		room = r->body->cap - r->body->len - 1;
+		if (room > 65536)
+			room = 65536;
+		n = FCGX_GetStr(r->body->data + r->body->len, (int)room, r->fcgi->in);
+		if (n <= 0)
+			break;
+		r->body->len += (size_t)n;
+		r->body->data[r->body->len] = '\0';
+		if (r->body->len > max)
+			return EVDB_ERR_INVALID;
+	}
+	if (r->body->len < want)
+		return EVDB_ERR_CLOSED;
+	return EVDB_OK;
+}
+
+static int
+request_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Form-decodes s[0..n) into out (which has room for n + 1 bytes). */
+static size_t
+request_form_decode(const char *s, size_t n, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		int hi, lo;
+
+		if (s[i] == '+')
+			out[o++] = ' ';
+		else if (s[i] == '%' && i + 2 < n &&
+		    (hi = request_hexval(s[i + 1])) >= 0 &&
+		    (lo = request_hexval(s[i + 2])) >= 0) {
+			out[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+char *
+request_query(struct request *r, const char *key, size_t *len)
+{
+	const char *p = r->query;
+	size_t klen = strlen(key);
+
+	while (*p != '\0') {
+		const char *amp = strchr(p, '&');
+		const char *end = amp != NULL ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		const char *name_end = eq != NULL ? eq : end;
+
+		if ((size_t)(name_end - p) == klen && memcmp(p, key, klen) == 0) {
+			const char *v = eq != NULL ? eq + 1 : end;
+			size_t vn = (size_t)(end - v);
+			char *out = arena_alloc(r->arena, vn + 1);
+
+			*len = request_form_decode(v, vn, out);
+			return out;
+		}
+		p = amp != NULL ? amp + 1 : end;
+	}
+	*len = 0;
+	return NULL;
+}
+
+void
+request_send(struct request *r, int status, const char *content_type,
+    const char *body, size_t len)
+{
+	char head[256];
+	int n;
+
+	if (r->status != 0)
+		return;
+	r->status = status;
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n\r\n",
+	    status, request_reason(status), content_type, len);
+	/* A client that went away makes these fail; there is nobody to tell. */
+	FCGX_PutStr(head, n, r->fcgi->out);
+	while (len > 0) {
+		int chunk = len > (1u << 30) ? 1 << 30 : (int)len;
+
+		if (FCGX_PutStr(body, chunk, r->fcgi->out) != chunk)
+			break;
+		body += chunk;
+		len -= (size_t)chunk;
+	}
+}
+
+void
+request_send_out(struct request *r, int status)
+{
+	request_send(r, status, "application/json", r->out->data ? r->out->data : "",
+	    r->out->len);
+}
+
+void
+request_send_error(struct request *r, int status, const char *code,
+    const char *message, const char *details)
+{
+	buf_reset(r->out);
+	buf_puts(r->out, "{\"error\":{\"code\":");
+	json_out_cstr(r->out, code);
+	buf_puts(r->out, ",\"message\":");
+	json_out_cstr(r->out, message);
+	if (details != NULL) {
+		buf_puts(r->out, ",\"details\":");
+		buf_puts(r->out, details);
+	}
+	buf_puts(r->out, "}}\n");
+	request_send_out(r, status);
+}

@@ -1,0 +1,38 @@
+/*
+ * server.h - the FastCGI server: listening socket, worker threads, signals.
+ *
+ * server_run() binds (or inherits) the listening socket, starts
+ * settings->workers threads and then waits for signals on the calling
+ * thread, which must be the only thread so far: every signal is blocked in
+ * the workers and handled synchronously here with sigwait().
+ *   SIGTERM, SIGINT  stop accepting, let each worker finish the request it
+ *                    is serving, join them, return EVDB_OK
+ *   SIGHUP           reopen the log file
+ * Each worker owns a store connection, a request arena and reusable body
+ * and response buffers, and accepts connections itself, one at a time.
+ *
+ * The accept model and nginx: a worker serves one FastCGI connection at a
+ * time.  nginx's conf/ in this repository does not use fastcgi_keep_conn, so
+ * every request arrives on its own connection and no worker ever sits idle on
+ * a kept-alive upstream connection while others queue (docs/configuration.md
+ * gives the rule).
+ */
+#ifndef EVDB_SERVER_H
+#define EVDB_SERVER_H
+
+#include "log.h"
+#include "settings.h"
+#include "status.h"
+#include "store.h"
+
+/** Process-wide state shared by the workers (opaque outside server.c). */
+struct server_ctx;
+
+/**
+ * Runs the server until SIGTERM/SIGINT.  Returns EVDB_ERR_CONFIG or
+ * EVDB_ERR_IO when the socket cannot be set up (logged).
+ */
+enum evdb_status server_run(const struct settings *s, struct store *st,
+    struct log *log);
+
+#endif /* EVDB_SERVER_H */

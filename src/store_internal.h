@@ -1,0 +1,130 @@
+/*
+ * store_internal.h - what the store_*.c files share; not a public contract.
+ *
+ * store.c       lifetime, connections, the per-connection caches, errors
+ * store_schema.c  schema migrations of the registry and namespace files
+ * store_registry.c  namespace operations
+ * store_write.c   group commit of writes
+ * store_read.c    stream, category and listing reads
+ */
+#ifndef EVDB_STORE_INTERNAL_H
+#define EVDB_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include "store.h"
+#include "uuid.h"
+
+/* Prepared statements of a namespace connection, prepared on first use. */
+enum ns_stmt {
+	NS_BEGIN_IMMEDIATE,
+	NS_COMMIT,
+	NS_ROLLBACK,
+	NS_ID_LOOKUP,
+	NS_STREAM_VERSION,
+	NS_INSERT,
+	NS_STATS_ADD,
+	NS_STATS_GET,
+	NS_READ_STREAM,
+	NS_READ_STREAM_GLOBAL,
+	NS_READ_LAST,
+	NS_READ_LAST_TYPE,
+	NS_READ_CATEGORY,
+	NS_READ_CATEGORY_CORR,
+	NS_READ_ALL,
+	NS_READ_ALL_CORR,
+	NS_STREAMS,
+	NS_CATEGORIES,
+	NS_STMT_COUNT
+};
+
+/* Prepared statements of the registry connection. */
+enum reg_stmt {
+	REG_DATA_VERSION,
+	REG_LOOKUP,
+	REG_INSERT,
+	REG_DELETE,
+	REG_LIST,
+	REG_GET,
+	REG_STMT_COUNT
+};
+
+/* The in-process group-commit queue of one namespace file (store_write.c). */
+struct write_queue;
+
+/* One open namespace database of a store_conn. */
+struct ns_handle {
+	sqlite3 *db;			/* this thread's connection to the file */
+	sqlite3_stmt *stmt[NS_STMT_COUNT]; /* prepared lazily; NULL until used */
+	struct write_queue *queue;	/* shared group-commit queue of the file */
+};
+
+/* A namespace known to a store_conn: the registry row, cached. */
+struct ns_entry {
+	struct ns_entry *next;		/* hash chain */
+	char name[TOKEN_NS_MAX + 1];	/* namespace name */
+	int64_t generation;		/* registry row id; names the file */
+	char token_hash[TOKEN_HASH_HEX_LEN + 1]; /* SHA-256 hex of the token */
+	struct ns_handle *handle;	/* open database, or NULL */
+	uint64_t last_used;		/* use counter value at last use, for eviction */
+};
+
+#define NS_CACHE_BUCKETS 64
+#define NS_OPEN_MAX 32			/* open namespace files per connection */
+
+struct store {
+	char *data_dir;			/* owned */
+	char *ns_dir;			/* owned: data_dir + "/ns" */
+	char *registry_path;		/* owned */
+	enum durability durability;
+	int busy_timeout_ms;
+	struct log *log;		/* borrowed */
+	atomic_llong connections;	/* open SQLite connections */
+	pthread_mutex_t queues_mu;	/* guards queues */
+	struct write_queue *queues;	/* every queue made so far */
+};
+
+struct store_conn {
+	struct store *st;		/* the shared store */
+	sqlite3 *reg;			/* registry connection */
+	sqlite3_stmt *reg_stmt[REG_STMT_COUNT]; /* prepared lazily */
+	int64_t reg_data_version;	/* PRAGMA data_version when the cache was filled */
+	struct ns_entry *cache[NS_CACHE_BUCKETS]; /* namespaces looked up so far */
+	int open_handles;		/* entries with a handle */
+	uint64_t use_counter;		/* ticks on every namespace use */
+	struct uuid_gen uuid;		/* this thread's id generator */
+	char errmsg[512];		/* last failure text */
+};
+
+/* store.c */
+enum evdb_status store_sqlite_status(int rc);
+enum evdb_status store_fail(struct store_conn *c, sqlite3 *db, int rc,
+    const char *what);
+enum evdb_status store_open_db(struct store *st, const char *path,
+    bool create, sqlite3 **out, char *err, size_t err_size);
+void store_close_db(struct store *st, sqlite3 *db);
+enum evdb_status store_ns_stmt(struct store_conn *c, struct ns_handle *h,
+    enum ns_stmt which, sqlite3_stmt **out);
+enum evdb_status store_reg_stmt(struct store_conn *c, enum reg_stmt which,
+    sqlite3_stmt **out);
+enum evdb_status store_ns_lookup(struct store_conn *c, const char *ns,
+    struct ns_entry **out);
+enum evdb_status store_ns_handle(struct store_conn *c, const char *ns,
+    struct ns_entry **entry, struct ns_handle **out);
+void store_ns_forget(struct store_conn *c, const char *ns);
+char *store_ns_path(const struct store *st, const char *ns, int64_t generation);
+void store_stmt_done(sqlite3_stmt *s);
+
+/* store_schema.c */
+enum evdb_status store_schema_registry(struct store *st, sqlite3 *db,
+    char *err, size_t err_size);
+enum evdb_status store_schema_namespace(struct store *st, sqlite3 *db,
+    char *err, size_t err_size);
+
+/* store_write.c */
+struct write_queue *store_write_queue(struct store *st, const char *path);
+void store_write_queues_free(struct store *st);
+
+#endif /* EVDB_STORE_INTERNAL_H */

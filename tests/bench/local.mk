@@ -1,0 +1,1 @@
+# tests/bench fragment, included by the top-level Makefile.am.

@@ -1,0 +1,61 @@
+# tests/e2e fragment, included by the top-level Makefile.am.
+#
+# End-to-end tests: each program starts its own nginx + evdb stack through
+# deploy/evdb-local on a loopback port it picks itself, in its own temporary
+# directory, so they may run in parallel under "make -j check".  They need
+# libcurl (HAVE_CURL); without it they are not built.  They link nothing of
+# libevdb: they see evdb only from the outside, as clients do.
+
+E2E_HARNESS = tests/e2e/harness.c tests/e2e/harness.h \
+	tests/e2e/harness_http.c tests/e2e/harness_json.c \
+	tests/e2e/harness_fcgi.c tests/e2e/harness_internal.h tests/tap.h
+
+if HAVE_CURL
+E2E_TESTS = \
+	tests/e2e/stream_t \
+	tests/e2e/category_t \
+	tests/e2e/ns_t \
+	tests/e2e/auth_t \
+	tests/e2e/write_semantics_t \
+	tests/e2e/concurrency_t \
+	tests/e2e/hostile_t
+
+check_PROGRAMS += $(E2E_TESTS)
+TESTS += $(E2E_TESTS)
+
+E2E_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+E2E_LDADD = $(CURL_LIBS) $(JSONC_LIBS) -lpthread
+
+tests_e2e_stream_t_SOURCES = tests/e2e/stream_t.c $(E2E_HARNESS)
+tests_e2e_stream_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_stream_t_LDADD = $(E2E_LDADD)
+
+tests_e2e_category_t_SOURCES = tests/e2e/category_t.c $(E2E_HARNESS)
+tests_e2e_category_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_category_t_LDADD = $(E2E_LDADD)
+
+tests_e2e_ns_t_SOURCES = tests/e2e/ns_t.c $(E2E_HARNESS)
+tests_e2e_ns_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_ns_t_LDADD = $(E2E_LDADD)
+
+tests_e2e_auth_t_SOURCES = tests/e2e/auth_t.c $(E2E_HARNESS)
+tests_e2e_auth_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_auth_t_LDADD = $(E2E_LDADD)
+
+tests_e2e_write_semantics_t_SOURCES = tests/e2e/write_semantics_t.c \
+	$(E2E_HARNESS)
+tests_e2e_write_semantics_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_write_semantics_t_LDADD = $(E2E_LDADD)
+
+tests_e2e_concurrency_t_SOURCES = tests/e2e/concurrency_t.c $(E2E_HARNESS)
+tests_e2e_concurrency_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_concurrency_t_LDADD = $(E2E_LDADD)
+
+tests_e2e_hostile_t_SOURCES = tests/e2e/hostile_t.c $(E2E_HARNESS)
+tests_e2e_hostile_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_hostile_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += $(E2E_HARNESS) tests/e2e/stream_t.c tests/e2e/category_t.c \
+	tests/e2e/ns_t.c tests/e2e/auth_t.c tests/e2e/write_semantics_t.c \
+	tests/e2e/concurrency_t.c tests/e2e/hostile_t.c
+endif
