@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,6 +112,19 @@ out:
 	return rs;
 }
 
+/* Each SSE subscriber holds a socket: allow as many files as permitted. */
+static void
+main_raise_fd_limit(struct log *log)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn(log, "cannot raise the open-file limit: %s", strerror(errno));
+	}
+}
+
 static int
 main_write_pid_file(const char *path, struct log *log)
 {
@@ -171,6 +185,7 @@ main(int argc, char **argv)
 		log_error(&log, "cannot set up the default namespace");
 		goto out;
 	}
+	main_raise_fd_limit(&log);
 	if (main_write_pid_file(s.pid_file, &log) != 0)
 		goto out;
 	if (server_run(&s, st, &log) == EVDB_OK)

@@ -9,6 +9,8 @@
 #include "json_out.h"
 #include "router.h"
 #include "rpc.h"
+#include "server.h"
+#include "sse.h"
 #include "version.h"
 
 typedef void (*route_fn)(struct request *r);
@@ -53,12 +55,18 @@ router_not_implemented(struct request *r)
 	    "This endpoint is not available in this version of evdb", NULL);
 }
 
+static void
+router_subscribe(struct request *r)
+{
+	sse_serve(r, server_hub(r->server));
+}
+
 static const struct route routes[] = {
 	{ "/rpc", false, true, rpc_serve },
 	{ "/health", false, false, router_health },
 	{ "/version", false, false, router_version },
-	{ "/subscribe", false, true, router_not_implemented },
-	{ "/subscribe/", true, true, router_not_implemented },
+	{ "/subscribe", false, true, router_subscribe },
+	{ "/subscribe/", true, true, router_subscribe },
 	{ "/import", false, true, router_not_implemented },
 };
 

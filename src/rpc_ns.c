@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "auth.h"
+#include "hub.h"
 #include "json_out.h"
 #include "rpc_internal.h"
+#include "server.h"
 #include "timefmt.h"
 #include "version.h"
 
@@ -311,7 +313,9 @@ rpc_sys_health(struct rpc_call *call)
 	buf_puts(call->out, "{\"backend\":\"sqlite\",\"connections\":");
 	json_out_int(call->out, store_connection_count(
 	    store_conn_store(call->req->store)));
-	buf_puts(call->out, ",\"status\":\"ok\",\"version\":");
+	buf_puts(call->out, ",\"status\":\"ok\",\"subscribers\":");
+	json_out_int(call->out, hub_subscriber_count(server_hub(call->req->server)));
+	buf_puts(call->out, ",\"version\":");
 	json_out_cstr(call->out, EVDB_VERSION);
 	buf_putc(call->out, '}');
 }

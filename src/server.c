@@ -21,6 +21,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "hub.h"
 #include "request.h"
 #include "router.h"
 #include "server.h"
@@ -33,6 +34,7 @@ struct server_ctx {
 	const struct settings *settings; /* process settings */
 	struct store *store;		/* shared store */
 	struct log *log;		/* process log */
+	struct hub *hub;		/* SSE subscriptions */
 	int listen_fd;			/* FastCGI listening socket */
 	pthread_mutex_t accept_mu;	/* one worker in accept() at a time */
 	atomic_int stopping;		/* set once SIGTERM/SIGINT arrived */
@@ -46,6 +48,12 @@ struct worker {
 	struct server_ctx *srv;		/* shared state */
 	bool started;			/* thread was created */
 };
+
+struct hub *
+server_hub(const struct server_ctx *srv)
+{
+	return srv->hub;
+}
 
 static const char *
 server_param(FCGX_Request *req, const char *name, const char *dflt)
@@ -293,6 +301,7 @@ enum evdb_status
 server_run(const struct settings *s, struct store *st, struct log *log)
 {
 	struct server_ctx srv;
+	struct hub_options hopt;
 	struct worker *workers = NULL;
 	sigset_t set;
 	char *unix_path = NULL;
@@ -322,6 +331,16 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 		goto out;
 	}
 	if ((srv.listen_fd = server_listen(s, log, &unix_path)) < 0) {
+		rs = EVDB_ERR_IO;
+		goto out;
+	}
+	hopt.store = st;
+	hopt.log = log;
+	hopt.heartbeat_ms = s->sse_heartbeat_ms;
+	hopt.max_subscribers = s->sse_max_subscribers;
+	hopt.max_per_namespace = s->sse_max_per_token;
+	hopt.buffer_max = (size_t)s->sse_buffer;
+	if (hub_start(&hopt, &srv.hub) != EVDB_OK) {
 		rs = EVDB_ERR_IO;
 		goto out;
 	}
@@ -367,8 +386,12 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	for (i = 0; workers != NULL && i < s->workers; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
+	/* Workers are gone; now end every stream cleanly. */
+	hub_stop(srv.hub);
+	srv.hub = NULL;
 	log_info(log, "stopped after %lld requests", (long long)atomic_load(&srv.served));
 out:
+	hub_stop(srv.hub);
 	if (srv.listen_fd > 0)
 		close(srv.listen_fd);
 	if (unix_path != NULL) {

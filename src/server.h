@@ -27,6 +27,10 @@
 
 /** Process-wide state shared by the workers (opaque outside server.c). */
 struct server_ctx;
+struct hub;
+
+/** The SSE hub of this process. */
+struct hub *server_hub(const struct server_ctx *srv);
 
 /**
  * Runs the server until SIGTERM/SIGINT.  Returns EVDB_ERR_CONFIG or

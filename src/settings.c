@@ -62,6 +62,15 @@ static const struct setting_def setting_defs[] = {
 	    "permissions of the unix socket (default 0660)"),
 	S_NUM("backlog", "EVDB_BACKLOG", SETTING_INT, backlog, 1, 65535,
 	    "listen backlog (default 1024)"),
+	S_NUM("sse-heartbeat", "EVDB_SSE_HEARTBEAT", SETTING_INT, sse_heartbeat_ms, 10,
+	    3600000, "milliseconds of silence before a \": ping\" (default 15000)"),
+	S_NUM("sse-max-subscribers", "EVDB_SSE_MAX_SUBSCRIBERS", SETTING_INT,
+	    sse_max_subscribers, 1, 1000000, "subscribers per process (default 16384)"),
+	S_NUM("sse-max-per-token", "EVDB_SSE_MAX_PER_TOKEN", SETTING_INT,
+	    sse_max_per_token, 1, 1000000, "subscribers per token (default 10000)"),
+	S_NUM("sse-buffer", "EVDB_SSE_BUFFER", SETTING_INT, sse_buffer, 1024,
+	    16777216, "unsent bytes per subscriber before it falls back to catch-up"
+	    " (default 65536)"),
 	S_NUM("busy-timeout", "EVDB_BUSY_TIMEOUT", SETTING_INT, busy_timeout_ms, 1, 600000,
 	    "milliseconds a write waits for another process's lock (default 10000)"),
 };
@@ -80,6 +89,10 @@ settings_defaults(struct settings *s)
 	s->backlog = 1024;
 	s->busy_timeout_ms = 10000;
 	s->max_body = 1L << 20;
+	s->sse_heartbeat_ms = 15000;
+	s->sse_max_subscribers = 16384;
+	s->sse_max_per_token = 10000;
+	s->sse_buffer = 65536;
 	s->durability = DURABILITY_NORMAL;
 	s->log_level = LOG_LEVEL_INFO;
 }
@@ -313,9 +326,9 @@ settings_usage(void)
 	    "       evdb version | help\n\n"
 	    "options (flag > environment > config file > default):\n");
 	for (k = 0; k < SETTING_COUNT; k++)
-		printf("  --%-14s %-18s %s\n", setting_defs[k].name,
+		printf("  --%-20s %-25s %s\n", setting_defs[k].name,
 		    setting_defs[k].env, setting_defs[k].help);
-	printf("  --%-14s %-18s %s\n", "config", "EVDB_CONFIG",
+	printf("  --%-20s %-25s %s\n", "config", "EVDB_CONFIG",
 	    "config file (default " SETTINGS_DEFAULT_CONFIG " when present)");
 }
 

@@ -36,6 +36,10 @@ struct settings {
 	int backlog;			/* listen(2) backlog */
 	int busy_timeout_ms;		/* how long a write waits for another process's lock */
 	long max_body;			/* largest accepted request body, bytes */
+	int sse_heartbeat_ms;		/* ": ping" after this much silence on a stream */
+	int sse_max_subscribers;	/* subscribers per process */
+	int sse_max_per_token;		/* subscribers per token (namespace) */
+	int sse_buffer;			/* unsent bytes per subscriber before it is paused */
 	enum durability durability;	/* commit durability */
 	enum log_level log_level;	/* lowest level logged */
 };

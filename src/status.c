@@ -21,6 +21,7 @@ static const char *const status_text[EVDB_STATUS_COUNT] = {
 	[EVDB_ERR_IO] = "input/output failure",
 	[EVDB_ERR_CONFIG] = "bad configuration",
 	[EVDB_ERR_CLOSED] = "connection closed",
+	[EVDB_ERR_LIMIT] = "limit reached",
 };
 
 const char *

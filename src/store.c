@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "store_internal.h"
 #include "xalloc.h"
@@ -77,6 +78,22 @@ static const char *const ns_sql[NS_STMT_COUNT] = {
 	[NS_CATEGORIES] =
 	    "SELECT category, count(*), count(DISTINCT stream_name) FROM messages"
 	    " GROUP BY category ORDER BY category",
+#define POKE_COLS "stream_name, position, global_position, cardinal_hash"
+	[NS_POKE_TAIL] =
+	    "SELECT " POKE_COLS " FROM messages WHERE global_position > ?3"
+	    " ORDER BY global_position LIMIT ?5",
+	[NS_POKE_STREAM] =
+	    "SELECT " POKE_COLS " FROM messages WHERE stream_name = ?1"
+	    " AND position >= ?2 AND global_position > ?3 AND global_position <= ?4"
+	    " ORDER BY position LIMIT ?5",
+	[NS_POKE_CATEGORY] =
+	    "SELECT " POKE_COLS " FROM messages WHERE category = ?1"
+	    " AND global_position > ?3 AND global_position <= ?4"
+	    " ORDER BY global_position LIMIT ?5",
+	[NS_POKE_ALL] =
+	    "SELECT " POKE_COLS " FROM messages WHERE global_position > ?3"
+	    " AND global_position <= ?4 ORDER BY global_position LIMIT ?5",
+	[NS_HEAD] = "SELECT max(global_position) FROM messages",
 };
 
 static const char *const reg_sql[REG_STMT_COUNT] = {
@@ -305,6 +322,8 @@ store_handle_close(struct store *st, struct ns_handle *h)
 	for (i = 0; i < NS_STMT_COUNT; i++)
 		sqlite3_finalize(h->stmt[i]);
 	store_close_db(st, h->db);
+	if (h->poke_fd >= 0)
+		close(h->poke_fd);
 	free(h);
 }
 
@@ -543,6 +562,7 @@ store_ns_handle(struct store_conn *c, const char *ns, struct ns_entry **entry,
 	if (c->open_handles >= NS_OPEN_MAX)
 		store_evict_one(c);
 	h = xcalloc(1, sizeof(*h));
+	h->poke_fd = -1;
 	path = store_ns_path(c->st, ns, e->generation);
 	if ((rs = store_open_db(c->st, path, false, &h->db, err, sizeof(err))) != EVDB_OK ||
 	    (rs = store_schema_namespace(c->st, h->db, err, sizeof(err))) != EVDB_OK) {
@@ -553,6 +573,7 @@ store_ns_handle(struct store_conn *c, const char *ns, struct ns_entry **entry,
 		return rs;
 	}
 	h->queue = store_write_queue(c->st, path);
+	h->poke_fd = store_poke_open(path);
 	free(path);
 	e->handle = h;
 	c->open_handles++;

@@ -259,4 +259,67 @@ enum evdb_status store_stream_version(struct store_conn *c, const char *ns,
 enum evdb_status store_read_category(struct store_conn *c, const char *ns,
     const struct store_category_query *q, store_message_fn fn, void *ctx);
 
+/* ---- change notification (for the SSE hub) ------------------------------
+ *
+ * After every commit that wrote messages, the committing process writes the
+ * new head global position into the namespace's poke file,
+ * ns/<name>.<generation>.db-poke.  A watcher in any process sharing the data
+ * directory learns of the commit through inotify on store_poke_dir(); the
+ * write happens after COMMIT returned, so the data is visible to readers by
+ * then.  Pokes only say "something changed"; readers then read from their
+ * own cursor, so a lost or duplicated poke loses or duplicates nothing.
+ */
+
+/** A message as the SSE hub sees it: where it is, not what it says. */
+struct store_poke {
+	const char *stream;		/* stream name */
+	size_t stream_len;
+	int64_t position;
+	int64_t global_position;
+	bool has_cardinal_hash;		/* false: the stream has no cardinal id */
+	int64_t cardinal_hash;		/* hash64 of the cardinal id */
+};
+
+typedef enum evdb_status (*store_poke_fn)(void *ctx, const struct store_poke *p);
+
+enum store_poke_kind {
+	STORE_POKE_STREAM,		/* one stream, by stream position */
+	STORE_POKE_CATEGORY,		/* one category */
+	STORE_POKE_ALL			/* the whole namespace */
+};
+
+struct store_poke_query {
+	enum store_poke_kind kind;
+	const char *name;		/* stream or category name (not for ALL) */
+	size_t name_len;
+	int64_t min_position;		/* STREAM: first stream position */
+	int64_t after_gpos;		/* only global positions above this */
+	int64_t upto_gpos;		/* ... and at most this */
+	int64_t limit;			/* rows at most (before consumer-group filtering) */
+};
+
+/** The directory to watch for poke files. */
+const char *store_poke_dir(const struct store *st);
+
+/**
+ * If file (a name in store_poke_dir) is a poke file, copies its namespace
+ * into ns[0..ns_size) and returns true.
+ */
+bool store_poke_file_ns(const char *file, char *ns, size_t ns_size);
+
+/** Sets *gpos to the namespace's highest global position (0 when empty). */
+enum evdb_status store_head(struct store_conn *c, const char *ns,
+    int64_t *gpos);
+
+/** Calls fn for the messages q selects, in global order. */
+enum evdb_status store_poke_range(struct store_conn *c, const char *ns,
+    const struct store_poke_query *q, store_poke_fn fn, void *ctx);
+
+/**
+ * Calls fn for up to limit messages of ns above after_gpos, in global
+ * order: the tail that live subscribers have not seen yet.
+ */
+enum evdb_status store_poke_tail(struct store_conn *c, const char *ns,
+    int64_t after_gpos, int64_t limit, store_poke_fn fn, void *ctx);
+
 #endif /* EVDB_STORE_H */

@@ -37,6 +37,11 @@ enum ns_stmt {
 	NS_READ_ALL_CORR,
 	NS_STREAMS,
 	NS_CATEGORIES,
+	NS_POKE_TAIL,
+	NS_POKE_STREAM,
+	NS_POKE_CATEGORY,
+	NS_POKE_ALL,
+	NS_HEAD,
 	NS_STMT_COUNT
 };
 
@@ -59,6 +64,7 @@ struct ns_handle {
 	sqlite3 *db;			/* this thread's connection to the file */
 	sqlite3_stmt *stmt[NS_STMT_COUNT]; /* prepared lazily; NULL until used */
 	struct write_queue *queue;	/* shared group-commit queue of the file */
+	int poke_fd;			/* the file's poke file, written after commits */
 };
 
 /* A namespace known to a store_conn: the registry row, cached. */
@@ -116,6 +122,8 @@ enum evdb_status store_ns_handle(struct store_conn *c, const char *ns,
 void store_ns_forget(struct store_conn *c, const char *ns);
 char *store_ns_path(const struct store *st, const char *ns, int64_t generation);
 void store_stmt_done(sqlite3_stmt *s);
+int store_poke_open(const char *db_path);
+void store_poke_signal(struct ns_handle *h, int64_t global_position);
 
 /* store_schema.c */
 enum evdb_status store_schema_registry(struct store *st, sqlite3 *db,

@@ -41,7 +41,7 @@ registry_exec(struct store_conn *c, const char *sql)
 static void
 registry_unlink_files(const char *path)
 {
-	static const char *const suffixes[] = { "-wal", "-shm", "" };
+	static const char *const suffixes[] = { "-wal", "-shm", "-poke", "" };
 	char tmp[4096];
 	size_t i;
 

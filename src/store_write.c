@@ -237,6 +237,8 @@ write_batch(struct store_conn *c, struct ns_handle *h, struct write_item *batch)
 	}
 	if ((rs = write_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
 		goto fail;
+	if (added > 0)
+		store_poke_signal(h, sqlite3_last_insert_rowid(h->db));
 	return;
 fail:
 	if (!sqlite3_get_autocommit(h->db))
