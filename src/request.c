@@ -33,7 +33,7 @@ request_reason(int status)
 const char *
 request_param(const struct request *r, const char *name)
 {
-	return FCGX_GetParam(name, r->fcgi->envp);
+	return r->fcgi != NULL ? FCGX_GetParam(name, r->fcgi->envp) : NULL;
 }
 
 enum evdb_status
@@ -42,6 +42,8 @@ request_read_body(struct request *r, size_t max)
 	size_t want;
 	int n;
 
+	if (r->fcgi == NULL)	/* detached: the body is preloaded */
+		return r->body->len > max ? EVDB_ERR_INVALID : EVDB_OK;
 	buf_reset(r->body);
 	if (r->content_length > 0 && (uint64_t)r->content_length > max)
 		return EVDB_ERR_INVALID;
@@ -131,26 +133,15 @@ void
 request_send(struct request *r, int status, const char *content_type,
     const char *body, size_t len)
 {
-	char head[256];
-	int n;
-
-	if (r->status != 0)
+	if (r->status != 0 || r->streaming)
 		return;
 	r->status = status;
-	n = snprintf(head, sizeof(head),
-	    "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n\r\n",
-	    status, request_reason(status), content_type, len);
-	/* A client that went away makes these fail; there is nobody to tell. */
-	FCGX_PutStr(head, n, r->fcgi->out);
-	while (len > 0) {
-		int chunk = len > (1u << 30) ? 1 << 30 : (int)len;
-
-		if (FCGX_PutStr(body, chunk, r->fcgi->out) != chunk)
-			break;
-		body += chunk;
-		len -= (size_t)chunk;
-	}
+	r->content_type = content_type;
+	if (r->out->data == NULL || body != r->out->data) {
+		buf_reset(r->out);
+		buf_append(r->out, body, len);
+	} else
+		r->out->len = len;
 }
 
 void
@@ -158,6 +149,78 @@ request_send_out(struct request *r, int status)
 {
 	request_send(r, status, "application/json", r->out->data ? r->out->data : "",
 	    r->out->len);
+}
+
+/* Writes all of data to the FastCGI output stream. */
+static enum evdb_status
+request_put(struct request *r, const char *data, size_t len)
+{
+	while (len > 0) {
+		int chunk = len > (1u << 30) ? 1 << 30 : (int)len;
+
+		if (FCGX_PutStr(data, chunk, r->fcgi->out) != chunk)
+			return EVDB_ERR_CLOSED;
+		data += chunk;
+		len -= (size_t)chunk;
+	}
+	return EVDB_OK;
+}
+
+void
+request_finish(struct request *r)
+{
+	char head[256];
+	int n;
+
+	if (r->fcgi == NULL || r->streaming)
+		return;
+	if (r->status == 0)
+		request_send_error(r, 500, "INTERNAL_ERROR", "No response was produced", NULL);
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n\r\n",
+	    r->status, request_reason(r->status), r->content_type, r->out->len);
+	/* A client that went away makes these fail; there is nobody to tell. */
+	if (request_put(r, head, (size_t)n) == EVDB_OK)
+		(void)request_put(r, r->out->data ? r->out->data : "", r->out->len);
+}
+
+enum evdb_status
+request_stream_begin(struct request *r, int status, const char *content_type,
+    const char *headers)
+{
+	char head[256];
+	int n;
+
+	if (r->status != 0 || r->streaming)
+		return EVDB_ERR_INVALID;
+	r->status = status;
+	r->content_type = content_type;
+	r->streaming = true;
+	if (r->fcgi == NULL) {
+		buf_reset(r->out);
+		return EVDB_OK;
+	}
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\nContent-Type: %s\r\n",
+	    status, request_reason(status), content_type);
+	if (request_put(r, head, (size_t)n) != EVDB_OK ||
+	    (headers != NULL && request_put(r, headers, strlen(headers)) != EVDB_OK) ||
+	    request_put(r, "\r\n", 2) != EVDB_OK || FCGX_FFlush(r->fcgi->out) != 0)
+		return EVDB_ERR_CLOSED;
+	return EVDB_OK;
+}
+
+enum evdb_status
+request_stream_write(struct request *r, const char *data, size_t len)
+{
+	if (r->fcgi == NULL) {
+		buf_append(r->out, data, len);
+		return EVDB_OK;
+	}
+	if (request_put(r, data, len) != EVDB_OK || FCGX_FFlush(r->fcgi->out) != 0 ||
+	    FCGX_GetError(r->fcgi->out) != 0)
+		return EVDB_ERR_CLOSED;
+	return EVDB_OK;
 }
 
 void

@@ -97,12 +97,12 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
 		if (errno != 0 || *end != '\0' || r.content_length < 0) {
 			request_send_error(&r, 400, "INVALID_REQUEST",
 			    "Invalid Content-Length", NULL);
+			request_finish(&r);
 			return;
 		}
 	}
 	router_dispatch(&r);
-	if (r.status == 0)
-		request_send_error(&r, 500, "INTERNAL_ERROR", "No response was produced", NULL);
+	request_finish(&r);
 	if (r.status >= 500)
 		log_warn(srv->log, "req=%s worker=%d %s %s %s -> %d", r.request_id, w->id,
 		    r.method, r.path, r.label ? r.label : "-", r.status);

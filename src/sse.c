@@ -66,24 +66,15 @@ sse_take_socket(struct request *r)
 	return fd;
 }
 
-void
-sse_serve(struct request *r, struct hub *hub)
+bool
+sse_parse(struct request *r, struct hub_subscription *out)
 {
-	static const char head[] =
-	    "Status: 200 OK\r\n"
-	    "Content-Type: text/event-stream\r\n"
-	    "Cache-Control: no-cache\r\n"
-	    "X-Accel-Buffering: no\r\n"
-	    "Access-Control-Allow-Origin: *\r\n"
-	    "\r\n"
-	    ": ready\n\n";
 	struct hub_subscription sub;
 	const char *stream = NULL, *category = NULL, *all, *why, *lei;
 	size_t stream_len = 0, category_len = 0, len;
 	int64_t position = 0, consumer = 0, size = 0, last_id = -1;
 	bool has_position = false;
 	char *v;
-	int fd;
 
 	r->label = "subscribe";
 	memset(&sub, 0, sizeof(sub));
@@ -98,12 +89,12 @@ sse_serve(struct request *r, struct hub *hub)
 		category_len = strlen(category);
 	} else if (strcmp(r->path, "/subscribe") != 0) {
 		request_send_error(r, 404, "NOT_FOUND", "Endpoint not found", NULL);
-		return;
+		return false;
 	}
 	if ((v = sse_query(r, "stream", NULL, &len)) != NULL) {
 		if (stream != NULL || category != NULL) {
 			sse_bad(r, "Cannot specify both 'stream' and 'category'");
-			return;
+			return false;
 		}
 		stream = v;
 		stream_len = len;
@@ -111,7 +102,7 @@ sse_serve(struct request *r, struct hub *hub)
 	if ((v = sse_query(r, "category", NULL, &len)) != NULL) {
 		if (stream != NULL || category != NULL) {
 			sse_bad(r, "Cannot specify both 'stream' and 'category'");
-			return;
+			return false;
 		}
 		category = v;
 		category_len = len;
@@ -121,47 +112,47 @@ sse_serve(struct request *r, struct hub *hub)
 		all = NULL;
 	if (all != NULL && (stream != NULL || category != NULL)) {
 		sse_bad(r, "Cannot combine 'all' with 'stream' or 'category'");
-		return;
+		return false;
 	}
 	if (all == NULL && stream == NULL && category == NULL) {
 		sse_bad(r, "Either 'stream', 'category', or 'all=true' parameter required");
-		return;
+		return false;
 	}
 	if ((v = sse_query(r, "position", NULL, &len)) != NULL) {
 		if (!sse_parse_int(v, len, &position)) {
 			sse_bad(r, "Invalid position parameter");
-			return;
+			return false;
 		}
 		has_position = true;
 	}
 	if ((v = sse_query(r, "consumer", "consumerGroupMember", &len)) != NULL &&
 	    (!sse_parse_int(v, len, &consumer) || consumer < 0)) {
 		sse_bad(r, "Invalid consumer parameter");
-		return;
+		return false;
 	}
 	if ((v = sse_query(r, "size", "consumerGroupSize", &len)) != NULL &&
 	    (!sse_parse_int(v, len, &size) || size < 0)) {
 		sse_bad(r, "Invalid size parameter");
-		return;
+		return false;
 	}
 	if (category != NULL && (consumer > 0 || size > 0) &&
 	    (size == 0 || consumer >= size)) {
 		sse_bad(r, "Invalid consumer group: member must be < size");
-		return;
+		return false;
 	}
 	lei = request_param(r, "HTTP_LAST_EVENT_ID");
 	if (lei != NULL && *lei != '\0' &&
 	    (!sse_parse_int(lei, strlen(lei), &last_id) || last_id < 0)) {
 		sse_bad(r, "Invalid Last-Event-ID header");
-		return;
+		return false;
 	}
 	if (stream != NULL && !streamname_valid(stream, stream_len, &why)) {
 		request_send_error(r, 400, "INVALID_REQUEST", "Invalid stream name", NULL);
-		return;
+		return false;
 	}
 	if (category != NULL && memchr(category, '\0', category_len) != NULL) {
 		sse_bad(r, "Invalid category name");
-		return;
+		return false;
 	}
 
 	memcpy(sub.ns, r->ns, sizeof(sub.ns));
@@ -187,17 +178,34 @@ sse_serve(struct request *r, struct hub *hub)
 		}
 	}
 
+	*out = sub;
+	return true;
+}
+
+void
+sse_serve(struct request *r, struct hub *hub)
+{
+	static const char headers[] =
+	    "Cache-Control: no-cache\r\n"
+	    "X-Accel-Buffering: no\r\n"
+	    "Access-Control-Allow-Origin: *\r\n";
+	static const char ready[] = ": ready\n\n";
+	struct hub_subscription sub;
+	const char *why;
+	int fd;
+
+	if (!sse_parse(r, &sub))
+		return;
 	if (hub_reserve(hub, r->ns, &why) != EVDB_OK) {
 		request_send_error(r, 429, "SUBSCRIBER_LIMIT", why, NULL);
 		return;
 	}
-	FCGX_PutStr(head, (int)sizeof(head) - 1, r->fcgi->out);
-	if (FCGX_FFlush(r->fcgi->out) != 0 || FCGX_GetError(r->fcgi->out) != 0 ||
-	    (fd = sse_take_socket(r)) < 0) {
+	if (request_stream_begin(r, 200, "text/event-stream", headers) != EVDB_OK ||
+	    request_stream_write(r, ready, sizeof(ready) - 1) != EVDB_OK ||
+	    r->fcgi == NULL || (fd = sse_take_socket(r)) < 0) {
+		/* The client went away before the stream began (or a detached test). */
 		hub_release(hub, r->ns);
-		r->status = 499;	/* the client went away before the stream began */
 		return;
 	}
-	r->status = 200;
 	hub_attach(hub, &sub, fd, r->fcgi->requestId);
 }

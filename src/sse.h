@@ -19,6 +19,13 @@
 #include "hub.h"
 #include "request.h"
 
+/**
+ * Validates the subscription r asks for into *sub (whose name points into
+ * r's memory).  On failure answers r with the 400/404 error and returns
+ * false.  r->ns must be set.
+ */
+bool sse_parse(struct request *r, struct hub_subscription *sub);
+
 /** Serves an authenticated subscription request; hub receives the stream. */
 void sse_serve(struct request *r, struct hub *hub);
 
