@@ -1,0 +1,637 @@
+/*
+ * tests/e2e/harness.c - the life of a private nginx + evdb stack (see
+ * harness.h): start through deploy/evdb-local on a free loopback port in a
+ * temporary directory, stop at exit and on fatal signals; plus the
+ * harness-owned memory that test helpers hand out.
+ *
+ * Deliberately self-contained: the harness links nothing of libevdb, so the
+ * tests see evdb only from the outside, as a client does.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "harness.h"
+#include "harness_internal.h"
+
+/*
+ * The one mutable global of the harness, and why: atexit() handlers and
+ * signal handlers take no argument, yet must stop the stack of a test that
+ * crashed or was interrupted.  Set by harness_start_with, cleared by
+ * harness_stop.
+ */
+static struct harness *volatile harness_live;
+
+/* ---------------------------------------------------------------------- */
+/* Memory */
+
+void *
+xmalloc(size_t n)
+{
+	void *p;
+
+	if ((p = malloc(n == 0 ? 1 : n)) == NULL) {
+		fputs("Bail out! e2e harness: out of memory\n", stdout);
+		abort();
+	}
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n == 0 ? 1 : n)) == NULL) {
+		fputs("Bail out! e2e harness: out of memory\n", stdout);
+		abort();
+	}
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(xmalloc(n), s, n);
+}
+
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0) {
+		fputs("Bail out! e2e harness: out of memory\n", stdout);
+		abort();
+	}
+	return s;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* Hands a malloc'd block to the harness; returns p. */
+static void *
+harness_own(struct harness *h, void *p)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->nmem == h->capmem) {
+		h->capmem = h->capmem ? 2 * h->capmem : 64;
+		h->mem = xrealloc(h->mem, h->capmem * sizeof(*h->mem));
+	}
+	h->mem[h->nmem++] = p;
+	pthread_mutex_unlock(&h->lock);
+	return p;
+}
+
+struct json_object *
+harness_keep(struct harness *h, struct json_object *json)
+{
+	if (json == NULL)
+		return NULL;
+	pthread_mutex_lock(&h->lock);
+	if (h->nobj == h->capobj) {
+		h->capobj = h->capobj ? 2 * h->capobj : 64;
+		h->objs = xrealloc(h->objs, h->capobj * sizeof(*h->objs));
+	}
+	h->objs[h->nobj++] = json;
+	pthread_mutex_unlock(&h->lock);
+	return json;
+}
+
+char *
+hmem(struct harness *h, const void *p, size_t len)
+{
+	char *s = xmalloc(len + 1);
+
+	if (len > 0)
+		memcpy(s, p, len);
+	s[len] = '\0';
+	return harness_own(h, s);
+}
+
+const char *
+hstr(struct harness *h, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return harness_own(h, s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Processes */
+
+/* Bails out of the whole test program with a TAP "Bail out!" line. */
+void
+harness_bail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("Bail out! ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	exit(1);
+}
+
+/*
+ * Runs argv with stdout and stderr appended to logpath (or /dev/null),
+ * waiting up to timeout seconds (0 = forever).  Only async-signal-safe
+ * calls when timeout is 0, so the signal path can use it.  Returns the exit
+ * status, or -1 if it could not run, was killed or timed out.
+ */
+static int
+run_argv(char *const argv[], const char *logpath, int timeout,
+    volatile pid_t *track)
+{
+	pid_t pid, w;
+	int status, fd, waited;
+
+	pid = fork();
+	if (pid == -1)
+		return -1;
+	if (pid == 0) {
+		fd = open(logpath != NULL ? logpath : "/dev/null",
+		    O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+		fd = open("/dev/null", O_RDONLY);
+		if (fd != -1) {
+			dup2(fd, 0);
+			if (fd > 0)
+				close(fd);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (track != NULL)
+		*track = pid;
+	for (waited = 0;;) {
+		w = waitpid(pid, &status, timeout > 0 ? WNOHANG : 0);
+		if (w == pid)
+			break;
+		if (w == -1 && errno != EINTR) {
+			if (track != NULL)
+				*track = 0;
+			return -1;
+		}
+		if (timeout > 0 && w == 0) {
+			if (waited >= timeout * 10) {
+				kill(pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				if (track != NULL)
+					*track = 0;
+				return -1;
+			}
+			usleep(100000);
+			waited++;
+		}
+	}
+	if (track != NULL)
+		*track = 0;
+	if (!WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Prints the last lines of a log file as diagnostics. */
+void
+harness_diag_file(struct harness *h, const char *path)
+{
+	FILE *f;
+	char line[1024];
+	long size;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 8192) {
+		fseek(f, size - 8192, SEEK_SET);
+		if (fgets(line, sizeof(line), f) == NULL) {
+			fclose(f);
+			return;
+		}
+	} else
+		rewind(f);
+	h->diagf("--- %s", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		h->diagf("%s", line);
+	}
+	fclose(f);
+}
+
+/* Sends SIGTERM to an extra evdb, waits up to 5 s, then SIGKILL. */
+static void
+harness_kill_pid(pid_t pid)
+{
+	int i, status;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (i = 0; i < 50; i++) {
+		if (waitpid(pid, &status, WNOHANG) != 0)
+			return;
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+/*
+ * The signal-safe part of stopping: kills extra processes, runs
+ * "evdb-local stop" and "rm -rf" (fork/exec/waitpid only).
+ */
+static void
+harness_stop_processes(struct harness *h, int from_signal)
+{
+	sig_atomic_t i;
+	pid_t child = h->child;
+	int status;
+
+	/* An "evdb-local start" still running would race with "stop". */
+	if (child > 0) {
+		kill(child, SIGTERM);
+		waitpid(child, &status, 0);
+		h->child = 0;
+	}
+	for (i = 0; i < h->nextra; i++) {
+		if (h->extra[i] > 0) {
+			if (from_signal)
+				kill(h->extra[i], SIGKILL);
+			else
+				harness_kill_pid(h->extra[i]);
+			h->extra[i] = 0;
+		}
+	}
+	if (h->started) {
+		run_argv(h->stop_argv, from_signal ? NULL : h->stoplog,
+		    from_signal ? 0 : HARNESS_CMD_TIMEOUT, NULL);
+		h->started = 0;
+	}
+	if (!h->keep && h->rm_argv[0] != NULL)
+		run_argv(h->rm_argv, NULL, from_signal ? 0 : HARNESS_CMD_TIMEOUT,
+		    NULL);
+}
+
+static void
+harness_on_signal(int sig)
+{
+	struct harness *h = harness_live;
+	static const char msg[] = "Bail out! e2e test timed out\n";
+
+	if (sig == SIGALRM)
+		(void)!write(1, msg, sizeof(msg) - 1);
+	if (h != NULL && !h->stopping) {
+		h->stopping = 1;
+		harness_stop_processes(h, 1);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+harness_atexit(void)
+{
+	harness_stop(harness_live);
+}
+
+int
+harness_free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
+	int fd, port = -1;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = 0;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &slen) == 0)
+		port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/* 1 if an executable named nginx is found where evdb-local will look. */
+static int
+harness_have_nginx(void)
+{
+	const char *env, *path;
+	char buf[PATH_MAX], *copy, *dir, *save;
+	int found = 0;
+
+	if ((env = getenv("NGINX")) != NULL && *env != '\0')
+		return access(env, X_OK) == 0;
+	if (access("/usr/sbin/nginx", X_OK) == 0)
+		return 1;
+	if ((path = getenv("PATH")) == NULL)
+		return 0;
+	copy = xstrdup(path);
+	for (dir = strtok_r(copy, ":", &save); dir != NULL && !found;
+	    dir = strtok_r(NULL, ":", &save)) {
+		snprintf(buf, sizeof(buf), "%s/nginx", dir);
+		found = access(buf, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+/* Connects to 127.0.0.1:port; returns the socket or -1. */
+int
+tcp_connect(int port)
+{
+	struct sockaddr_in sin;
+	int fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Runs "evdb-local start" on a fresh port; 0 on success. */
+static int
+harness_try_start(struct harness *h, const char *startlog)
+{
+	char *argv[16];
+	const char *workers;
+	int i = 0, rc;
+
+	free(h->portstr);
+	free(h->url);
+	h->port = harness_free_port();
+	if (h->port <= 0)
+		return -1;
+	h->portstr = xasprintf("%d", h->port);
+	h->url = xasprintf("http://127.0.0.1:%d", h->port);
+	workers = getenv("EVDB_E2E_WORKERS");
+	argv[i++] = h->evdb_local;
+	argv[i++] = "start";
+	argv[i++] = "--port";
+	argv[i++] = h->portstr;
+	argv[i++] = "--data-dir";
+	argv[i++] = h->datadir;
+	argv[i++] = "--token";
+	argv[i++] = HARNESS_ADMIN_TOKEN;
+	argv[i++] = "--evdb";
+	argv[i++] = h->evdb_bin;
+	argv[i++] = "--workers";
+	argv[i++] = (char *)(workers != NULL && *workers != '\0' ?
+	    workers : "4");
+	argv[i] = NULL;
+
+	/* The stop command must exist before the stack can: a signal may
+	 * arrive while "start" still runs. */
+	h->stop_argv[0] = h->evdb_local;
+	h->stop_argv[1] = "stop";
+	h->stop_argv[2] = "--port";
+	h->stop_argv[3] = h->portstr;
+	h->stop_argv[4] = "--data-dir";
+	h->stop_argv[5] = h->datadir;
+	h->stop_argv[6] = NULL;
+	h->started = 1;
+	rc = run_argv(argv, startlog, HARNESS_CMD_TIMEOUT, &h->child);
+	if (rc != 0) {
+		h->diagf("evdb-local start --port %d exited with %d", h->port,
+		    rc);
+		harness_diag_file(h, startlog);
+		run_argv(h->stop_argv, h->stoplog, HARNESS_CMD_TIMEOUT, NULL);
+		h->started = 0;
+		return -1;
+	}
+	return 0;
+}
+
+struct harness *
+harness_start_with(harness_ok_fn okf, harness_diag_fn diagf)
+{
+	struct harness *h;
+	struct sigaction sa;
+	const char *src, *build, *tmpdir, *env;
+	char *startlog, *tmpl;
+	int attempt, timeout;
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGSEGV, SIGABRT,
+	    SIGBUS, SIGFPE };
+	size_t i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (harness_live != NULL)
+		harness_bail("e2e harness: harness_start called twice");
+	if ((src = getenv("EVDB_SRCDIR")) == NULL || *src == '\0')
+		src = ".";
+	if ((build = getenv("EVDB_BUILDDIR")) == NULL || *build == '\0')
+		build = ".";
+	if (!harness_have_nginx()) {
+		printf("1..0 # SKIP nginx not installed\n");
+		exit(0);
+	}
+
+	h = xmalloc(sizeof(*h));
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->lock, NULL);
+	h->okf = okf;
+	h->diagf = diagf;
+	h->keep = (env = getenv("EVDB_E2E_KEEP")) != NULL && *env == '1';
+	h->evdb_local = xasprintf("%s/deploy/evdb-local", src);
+	h->evdb_bin = xasprintf("%s/evdb", build);
+	if (access(h->evdb_local, X_OK) != 0)
+		harness_bail("e2e harness: %s is not executable", h->evdb_local);
+	if (access(h->evdb_bin, X_OK) != 0)
+		harness_bail("e2e harness: %s is not executable", h->evdb_bin);
+
+	if ((tmpdir = getenv("TMPDIR")) == NULL || *tmpdir == '\0')
+		tmpdir = "/tmp";
+	tmpl = xasprintf("%s/evdb-e2e-XXXXXX", tmpdir);
+	if (mkdtemp(tmpl) == NULL)
+		harness_bail("e2e harness: mkdtemp %s: %s", tmpl,
+		    strerror(errno));
+	h->tmp = tmpl;
+	h->datadir = xasprintf("%s/stack", h->tmp);
+	h->evdbdir = xasprintf("%s/data", h->datadir);
+	h->stoplog = xasprintf("%s/evdb-local-stop.log", h->tmp);
+	h->rm_argv[0] = "/bin/rm";
+	h->rm_argv[1] = "-rf";
+	h->rm_argv[2] = h->tmp;
+	h->rm_argv[3] = NULL;
+	if (mkdir(h->datadir, 0700) == -1)
+		harness_bail("e2e harness: mkdir in %s: %s", h->tmp,
+		    strerror(errno));
+
+	/* From here on, every way out stops the stack. */
+	harness_live = h;
+	atexit(harness_atexit);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = harness_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	timeout = 600;
+	if ((env = getenv("EVDB_E2E_TIMEOUT")) != NULL && atoi(env) > 0)
+		timeout = atoi(env);
+	alarm((unsigned)timeout);
+
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		harness_bail("e2e harness: curl_global_init failed");
+
+	startlog = xasprintf("%s/evdb-local-start.log", h->tmp);
+	for (attempt = 0; attempt < HARNESS_START_TRIES; attempt++)
+		if (harness_try_start(h, startlog) == 0)
+			break;
+	free(startlog);
+	if (attempt == HARNESS_START_TRIES)
+		harness_bail("e2e harness: could not start the stack "
+		    "(evdb-local start failed %d times)", HARNESS_START_TRIES);
+	if ((h->conn = hconn_new(h)) == NULL)
+		harness_bail("e2e harness: curl_easy_init failed");
+	diagf("stack: %s, data dir %s", h->url, h->datadir);
+	return h;
+}
+
+int
+harness_restart(struct harness *h)
+{
+	char *startlog;
+	int attempt, rc = -1;
+
+	if (h->started) {
+		run_argv(h->stop_argv, h->stoplog, HARNESS_CMD_TIMEOUT, NULL);
+		h->started = 0;
+	}
+	startlog = xasprintf("%s/evdb-local-restart.log", h->tmp);
+	for (attempt = 0; attempt < HARNESS_START_TRIES; attempt++)
+		if ((rc = harness_try_start(h, startlog)) == 0)
+			break;
+	free(startlog);
+	hconn_free(h->conn);
+	if ((h->conn = hconn_new(h)) == NULL)
+		harness_bail("e2e harness: curl_easy_init failed");
+	return rc;
+}
+
+static int
+harness_rm_entry(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+void
+harness_stop(struct harness *h)
+{
+	sigset_t block, old;
+	size_t i;
+
+	if (h == NULL)
+		return;
+	/* A signal now would cut the cleanup short: hold it until done. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGALRM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	alarm(0);
+	if (!h->stopping) {
+		h->stopping = 1;
+		/* Processes first; the directory goes with nftw below, so
+		 * that no extra process is spawned for it. */
+		h->rm_argv[0] = NULL;
+		harness_stop_processes(h, 0);
+		if (h->keep)
+			h->diagf("kept %s", h->tmp);
+		else if (h->tmp != NULL)
+			nftw(h->tmp, harness_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	if (harness_live == h)
+		harness_live = NULL;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	hconn_free(h->conn);
+	curl_global_cleanup();
+	for (i = 0; i < h->nobj; i++)
+		json_object_put(h->objs[i]);
+	for (i = 0; i < h->nmem; i++)
+		free(h->mem[i]);
+	free(h->objs);
+	free(h->mem);
+	free(h->tmp);
+	free(h->datadir);
+	free(h->evdbdir);
+	free(h->url);
+	free(h->evdb_local);
+	free(h->evdb_bin);
+	free(h->portstr);
+	free(h->stoplog);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+const char *
+harness_url(const struct harness *h)
+{
+	return h->url;
+}
+
+const char *
+harness_datadir(const struct harness *h)
+{
+	return h->datadir;
+}
+

@@ -1,0 +1,323 @@
+/*
+ * tests/e2e/harness_fcgi.c - a second evdb process on the stack's data
+ * directory, and a minimal FastCGI 1.0 client (BEGIN_REQUEST, PARAMS, STDIN;
+ * reads STDOUT until END_REQUEST) to talk to it without a second nginx.
+ * Used to prove that two processes writing one database never duplicate a
+ * position.  See harness.h.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "harness.h"
+#include "harness_internal.h"
+
+/* ---------------------------------------------------------------------- */
+/* A second evdb process and a minimal FastCGI client */
+
+pid_t
+harness_spawn_evdb(struct harness *h, int *portp)
+{
+	char *argv[16], *logpath, *listen;
+	pid_t pid;
+	int port, fd, i = 0, tries, status;
+
+	if (h->nextra >= HARNESS_MAX_EXTRA)
+		return -1;
+	if ((port = harness_free_port()) <= 0)
+		return -1;
+	listen = xasprintf("127.0.0.1:%d", port);
+	logpath = xasprintf("%s/evdb-extra-%d.log", h->tmp, port);
+	argv[i++] = h->evdb_bin;
+	argv[i++] = "serve";
+	argv[i++] = "--data-dir";
+	argv[i++] = h->evdbdir;
+	argv[i++] = "--listen";
+	argv[i++] = listen;
+	argv[i++] = "--workers";
+	argv[i++] = "4";
+	argv[i++] = "--log-file";
+	argv[i++] = logpath;
+	argv[i] = NULL;
+	if ((pid = fork()) == -1) {
+		free(listen);
+		free(logpath);
+		return -1;
+	}
+	if (pid == 0) {
+		fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	h->extra[h->nextra] = pid;
+	h->nextra++;
+	for (tries = 0; tries < 200; tries++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			h->diagf("second evdb exited early (status %d)",
+			    status);
+			h->extra[h->nextra - 1] = 0;
+			harness_diag_file(h, logpath);
+			pid = -1;
+			break;
+		}
+		if ((fd = tcp_connect(port)) != -1) {
+			close(fd);
+			break;
+		}
+		usleep(50000);
+	}
+	if (tries == 200) {
+		h->diagf("second evdb did not listen on %s", listen);
+		harness_diag_file(h, logpath);
+		pid = -1;
+	}
+	free(listen);
+	free(logpath);
+	if (portp != NULL)
+		*portp = port;
+	return pid;
+}
+
+/* FastCGI record types and roles (FastCGI 1.0 specification). */
+enum {
+	FCGI_BEGIN_REQUEST = 1,
+	FCGI_END_REQUEST = 3,
+	FCGI_PARAMS = 4,
+	FCGI_STDIN = 5,
+	FCGI_STDOUT = 6,
+	FCGI_STDERR = 7,
+	FCGI_RESPONDER = 1
+};
+
+/* Appends one record (content up to 65535 bytes) to s. */
+static void
+fcgi_record(struct sink *s, int type, const void *content, size_t len)
+{
+	unsigned char hdr[8];
+	static const unsigned char pad[8];
+	size_t padlen = (8 - len % 8) % 8;
+
+	hdr[0] = 1;
+	hdr[1] = (unsigned char)type;
+	hdr[2] = 0;
+	hdr[3] = 1;			/* request id 1 */
+	hdr[4] = (unsigned char)(len >> 8);
+	hdr[5] = (unsigned char)(len & 0xff);
+	hdr[6] = (unsigned char)padlen;
+	hdr[7] = 0;
+	sink_add(s, hdr, sizeof(hdr));
+	if (len > 0)
+		sink_add(s, content, len);
+	if (padlen > 0)
+		sink_add(s, pad, padlen);
+}
+
+/* Appends one name-value pair in FastCGI length encoding. */
+static void
+fcgi_param(struct sink *s, const char *name, const char *value)
+{
+	size_t lens[2] = { strlen(name), strlen(value) };
+	unsigned char b[4];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (lens[i] < 128) {
+			b[0] = (unsigned char)lens[i];
+			sink_add(s, b, 1);
+		} else {
+			b[0] = (unsigned char)((lens[i] >> 24) | 0x80);
+			b[1] = (unsigned char)(lens[i] >> 16);
+			b[2] = (unsigned char)(lens[i] >> 8);
+			b[3] = (unsigned char)lens[i];
+			sink_add(s, b, 4);
+		}
+	}
+	sink_add(s, name, lens[0]);
+	sink_add(s, value, lens[1]);
+}
+
+/* Appends data as records of type, in chunks, then the empty record. */
+static void
+fcgi_stream(struct sink *s, int type, const char *data, size_t len)
+{
+	size_t off, n;
+
+	for (off = 0; off < len; off += n) {
+		n = len - off > 32768 ? 32768 : len - off;
+		fcgi_record(s, type, data + off, n);
+	}
+	fcgi_record(s, type, NULL, 0);
+}
+
+/* Reads exactly n bytes within 60 s; 0 on success. */
+static int
+read_full(int fd, unsigned char *p, size_t n)
+{
+	struct pollfd pfd;
+	ssize_t r;
+	size_t off = 0;
+
+	while (off < n) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 60000) <= 0)
+			return -1;
+		r = read(fd, p + off, n - off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		off += (size_t)r;
+	}
+	return 0;
+}
+
+int
+fcgi_rpc(int port, const char *token, const char *body, struct http_resp *out)
+{
+	struct sink req = { NULL, 0, 0 }, params = { NULL, 0, 0 };
+	struct sink so = { NULL, 0, 0 }, se = { NULL, 0, 0 };
+	unsigned char begin[8] = { 0, FCGI_RESPONDER, 0, 0, 0, 0, 0, 0 };
+	unsigned char hdr[8], *content = NULL;
+	char lenbuf[32], *auth = NULL, *sep, *line, *next, *hend;
+	size_t blen = strlen(body), off, clen, plen;
+	ssize_t n;
+	int fd = -1, rc = -1, done = 0;
+
+	memset(out, 0, sizeof(out[0]));
+	fcgi_record(&req, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
+	snprintf(lenbuf, sizeof(lenbuf), "%zu", blen);
+	fcgi_param(&params, "REQUEST_METHOD", "POST");
+	fcgi_param(&params, "DOCUMENT_URI", "/rpc");
+	fcgi_param(&params, "SCRIPT_NAME", "/rpc");
+	fcgi_param(&params, "REQUEST_URI", "/rpc");
+	fcgi_param(&params, "QUERY_STRING", "");
+	fcgi_param(&params, "CONTENT_LENGTH", lenbuf);
+	fcgi_param(&params, "CONTENT_TYPE", "application/json");
+	fcgi_param(&params, "SERVER_PROTOCOL", "HTTP/1.1");
+	fcgi_param(&params, "GATEWAY_INTERFACE", "CGI/1.1");
+	fcgi_param(&params, "REMOTE_ADDR", "127.0.0.1");
+	fcgi_param(&params, "REMOTE_PORT", "1");
+	fcgi_param(&params, "REQUEST_ID", "e2efcgie2efcgie2efcgie2efcgi0000");
+	if (token != NULL) {
+		auth = xasprintf("Bearer %s", token);
+		fcgi_param(&params, "HTTP_AUTHORIZATION", auth);
+	}
+	fcgi_stream(&req, FCGI_PARAMS, params.data, params.len);
+	fcgi_stream(&req, FCGI_STDIN, body, blen);
+
+	if ((fd = tcp_connect(port)) == -1) {
+		snprintf(out->err, sizeof(out->err), "connect 127.0.0.1:%d: %s",
+		    port, strerror(errno));
+		goto out;
+	}
+	for (off = 0; off < req.len; off += (size_t)n) {
+		n = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0) {
+			snprintf(out->err, sizeof(out->err), "send: %s",
+			    strerror(errno));
+			goto out;
+		}
+	}
+	while (!done) {
+		if (read_full(fd, hdr, sizeof(hdr)) == -1) {
+			snprintf(out->err, sizeof(out->err),
+			    "connection closed before END_REQUEST");
+			goto out;
+		}
+		clen = (size_t)hdr[4] << 8 | hdr[5];
+		plen = hdr[6];
+		content = xrealloc(content, clen + plen + 1);
+		if (read_full(fd, content, clen + plen) == -1) {
+			snprintf(out->err, sizeof(out->err), "short record");
+			goto out;
+		}
+		switch (hdr[1]) {
+		case FCGI_STDOUT:
+			sink_add(&so, content, clen);
+			break;
+		case FCGI_STDERR:
+			sink_add(&se, content, clen);
+			break;
+		case FCGI_END_REQUEST:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	sink_add(&so, "", 0);
+
+	/* CGI response: header lines, a blank line, the body. */
+	if ((sep = strstr(so.data, "\r\n\r\n")) != NULL) {
+		hend = sep;
+		off = (size_t)(sep - so.data) + 4;
+	} else if ((sep = strstr(so.data, "\n\n")) != NULL) {
+		hend = sep;
+		off = (size_t)(sep - so.data) + 2;
+	} else {
+		snprintf(out->err, sizeof(out->err), "no CGI header block");
+		goto out;
+	}
+	out->status = 200;
+	*hend = '\0';
+	out->headers = xstrdup(so.data);
+	for (line = so.data; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		if (strncasecmp(line, "Status:", 7) == 0)
+			out->status = strtol(line + 7, NULL, 10);
+		else if (strncasecmp(line, "Content-Type:", 13) == 0) {
+			line += 13;
+			while (*line == ' ')
+				line++;
+			out->ctype = xstrdup(line);
+		}
+	}
+	out->len = so.len - off;
+	out->body = xmalloc(out->len + 1);
+	memcpy(out->body, so.data + off, out->len);
+	out->body[out->len] = '\0';
+	out->json_ok = json_parse_exact(out->body, out->len, &out->json);
+	rc = 0;
+out:
+	if (out->body == NULL) {
+		out->body = xstrdup("");
+		out->len = 0;
+	}
+	if (fd != -1)
+		close(fd);
+	free(content);
+	free(auth);
+	free(req.data);
+	free(params.data);
+	free(so.data);
+	free(se.data);
+	return rc;
+}
+
