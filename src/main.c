@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cli.h"
 #include "log.h"
 #include "server.h"
 #include "settings.h"
@@ -162,6 +163,8 @@ main(int argc, char **argv)
 		settings_usage();
 		return 0;
 	}
+	if (argc > 1 && cli_is_command(argv[1]))
+		return cli_main(argv[1], argc - 2, argv + 2);
 	if (argc > 1 && strcmp(argv[1], "serve") == 0) {
 		argc--;
 		argv++;

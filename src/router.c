@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "import.h"
 #include "json_out.h"
 #include "router.h"
 #include "rpc.h"
@@ -48,14 +49,6 @@ router_version(struct request *r)
 }
 
 static void
-router_not_implemented(struct request *r)
-{
-	r->label = "not-implemented";
-	request_send_error(r, 501, "NOT_IMPLEMENTED",
-	    "This endpoint is not available in this version of evdb", NULL);
-}
-
-static void
 router_subscribe(struct request *r)
 {
 	sse_serve(r, server_hub(r->server));
@@ -67,7 +60,7 @@ static const struct route routes[] = {
 	{ "/version", false, false, router_version },
 	{ "/subscribe", false, true, router_subscribe },
 	{ "/subscribe/", true, true, router_subscribe },
-	{ "/import", false, true, router_not_implemented },
+	{ "/import", false, true, import_serve },
 };
 
 void

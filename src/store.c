@@ -94,6 +94,20 @@ static const char *const ns_sql[NS_STMT_COUNT] = {
 	    "SELECT " POKE_COLS " FROM messages WHERE global_position > ?3"
 	    " AND global_position <= ?4 ORDER BY global_position LIMIT ?5",
 	[NS_HEAD] = "SELECT max(global_position) FROM messages",
+	[NS_IMPORT_INSERT] =
+	    "INSERT INTO messages(id, stream_name, category, type, position, data,"
+	    " metadata, correlation, cardinal_hash, time_us, global_position)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	    " (SELECT CASE WHEN instr(v, '-') > 0 THEN substr(v, 1, instr(v, '-') - 1)"
+	    "  ELSE v END FROM (SELECT CASE"
+	    "  WHEN json_type(?7, '$.correlationStreamName') = 'text'"
+	    "  THEN json_extract(?7, '$.correlationStreamName') END AS v)),"
+	    " ?9, ?10, ?11)",
+	[NS_CLEAR] = "DELETE FROM messages",
+	[NS_STATS_RECOMPUTE] =
+	    "UPDATE stats SET message_count = (SELECT count(*) FROM messages),"
+	    " stream_count = (SELECT count(DISTINCT stream_name) FROM messages),"
+	    " last_activity_us = (SELECT max(time_us) FROM messages) WHERE id = 1",
 };
 
 static const char *const reg_sql[REG_STMT_COUNT] = {

@@ -259,6 +259,43 @@ enum evdb_status store_stream_version(struct store_conn *c, const char *ns,
 enum evdb_status store_read_category(struct store_conn *c, const char *ns,
     const struct store_category_query *q, store_message_fn fn, void *ctx);
 
+/* ---- import ---------------------------------------------------------------- */
+
+/** A message with every field given, as an import supplies it. */
+struct store_import_record {
+	const char *id;			/* message id, stored as given */
+	size_t id_len;
+	const char *stream;
+	size_t stream_len;
+	const char *type;
+	size_t type_len;
+	int64_t position;		/* stream position, kept */
+	int64_t global_position;	/* global position, kept */
+	const char *data;		/* JSON text, or NULL for null */
+	size_t data_len;
+	const char *metadata;		/* JSON text, or NULL for null */
+	size_t metadata_len;
+	int64_t time_us;		/* microseconds since the epoch */
+};
+
+/**
+ * Deletes every message of ns, so that its global positions start again
+ * at 1 (import with force).  Writers are locked out while it runs.
+ */
+enum evdb_status store_import_clear(struct store_conn *c, const char *ns);
+
+/**
+ * Inserts recs[0..n) with their positions in one transaction.  Returns
+ * EVDB_ERR_EXISTS when a global position, an id or a (stream, position)
+ * is taken; nothing of the batch is written unless EVDB_OK.  Subscribers
+ * are poked after the commit.
+ */
+enum evdb_status store_import_batch(struct store_conn *c, const char *ns,
+    const struct store_import_record *recs, size_t n);
+
+/** Recomputes the namespace's totals (ns.info, ns.list) after an import. */
+enum evdb_status store_import_finish(struct store_conn *c, const char *ns);
+
 /* ---- change notification (for the SSE hub) ------------------------------
  *
  * After every commit that wrote messages, the committing process writes the

@@ -1,0 +1,4 @@
+/*
+ * metrics.c - placeholder; see its header.
+ */
+#include "config.h"

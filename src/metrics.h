@@ -1,0 +1,6 @@
+/*
+ * metrics.h - placeholder.
+ */
+#ifndef EVDB_METRICS_H
+#define EVDB_METRICS_H
+#endif
