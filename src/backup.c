@@ -272,8 +272,8 @@ backup_copy(const char *src_path, const char *dst_path, const char *label,
 		rs = EVDB_ERR_BACKEND;
 		goto out;
 	}
-	if (log != NULL && prog.tty)
-		cli_progress_break(&prog);
+	if (prog.tty)	/* the bar's last state was throttled away: settle it */
+		cli_progress_finish(&prog, total, NULL, NULL);
 	/* The copy keeps the source's WAL flag; set the mode wanted. */
 	if ((rs = backup_exec(out, dst_path, mode == BACKUP_MODE_WAL ?
 	    "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=DELETE",

@@ -20,8 +20,9 @@
  * out of the copied registry).
  *
  * A restore copies the files back into a data directory that is empty or
- * does not exist (it and its parents are created, mode 0700) (or, with force, one whose evdb files are removed first),
- * puts them in WAL mode, and checks each against backup.json.  evdb must not
+ * does not exist (it and its parents are then created, mode 0700), or,
+ * with force, one whose evdb databases are removed first; it puts them in
+ * WAL mode and checks each against backup.json.  evdb must not
  * be running on the target directory.  The admin token file is not part of
  * a backup (only token hashes are): the tokens in force when the backup was
  * taken stay valid after a restore.

@@ -110,6 +110,7 @@ struct hub {
 	struct hub_quota *quotas;	/* per-namespace counts */
 	bool stopping;			/* hub_stop was called */
 	atomic_llong count;		/* subscribers reserved or attached */
+	atomic_llong pokes;		/* pokes produced since start */
 	/* Owned by the loop thread: */
 	struct sub *subs;		/* every attached subscriber */
 	struct hub_ns *namespaces;	/* namespaces with subscribers */
@@ -194,6 +195,7 @@ hub_sub_poke(struct hub *h, struct sub *s, const struct store_poke *p)
 	json_out_int(f, p->global_position);
 	buf_puts(f, "}\n\n");
 	hub_sub_put(h, s, f->data, f->len);
+	atomic_fetch_add_explicit(&h->pokes, 1, memory_order_relaxed);
 }
 
 static size_t
@@ -795,6 +797,7 @@ hub_start(const struct hub_options *opt, struct hub **out)
 	h->epfd = h->evfd = h->infd = -1;
 	pthread_mutex_init(&h->mu, NULL);
 	atomic_init(&h->count, 0);
+	atomic_init(&h->pokes, 0);
 	h->catchup_tailp = &h->catchup_head;
 	buf_init(&h->frame);
 	if (store_conn_open(opt->store, &h->store) != EVDB_OK)
@@ -935,6 +938,12 @@ hub_attach(struct hub *h, const struct hub_subscription *sub, int fd,
 	h->pending = p;
 	pthread_mutex_unlock(&h->mu);
 	(void)!write(h->evfd, &one, sizeof(one));
+}
+
+int64_t
+hub_pokes_sent(const struct hub *h)
+{
+	return h != NULL ? atomic_load(&((struct hub *)h)->pokes) : 0;
 }
 
 int64_t

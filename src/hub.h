@@ -86,6 +86,9 @@ void hub_release(struct hub *h, const char *ns);
 void hub_attach(struct hub *h, const struct hub_subscription *sub, int fd,
     int request_id);
 
+/** Pokes written to subscribers since the hub started. */
+int64_t hub_pokes_sent(const struct hub *h);
+
 /** Subscribers currently attached or reserved in this process. */
 int64_t hub_subscriber_count(const struct hub *h);
 

@@ -9,6 +9,8 @@
 
 #include "import.h"
 #include "json_out.h"
+#include "metrics.h"
+#include "server.h"
 #include "rpc.h"
 #include "streamname.h"
 #include "timefmt.h"
@@ -216,6 +218,7 @@ import_flush(struct import_ctx *x)
 		return false;
 	}
 	x->imported += (int64_t)x->n;
+	metrics_writes(server_metrics(x->r->server), (int64_t)x->n);
 	import_release(x);
 	snprintf(json, sizeof(json), "{\"imported\":%lld,\"gpos\":%lld}",
 	    (long long)x->imported, (long long)last);

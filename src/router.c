@@ -7,11 +7,13 @@
 
 #include "auth.h"
 #include "import.h"
+#include "metrics.h"
 #include "json_out.h"
 #include "router.h"
 #include "rpc.h"
 #include "server.h"
 #include "sse.h"
+#include "token.h"
 #include "version.h"
 
 typedef void (*route_fn)(struct request *r);
@@ -48,6 +50,43 @@ router_version(struct request *r)
 	request_send(r, 200, "application/json", body, sizeof(body) - 1);
 }
 
+/* True when r carries the configured metrics token (compared by hash). */
+static bool
+router_metrics_token(struct request *r)
+{
+	char want[TOKEN_HASH_HEX_LEN + 1], got[TOKEN_HASH_HEX_LEN + 1];
+	const char *t = r->authorization;
+
+	if (r->settings->metrics_token[0] == '\0' || t == NULL ||
+	    strncmp(t, "Bearer ", 7) != 0)
+		return false;
+	token_hash(r->settings->metrics_token, strlen(r->settings->metrics_token), want);
+	token_hash(t + 7, strlen(t + 7), got);
+	return token_hash_equal(want, got);
+}
+
+static void
+router_metrics(struct request *r)
+{
+	struct metrics_gauges g;
+
+	r->label = "metrics";
+	if (!router_metrics_token(r)) {
+		if (!auth_request(r))
+			return;
+		if (!auth_is_admin(r)) {
+			request_send_error(r, 403, "AUTH_UNAUTHORIZED",
+			    "/metrics requires the admin token or the metrics token", NULL);
+			return;
+		}
+	}
+	server_gauges(r->server, &g);
+	buf_reset(r->out);
+	metrics_render(server_metrics(r->server), &g, r->out);
+	request_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", r->out->data,
+	    r->out->len);
+}
+
 static void
 router_subscribe(struct request *r)
 {
@@ -61,6 +100,7 @@ static const struct route routes[] = {
 	{ "/subscribe", false, true, router_subscribe },
 	{ "/subscribe/", true, true, router_subscribe },
 	{ "/import", false, true, import_serve },
+	{ "/metrics", false, false, router_metrics },
 };
 
 void

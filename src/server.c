@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,6 +23,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "hub.h"
+#include "metrics.h"
 #include "request.h"
 #include "router.h"
 #include "server.h"
@@ -35,6 +37,7 @@ struct server_ctx {
 	struct store *store;		/* shared store */
 	struct log *log;		/* process log */
 	struct hub *hub;		/* SSE subscriptions */
+	struct metrics *metrics;	/* counters for /metrics */
 	int listen_fd;			/* FastCGI listening socket */
 	pthread_mutex_t accept_mu;	/* one worker in accept() at a time */
 	atomic_int stopping;		/* set once SIGTERM/SIGINT arrived */
@@ -52,7 +55,34 @@ struct worker {
 struct hub *
 server_hub(const struct server_ctx *srv)
 {
-	return srv->hub;
+	return srv != NULL ? srv->hub : NULL;
+}
+
+struct metrics *
+server_metrics(const struct server_ctx *srv)
+{
+	return srv != NULL ? srv->metrics : NULL;
+}
+
+void
+server_gauges(const struct server_ctx *srv, struct metrics_gauges *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->workers = srv->settings->workers;
+	g->workers_busy = atomic_load(&((struct server_ctx *)srv)->busy);
+	g->subscribers = hub_subscriber_count(srv->hub);
+	g->pokes_sent = hub_pokes_sent(srv->hub);
+	g->sqlite_connections = store_connection_count(srv->store);
+	g->data_dir = srv->settings->data_dir;
+}
+
+static int64_t
+server_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static const char *
@@ -71,6 +101,7 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
 	struct request r;
 	const char *cl;
 	char *end;
+	int64_t start = server_now_us();
 
 	memset(&r, 0, sizeof(r));
 	r.fcgi = fcgi;
@@ -103,6 +134,7 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
 	}
 	router_dispatch(&r);
 	request_finish(&r);
+	metrics_request(srv->metrics, r.label, r.status, server_now_us() - start);
 	if (r.status >= 500)
 		log_warn(srv->log, "req=%s worker=%d %s %s %s -> %d", r.request_id, w->id,
 		    r.method, r.path, r.label ? r.label : "-", r.status);
@@ -315,6 +347,7 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	atomic_init(&srv.stopping, 0);
 	atomic_init(&srv.busy, 0);
 	atomic_init(&srv.served, 0);
+	srv.metrics = metrics_new();
 	pthread_mutex_init(&srv.accept_mu, NULL);
 
 	/* Writes to a client that went away must fail, not kill the process. */
@@ -399,6 +432,7 @@ out:
 		free(unix_path);
 	}
 	free(workers);
+	metrics_free(srv.metrics);
 	pthread_mutex_destroy(&srv.accept_mu);
 	return rs;
 }

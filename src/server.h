@@ -29,8 +29,17 @@
 struct server_ctx;
 struct hub;
 
-/** The SSE hub of this process. */
+struct metrics;
+struct metrics_gauges;
+
+/** The SSE hub of this process (NULL for a NULL srv, as in detached requests). */
 struct hub *server_hub(const struct server_ctx *srv);
+
+/** The counters of this process (NULL for a NULL srv). */
+struct metrics *server_metrics(const struct server_ctx *srv);
+
+/** Reads the gauges /metrics reports. */
+void server_gauges(const struct server_ctx *srv, struct metrics_gauges *g);
 
 /**
  * Runs the server until SIGTERM/SIGINT.  Returns EVDB_ERR_CONFIG or

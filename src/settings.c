@@ -58,6 +58,8 @@ static const struct setting_def setting_defs[] = {
 	S_NUM("log-level", "EVDB_LOG_LEVEL", SETTING_LOG_LEVEL, log_level, 0, 0,
 	    "debug, info, warn or error (default info)"),
 	S_STR("pid-file", "EVDB_PID_FILE", pid_file, "write the process id here"),
+	S_STR("metrics-token", "EVDB_METRICS_TOKEN", metrics_token,
+	    "bearer token that may read /metrics (the admin token always may)"),
 	S_NUM("socket-mode", "EVDB_SOCKET_MODE", SETTING_OCTAL, socket_mode, 0, 0777,
 	    "permissions of the unix socket (default 0660)"),
 	S_NUM("backlog", "EVDB_BACKLOG", SETTING_INT, backlog, 1, 65535,

@@ -30,6 +30,7 @@ struct settings {
 	char token_file[PATH_MAX];	/* where the first start writes the admin token */
 	char log_file[PATH_MAX];	/* "" means stderr */
 	char pid_file[PATH_MAX];	/* "" means none */
+	char metrics_token[256];	/* a token for GET /metrics only, or "" */
 	char config_file[PATH_MAX];	/* the file that was read, or "" */
 	int workers;			/* worker threads */
 	int socket_mode;		/* permissions of a unix listening socket */
