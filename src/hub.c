@@ -76,7 +76,9 @@ struct hub_ns {
 	struct hub_ns *next;		/* the hub's namespaces */
 	char name[TOKEN_NS_MAX + 1];
 	int64_t tail;			/* live pokes were fanned out up to here */
+	int wd;				/* inotify watch of its poke file, or -1 */
 	bool dirty;			/* the namespace changed since the tail */
+	bool gone;			/* the namespace was deleted */
 	int subs;			/* subscribers attached */
 	struct sub *all_live;		/* live subscribers of kind ALL */
 	struct sub *buckets[HUB_BUCKETS]; /* live STREAM and CATEGORY subscribers */
@@ -117,6 +119,7 @@ struct hub {
 	struct sub *catchup_head;	/* subscribers with a backlog */
 	struct sub **catchup_tailp;
 	struct sub *flush;		/* subscribers with fresh output */
+	bool any_gone;			/* some namespace was found deleted */
 	struct buf frame;		/* scratch for one SSE frame */
 	int64_t now_ms;			/* monotonic time of this loop turn */
 };
@@ -249,6 +252,7 @@ static struct hub_ns *
 hub_ns_get(struct hub *h, const char *name, bool create)
 {
 	struct hub_ns *n;
+	char *path;
 
 	for (n = h->namespaces; n != NULL; n = n->next)
 		if (strcmp(n->name, name) == 0)
@@ -257,6 +261,12 @@ hub_ns_get(struct hub *h, const char *name, bool create)
 		return NULL;
 	n = xcalloc(1, sizeof(*n));
 	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->wd = -1;
+	/* Watch first: a commit after the head is read must wake us. */
+	if (h->infd >= 0 && (path = store_poke_path(h->store, name)) != NULL) {
+		n->wd = inotify_add_watch(h->infd, path, IN_MODIFY);
+		free(path);
+	}
 	/* Whatever is committed now is catch-up; what comes later is live. */
 	if (store_head(h->store, name, &n->tail) != EVDB_OK)
 		n->tail = 0;
@@ -275,6 +285,8 @@ hub_ns_drop_if_empty(struct hub *h, struct hub_ns *n)
 	for (pp = &h->namespaces; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == n) {
 			*pp = n->next;
+			if (n->wd >= 0)
+				inotify_rm_watch(h->infd, n->wd);
 			free(n);
 			return;
 		}
@@ -410,12 +422,18 @@ static void
 hub_ns_advance(struct hub *h, struct hub_ns *n)
 {
 	struct hub_tail_ctx t = { h, n, 0 };
+	enum evdb_status rs;
 
 	n->dirty = false;
 	do {
 		t.rows = 0;
-		if (store_poke_tail(h->store, n->name, n->tail, HUB_BATCH, hub_tail_row,
-		    &t) != EVDB_OK) {
+		rs = store_poke_tail(h->store, n->name, n->tail, HUB_BATCH, hub_tail_row, &t);
+		if (rs == EVDB_ERR_NOT_FOUND) {
+			n->gone = true;	/* its subscribers are closed by the loop */
+			h->any_gone = true;
+			return;
+		}
+		if (rs != EVDB_OK) {
 			log_warn(h->opt.log, "hub: cannot read namespace %s: %s", n->name,
 			    store_conn_errmsg(h->store));
 			return;
@@ -635,6 +653,26 @@ hub_flush_all(struct hub *h)
 	}
 }
 
+/*
+ * Ends the streams of deleted namespaces.  A namespace is freed with its
+ * last subscriber, so the others of the same namespace keep it alive until
+ * they are reached.
+ */
+static void
+hub_close_deleted(struct hub *h)
+{
+	struct sub *s, *next;
+
+	if (!h->any_gone)
+		return;
+	h->any_gone = false;
+	for (s = h->subs; s != NULL; s = next) {
+		next = s->next;
+		if (s->ns->gone)
+			hub_sub_free(h, s, true);
+	}
+}
+
 /* True when a queued subscriber can take its next batch right now. */
 static bool
 hub_catchup_ready(const struct hub *h)
@@ -653,7 +691,6 @@ static void
 hub_read_inotify(struct hub *h)
 {
 	char evbuf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	char ns[TOKEN_NS_MAX + 1];
 	struct hub_ns *n;
 	ssize_t len;
 	char *p;
@@ -662,12 +699,10 @@ hub_read_inotify(struct hub *h)
 		for (p = evbuf; p < evbuf + len;) {
 			struct inotify_event *ev = (struct inotify_event *)(void *)p;
 
-			if (ev->mask & IN_Q_OVERFLOW) {
-				for (n = h->namespaces; n != NULL; n = n->next)
+			/* An overflow may have lost any event: check every namespace. */
+			for (n = h->namespaces; n != NULL; n = n->next)
+				if ((ev->mask & IN_Q_OVERFLOW) || n->wd == ev->wd)
 					n->dirty = true;
-			} else if (ev->len > 0 && store_poke_file_ns(ev->name, ns, sizeof(ns)) &&
-			    (n = hub_ns_get(h, ns, false)) != NULL)
-				n->dirty = true;
 			p += sizeof(struct inotify_event) + ev->len;
 		}
 	}
@@ -772,6 +807,7 @@ hub_main(void *arg)
 		for (n = h->namespaces; n != NULL; n = n->next)
 			if (n->dirty)
 				hub_ns_advance(h, n);
+		hub_close_deleted(h);
 		hub_catchup_run(h);
 		if (h->now_ms >= next_beat) {
 			hub_heartbeat(h);
@@ -811,8 +847,7 @@ hub_start(const struct hub_options *opt, struct hub **out)
 	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->evfd, &ev) != 0)
 		goto fail;
 	h->infd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (h->infd < 0 || inotify_add_watch(h->infd, store_poke_dir(opt->store),
-	    IN_MODIFY) < 0) {
+	if (h->infd < 0) {
 		/* Still correct, only slower: the periodic scan finds every write. */
 		log_warn(opt->log, "hub: inotify unavailable (%s); pokes may lag by up to"
 		    " %d ms", strerror(errno), HUB_SCAN_MS);

@@ -301,7 +301,7 @@ enum evdb_status store_import_finish(struct store_conn *c, const char *ns);
  * After every commit that wrote messages, the committing process writes the
  * new head global position into the namespace's poke file,
  * ns/<name>.<generation>.db-poke.  A watcher in any process sharing the data
- * directory learns of the commit through inotify on store_poke_dir(); the
+ * directory learns of the commit through inotify on that file; the
  * write happens after COMMIT returned, so the data is visible to readers by
  * then.  Pokes only say "something changed"; readers then read from their
  * own cursor, so a lost or duplicated poke loses or duplicates nothing.
@@ -335,14 +335,11 @@ struct store_poke_query {
 	int64_t limit;			/* rows at most (before consumer-group filtering) */
 };
 
-/** The directory to watch for poke files. */
-const char *store_poke_dir(const struct store *st);
-
 /**
- * If file (a name in store_poke_dir) is a poke file, copies its namespace
- * into ns[0..ns_size) and returns true.
+ * The path of namespace ns's poke file (created if missing), for the
+ * caller to watch; free() it.  NULL when the namespace does not exist.
  */
-bool store_poke_file_ns(const char *file, char *ns, size_t ns_size);
+char *store_poke_path(struct store_conn *c, const char *ns);
 
 /** Sets *gpos to the namespace's highest global position (0 when empty). */
 enum evdb_status store_head(struct store_conn *c, const char *ns,

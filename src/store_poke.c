@@ -7,11 +7,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "store_internal.h"
-
-#define POKE_SUFFIX ".db-poke"
+#include "xalloc.h"
 
 int
 store_poke_open(const char *db_path)
@@ -32,28 +32,23 @@ store_poke_signal(struct ns_handle *h, int64_t global_position)
 		(void)!pwrite(h->poke_fd, &global_position, sizeof(global_position), 0);
 }
 
-const char *
-store_poke_dir(const struct store *st)
+char *
+store_poke_path(struct store_conn *c, const char *ns)
 {
-	return st->ns_dir;
-}
+	struct ns_entry *e;
+	struct ns_handle *h;
+	char *db, *path;
+	size_t n;
 
-bool
-store_poke_file_ns(const char *file, char *ns, size_t ns_size)
-{
-	size_t n = strlen(file), slen = strlen(POKE_SUFFIX);
-	const char *dot;
-
-	if (n <= slen || strcmp(file + n - slen, POKE_SUFFIX) != 0)
-		return false;
-	n -= slen;
-	/* file is <name>.<generation>.db-poke; names have no '.'. */
-	dot = memchr(file, '.', n);
-	if (dot == NULL || (size_t)(dot - file) >= ns_size)
-		return false;
-	memcpy(ns, file, (size_t)(dot - file));
-	ns[dot - file] = '\0';
-	return store_ns_name_valid(ns);
+	/* Opening the handle creates the poke file if no writer did yet. */
+	if (store_ns_handle(c, ns, &e, &h) != EVDB_OK)
+		return NULL;
+	db = store_ns_path(c->st, ns, e->generation);
+	n = xadd(strlen(db), 8);
+	path = xmalloc(n);
+	snprintf(path, n, "%s-poke", db);
+	free(db);
+	return path;
 }
 
 enum evdb_status
