@@ -152,6 +152,8 @@ main(int argc, char **argv)
 	char err[512];
 	int exit_code = 1;
 
+	/* Databases, WALs and the token file are the owner's alone. */
+	umask(077);
 	log_open(&log, NULL, LOG_LEVEL_INFO);
 	if (argc > 1 && (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {

@@ -222,10 +222,14 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g, struct buf *ou
 	    "evdb_sse_pokes_total %lld\n"
 	    "# HELP evdb_sqlite_connections Open SQLite connections.\n"
 	    "# TYPE evdb_sqlite_connections gauge\n"
-	    "evdb_sqlite_connections %lld\n",
+	    "evdb_sqlite_connections %lld\n"
+	    "# HELP evdb_checkpoints_total WAL checkpoints run by the background checkpointer.\n"
+	    "# TYPE evdb_checkpoints_total counter\n"
+	    "evdb_checkpoints_total %lld\n",
 	    metrics_get(&m->writes), metrics_get(&m->reads), metrics_get(&m->conflicts),
 	    g->workers, g->workers_busy, (long long)g->subscribers,
-	    (long long)g->pokes_sent, (long long)g->sqlite_connections);
+	    (long long)g->pokes_sent, (long long)g->sqlite_connections,
+	    (long long)g->checkpoints);
 	if (g->data_dir != NULL)
 		metrics_render_files(out, g->data_dir);
 }

@@ -23,6 +23,7 @@ struct metrics_gauges {
 	int64_t subscribers;		/* SSE subscribers attached */
 	int64_t pokes_sent;		/* SSE pokes written since start */
 	int64_t sqlite_connections;	/* open SQLite connections */
+	int64_t checkpoints;		/* WAL checkpoints run */
 	const char *data_dir;		/* for the namespace file sizes */
 };
 

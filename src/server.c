@@ -73,6 +73,7 @@ server_gauges(const struct server_ctx *srv, struct metrics_gauges *g)
 	g->subscribers = hub_subscriber_count(srv->hub);
 	g->pokes_sent = hub_pokes_sent(srv->hub);
 	g->sqlite_connections = store_connection_count(srv->store);
+	g->checkpoints = store_checkpoint_count(srv->store);
 	g->data_dir = srv->settings->data_dir;
 }
 

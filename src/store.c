@@ -269,7 +269,10 @@ store_open(const struct store_options *opt, struct store **out)
 	st->busy_timeout_ms = opt->busy_timeout_ms;
 	st->log = opt->log;
 	atomic_init(&st->connections, 0);
+	atomic_init(&st->checkpoints, 0);
 	pthread_mutex_init(&st->queues_mu, NULL);
+	pthread_mutex_init(&st->ckpt_mu, NULL);
+	pthread_cond_init(&st->ckpt_cv, NULL);
 
 	if ((mkdir(st->data_dir, 0700) != 0 && errno != EEXIST) ||
 	    (mkdir(st->ns_dir, 0700) != 0 && errno != EEXIST)) {
@@ -283,7 +286,7 @@ store_open(const struct store_options *opt, struct store **out)
 		log_error(st->log, "store: registry %s: %s", st->registry_path, err);
 		goto out;
 	}
-	rs = EVDB_OK;
+	rs = store_checkpoint_start(st);
 out:
 	store_close_db(st, db);
 	if (rs != EVDB_OK) {
@@ -299,8 +302,11 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	store_checkpoint_stop(st);
 	store_write_queues_free(st);
 	pthread_mutex_destroy(&st->queues_mu);
+	pthread_mutex_destroy(&st->ckpt_mu);
+	pthread_cond_destroy(&st->ckpt_cv);
 	free(st->data_dir);
 	free(st->ns_dir);
 	free(st->registry_path);
@@ -587,6 +593,8 @@ store_ns_handle(struct store_conn *c, const char *ns, struct ns_entry **entry,
 		return rs;
 	}
 	h->queue = store_write_queue(c->st, path);
+	h->ckpt = store_checkpoint_file(c->st, path);
+	store_checkpoint_attach(h->ckpt, h->db);
 	h->poke_fd = store_poke_open(path);
 	free(path);
 	e->handle = h;

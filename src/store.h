@@ -15,6 +15,10 @@
  * data directory: every write runs in a BEGIN IMMEDIATE transaction, so
  * positions stay gapless and unique whoever writes.
  *
+ * Checkpoints are taken off the commit path: namespace connections do not
+ * checkpoint on commit; a background thread copies the WAL back into the
+ * database once it passes STORE_CHECKPOINT_FRAMES frames.
+ *
  * Writes are group-committed: concurrent store_write() calls on the same
  * namespace in one process are gathered by whichever caller gets there first
  * (the leader), run in one transaction on the leader's connection and made
@@ -174,6 +178,9 @@ const char *store_conn_errmsg(const struct store_conn *c);
 
 /** The store a connection belongs to. */
 struct store *store_conn_store(const struct store_conn *c);
+
+/** Number of WAL checkpoints the background checkpointer has run. */
+int64_t store_checkpoint_count(const struct store *st);
 
 /** Number of SQLite connections this process has open. */
 int64_t store_connection_count(const struct store *st);

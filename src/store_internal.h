@@ -61,12 +61,15 @@ enum reg_stmt {
 
 /* The in-process group-commit queue of one namespace file (store_write.c). */
 struct write_queue;
+/* The checkpoint state of one namespace file (store_checkpoint.c). */
+struct checkpoint_file;
 
 /* One open namespace database of a store_conn. */
 struct ns_handle {
 	sqlite3 *db;			/* this thread's connection to the file */
 	sqlite3_stmt *stmt[NS_STMT_COUNT]; /* prepared lazily; NULL until used */
 	struct write_queue *queue;	/* shared group-commit queue of the file */
+	struct checkpoint_file *ckpt;	/* shared checkpoint state of the file */
 	int poke_fd;			/* the file's poke file, written after commits */
 };
 
@@ -93,6 +96,13 @@ struct store {
 	atomic_llong connections;	/* open SQLite connections */
 	pthread_mutex_t queues_mu;	/* guards queues */
 	struct write_queue *queues;	/* every queue made so far */
+	pthread_t ckpt_thread;		/* the checkpointer (store_checkpoint.c) */
+	bool ckpt_started;		/* ckpt_thread runs */
+	pthread_mutex_t ckpt_mu;	/* guards ckpt_files and ckpt_stop */
+	pthread_cond_t ckpt_cv;		/* wakes the checkpointer */
+	bool ckpt_stop;			/* store_close asked it to end */
+	struct checkpoint_file *ckpt_files; /* every file seen so far */
+	atomic_llong checkpoints;	/* checkpoints run */
 };
 
 struct store_conn {
@@ -133,6 +143,12 @@ enum evdb_status store_schema_registry(struct store *st, sqlite3 *db,
     char *err, size_t err_size);
 enum evdb_status store_schema_namespace(struct store *st, sqlite3 *db,
     char *err, size_t err_size);
+
+/* store_checkpoint.c */
+enum evdb_status store_checkpoint_start(struct store *st);
+void store_checkpoint_stop(struct store *st);
+struct checkpoint_file *store_checkpoint_file(struct store *st, const char *path);
+void store_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
 
 /* store_write.c */
 struct write_queue *store_write_queue(struct store *st, const char *path);
