@@ -189,7 +189,8 @@ store_stmt_done(sqlite3_stmt *s)
 	}
 }
 
-static enum evdb_status
+/* Runs SQL text (schema and pragmas); the message goes to err. */
+enum evdb_status
 store_exec(sqlite3 *db, const char *sql, char *err, size_t err_size)
 {
 	char *msg = NULL;
@@ -407,6 +408,30 @@ store_ns_stmt(struct store_conn *c, struct ns_handle *h, enum ns_stmt which,
 	}
 	*out = h->stmt[which];
 	return EVDB_OK;
+}
+
+/* Steps a prepared statement that returns no row (BEGIN, COMMIT, ...). */
+enum evdb_status
+store_ns_exec(struct store_conn *c, struct ns_handle *h, enum ns_stmt which,
+    const char *what)
+{
+	sqlite3_stmt *s = NULL;
+	enum evdb_status rs;
+	int rc;
+
+	if ((rs = store_ns_stmt(c, h, which, &s)) != EVDB_OK)
+		return rs;
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? EVDB_OK : store_fail(c, h->db, rc, what);
+}
+
+/* Rolls back the connection's open transaction, if any. */
+void
+store_ns_rollback(struct store_conn *c, struct ns_handle *h)
+{
+	if (!sqlite3_get_autocommit(h->db))
+		(void)store_ns_exec(c, h, NS_ROLLBACK, "rollback");
 }
 
 bool

@@ -10,28 +10,6 @@
 #include "store_internal.h"
 #include "streamname.h"
 
-static enum evdb_status
-import_exec(struct store_conn *c, struct ns_handle *h, enum ns_stmt which,
-    const char *what)
-{
-	sqlite3_stmt *s;
-	enum evdb_status rs;
-	int rc;
-
-	if ((rs = store_ns_stmt(c, h, which, &s)) != EVDB_OK)
-		return rs;
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? EVDB_OK : store_fail(c, h->db, rc, what);
-}
-
-static void
-import_rollback(struct store_conn *c, struct ns_handle *h)
-{
-	if (!sqlite3_get_autocommit(h->db))
-		(void)import_exec(c, h, NS_ROLLBACK, "rollback");
-}
-
 enum evdb_status
 store_import_clear(struct store_conn *c, const char *ns)
 {
@@ -40,11 +18,11 @@ store_import_clear(struct store_conn *c, const char *ns)
 
 	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
-	if ((rs = import_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK ||
-	    (rs = import_exec(c, h, NS_CLEAR, "clear namespace")) != EVDB_OK ||
-	    (rs = import_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats")) != EVDB_OK ||
-	    (rs = import_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
-		import_rollback(c, h);
+	if ((rs = store_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK ||
+	    (rs = store_ns_exec(c, h, NS_CLEAR, "clear namespace")) != EVDB_OK ||
+	    (rs = store_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats")) != EVDB_OK ||
+	    (rs = store_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
+		store_ns_rollback(c, h);
 	return rs;
 }
 
@@ -62,7 +40,7 @@ store_import_batch(struct store_conn *c, const char *ns,
 
 	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
-	if ((rs = import_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
+	if ((rs = store_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
 		return rs;
 	if ((rs = store_ns_stmt(c, h, NS_IMPORT_INSERT, &s)) != EVDB_OK)
 		goto fail;
@@ -101,13 +79,13 @@ store_import_batch(struct store_conn *c, const char *ns,
 			goto fail;
 		}
 	}
-	if ((rs = import_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
+	if ((rs = store_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
 		goto fail;
 	if (n > 0)
 		store_poke_signal(h, recs[n - 1].global_position);
 	return EVDB_OK;
 fail:
-	import_rollback(c, h);
+	store_ns_rollback(c, h);
 	return rs;
 }
 
@@ -119,5 +97,5 @@ store_import_finish(struct store_conn *c, const char *ns)
 
 	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
-	return import_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats");
+	return store_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats");
 }

@@ -135,6 +135,11 @@ enum evdb_status store_ns_handle(struct store_conn *c, const char *ns,
 void store_ns_forget(struct store_conn *c, const char *ns);
 char *store_ns_path(const struct store *st, const char *ns, int64_t generation);
 void store_stmt_done(sqlite3_stmt *s);
+enum evdb_status store_exec(sqlite3 *db, const char *sql, char *err,
+    size_t err_size);
+enum evdb_status store_ns_exec(struct store_conn *c, struct ns_handle *h,
+    enum ns_stmt which, const char *what);
+void store_ns_rollback(struct store_conn *c, struct ns_handle *h);
 int store_poke_open(const char *db_path);
 void store_poke_signal(struct ns_handle *h, int64_t global_position);
 

@@ -55,20 +55,6 @@ static const char *const namespace_migrations[] = {
 	"INSERT INTO stats VALUES (1, 0, 0, NULL);",
 };
 
-static enum evdb_status
-store_schema_exec(sqlite3 *db, const char *sql, char *err, size_t err_size)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	if (rc == SQLITE_OK)
-		return EVDB_OK;
-	snprintf(err, err_size, "%s", msg != NULL ? msg : sqlite3_errstr(rc));
-	sqlite3_free(msg);
-	return store_sqlite_status(rc) == EVDB_OK ? EVDB_ERR_BACKEND
-	    : store_sqlite_status(rc);
-}
-
 static int
 store_schema_version_cb(void *arg, int ncol, char **vals, char **names)
 {
@@ -89,9 +75,9 @@ store_schema_migrate(sqlite3 *db, const char *const *steps, int nsteps,
 	if (sqlite3_exec(db, "SELECT version FROM schema_version", store_schema_version_cb,
 	    &version, NULL) == SQLITE_OK && version == nsteps)
 		return EVDB_OK;
-	if ((rs = store_schema_exec(db, "BEGIN IMMEDIATE", err, err_size)) != EVDB_OK)
+	if ((rs = store_exec(db, "BEGIN IMMEDIATE", err, err_size)) != EVDB_OK)
 		return rs;
-	if ((rs = store_schema_exec(db,
+	if ((rs = store_exec(db,
 	    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
 	    err, err_size)) != EVDB_OK)
 		goto out;
@@ -109,13 +95,13 @@ store_schema_migrate(sqlite3 *db, const char *const *steps, int nsteps,
 		goto out;
 	}
 	for (i = (int)version; i < nsteps; i++)
-		if ((rs = store_schema_exec(db, steps[i], err, err_size)) != EVDB_OK)
+		if ((rs = store_exec(db, steps[i], err, err_size)) != EVDB_OK)
 			goto out;
 	snprintf(sql, sizeof(sql), "DELETE FROM schema_version;"
 	    " INSERT INTO schema_version VALUES (%d);", nsteps);
-	if ((rs = store_schema_exec(db, sql, err, err_size)) != EVDB_OK)
+	if ((rs = store_exec(db, sql, err, err_size)) != EVDB_OK)
 		goto out;
-	rs = store_schema_exec(db, "COMMIT", err, err_size);
+	rs = store_exec(db, "COMMIT", err, err_size);
 out:
 	if (rs != EVDB_OK && !sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

@@ -188,21 +188,6 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 	return EVDB_OK;
 }
 
-static enum evdb_status
-write_exec(struct store_conn *c, struct ns_handle *h, enum ns_stmt which,
-    const char *what)
-{
-	sqlite3_stmt *s;
-	enum evdb_status rs;
-	int rc;
-
-	if ((rs = store_ns_stmt(c, h, which, &s)) != EVDB_OK)
-		return rs;
-	if ((rc = write_step_done(s)) != SQLITE_OK)
-		return store_fail(c, h->db, rc, what);
-	return EVDB_OK;
-}
-
 /* Runs one batch in one transaction; sets every item's status. */
 static void
 write_batch(struct store_conn *c, struct ns_handle *h, struct write_item *batch)
@@ -214,7 +199,7 @@ write_batch(struct store_conn *c, struct ns_handle *h, struct write_item *batch)
 	int rc;
 
 	c->errmsg[0] = '\0';
-	if ((rs = write_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
+	if ((rs = store_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
 		goto fail;
 	for (it = batch; it != NULL; it = it->next) {
 		it->status = write_one(c, h, it, &added, &new_streams);
@@ -235,14 +220,13 @@ write_batch(struct store_conn *c, struct ns_handle *h, struct write_item *batch)
 			goto fail;
 		}
 	}
-	if ((rs = write_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
+	if ((rs = store_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
 		goto fail;
 	if (added > 0)
 		store_poke_signal(h, sqlite3_last_insert_rowid(h->db));
 	return;
 fail:
-	if (!sqlite3_get_autocommit(h->db))
-		(void)write_exec(c, h, NS_ROLLBACK, "rollback");
+	store_ns_rollback(c, h);
 	for (it = batch; it != NULL; it = it->next) {
 		it->status = rs;
 		snprintf(it->errmsg, sizeof(it->errmsg), "%s", c->errmsg);
