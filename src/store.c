@@ -211,6 +211,7 @@ store_open_db(struct store *st, const char *path, bool create, sqlite3 **out,
 {
 	sqlite3 *db = NULL;
 	enum evdb_status rs;
+	bool full;
 	int rc;
 
 	*out = NULL;
@@ -226,10 +227,15 @@ store_open_db(struct store *st, const char *path, bool create, sqlite3 **out,
 	}
 	atomic_fetch_add(&st->connections, 1);
 	sqlite3_busy_timeout(db, st->busy_timeout_ms);
+	/*
+	 * The registry is always synced: a namespace whose token was handed
+	 * out must not vanish in a power loss, and its writes are rare.
+	 */
+	full = st->durability == DURABILITY_FULL ||
+	    strcmp(path, st->registry_path) == 0;
 	if ((rs = store_exec(db, "PRAGMA journal_mode=WAL", err, err_size)) != EVDB_OK ||
-	    (rs = store_exec(db, st->durability == DURABILITY_FULL ?
-	    "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err,
-	    err_size)) != EVDB_OK ||
+	    (rs = store_exec(db, full ? "PRAGMA synchronous=FULL" :
+	    "PRAGMA synchronous=NORMAL", err, err_size)) != EVDB_OK ||
 	    (rs = store_exec(db, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
 	    " PRAGMA cache_size=-8192", err, err_size)) != EVDB_OK) {
 		store_close_db(st, db);

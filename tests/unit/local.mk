@@ -10,7 +10,10 @@ UNIT_TESTS = \
 	tests/unit/json_out_t \
 	tests/unit/buf_t \
 	tests/unit/arena_t \
-	tests/unit/xalloc_t
+	tests/unit/xalloc_t \
+	tests/unit/utf8_t \
+	tests/unit/store_t \
+	tests/unit/store_powerloss_t
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -31,3 +34,9 @@ tests_unit_arena_t_SOURCES = tests/unit/arena_t.c tests/tap.h
 tests_unit_arena_t_LDADD = $(UNIT_LDADD)
 tests_unit_xalloc_t_SOURCES = tests/unit/xalloc_t.c tests/tap.h
 tests_unit_xalloc_t_LDADD = $(UNIT_LDADD)
+tests_unit_utf8_t_SOURCES = tests/unit/utf8_t.c tests/tap.h
+tests_unit_utf8_t_LDADD = $(UNIT_LDADD)
+tests_unit_store_t_SOURCES = tests/unit/store_t.c tests/tap.h
+tests_unit_store_t_LDADD = $(UNIT_LDADD)
+tests_unit_store_powerloss_t_SOURCES = tests/unit/store_powerloss_t.c tests/tap.h
+tests_unit_store_powerloss_t_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,371 @@
+/*
+ * store_t.c - the store on a temporary data directory: namespaces, writes
+ * with expectedVersion and idempotent ids, reads of streams and categories
+ * (consumer groups, correlation), listings, import, the poke reads, and
+ * group commit under concurrent writers.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../tap.h"
+#include "store.h"
+#include "streamname.h"
+#include "timefmt.h"
+#include "token.h"
+
+#define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+struct collect {
+	int n;				/* rows seen */
+	char stream[8][64];		/* first rows' stream names */
+	int64_t pos[64];		/* positions */
+	int64_t gpos[64];		/* global positions */
+	char data[256];			/* last row's data */
+	bool meta_null;			/* last row had no metadata */
+};
+
+static enum evdb_status
+collect_row(void *ctx, const struct store_message *m)
+{
+	struct collect *c = ctx;
+
+	if (c->n < 8)
+		snprintf(c->stream[c->n], sizeof(c->stream[0]), "%.*s",
+		    (int)m->stream_len, m->stream);
+	if (c->n < 64) {
+		c->pos[c->n] = m->position;
+		c->gpos[c->n] = m->global_position;
+	}
+	snprintf(c->data, sizeof(c->data), "%.*s", (int)m->data_len,
+	    m->data ? m->data : "");
+	c->meta_null = m->metadata == NULL;
+	c->n++;
+	return EVDB_OK;
+}
+
+static enum evdb_status
+write_ok(struct store_conn *c, const char *ns, const char *stream,
+    const char *meta, int64_t expected, struct store_write_result *r)
+{
+	struct store_message_in in;
+
+	memset(&in, 0, sizeof(in));
+	in.stream = stream;
+	in.stream_len = strlen(stream);
+	in.type = "T";
+	in.type_len = 1;
+	in.data = "{\"k\":1}";
+	in.data_len = 7;
+	in.metadata = meta;
+	in.metadata_len = meta ? strlen(meta) : 0;
+	in.has_expected_version = expected != -2;
+	in.expected_version = expected;
+	return store_write(c, ns, &in, r);
+}
+
+struct writer_arg {
+	struct store *st;	/* shared store */
+	int writes;		/* how many to make */
+	int failures;		/* writes that did not succeed */
+};
+
+static void *
+writer_main(void *arg)
+{
+	struct writer_arg *w = arg;
+	struct store_conn *c = NULL;
+	struct store_write_result r;
+	int i;
+
+	if (store_conn_open(w->st, &c) != EVDB_OK) {
+		w->failures = w->writes;
+		return NULL;
+	}
+	for (i = 0; i < w->writes; i++)
+		if (write_ok(c, "default", "race-1", NULL, -2, &r) != EVDB_OK)
+			w->failures++;
+	store_conn_close(c);
+	return NULL;
+}
+
+static enum evdb_status
+count_ns(void *ctx, const struct store_ns_info *ns)
+{
+	(*(int *)ctx)++;
+	return EVDB_OK;
+}
+
+static enum evdb_status
+count_poke(void *ctx, const struct store_poke *p)
+{
+	(*(int *)ctx)++;
+	return EVDB_OK;
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/evdb-store-t-XXXXXX";
+	struct store_options opt;
+	struct store *st = NULL;
+	struct store_conn *c = NULL;
+	struct store_write_result r, r2;
+	struct store_message_in in;
+	struct store_stream_query sq;
+	struct store_category_query cq;
+	struct store_import_record rec[2];
+	struct collect col;
+	pthread_t threads[4];
+	struct writer_arg wa[4];
+	char hash[TOKEN_HASH_HEX_LEN + 1];
+	int64_t v, deleted;
+	int i, n, gaps;
+
+	tap_plan(47);
+	if (mkdtemp(dir) == NULL)
+		tap_bail("mkdtemp: cannot create a temporary directory");
+	memset(&opt, 0, sizeof(opt));
+	opt.data_dir = dir;
+	opt.durability = DURABILITY_NORMAL;
+	opt.busy_timeout_ms = 5000;
+	opt.log = NULL;
+	ok(store_open(&opt, &st) == EVDB_OK, "store opens on a fresh directory");
+	ok(store_conn_open(st, &c) == EVDB_OK, "a connection opens");
+	if (st == NULL || c == NULL)
+		tap_bail("cannot continue without a store");
+
+	/* Namespaces. */
+	ok(store_ns_token_hash(c, "default", hash) == EVDB_ERR_NOT_FOUND,
+	    "an unknown namespace is not found");
+	ok(store_ns_create(c, "default", HASH_A, "Default namespace", NULL, 1) == EVDB_OK,
+	    "create the default namespace");
+	ok(store_ns_create(c, "default", HASH_A, NULL, NULL, 2) == EVDB_ERR_EXISTS,
+	    "creating it again says it exists");
+	ok(store_ns_create(c, "../etc", HASH_A, NULL, NULL, 2) == EVDB_ERR_INVALID,
+	    "a name with a path separator is refused");
+	ok(store_ns_token_hash(c, "default", hash) == EVDB_OK &&
+	    strcmp(hash, HASH_A) == 0, "the stored token hash comes back");
+
+	/* Writes and expectedVersion. */
+	ok(write_ok(c, "default", "account-1", NULL, -1, &r) == EVDB_OK &&
+	    r.position == 0 && r.global_position == 1,
+	    "first write: position 0, global position 1");
+	ok(write_ok(c, "default", "account-1", "{\"correlationStreamName\":\"order-9\"}",
+	    0, &r) == EVDB_OK && r.position == 1 && r.global_position == 2,
+	    "expectedVersion 0 appends at position 1");
+	is_int(write_ok(c, "default", "account-1", NULL, 0, &r),
+	    EVDB_ERR_VERSION_CONFLICT, "a stale expectedVersion conflicts");
+	is_int(r.actual_version, 1, "the conflict reports the actual version");
+	is_int(write_ok(c, "default", "account-2", NULL, 5, &r),
+	    EVDB_ERR_VERSION_CONFLICT, "expectedVersion on an empty stream conflicts");
+	is_int(r.actual_version, -1, "an empty stream is at version -1");
+
+	/* Idempotent ids. */
+	memset(&in, 0, sizeof(in));
+	in.stream = "account-3";
+	in.stream_len = 9;
+	in.type = "Opened";
+	in.type_len = 6;
+	in.id = "0b7e7a0e-3f57-4b67-9d36-0a6a1b1c9a10";
+	in.id_len = 36;
+	in.data = "{}";
+	in.data_len = 2;
+	ok(store_write(c, "default", &in, &r) == EVDB_OK && !r.duplicate,
+	    "a write with an id");
+	ok(store_write(c, "default", &in, &r2) == EVDB_OK && r2.duplicate &&
+	    r2.position == r.position && r2.global_position == r.global_position,
+	    "the same id in the same stream returns the original positions");
+	in.stream = "account-4";
+	is_int(store_write(c, "default", &in, &r2), EVDB_ERR_ID_CONFLICT,
+	    "the same id in another stream is an id conflict");
+	ok(store_stream_version(c, "default", "account-3", 9, &v) == EVDB_OK && v == 0,
+	    "the retry wrote nothing");
+
+	/* Stream reads. */
+	memset(&sq, 0, sizeof(sq));
+	sq.stream = "account-1";
+	sq.stream_len = 9;
+	sq.limit = -1;
+	memset(&col, 0, sizeof(col));
+	ok(store_read_stream(c, "default", &sq, collect_row, &col) == EVDB_OK &&
+	    col.n == 2 && col.pos[0] == 0 && col.pos[1] == 1, "stream.get reads both");
+	is_str(col.data, "{\"k\":1}", "data comes back byte for byte");
+	sq.position = 1;
+	memset(&col, 0, sizeof(col));
+	ok(store_read_stream(c, "default", &sq, collect_row, &col) == EVDB_OK &&
+	    col.n == 1 && col.pos[0] == 1, "from position 1");
+	sq.by_global = true;
+	sq.global_position = 2;
+	memset(&col, 0, sizeof(col));
+	ok(store_read_stream(c, "default", &sq, collect_row, &col) == EVDB_OK &&
+	    col.n == 1 && col.gpos[0] == 2, "by global position");
+	memset(&col, 0, sizeof(col));
+	ok(store_read_last(c, "default", "account-1", 9, NULL, 0, collect_row, &col) ==
+	    EVDB_OK && col.n == 1 && col.pos[0] == 1 && !col.meta_null,
+	    "stream.last gives the newest, with its metadata");
+	memset(&col, 0, sizeof(col));
+	ok(store_read_last(c, "default", "account-1", 9, "None", 4, collect_row, &col) ==
+	    EVDB_OK && col.n == 0, "stream.last of a missing type gives nothing");
+
+	/* Category reads: correlation and consumer groups. */
+	for (i = 1; i <= 4; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "testcat5-%d", i);
+		write_ok(c, "default", name, NULL, -2, &r);
+	}
+	memset(&cq, 0, sizeof(cq));
+	cq.category = "account";
+	cq.category_len = 7;
+	cq.limit = -1;
+	memset(&col, 0, sizeof(col));
+	ok(store_read_category(c, "default", &cq, collect_row, &col) == EVDB_OK &&
+	    col.n == 3, "category.get reads the account category");
+	cq.correlation = "order";
+	cq.correlation_len = 5;
+	memset(&col, 0, sizeof(col));
+	ok(store_read_category(c, "default", &cq, collect_row, &col) == EVDB_OK &&
+	    col.n == 1 && col.gpos[0] == 2, "correlation keeps category(order-9) == order");
+	cq.correlation = "Order";
+	memset(&col, 0, sizeof(col));
+	ok(store_read_category(c, "default", &cq, collect_row, &col) == EVDB_OK &&
+	    col.n == 0, "correlation is case-sensitive");
+	cq.correlation = "ord";
+	cq.correlation_len = 3;
+	memset(&col, 0, sizeof(col));
+	ok(store_read_category(c, "default", &cq, collect_row, &col) == EVDB_OK &&
+	    col.n == 0, "correlation is not a prefix match");
+	memset(&cq, 0, sizeof(cq));
+	cq.category = "testcat5";
+	cq.category_len = 8;
+	cq.limit = -1;
+	cq.group_size = 2;
+	cq.group_member = 0;
+	memset(&col, 0, sizeof(col));
+	ok(store_read_category(c, "default", &cq, collect_row, &col) == EVDB_OK &&
+	    col.n == 2 && strcmp(col.stream[0], "testcat5-1") == 0 &&
+	    strcmp(col.stream[1], "testcat5-3") == 0,
+	    "CATEGORY-005: member 0 of 2 gets testcat5-1 and -3");
+	cq.group_member = 1;
+	cq.limit = 1;
+	memset(&col, 0, sizeof(col));
+	ok(store_read_category(c, "default", &cq, collect_row, &col) == EVDB_OK &&
+	    col.n == 1 && strcmp(col.stream[0], "testcat5-2") == 0,
+	    "member 1 with batchSize 1 gets testcat5-2: the limit counts after grouping");
+	memset(&cq, 0, sizeof(cq));
+	cq.limit = -1;
+	cq.global_position = 3;
+	memset(&col, 0, sizeof(col));
+	ok(store_read_category(c, "default", &cq, collect_row, &col) == EVDB_OK &&
+	    col.n == 5 && col.gpos[0] == 3, "an empty category reads the whole namespace");
+
+	/* Concurrent writers: group commit keeps positions gapless. */
+	for (i = 0; i < 4; i++) {
+		wa[i].st = st;
+		wa[i].writes = 50;
+		wa[i].failures = 0;
+		pthread_create(&threads[i], NULL, writer_main, &wa[i]);
+	}
+	for (i = 0, n = 0; i < 4; i++) {
+		pthread_join(threads[i], NULL);
+		n += wa[i].failures;
+	}
+	is_int(n, 0, "200 concurrent writes from 4 threads all succeed");
+	memset(&sq, 0, sizeof(sq));
+	sq.stream = "race-1";
+	sq.stream_len = 6;
+	sq.limit = -1;
+	memset(&col, 0, sizeof(col));
+	store_read_stream(c, "default", &sq, collect_row, &col);
+	for (i = 0, gaps = 0; i < 64 && i < col.n; i++)
+		if (col.pos[i] != i || (i > 0 && col.gpos[i] <= col.gpos[i - 1]))
+			gaps++;
+	ok(col.n == 200 && gaps == 0, "positions 0..199 gapless, global positions increasing");
+
+	/* Listings. */
+	n = 0;
+	ok(store_ns_create(c, "tenant-a", HASH_A, "A", "{\"x\":1}", 3) == EVDB_OK &&
+	    store_ns_list(c, count_ns, &n) == EVDB_OK && n == 2, "ns.list lists two");
+	write_ok(c, "tenant-a", "account-1", NULL, -1, &r);
+	ok(r.global_position == 1, "each namespace has its own global sequence");
+	memset(&col, 0, sizeof(col));
+	sq.stream = "account-1";
+	sq.stream_len = 9;
+	ok(store_read_stream(c, "tenant-a", &sq, collect_row, &col) == EVDB_OK &&
+	    col.n == 1, "the same stream name in another namespace is unrelated");
+
+	/* Poke reads (what the SSE hub uses). */
+	ok(store_head(c, "tenant-a", &v) == EVDB_OK && v == 1, "head of tenant-a is 1");
+	n = 0;
+	ok(store_poke_tail(c, "default", 200, 1000, count_poke, &n) == EVDB_OK && n > 0,
+	    "the tail above a position");
+	{
+		struct store_poke_query pq;
+
+		memset(&pq, 0, sizeof(pq));
+		pq.kind = STORE_POKE_STREAM;
+		pq.name = "account-1";
+		pq.name_len = 9;
+		pq.min_position = 1;
+		pq.after_gpos = 0;
+		pq.upto_gpos = 1000;
+		pq.limit = 100;
+		n = 0;
+		ok(store_poke_range(c, "default", &pq, count_poke, &n) == EVDB_OK && n == 1,
+		    "a stream's pokes from a stream position");
+	}
+	{
+		char *path = store_poke_path(c, "default");
+
+		ok(path != NULL && access(path, F_OK) == 0, "the poke file exists");
+		free(path);
+	}
+
+	/* Import with positions, then ordinary writes continue after them. */
+	memset(rec, 0, sizeof(rec));
+	for (i = 0; i < 2; i++) {
+		rec[i].id = i == 0 ? "imp-1" : "imp-2";
+		rec[i].id_len = 5;
+		rec[i].stream = "imp-1";
+		rec[i].stream_len = 5;
+		rec[i].type = "T";
+		rec[i].type_len = 1;
+		rec[i].position = i;
+		rec[i].global_position = 10 + i;
+		rec[i].time_us = 1000000;
+	}
+	ok(store_import_batch(c, "tenant-a", rec, 2) == EVDB_OK, "an import batch");
+	ok(store_import_batch(c, "tenant-a", rec, 1) == EVDB_ERR_EXISTS,
+	    "importing a taken global position fails");
+	ok(write_ok(c, "tenant-a", "after-1", NULL, -2, &r) == EVDB_OK &&
+	    r.global_position == 12, "writes continue at max(global position) + 1");
+	ok(store_import_finish(c, "tenant-a") == EVDB_OK, "totals recomputed");
+	ok(store_import_clear(c, "tenant-a") == EVDB_OK &&
+	    store_head(c, "tenant-a", &v) == EVDB_OK && v == 0,
+	    "a forced import clears the namespace");
+
+	/* Deletion. */
+	ok(store_ns_delete(c, "tenant-a", &deleted) == EVDB_OK && deleted == 0,
+	    "ns.delete of a cleared namespace deletes 0 messages");
+	ok(store_ns_delete(c, "tenant-a", &deleted) == EVDB_ERR_NOT_FOUND,
+	    "deleting it again: not found");
+	ok(store_ns_create(c, "tenant-a", HASH_A, NULL, NULL, 4) == EVDB_OK &&
+	    store_head(c, "tenant-a", &v) == EVDB_OK && v == 0,
+	    "a namespace created again starts empty (new generation, new file)");
+
+	store_conn_close(c);
+	store_close(st);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			tap_diag("could not remove %s", dir);
+	}
+	return tap_done();
+}
