@@ -536,7 +536,7 @@ hub_take_pending(struct hub *h)
 		s->group_size = p->sub.group_size;
 		s->ns = hub_ns_get(h, p->sub.ns, true);
 		s->ns->subs++;
-		s->cursor = p->sub.from_head ? s->ns->tail : p->sub.after_gpos;
+		s->cursor = p->sub.after_gpos;
 		s->state = SUB_CATCHUP;
 		s->last_write_ms = h->now_ms;
 		buf_init(&s->out);
@@ -593,7 +593,7 @@ hub_catchup_step(struct hub *h, struct sub *s)
 	q.upto_gpos = s->ns->tail;
 	q.limit = HUB_BATCH;
 	if (s->cursor >= s->ns->tail) {
-		s->cursor = s->ns->tail;
+		/* Its resume point may be past a tail not yet advanced: keep it. */
 		hub_live_add(s);
 		return false;
 	}

@@ -56,7 +56,8 @@ struct hub_subscription {
 	size_t name_len;
 	int64_t min_position;		/* stream: first stream position */
 	int64_t after_gpos;		/* deliver global positions above this */
-	bool from_head;			/* ignore after_gpos: start with the next write */
+	bool from_head;			/* sse_parse: start after the head; hub_attach
+					 * needs it resolved into after_gpos */
 	int64_t group_member;		/* consumer group (category only) */
 	int64_t group_size;		/* 0: no group */
 };

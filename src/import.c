@@ -14,7 +14,7 @@
 #include "rpc.h"
 #include "streamname.h"
 #include "timefmt.h"
-#include "utf8.h"
+#include "json_guard.h"
 #include "xalloc.h"
 
 #define IMPORT_CHUNK 65536
@@ -87,10 +87,8 @@ import_parse_line(struct json_tokener *tok, const char *line, size_t len,
 
 	memset(rec, 0, sizeof(*rec));
 	*root = NULL;
-	if (!utf8_valid(line, len, &off)) {
-		snprintf(err, err_size, "invalid UTF-8 at byte offset %zu", off);
+	if (!json_guard_check(line, len, err, err_size))
 		return "INVALID_JSON";
-	}
 	json_tokener_reset(tok);
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	jerr = json_tokener_get_error(tok);
@@ -101,10 +99,6 @@ import_parse_line(struct json_tokener *tok, const char *line, size_t len,
 		return "INVALID_JSON";
 	}
 	*root = o;
-	if (!rpc_json_numbers_ok(o)) {
-		snprintf(err, err_size, "invalid number");
-		return "INVALID_JSON";
-	}
 	for (off = json_tokener_get_parse_end(tok); off < len; off++) {
 		if (line[off] != ' ' && line[off] != '\t') {
 			snprintf(err, err_size, "invalid character after top-level value");

@@ -90,7 +90,7 @@ log_vmsg(struct log *l, enum log_level lvl, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	char ts[TIMEFMT_LEN + 1];
-	int n, m;
+	int n, m, i;
 	int fd = l != NULL ? l->fd : STDERR_FILENO;
 
 	if (l != NULL && lvl < l->level)
@@ -105,6 +105,10 @@ log_vmsg(struct log *l, enum log_level lvl, const char *fmt, va_list ap)
 	n += m;
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
+	/* Request paths and names reach the log: never let them forge a line. */
+	for (i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[n++] = '\n';
 	/* One write per line; a short write to a log is not worth retrying. */
 	(void)!write(fd, line, (size_t)n);

@@ -7,7 +7,9 @@
  * threads (and processes sharing an O_APPEND file) never interleave.
  * log_reopen() swaps the file descriptor in place with dup2(), so it is safe
  * to call from the signal-handling thread while workers keep logging; that is
- * how SIGHUP cooperates with logrotate.  Tokens must never be passed in.
+ * how SIGHUP cooperates with logrotate.  Control characters in a message
+ * are written as '?', so a request path cannot forge a log line.  Tokens
+ * must never be passed in.
  */
 #ifndef EVDB_LOG_H
 #define EVDB_LOG_H

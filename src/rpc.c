@@ -13,7 +13,7 @@
 #include "json_out.h"
 #include "rpc.h"
 #include "rpc_internal.h"
-#include "utf8.h"
+#include "json_guard.h"
 
 struct rpc_method {
 	const char *name;	/* wire name, matched exactly */
@@ -136,71 +136,6 @@ rpc_go_type_name(struct json_object *v)
 	}
 }
 
-/*
- * True when every number in v is a JSON number.  json-c, even in strict
- * mode, accepts NaN, Infinity and "1." and turns 1e400 into infinity; the
- * original text of a double is kept, so it can be checked here.
- */
-static bool
-rpc_json_number_text_ok(const char *t)
-{
-	if (*t == '-')
-		t++;
-	if (*t == '0')
-		t++;
-	else if (*t >= '1' && *t <= '9')
-		while (*t >= '0' && *t <= '9')
-			t++;
-	else
-		return false;
-	if (*t == '.') {
-		t++;
-		if (!(*t >= '0' && *t <= '9'))
-			return false;
-		while (*t >= '0' && *t <= '9')
-			t++;
-	}
-	if (*t == 'e' || *t == 'E') {
-		t++;
-		if (*t == '+' || *t == '-')
-			t++;
-		if (!(*t >= '0' && *t <= '9'))
-			return false;
-		while (*t >= '0' && *t <= '9')
-			t++;
-	}
-	return *t == '\0';
-}
-
-bool
-rpc_json_numbers_ok(struct json_object *v)
-{
-	size_t i, n;
-
-	switch (json_object_get_type(v)) {
-	case json_type_double:
-		return isfinite(json_object_get_double(v)) &&
-		    rpc_json_number_text_ok(json_object_to_json_string_ext(v,
-		    JSON_C_TO_STRING_PLAIN));
-	case json_type_array:
-		n = json_object_array_length(v);
-		for (i = 0; i < n; i++)
-			if (!rpc_json_numbers_ok(json_object_array_get_idx(v, i)))
-				return false;
-		return true;
-	case json_type_object: {
-		json_object_object_foreach(v, key, val) {
-			(void)key;
-			if (!rpc_json_numbers_ok(val))
-				return false;
-		}
-		return true;
-	}
-	default:
-		return true;
-	}
-}
-
 static void
 rpc_put_tokener(void *arg)
 {
@@ -223,7 +158,7 @@ rpc_parse(struct request *r, struct json_object **root)
 	struct json_tokener *tok;
 	enum json_tokener_error jerr;
 	const char *p, *end, *why;
-	char details[256];
+	char details[256], why_buf[96];
 	size_t off;
 
 	*root = NULL;
@@ -236,9 +171,8 @@ rpc_parse(struct request *r, struct json_object **root)
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	p = r->body->data != NULL ? r->body->data : "";
 	end = p + r->body->len;
-	if (!utf8_valid(p, r->body->len, &off)) {
-		snprintf(details, sizeof(details),
-		    "{\"error\":\"invalid UTF-8 at byte offset %zu\"}", off);
+	if (!json_guard_check(p, r->body->len, why_buf, sizeof(why_buf))) {
+		snprintf(details, sizeof(details), "{\"error\":\"%s\"}", why_buf);
 		request_send_error(r, 400, "INVALID_REQUEST", "Malformed JSON request",
 		    details);
 		return false;
@@ -246,6 +180,17 @@ rpc_parse(struct request *r, struct json_object **root)
 	/* json-c reads up to the length given; it does not stop at a NUL. */
 	*root = json_tokener_parse_ex(tok, p, (int)r->body->len);
 	jerr = json_tokener_get_error(tok);
+	if (*root == NULL && jerr == json_tokener_continue && r->body->len > 0) {
+		/* A bare literal or number at the very end ("null", "12") waits for
+		 * a delimiter; give it one.  Truly unfinished text stays unfinished. */
+		*root = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+		if (jerr == json_tokener_success) {
+			if (*root != NULL)
+				arena_cleanup_add(r->arena, rpc_put_json, *root);
+			return true;
+		}
+	}
 	if (*root != NULL)
 		arena_cleanup_add(r->arena, rpc_put_json, *root);
 	if (jerr == json_tokener_success) {
@@ -253,12 +198,9 @@ rpc_parse(struct request *r, struct json_object **root)
 		for (p += off; p < end; p++)
 			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
 				break;
-		if (p == end) {
-			if (*root == NULL || rpc_json_numbers_ok(*root))
-				return true;
-			why = "invalid number (NaN, Infinity and out-of-range numbers are not JSON)";
-		} else
-			why = "invalid character after top-level value";
+		if (p == end)
+			return true;
+		why = "invalid character after top-level value";
 	} else if (jerr == json_tokener_continue)
 		why = "unexpected end of JSON input";
 	else

@@ -17,13 +17,6 @@
 /** Largest JSON nesting accepted in a request body. */
 #define RPC_MAX_DEPTH 64
 
-/**
- * True when every number in the json-c tree v is a real JSON number (json-c
- * also accepts NaN, Infinity, "1." and overflowing exponents).
- */
-struct json_object;
-bool rpc_json_numbers_ok(struct json_object *v);
-
 /** Serves an authenticated /rpc request (r->ns is set). */
 void rpc_serve(struct request *r);
 

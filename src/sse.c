@@ -192,10 +192,24 @@ sse_serve(struct request *r, struct hub *hub)
 	static const char ready[] = ": ready\n\n";
 	struct hub_subscription sub;
 	const char *why;
+	int64_t head;
 	int fd;
 
 	if (!sse_parse(r, &sub))
 		return;
+	if (sub.from_head) {
+		/*
+		 * "From now on" means after what is committed before ': ready' goes
+		 * out, not after whatever the hub finds when it gets to it.
+		 */
+		if (store_head(r->store, r->ns, &head) != EVDB_OK) {
+			request_send_error(r, 500, "BACKEND_ERROR",
+			    "Failed to read the namespace head", NULL);
+			return;
+		}
+		sub.after_gpos = head;
+		sub.from_head = false;
+	}
 	if (hub_reserve(hub, r->ns, &why) != EVDB_OK) {
 		request_send_error(r, 429, "SUBSCRIBER_LIMIT", why, NULL);
 		return;
