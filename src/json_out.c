@@ -9,6 +9,7 @@
 
 #include "json_out.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 static const char json_hex[] = "0123456789abcdef";
 
@@ -26,6 +27,20 @@ json_out_string(struct buf *b, const char *s, size_t len)
 		const char *esc = NULL;
 		char u[6];
 
+		if (c >= 0x80 && c != 0xe2) {
+			size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+			/* Invalid UTF-8 never leaves as such: it becomes U+FFFD. */
+			if (i + n <= len && utf8_valid(s + i, n, NULL)) {
+				run += n;
+				i += n - 1;
+				continue;
+			}
+			buf_append(b, s + i - run, run);
+			run = 0;
+			buf_puts(b, "\\ufffd");
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' &&
 		    c != '&' && c != 0xe2) {
 			run++;
@@ -33,7 +48,14 @@ json_out_string(struct buf *b, const char *s, size_t len)
 		}
 		if (c == 0xe2 && !(i + 2 < len && p[i + 1] == 0x80 &&
 		    (p[i + 2] == 0xa8 || p[i + 2] == 0xa9))) {
-			run++;
+			if (i + 3 <= len && utf8_valid(s + i, 3, NULL)) {
+				run += 3;
+				i += 2;
+				continue;
+			}
+			buf_append(b, s + i - run, run);
+			run = 0;
+			buf_puts(b, "\\ufffd");
 			continue;
 		}
 		buf_append(b, s + i - run, run);

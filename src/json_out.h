@@ -5,8 +5,10 @@
  * nothing is allocated besides the buffer's own growth.  Strings are
  * escaped as Go's encoding/json does ('"', '\\', control characters,
  * '<', '>', '&', U+2028 and U+2029), so output matches the reference byte
- * for byte where it matters.  Input strings must be valid UTF-8 (evdb's JSON
- * parser enforces that); they may contain NUL, which is escaped as \u0000.
+ * for byte where it matters.  Input strings should be valid UTF-8 (evdb's
+ * input checks enforce that); a byte that does not start a well-formed
+ * sequence is written as \ufffd, so the output is always valid JSON.  They
+ * may contain NUL, which is escaped as \u0000.
  */
 #ifndef EVDB_JSON_OUT_H
 #define EVDB_JSON_OUT_H

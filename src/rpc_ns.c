@@ -93,8 +93,13 @@ rpc_ns_create(struct rpc_call *call)
 			return;
 		}
 		if (strcmp(tns, ns) != 0) {
-			rpc_fail(call, RPC_INVALID_REQUEST, "Token is for namespace '%s', not '%s'",
-			    tns, ns);
+			/* The token's namespace may be any bytes: name it only if valid. */
+			if (store_ns_name_valid(tns))
+				rpc_fail(call, RPC_INVALID_REQUEST,
+				    "Token is for namespace '%s', not '%s'", tns, ns);
+			else
+				rpc_fail(call, RPC_INVALID_REQUEST,
+				    "Token is for another namespace, not '%s'", ns);
 			return;
 		}
 		snprintf(token, sizeof(token), "%.*s", (int)given_len, given);

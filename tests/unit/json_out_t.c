@@ -47,9 +47,12 @@ static const struct esc_case esc_cases[] = {
 	/* Neighbours of U+2028/U+2029 stay raw. */
 	{ S("\xe2\x80\xa7\xe2\x80\xaa\xe2\x81\xa8"),
 	    "\"\xe2\x80\xa7\xe2\x80\xaa\xe2\x81\xa8\"" },
-	/* A lone or cut-short 0xE2 at the end is copied, not over-read. */
-	{ S("x\xe2"), "\"x\xe2\"" },
-	{ S("x\xe2\x80"), "\"x\xe2\x80\"" },
+	/* Invalid UTF-8 becomes U+FFFD, one per byte that starts nothing. */
+	{ S("x\xe2"), "\"x\\ufffd\"" },
+	{ S("x\xe2\x80"), "\"x\\ufffd\\ufffd\"" },
+	{ S("\xff"), "\"\\ufffd\"" },
+	{ S("\xc0\xaf"), "\"\\ufffd\\ufffd\"" },
+	{ S("a\xed\xa0\x80" "b"), "\"a\\ufffd\\ufffd\\ufffdb\"" },
 	{ S("\xe2\x80\xa8"), "\"\\u2028\"" },
 };
 
