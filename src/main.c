@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,10 +152,23 @@ main(int argc, char **argv)
 	struct store *st = NULL;
 	struct log log;
 	char err[512];
+	sigset_t sigs;
 	int exit_code = 1;
 
 	/* Databases, WALs and the token file are the owner's alone. */
 	umask(077);
+	/*
+	 * Block the stop and reload signals before any thread exists: a stop
+	 * during start-up then waits in the mask and is served by server_run()
+	 * as a clean shutdown.  A write to a client that went away must fail,
+	 * not kill the process.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	log_open(&log, NULL, LOG_LEVEL_INFO);
 	if (argc > 1 && (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {

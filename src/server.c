@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -38,7 +39,8 @@ struct server_ctx {
 	struct log *log;		/* process log */
 	struct hub *hub;		/* SSE subscriptions */
 	struct metrics *metrics;	/* counters for /metrics */
-	int listen_fd;			/* FastCGI listening socket */
+	int listen_fd;			/* FastCGI listening socket (non-blocking) */
+	int wake[2];			/* pipe: readable once the server stops */
 	pthread_mutex_t accept_mu;	/* one worker in accept() at a time */
 	atomic_int stopping;		/* set once SIGTERM/SIGINT arrived */
 	atomic_int busy;		/* workers serving a request now */
@@ -144,6 +146,37 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
 		    r.method, r.path, r.label ? r.label : "-", r.status);
 }
 
+/*
+ * Waits until the listening socket has a connection (true) or the server
+ * stops (false).  The listening socket is non-blocking, so a connection
+ * taken by another process in between makes accept() fail with EAGAIN
+ * rather than block past a stop.  Stopping never touches the listening
+ * socket itself: it may be systemd's, shared with the next evdb.
+ */
+static bool
+server_wait_connection(struct server_ctx *srv)
+{
+	struct pollfd pfd[2];
+
+	pfd[0].fd = srv->listen_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = srv->wake[0];
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (atomic_load(&srv->stopping))
+			return false;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (pfd[1].revents != 0)
+			return false;
+		if (pfd[0].revents != 0)
+			return true;
+	}
+}
+
 static void *
 server_worker_main(void *arg)
 {
@@ -153,7 +186,7 @@ server_worker_main(void *arg)
 	struct arena arena;
 	struct buf body, out;
 	FCGX_Request fcgi;
-	int rc;
+	int rc, saved_errno;
 
 	arena_init(&arena, 0);
 	buf_init(&body);
@@ -165,13 +198,18 @@ server_worker_main(void *arg)
 	FCGX_InitRequest(&fcgi, srv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!atomic_load(&srv->stopping)) {
 		pthread_mutex_lock(&srv->accept_mu);
-		rc = atomic_load(&srv->stopping) ? -1 : FCGX_Accept_r(&fcgi);
+		rc = server_wait_connection(srv) ? FCGX_Accept_r(&fcgi) : -1;
+		saved_errno = errno;
 		pthread_mutex_unlock(&srv->accept_mu);
 		if (rc < 0) {
 			if (atomic_load(&srv->stopping))
 				break;
+			/* Another process took the connection first: wait again. */
+			if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)
+				continue;
 			/* EMFILE and friends: back off instead of spinning. */
-			log_warn(srv->log, "worker=%d accept failed: %s", w->id, strerror(errno));
+			log_warn(srv->log, "worker=%d accept failed: %s", w->id,
+			    strerror(saved_errno));
 			usleep(10000);
 			continue;
 		}
@@ -342,6 +380,8 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	int i, sig;
 
 	memset(&srv, 0, sizeof(srv));
+	srv.wake[0] = srv.wake[1] = -1;
+	srv.listen_fd = -1;
 	srv.settings = s;
 	srv.store = st;
 	srv.log = log;
@@ -351,23 +391,23 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	srv.metrics = metrics_new();
 	pthread_mutex_init(&srv.accept_mu, NULL);
 
-	/* Writes to a client that went away must fail, not kill the process. */
-	signal(SIGPIPE, SIG_IGN);
+	/* main() blocked these before anything started; sigwait() takes them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	if (FCGX_Init() != 0) {
 		log_error(log, "FCGX_Init failed");
 		rs = EVDB_ERR_IO;
 		goto out;
 	}
-	if ((srv.listen_fd = server_listen(s, log, &unix_path)) < 0) {
+	if ((srv.listen_fd = server_listen(s, log, &unix_path)) < 0 ||
+	    pipe2(srv.wake, O_CLOEXEC) != 0) {
 		rs = EVDB_ERR_IO;
 		goto out;
 	}
+	fcntl(srv.listen_fd, F_SETFL, fcntl(srv.listen_fd, F_GETFL) | O_NONBLOCK);
 	hopt.store = st;
 	hopt.log = log;
 	hopt.heartbeat_ms = s->sse_heartbeat_ms;
@@ -414,9 +454,8 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 		break;
 	}
 	atomic_store(&srv.stopping, 1);
-	/* Wakes the worker blocked in accept(); the others see stopping. */
-	if (srv.listen_fd >= 0)
-		shutdown(srv.listen_fd, SHUT_RDWR);
+	/* Wakes the worker waiting for a connection; the others see stopping. */
+	(void)!write(srv.wake[1], "x", 1);
 	for (i = 0; workers != NULL && i < s->workers; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
@@ -428,6 +467,10 @@ out:
 	hub_stop(srv.hub);
 	if (srv.listen_fd > 0)
 		close(srv.listen_fd);
+	if (srv.wake[0] >= 0) {
+		close(srv.wake[0]);
+		close(srv.wake[1]);
+	}
 	if (unix_path != NULL) {
 		(void)unlink(unix_path);
 		free(unix_path);

@@ -3,8 +3,9 @@
  *
  * server_run() binds (or inherits) the listening socket, starts
  * settings->workers threads and then waits for signals on the calling
- * thread, which must be the only thread so far: every signal is blocked in
- * the workers and handled synchronously here with sigwait().
+ * thread.  The caller must have blocked SIGTERM, SIGINT and SIGHUP (and
+ * ignored SIGPIPE) before starting any thread, so that every thread
+ * inherits the mask and the signals are taken here, with sigwait().
  *   SIGTERM, SIGINT  stop accepting, let each worker finish the request it
  *                    is serving, join them, return EVDB_OK
  *   SIGHUP           reopen the log file

@@ -12,7 +12,7 @@
 
 #include "settings.h"
 
-#define SETTINGS_DEFAULT_CONFIG SYSCONFDIR "/evdb.conf"
+#define SETTINGS_DEFAULT_CONFIG SYSCONFDIR "/evdb/evdb.conf"
 
 enum setting_kind {
 	SETTING_STRING,		/* copied into a char array */
