@@ -1,0 +1,16 @@
+# tests/crash fragment, included by the top-level Makefile.am.
+#
+# The crash loop: CRASH_ROUNDS rounds (default 50, about 1.5 s each) of
+# concurrent writes through the real nginx + evdb (deploy/evdb-local), a
+# kill -9 of evdb, nginx or both at a random moment, a restart on the same
+# data directory, and a check of every answer against what the store holds,
+# through the RPC API and through the sqlite3 CLI.  crash_loop.sh emits TAP
+# (SH_LOG_DRIVER); crashwriter is its load generator and verifier (plain
+# sockets, json-c).  Needs nginx, curl (evdb-local) and sqlite3 (the second
+# check is skipped without it).
+
+check_PROGRAMS += tests/crash/crashwriter
+TESTS += tests/crash/crash_loop.sh
+tests_crash_crashwriter_SOURCES = tests/crash/crashwriter.c
+tests_crash_crashwriter_LDADD = $(JSONC_LIBS) -lpthread
+EXTRA_DIST += tests/crash/crash-loop tests/crash/crash_loop.sh

@@ -1,0 +1,11 @@
+# tests/deploy fragment, included by the top-level Makefile.am.
+#
+# The deployment files (issue 6): tests/deploy/install.sh runs `make
+# install DESTDIR=tmp` in the build tree, checks what landed where, runs
+# systemd-analyze verify on the units and nginx -t on the installed nginx
+# files, then serves /health through them.  See deploy/local.mk.
+
+DEPLOY_TESTS = tests/deploy/install.sh
+
+TESTS += $(DEPLOY_TESTS)
+EXTRA_DIST += $(DEPLOY_TESTS)
