@@ -99,8 +99,13 @@ main_bootstrap_admin(struct store *st, const struct settings *s, struct log *log
 	}
 	if (rs != EVDB_OK)
 		goto out;
-	if ((rs = main_write_token_file(s->token_file, token, log)) != EVDB_OK)
+	if ((rs = main_write_token_file(s->token_file, token, log)) != EVDB_OK) {
+		int64_t none;
+
+		/* A token nobody can read would lock the admin out for good. */
+		(void)store_ns_delete(c, AUTH_ADMIN_NAMESPACE, &none);
 		goto out;
+	}
 	/* Printed once, on stdout, never to the log. */
 	printf("========================================================================\n"
 	    "DEFAULT NAMESPACE TOKEN: %s\n"

@@ -147,18 +147,19 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
 }
 
 /*
- * Waits until the listening socket has a connection (true) or the server
- * stops (false).  The listening socket is non-blocking, so a connection
- * taken by another process in between makes accept() fail with EAGAIN
- * rather than block past a stop.  Stopping never touches the listening
- * socket itself: it may be systemd's, shared with the next evdb.
+ * Waits until fd (the listening socket, or a kept-alive FastCGI
+ * connection) is readable (true) or the server stops (false).  The
+ * listening socket is non-blocking, so a connection taken by another
+ * process in between makes accept() fail with EAGAIN rather than block
+ * past a stop.  Stopping never touches the listening socket itself: it may
+ * be systemd's, shared with the next evdb.
  */
 static bool
-server_wait_connection(struct server_ctx *srv)
+server_wait_readable(struct server_ctx *srv, int fd)
 {
 	struct pollfd pfd[2];
 
-	pfd[0].fd = srv->listen_fd;
+	pfd[0].fd = fd;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = srv->wake[0];
 	pfd[1].events = POLLIN;
@@ -197,10 +198,23 @@ server_worker_main(void *arg)
 	}
 	FCGX_InitRequest(&fcgi, srv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!atomic_load(&srv->stopping)) {
-		pthread_mutex_lock(&srv->accept_mu);
-		rc = server_wait_connection(srv) ? FCGX_Accept_r(&fcgi) : -1;
-		saved_errno = errno;
-		pthread_mutex_unlock(&srv->accept_mu);
+		if (fcgi.ipcFd >= 0) {
+			/*
+			 * nginx kept the connection (fastcgi_keep_conn on): the next
+			 * request comes on it.  Wait for it without holding the accept
+			 * lock, and give the connection up when the server stops.
+			 */
+			if (!server_wait_readable(srv, fcgi.ipcFd))
+				break;
+			rc = FCGX_Accept_r(&fcgi);
+			saved_errno = errno;
+		} else {
+			pthread_mutex_lock(&srv->accept_mu);
+			rc = server_wait_readable(srv, srv->listen_fd) ?
+			    FCGX_Accept_r(&fcgi) : -1;
+			saved_errno = errno;
+			pthread_mutex_unlock(&srv->accept_mu);
+		}
 		if (rc < 0) {
 			if (atomic_load(&srv->stopping))
 				break;

@@ -15,8 +15,10 @@
  * The accept model and nginx: a worker serves one FastCGI connection at a
  * time.  nginx's conf/ in this repository does not use fastcgi_keep_conn, so
  * every request arrives on its own connection and no worker ever sits idle on
- * a kept-alive upstream connection while others queue (docs/configuration.md
- * gives the rule).
+ * a kept-alive upstream connection while others queue.  With keep_conn on, a
+ * worker waits on its kept connection outside the accept lock, so the pool
+ * stalls only when it has fewer workers than nginx holds connections
+ * (docs/configuration.md gives the rule).
  */
 #ifndef EVDB_SERVER_H
 #define EVDB_SERVER_H

@@ -86,7 +86,7 @@ settings_defaults(struct settings *s)
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->data_dir, sizeof(s->data_dir), "%s/lib/evdb", LOCALSTATEDIR);
-	s->workers = (int)(cores > 0 && cores < 64 ? cores * 4 : 8);
+	s->workers = (int)(cores > 0 ? (cores < 256 ? cores * 4 : 1024) : 8);
 	s->socket_mode = 0660;
 	s->backlog = 1024;
 	s->busy_timeout_ms = 10000;
