@@ -228,7 +228,9 @@ server_worker_main(void *arg)
 			continue;
 		}
 		atomic_fetch_add(&srv->busy, 1);
+		store_conn_request_begin(sc);
 		server_serve_one(w, &fcgi, sc, &arena, &body, &out);
+		store_conn_request_end(sc);
 		FCGX_Finish_r(&fcgi);
 		arena_reset(&arena);
 		buf_trim(&body, SERVER_BODY_KEEP);

@@ -228,6 +228,13 @@ store_open_db(struct store *st, const char *path, bool create, sqlite3 **out,
 	atomic_fetch_add(&st->connections, 1);
 	sqlite3_busy_timeout(db, st->busy_timeout_ms);
 	/*
+	 * Checkpoints are the checkpointer thread's job (store_checkpoint.c).
+	 * A checkpoint at close would also run at shutdown on a disk that has
+	 * just filled up, and eat the space freed to recover, so that nothing
+	 * could be opened again; the WAL is simply kept and replayed on open.
+	 */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	/*
 	 * The registry is always synced: a namespace whose token was handed
 	 * out must not vanish in a power loss, and its writes are rare.
 	 */
@@ -488,6 +495,8 @@ store_cache_refresh(struct store_conn *c)
 	int64_t v;
 	int rc;
 
+	if (c->in_request && c->reg_checked)
+		return EVDB_OK;
 	if ((rs = store_reg_stmt(c, REG_DATA_VERSION, &s)) != EVDB_OK)
 		return rs;
 	rc = sqlite3_step(s);
@@ -498,11 +507,25 @@ store_cache_refresh(struct store_conn *c)
 	}
 	v = sqlite3_column_int64(s, 0);
 	store_stmt_done(s);
+	c->reg_checked = c->in_request;
 	if (v != c->reg_data_version) {
 		store_cache_clear(c);
 		c->reg_data_version = v;
 	}
 	return EVDB_OK;
+}
+
+void
+store_conn_request_begin(struct store_conn *c)
+{
+	c->in_request = true;
+	c->reg_checked = false;
+}
+
+void
+store_conn_request_end(struct store_conn *c)
+{
+	c->in_request = false;
 }
 
 void

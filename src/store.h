@@ -171,6 +171,15 @@ enum evdb_status store_conn_open(struct store *st, struct store_conn **out);
 /** Closes a connection set; accepts NULL. */
 void store_conn_close(struct store_conn *c);
 /**
+ * Brackets one request on c: between the two calls the registry is
+ * checked for changes (another process creating or deleting namespaces)
+ * once, at the request's first namespace lookup, instead of at every
+ * lookup.  Outside a request every lookup checks.
+ */
+void store_conn_request_begin(struct store_conn *c);
+void store_conn_request_end(struct store_conn *c);
+
+/**
  * Text describing the last failure on c (SQLite's message), or "".  Valid
  * until the next call on c.  Never contains client secrets.
  */

@@ -110,6 +110,8 @@ struct store_conn {
 	sqlite3 *reg;			/* registry connection */
 	sqlite3_stmt *reg_stmt[REG_STMT_COUNT]; /* prepared lazily */
 	int64_t reg_data_version;	/* PRAGMA data_version when the cache was filled */
+	bool in_request;		/* between store_conn_request_begin and _end */
+	bool reg_checked;		/* the registry was checked in this request */
 	struct ns_entry *cache[NS_CACHE_BUCKETS]; /* namespaces looked up so far */
 	int open_handles;		/* entries with a handle */
 	uint64_t use_counter;		/* ticks on every namespace use */

@@ -3,8 +3,8 @@
  * (see streamname.h and reference-behaviour.md section 4).
  *
  * Everything here works on (pointer, length) spans and keeps no state, so
- * every function is thread-safe.  The MD5 comes from libcrypto's one-shot
- * EVP_Digest, which is safe to call from any thread.
+ * every function is thread-safe.  The MD5 comes from digest.h, which is
+ * safe to call from any thread.
  */
 #include "config.h"
 
@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "digest.h"
 #include "streamname.h"
 
 bool
@@ -90,21 +91,11 @@ streamname_cardinal_id(const char *s, size_t len, const char **card,
 int64_t
 streamname_hash64(const char *v, size_t len)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
+	unsigned char md[16];
 	uint64_t u = 0;
 	int i;
 
-	/*
-	 * EVP_Digest fails only when libcrypto cannot allocate or MD5 is
-	 * disabled (FIPS-only provider); both are deployment faults that
-	 * no caller could handle, so they are fatal like out-of-memory.
-	 */
-	if (EVP_Digest(v, len, md, &md_len, EVP_md5(), NULL) != 1 ||
-	    md_len != 16) {
-		fprintf(stderr, "evdb: fatal: MD5 unavailable in libcrypto\n");
-		abort();
-	}
+	digest_md5(v, len, md);
 	for (i = 0; i < 8; i++)
 		u = (u << 8) | md[i];
 	/* Two's-complement reinterpretation, like PG's bit(64)::bigint. */

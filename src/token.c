@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "digest.h"
 #include "token.h"
 
 #define TOKEN_PREFIX "ns_"
@@ -311,19 +312,11 @@ out:
 void
 token_hash(const char *token, size_t len, char hex[TOKEN_HASH_HEX_LEN + 1])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0, i;
+	unsigned char md[32];
+	unsigned int i;
 
-	/*
-	 * SHA-256 fails only when libcrypto cannot allocate; like any other
-	 * out-of-memory condition in evdb (xalloc.h) that is fatal.
-	 */
-	if (EVP_Digest(token, len, md, &md_len, EVP_sha256(), NULL) != 1 ||
-	    md_len * 2 != TOKEN_HASH_HEX_LEN) {
-		fprintf(stderr, "evdb: fatal: SHA-256 failed in libcrypto\n");
-		abort();
-	}
-	for (i = 0; i < md_len; i++) {
+	digest_sha256(token, len, md);
+	for (i = 0; i < sizeof(md); i++) {
 		hex[2 * i] = token_hex[md[i] >> 4];
 		hex[2 * i + 1] = token_hex[md[i] & 0x0f];
 	}

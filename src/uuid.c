@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "uuid.h"
@@ -50,9 +51,19 @@ uuid_v7_generate(struct uuid_gen *gen, char out[UUID_STR_LEN + 1])
 	unsigned counter;
 	size_t i, o;
 
-	/* Draw first, so a failure leaves the generator untouched. */
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return EVDB_ERR_IO;
+	/*
+	 * Draw first, so a failure leaves the generator untouched.  Random
+	 * bytes come from a pool refilled 24 ids at a time: one RAND_bytes
+	 * call (and its fork check) per id was a visible share of a write.
+	 */
+	if (gen->pool_used == 0 || gen->pool_used + sizeof(rnd) > sizeof(gen->pool)) {
+		if (RAND_bytes(gen->pool, sizeof(gen->pool)) != 1)
+			return EVDB_ERR_IO;
+		gen->pool_used = 0;
+	}
+	memcpy(rnd, gen->pool + gen->pool_used, sizeof(rnd));
+	OPENSSL_cleanse(gen->pool + gen->pool_used, sizeof(rnd));
+	gen->pool_used = (uint16_t)(gen->pool_used + sizeof(rnd));
 
 	now = uuid_now_ms();
 	if (now > gen->last_ms) {

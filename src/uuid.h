@@ -23,6 +23,8 @@
 struct uuid_gen {
 	uint64_t last_ms;	/* timestamp of the previous id */
 	uint16_t counter;	/* 12-bit sequence within last_ms */
+	uint16_t pool_used;	/* bytes of pool already handed out */
+	unsigned char pool[240]; /* random bytes drawn ahead, 24 ids' worth */
 };
 
 /**
