@@ -243,6 +243,9 @@ store_open_db(struct store *st, const char *path, bool create, sqlite3 **out,
 	if ((rs = store_exec(db, "PRAGMA journal_mode=WAL", err, err_size)) != EVDB_OK ||
 	    (rs = store_exec(db, full ? "PRAGMA synchronous=FULL" :
 	    "PRAGMA synchronous=NORMAL", err, err_size)) != EVDB_OK ||
+	    /* The WAL file keeps its high-water size after a rewind; cap it. */
+	    (rs = store_exec(db, "PRAGMA journal_size_limit=33554432", err,
+	    err_size)) != EVDB_OK ||
 	    (rs = store_exec(db, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
 	    " PRAGMA cache_size=-8192", err, err_size)) != EVDB_OK) {
 		store_close_db(st, db);

@@ -30,8 +30,8 @@
 
 /* WAL frames after which a file is checkpointed (SQLite's default). */
 #define STORE_CHECKPOINT_FRAMES 1000
-/* WAL size, in frames, past which a RESTART rewinds it (8 MiB of 4 KiB pages). */
-#define STORE_CHECKPOINT_RESTART (2 * STORE_CHECKPOINT_FRAMES)
+/* WAL size, in frames, past which a RESTART rewinds it (16 MiB of 4 KiB pages). */
+#define STORE_CHECKPOINT_RESTART (4 * STORE_CHECKPOINT_FRAMES)
 
 struct checkpoint_file {
 	struct checkpoint_file *next;	/* the store's list */

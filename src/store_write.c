@@ -34,6 +34,8 @@ struct write_item {
 	struct store_write_result *res;		/* the caller's result */
 	enum evdb_status status;		/* outcome, valid once done */
 	bool done;				/* set by the leader under the queue lock */
+	pthread_cond_t cv;			/* its writer sleeps on it: woken when done,
+						 * or when it is next to lead */
 	char errmsg[512];			/* storage failure text, for the caller */
 };
 
@@ -41,7 +43,6 @@ struct write_queue {
 	struct write_queue *next;	/* store's list of queues */
 	char *path;			/* namespace file this queue serialises */
 	pthread_mutex_t mu;		/* guards everything below */
-	pthread_cond_t cv;		/* signalled when a batch completes */
 	struct write_item *head;	/* pending items, oldest first */
 	struct write_item **tailp;	/* where the next item is linked */
 	bool leader_active;		/* a thread is running a batch */
@@ -59,7 +60,6 @@ store_write_queue(struct store *st, const char *path)
 	q = xcalloc(1, sizeof(*q));
 	q->path = xstrdup(path);
 	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->cv, NULL);
 	q->tailp = &q->head;
 	q->next = st->queues;
 	st->queues = q;
@@ -76,7 +76,6 @@ store_write_queues_free(struct store *st)
 
 		st->queues = q->next;
 		pthread_mutex_destroy(&q->mu);
-		pthread_cond_destroy(&q->cv);
 		free(q->path);
 		free(q);
 	}
@@ -249,13 +248,15 @@ store_write(struct store_conn *c, const char *ns,
 	memset(&item, 0, sizeof(item));
 	item.in = m;
 	item.res = r;
+	pthread_cond_init(&item.cv, NULL);
 
 	pthread_mutex_lock(&q->mu);
 	*q->tailp = &item;
 	q->tailp = &item.next;
 	while (!item.done) {
 		if (q->leader_active) {
-			pthread_cond_wait(&q->cv, &q->mu);
+			/* Each writer sleeps on its own item: no herd wakes per batch. */
+			pthread_cond_wait(&item.cv, &q->mu);
 			continue;
 		}
 		/* Lead: take up to WRITE_BATCH_MAX items off the queue. */
@@ -272,12 +273,18 @@ store_write(struct store_conn *c, const char *ns,
 		write_batch(c, h, batch);
 
 		pthread_mutex_lock(&q->mu);
-		for (it = batch; it != NULL; it = it->next)
+		for (it = batch; it != NULL; it = it->next) {
 			it->done = true;
+			if (it != &item)
+				pthread_cond_signal(&it->cv);
+		}
 		q->leader_active = false;
-		pthread_cond_broadcast(&q->cv);
+		/* The oldest waiting writer leads the next batch. */
+		if (q->head != NULL)
+			pthread_cond_signal(&q->head->cv);
 	}
 	pthread_mutex_unlock(&q->mu);
+	pthread_cond_destroy(&item.cv);
 	if (item.errmsg[0] != '\0')
 		snprintf(c->errmsg, sizeof(c->errmsg), "%s", item.errmsg);
 	return item.status;
