@@ -84,3 +84,7 @@ EXTRA_DIST += tests/e2e/hostile_cases.txt tests/e2e/diskfull.sh
 # signals.sh: SIGHUP reopens the log, SIGTERM drains and loses nothing.
 TESTS += tests/e2e/signals.sh
 EXTRA_DIST += tests/e2e/signals.sh
+
+# metrics.sh: GET /metrics is guarded, well-formed, and counts what it says.
+TESTS += tests/e2e/metrics.sh
+EXTRA_DIST += tests/e2e/metrics.sh
