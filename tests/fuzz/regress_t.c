@@ -3,7 +3,7 @@
  * the harnesses' own entry points, built with the ordinary compiler, so that
  * `make check` catches a fixed crash coming back without clang.
  *
- * For every harness (rpc, subscribe, token) it replays each file of
+ * For every harness (rpc, subscribe, token, import) it replays each file of
  * tests/fuzz/regressions/<harness>/ (inputs that once crashed or failed a
  * check) and of tests/fuzz/corpus/<harness>/ (the seed corpus), one TAP
  * line per file.  Each input runs in a child process on a fresh temporary
@@ -47,6 +47,7 @@ static const struct regress_harness regress_harnesses[] = {
 	{ "rpc", fuzz_rpc_init, fuzz_rpc_one, fuzz_rpc_fini },
 	{ "subscribe", fuzz_subscribe_init, fuzz_subscribe_one, fuzz_subscribe_fini },
 	{ "token", fuzz_token_init, fuzz_token_one, fuzz_token_fini },
+	{ "import", fuzz_import_init, fuzz_import_one, fuzz_import_fini },
 };
 
 #define REGRESS_NHARNESS (sizeof(regress_harnesses) / sizeof(regress_harnesses[0]))
@@ -191,7 +192,7 @@ main(int argc, char **argv)
 
 	if (argc >= 3) {
 		if ((h = regress_find(argv[1])) == NULL) {
-			fprintf(stderr, "usage: %s [rpc|subscribe|token FILE...]\n", argv[0]);
+			fprintf(stderr, "usage: %s [rpc|subscribe|token|import FILE...]\n", argv[0]);
 			return 2;
 		}
 		tap_plan(argc - 2);
