@@ -484,7 +484,11 @@ harness_start_with(harness_ok_fn okf, harness_diag_fn diagf)
 	h->diagf = diagf;
 	h->keep = (env = getenv("EVDB_E2E_KEEP")) != NULL && *env == '1';
 	h->evdb_local = xasprintf("%s/deploy/evdb-local", src);
-	h->evdb_bin = xasprintf("%s/evdb", build);
+	/* EVDB_E2E_EVDB runs the stack with another binary (valgrind.sh's wrapper). */
+	if ((env = getenv("EVDB_E2E_EVDB")) != NULL && *env != '\0')
+		h->evdb_bin = xasprintf("%s", env);
+	else
+		h->evdb_bin = xasprintf("%s/evdb", build);
 	if (access(h->evdb_local, X_OK) != 0)
 		harness_bail("e2e harness: %s is not executable", h->evdb_local);
 	if (access(h->evdb_bin, X_OK) != 0)

@@ -88,3 +88,8 @@ EXTRA_DIST += tests/e2e/signals.sh
 # metrics.sh: GET /metrics is guarded, well-formed, and counts what it says.
 TESTS += tests/e2e/metrics.sh
 EXTRA_DIST += tests/e2e/metrics.sh
+
+# valgrind.sh: stream_t once more with evdb under valgrind's memcheck
+# (skipped in a sanitizer build, which valgrind cannot run).
+TESTS += tests/e2e/valgrind.sh
+EXTRA_DIST += tests/e2e/valgrind.sh
