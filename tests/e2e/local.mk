@@ -93,3 +93,8 @@ EXTRA_DIST += tests/e2e/metrics.sh
 # (skipped in a sanitizer build, which valgrind cannot run).
 TESTS += tests/e2e/valgrind.sh
 EXTRA_DIST += tests/e2e/valgrind.sh
+
+# keepconn.sh: with nginx upstream keep-alive turned on, no request stalls
+# and SIGTERM does not wait on idle kept connections.
+TESTS += tests/e2e/keepconn.sh
+EXTRA_DIST += tests/e2e/keepconn.sh
