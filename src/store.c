@@ -189,6 +189,26 @@ store_stmt_done(sqlite3_stmt *s)
 	}
 }
 
+/*
+ * Steps s, a bound statement that yields one row of one integer, into *v
+ * (if_null when the value is NULL, as max() of no rows is), and resets s.
+ */
+enum evdb_status
+store_step_int64(struct store_conn *c, sqlite3 *db, sqlite3_stmt *s,
+    const char *what, int64_t if_null, int64_t *v)
+{
+	enum evdb_status rs = EVDB_OK;
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		*v = sqlite3_column_type(s, 0) == SQLITE_NULL ? if_null
+		    : sqlite3_column_int64(s, 0);
+	else
+		rs = store_fail(c, db, rc, what);
+	store_stmt_done(s);
+	return rs;
+}
+
 /* Runs SQL text (schema and pragmas); the message goes to err. */
 enum evdb_status
 store_exec(sqlite3 *db, const char *sql, char *err, size_t err_size)
@@ -496,20 +516,13 @@ store_cache_refresh(struct store_conn *c)
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 	int64_t v;
-	int rc;
 
 	if (c->in_request && c->reg_checked)
 		return EVDB_OK;
-	if ((rs = store_reg_stmt(c, REG_DATA_VERSION, &s)) != EVDB_OK)
+	if ((rs = store_reg_stmt(c, REG_DATA_VERSION, &s)) != EVDB_OK ||
+	    (rs = store_step_int64(c, c->reg, s, "registry data_version", 0,
+	    &v)) != EVDB_OK)
 		return rs;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		rs = store_fail(c, c->reg, rc, "registry data_version");
-		store_stmt_done(s);
-		return rs;
-	}
-	v = sqlite3_column_int64(s, 0);
-	store_stmt_done(s);
 	c->reg_checked = c->in_request;
 	if (v != c->reg_data_version) {
 		store_cache_clear(c);

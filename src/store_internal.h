@@ -137,6 +137,8 @@ enum evdb_status store_ns_handle(struct store_conn *c, const char *ns,
 void store_ns_forget(struct store_conn *c, const char *ns);
 char *store_ns_path(const struct store *st, const char *ns, int64_t generation);
 void store_stmt_done(sqlite3_stmt *s);
+enum evdb_status store_step_int64(struct store_conn *c, sqlite3 *db,
+    sqlite3_stmt *s, const char *what, int64_t if_null, int64_t *v);
 enum evdb_status store_exec(sqlite3 *db, const char *sql, char *err,
     size_t err_size);
 enum evdb_status store_ns_exec(struct store_conn *c, struct ns_handle *h,

@@ -57,20 +57,12 @@ store_head(struct store_conn *c, const char *ns, int64_t *gpos)
 	struct ns_handle *h;
 	sqlite3_stmt *s;
 	enum evdb_status rs;
-	int rc;
 
 	*gpos = 0;
 	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
 	    (rs = store_ns_stmt(c, h, NS_HEAD, &s)) != EVDB_OK)
 		return rs;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*gpos = sqlite3_column_int64(s, 0);
-		rs = EVDB_OK;
-	} else
-		rs = store_fail(c, h->db, rc, "read head position");
-	store_stmt_done(s);
-	return rs;
+	return store_step_int64(c, h->db, s, "read head position", 0, gpos);
 }
 
 static enum evdb_status

@@ -114,22 +114,13 @@ store_stream_version(struct store_conn *c, const char *ns, const char *stream,
 	struct ns_handle *h;
 	sqlite3_stmt *s;
 	enum evdb_status rs;
-	int rc;
 
 	*version = -1;
 	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
 	    (rs = store_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, stream, (int)stream_len, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_type(s, 0) != SQLITE_NULL)
-			*version = sqlite3_column_int64(s, 0);
-		rs = EVDB_OK;
-	} else
-		rs = store_fail(c, h->db, rc, "stream version");
-	store_stmt_done(s);
-	return rs;
+	return store_step_int64(c, h->db, s, "stream version", -1, version);
 }
 
 enum evdb_status

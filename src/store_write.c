@@ -144,14 +144,9 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 	if ((rs = store_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, m->stream, (int)m->stream_len, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		store_stmt_done(s);
-		return store_fail(c, h->db, rc, "stream version");
-	}
-	current = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1
-	    : sqlite3_column_int64(s, 0);
-	store_stmt_done(s);
+	if ((rs = store_step_int64(c, h->db, s, "stream version", -1, &current)) !=
+	    EVDB_OK)
+		return rs;
 	if (m->has_expected_version && m->expected_version != current) {
 		r->actual_version = current;
 		return EVDB_ERR_VERSION_CONFLICT;
