@@ -168,7 +168,8 @@ rpc_parse(struct request *r, struct json_object **root)
 		return false;
 	}
 	arena_cleanup_add(r->arena, rpc_put_tokener, tok);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* UTF-8 was checked, more strictly than json-c can, by json_guard_check. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	p = r->body->data != NULL ? r->body->data : "";
 	end = p + r->body->len;
 	if (!json_guard_check(p, r->body->len, why_buf, sizeof(why_buf))) {
