@@ -148,6 +148,27 @@ out:
 	return res;
 }
 
+int
+cli_remote_setup(const char *cmd, int argc, char **argv, bool gzip,
+    const char *url, const char *token, const char *token_file, char **base,
+    char **token_out)
+{
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+#ifndef HAVE_ZLIB
+	if (gzip) {
+		fprintf(stderr, "%s: --gzip: this evdb was built without zlib\n", cmd);
+		return CLI_EXIT_FAIL;
+	}
+#else
+	(void)gzip;
+#endif
+	if ((*base = cli_url_base(cmd, url)) == NULL ||
+	    (*token_out = cli_token_load(cmd, token, token_file)) == NULL)
+		return CLI_EXIT_USAGE;
+	return CLI_EXIT_OK;
+}
+
 char *
 cli_url_base(const char *cmd, const char *url)
 {

@@ -77,6 +77,17 @@ char *cli_token_load(const char *cmd, const char *token,
 char *cli_url_base(const char *cmd, const char *url);
 
 /**
+ * What export and import check once their options are parsed: no operand
+ * left after optind, --gzip only in a build with zlib, then the base URL
+ * (cli_url_base) into *base and the token (cli_token_load) into *token,
+ * both for the caller to free.  Returns CLI_EXIT_OK, or the exit status
+ * after printing why.
+ */
+int cli_remote_setup(const char *cmd, int argc, char **argv, bool gzip,
+    const char *url, const char *token, const char *token_file, char **base,
+    char **token_out);
+
+/**
  * Parses a decimal count for option opt into *out (0 <= value <= max).
  * Returns false after printing a usage error.
  */

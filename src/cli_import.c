@@ -548,19 +548,8 @@ cli_import_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (optind < argc) {
-		rc = cli_usage_error(o.cmd, "unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-#ifndef HAVE_ZLIB
-	if (o.gzip) {
-		fprintf(stderr, "%s: --gzip: this evdb was built without zlib\n", o.cmd);
-		rc = CLI_EXIT_FAIL;
-		goto out;
-	}
-#endif
-	if ((base = cli_url_base(o.cmd, o.url)) == NULL ||
-	    (token = cli_token_load(o.cmd, o.token, o.token_file)) == NULL)
+	if ((rc = cli_remote_setup(o.cmd, argc, argv, o.gzip, o.url, o.token,
+	    o.token_file, &base, &token)) != CLI_EXIT_OK)
 		goto out;
 	if (o.force && !o.yes && !import_confirm(&o)) {
 		fprintf(stderr, "Import cancelled.\n");
