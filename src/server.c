@@ -178,6 +178,23 @@ server_wait_readable(struct server_ctx *srv, int fd)
 	}
 }
 
+/*
+ * Ends the request.  libfcgi closes a connection with shutdown(SHUT_WR)
+ * and then reads until nginx closes its side, so that unread input never
+ * turns the close into a reset; the worker sleeps through that round
+ * trip on every request.  When the request's input was read to its end
+ * there is nothing left to reset, so the connection is marked detached,
+ * which makes libfcgi close it at once.  A kept connection is never
+ * closed here, and it stays undetached for the requests that follow.
+ */
+static void
+server_finish(FCGX_Request *fcgi)
+{
+	if (!fcgi->keepConnection && FCGX_HasSeenEOF(fcgi->in) == EOF)
+		FCGX_Detach(fcgi);
+	FCGX_Finish_r(fcgi);
+}
+
 static void *
 server_worker_main(void *arg)
 {
@@ -231,7 +248,7 @@ server_worker_main(void *arg)
 		store_conn_request_begin(sc);
 		server_serve_one(w, &fcgi, sc, &arena, &body, &out);
 		store_conn_request_end(sc);
-		FCGX_Finish_r(&fcgi);
+		server_finish(&fcgi);
 		arena_reset(&arena);
 		buf_trim(&body, SERVER_BODY_KEEP);
 		buf_trim(&out, SERVER_OUT_KEEP);
