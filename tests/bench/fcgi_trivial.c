@@ -10,7 +10,10 @@
  * Like evdb's worker pool (src/server.c): --workers threads, each with its
  * own FCGX_Request, taking turns in FCGX_Accept_r under one mutex.  Every
  * request's body is read to its end, and every request is answered 200 with
- * a fixed small JSON body and the same headers evdb sends.
+ * a fixed small JSON body and the same headers evdb sends.  A connection
+ * whose input was read to its end is closed at once, without libfcgi's
+ * shutdown-and-drain, as evdb's are (server_finish in src/server.c), so
+ * that the ceiling keeps up with what evdb does.
  *
  * Command line: evdb's, so that evdb-local can start it unchanged.
  *   fcgi_trivial [serve] --listen unix:PATH [--workers N] [--pid-file F]
@@ -76,6 +79,9 @@ trivial_worker(void *arg)
 		while (FCGX_GetStr(sink, sizeof(sink), req.in) > 0)
 			;
 		FCGX_PutStr(ctx->response, ctx->response_len, req.out);
+		/* As server_finish() in src/server.c. */
+		if (!req.keepConnection && FCGX_HasSeenEOF(req.in) == EOF)
+			FCGX_Detach(&req);
 		FCGX_Finish_r(&req);
 	}
 	return NULL;
