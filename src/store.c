@@ -369,7 +369,30 @@ store_conn_open(struct store *st, struct store_conn **out)
 	return EVDB_OK;
 }
 
-static void
+enum evdb_status
+store_handle_open(struct store *st, const char *path, struct ns_handle **out,
+    char *err, size_t err_size)
+{
+	struct ns_handle *h;
+	enum evdb_status rs;
+
+	*out = NULL;
+	h = xcalloc(1, sizeof(*h));
+	h->poke_fd = -1;
+	if ((rs = store_open_db(st, path, false, &h->db, err, err_size)) != EVDB_OK ||
+	    (rs = store_schema_namespace(st, h->db, err, err_size)) != EVDB_OK) {
+		store_handle_close(st, h);
+		return rs;
+	}
+	h->queue = store_write_queue(st, path);
+	h->ckpt = store_checkpoint_file(st, path);
+	store_checkpoint_attach(h->ckpt, h->db);
+	h->poke_fd = store_poke_open(path);
+	*out = h;
+	return EVDB_OK;
+}
+
+void
 store_handle_close(struct store *st, struct ns_handle *h)
 {
 	int i;
@@ -651,22 +674,14 @@ store_ns_handle(struct store_conn *c, const char *ns, struct ns_entry **entry,
 	}
 	if (c->open_handles >= NS_OPEN_MAX)
 		store_evict_one(c);
-	h = xcalloc(1, sizeof(*h));
-	h->poke_fd = -1;
 	path = store_ns_path(c->st, ns, e->generation);
-	if ((rs = store_open_db(c->st, path, false, &h->db, err, sizeof(err))) != EVDB_OK ||
-	    (rs = store_schema_namespace(c->st, h->db, err, sizeof(err))) != EVDB_OK) {
+	rs = store_handle_open(c->st, path, &h, err, sizeof(err));
+	free(path);
+	if (rs != EVDB_OK) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "%s", err);
 		log_error(c->st->log, "store: namespace %s: %s", ns, err);
-		free(path);
-		store_handle_close(c->st, h);
 		return rs;
 	}
-	h->queue = store_write_queue(c->st, path);
-	h->ckpt = store_checkpoint_file(c->st, path);
-	store_checkpoint_attach(h->ckpt, h->db);
-	h->poke_fd = store_poke_open(path);
-	free(path);
 	e->handle = h;
 	c->open_handles++;
 	*out = h;

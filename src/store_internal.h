@@ -135,6 +135,9 @@ enum evdb_status store_ns_lookup(struct store_conn *c, const char *ns,
 enum evdb_status store_ns_handle(struct store_conn *c, const char *ns,
     struct ns_entry **entry, struct ns_handle **out);
 void store_ns_forget(struct store_conn *c, const char *ns);
+enum evdb_status store_handle_open(struct store *st, const char *path,
+    struct ns_handle **out, char *err, size_t err_size);
+void store_handle_close(struct store *st, struct ns_handle *h);
 char *store_ns_path(const struct store *st, const char *ns, int64_t generation);
 void store_stmt_done(sqlite3_stmt *s);
 enum evdb_status store_step_int64(struct store_conn *c, sqlite3 *db,
@@ -161,6 +164,9 @@ void store_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
 
 /* store_write.c */
 struct write_queue *store_write_queue(struct store *st, const char *path);
+/* Closes the queue's writer connection to a deleted file (or has its
+ * leader of the moment close it). */
+void store_write_queue_release(struct store *st, const char *path);
 void store_write_queues_free(struct store *st);
 
 #endif /* EVDB_STORE_INTERNAL_H */

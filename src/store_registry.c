@@ -166,6 +166,7 @@ store_ns_delete(struct store_conn *c, const char *ns, int64_t *messages_deleted)
 		goto out;
 	}
 	registry_unlink_files(path);
+	store_write_queue_release(c->st, path);
 	rs = EVDB_OK;
 out:
 	free(path);

@@ -4,10 +4,11 @@
  * Every namespace file has one write_queue shared by all threads.  A writer
  * appends its item to the queue; if no thread is committing for that file,
  * it becomes the leader: it takes every queued item (up to WRITE_BATCH_MAX),
- * runs them in one BEGIN IMMEDIATE transaction on its own connection, commits
- * once and wakes the others with their results.  While a leader commits, new
- * items pile up and go out together in the next batch, so under load one
- * commit (and, with durability "full", one fsync) serves many writes.
+ * runs them in one BEGIN IMMEDIATE transaction on the queue's own connection
+ * (write_queue_writer), commits once and wakes the others with their
+ * results.  While a leader commits, new items pile up and go out together in
+ * the next batch, so under load one commit (and, with durability "full", one
+ * fsync) serves many writes.
  *
  * Each item is checked on its own inside the batch (idempotent id, then
  * expectedVersion), so one writer's conflict never fails another.  Only a
@@ -46,6 +47,11 @@ struct write_queue {
 	struct write_item *head;	/* pending items, oldest first */
 	struct write_item **tailp;	/* where the next item is linked */
 	bool leader_active;		/* a thread is running a batch */
+	struct ns_handle *writer;	/* the leaders' connection to the file,
+					 * opened by the first; used only by the
+					 * leader of the moment */
+	bool release_writer;		/* the file was deleted: the leader of
+					 * the moment closes writer when done */
 };
 
 struct write_queue *
@@ -69,12 +75,37 @@ out:
 }
 
 void
+store_write_queue_release(struct store *st, const char *path)
+{
+	struct write_queue *q;
+	struct ns_handle *w = NULL;
+
+	pthread_mutex_lock(&st->queues_mu);
+	for (q = st->queues; q != NULL; q = q->next)
+		if (strcmp(q->path, path) == 0)
+			break;
+	pthread_mutex_unlock(&st->queues_mu);
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	if (q->leader_active)
+		q->release_writer = true;
+	else {
+		w = q->writer;
+		q->writer = NULL;
+	}
+	pthread_mutex_unlock(&q->mu);
+	store_handle_close(st, w);
+}
+
+void
 store_write_queues_free(struct store *st)
 {
 	while (st->queues != NULL) {
 		struct write_queue *q = st->queues;
 
 		st->queues = q->next;
+		store_handle_close(st, q->writer);
 		pthread_mutex_destroy(&q->mu);
 		free(q->path);
 		free(q);
@@ -227,11 +258,34 @@ fail:
 	}
 }
 
+/*
+ * The connection a leader commits on: the queue's own, so that one
+ * connection makes every commit to the file and its page cache stays
+ * valid from one batch to the next.  (A connection that finds the file
+ * changed by another connection drops its whole cache and reads the pages
+ * again; when each leader used its own connection, every batch did.)  If
+ * it cannot be opened, the leader's own connection serves.
+ */
+static struct ns_handle *
+write_queue_writer(struct store_conn *c, struct write_queue *q,
+    struct ns_handle *own)
+{
+	char err[512];
+
+	if (q->writer == NULL &&
+	    store_handle_open(c->st, q->path, &q->writer, err, sizeof(err)) != EVDB_OK) {
+		log_warn(c->st->log, "store: writer connection to %s: %s", q->path, err);
+		return own;
+	}
+	return q->writer;
+}
+
 enum evdb_status
 store_write(struct store_conn *c, const char *ns,
     const struct store_message_in *m, struct store_write_result *r)
 {
 	struct write_item item, *batch, *it, **pp;
+	struct ns_handle *released = NULL;
 	struct write_queue *q;
 	struct ns_handle *h;
 	enum evdb_status rs;
@@ -265,9 +319,14 @@ store_write(struct store_conn *c, const char *ns,
 			q->tailp = &q->head;
 		pthread_mutex_unlock(&q->mu);
 
-		write_batch(c, h, batch);
+		write_batch(c, write_queue_writer(c, q, h), batch);
 
 		pthread_mutex_lock(&q->mu);
+		if (q->release_writer) {
+			released = q->writer;
+			q->writer = NULL;
+			q->release_writer = false;
+		}
 		for (it = batch; it != NULL; it = it->next) {
 			it->done = true;
 			if (it != &item)
@@ -279,6 +338,7 @@ store_write(struct store_conn *c, const char *ns,
 			pthread_cond_signal(&q->head->cv);
 	}
 	pthread_mutex_unlock(&q->mu);
+	store_handle_close(c->st, released);
 	pthread_cond_destroy(&item.cv);
 	if (item.errmsg[0] != '\0')
 		snprintf(c->errmsg, sizeof(c->errmsg), "%s", item.errmsg);

@@ -123,10 +123,11 @@ main(void)
 	pthread_t threads[4];
 	struct writer_arg wa[4];
 	char hash[TOKEN_HASH_HEX_LEN + 1];
+	enum evdb_status rs;
 	int64_t v, deleted;
 	int i, n, gaps;
 
-	tap_plan(47);
+	tap_plan(50);
 	if (mkdtemp(dir) == NULL)
 		tap_bail("mkdtemp: cannot create a temporary directory");
 	memset(&opt, 0, sizeof(opt));
@@ -357,6 +358,23 @@ main(void)
 	ok(store_ns_create(c, "tenant-a", HASH_A, NULL, NULL, 4) == EVDB_OK &&
 	    store_head(c, "tenant-a", &v) == EVDB_OK && v == 0,
 	    "a namespace created again starts empty (new generation, new file)");
+
+	/*
+	 * Writes commit on the write queue's own connection (store_write.c);
+	 * deleting the namespace must close it, not keep the deleted file.
+	 */
+	ok(store_ns_create(c, "tenant-b", HASH_A, NULL, NULL, 5) == EVDB_OK,
+	    "create tenant-b");
+	n = (int)store_connection_count(st);
+	rs = write_ok(c, "tenant-b", "b-1", NULL, -2, &r);
+	v = store_connection_count(st);
+	ok(rs == EVDB_OK && v == n + 2, "a first write opens this thread's "
+	    "connection and the queue's writer connection (%d -> %lld)", n,
+	    (long long)v);
+	rs = store_ns_delete(c, "tenant-b", &deleted);
+	v = store_connection_count(st);
+	ok(rs == EVDB_OK && deleted == 1 && v == n,
+	    "deleting it closes both (%lld, want %d)", (long long)v, n);
 
 	store_conn_close(c);
 	store_close(st);
