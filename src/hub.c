@@ -28,6 +28,7 @@
 #include "hub.h"
 #include "json_out.h"
 #include "streamname.h"
+#include "strutil.h"
 #include "xalloc.h"
 
 #define HUB_BUCKETS 1024		/* live index buckets per namespace */
@@ -136,12 +137,8 @@ hub_clock_ms(void)
 static unsigned
 hub_hash(enum store_poke_kind kind, const char *s, size_t n)
 {
-	unsigned h = 2166136261u ^ (unsigned)kind;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h % HUB_BUCKETS;
+	return strutil_fnv1a(STRUTIL_FNV1A_SEED ^ (uint32_t)kind, s, n) %
+	    HUB_BUCKETS;
 }
 
 /* ---- FastCGI output ---------------------------------------------------- */

@@ -8,6 +8,7 @@
 
 #include "json_out.h"
 #include "request.h"
+#include "strutil.h"
 
 static const char *
 request_reason(int status)
@@ -68,18 +69,6 @@ request_read_body(struct request *r, size_t max)
 	return EVDB_OK;
 }
 
-static int
-request_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Form-decodes s[0..n) into out (which has room for n + 1 bytes). */
 static size_t
 request_form_decode(const char *s, size_t n, char *out)
@@ -92,8 +81,8 @@ request_form_decode(const char *s, size_t n, char *out)
 		if (s[i] == '+')
 			out[o++] = ' ';
 		else if (s[i] == '%' && i + 2 < n &&
-		    (hi = request_hexval(s[i + 1])) >= 0 &&
-		    (lo = request_hexval(s[i + 2])) >= 0) {
+		    (hi = strutil_hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = strutil_hex_value((unsigned char)s[i + 2])) >= 0) {
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "store_internal.h"
+#include "strutil.h"
 #include "xalloc.h"
 
 #define MSG_COLS "id, stream_name, type, position, global_position, data, metadata, time_us"
@@ -525,11 +526,8 @@ store_ns_path(const struct store *st, const char *ns, int64_t generation)
 static unsigned
 store_ns_bucket(const char *ns)
 {
-	unsigned h = 2166136261u;
-
-	for (; *ns; ns++)
-		h = (h ^ (unsigned char)*ns) * 16777619u;
-	return h % NS_CACHE_BUCKETS;
+	return strutil_fnv1a(STRUTIL_FNV1A_SEED, ns, strlen(ns)) %
+	    NS_CACHE_BUCKETS;
 }
 
 /* Drops every cached entry when another connection changed the registry. */

@@ -28,6 +28,7 @@
 #include <openssl/rand.h>
 
 #include "digest.h"
+#include "strutil.h"
 #include "token.h"
 
 #define TOKEN_PREFIX "ns_"
@@ -58,19 +59,6 @@ token_err(char *err, size_t err_size, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err + n, err_size - (size_t)n, fmt, ap);
 	va_end(ap);
-}
-
-/* Value of hex digit c (either case), or -1. */
-static int
-token_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Value of base64url digit c, or -1. */
@@ -218,7 +206,7 @@ token_parse(const char *token, size_t len, char *ns, size_t ns_size,
 	}
 	/* hex.DecodeString reports the first bad byte, left to right. */
 	for (i = 0; i < rnd_len; i++) {
-		if (token_hex_value((unsigned char)rnd[i]) < 0) {
+		if (strutil_hex_value((unsigned char)rnd[i]) < 0) {
 			token_go_sharp_u((unsigned char)rnd[i], rune);
 			token_err(err, err_size, "random part is not valid "
 			    "hexadecimal: encoding/hex: invalid byte: %s", rune);
