@@ -30,15 +30,26 @@
 /* ---------------------------------------------------------------------- */
 /* A second evdb process and a minimal FastCGI client */
 
-pid_t
-harness_spawn_evdb(struct harness *h, int *portp)
+/*
+ * How long a second evdb may take to listen, in polls 50 ms apart: 60 s,
+ * for a sanitized evdb on a loaded machine.  The wait ends at the first
+ * connection it accepts.
+ */
+#define SPAWN_LISTEN_TRIES	1200
+
+/*
+ * One try of harness_spawn_evdb on a fresh port.  Returns the pid, or -1;
+ * *exited is set when evdb exited before listening (e.g. the port was
+ * taken between harness_free_port and its bind).
+ */
+static pid_t
+spawn_evdb_once(struct harness *h, int *portp, int *exited)
 {
 	char *argv[16], *logpath, *listen;
 	pid_t pid;
 	int port, fd, i = 0, tries, status;
 
-	if (h->nextra >= HARNESS_MAX_EXTRA)
-		return -1;
+	*exited = 0;
 	if ((port = harness_free_port()) <= 0)
 		return -1;
 	listen = xasprintf("127.0.0.1:%d", port);
@@ -70,13 +81,16 @@ harness_spawn_evdb(struct harness *h, int *portp)
 	}
 	h->extra[h->nextra] = pid;
 	h->nextra++;
-	for (tries = 0; tries < 200; tries++) {
+	for (tries = 0; tries < SPAWN_LISTEN_TRIES; tries++) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			h->diagf("second evdb exited early (status %d)",
 			    status);
+			/* Its slot is the last one: give it back. */
 			h->extra[h->nextra - 1] = 0;
+			h->nextra--;
 			harness_diag_file(h, logpath);
 			pid = -1;
+			*exited = 1;
 			break;
 		}
 		if ((fd = tcp_connect(port)) != -1) {
@@ -85,7 +99,7 @@ harness_spawn_evdb(struct harness *h, int *portp)
 		}
 		usleep(50000);
 	}
-	if (tries == 200) {
+	if (tries == SPAWN_LISTEN_TRIES) {
 		h->diagf("second evdb did not listen on %s", listen);
 		harness_diag_file(h, logpath);
 		pid = -1;
@@ -94,6 +108,22 @@ harness_spawn_evdb(struct harness *h, int *portp)
 	free(logpath);
 	if (portp != NULL)
 		*portp = port;
+	return pid;
+}
+
+pid_t
+harness_spawn_evdb(struct harness *h, int *portp)
+{
+	pid_t pid = -1;
+	int attempt, exited = 1;
+
+	/* Like harness_start: a port can be taken under us; try another. */
+	for (attempt = 0; attempt < HARNESS_START_TRIES && pid == -1 &&
+	    exited; attempt++) {
+		if (h->nextra >= HARNESS_MAX_EXTRA)
+			return -1;
+		pid = spawn_evdb_once(h, portp, &exited);
+	}
 	return pid;
 }
 

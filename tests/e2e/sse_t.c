@@ -46,9 +46,15 @@
 #include "harness.h"
 
 #define ADM		HARNESS_ADMIN_TOKEN
-#define SSE_WAIT_MS	5000	/* longest wait for a frame that must come */
+/*
+ * A wait for what must come ends as soon as it is there: its bound only
+ * matters when it never comes, so it is generous (on a loaded machine, an
+ * evdb built with ASan can be seconds late).
+ */
+#define SSE_WAIT_MS	20000	/* longest wait for a frame that must come */
 #define SSE_QUIET_MS	300	/* silence that shows nothing more is coming */
 #define HEARTBEAT_MS	200	/* EVDB_SSE_HEARTBEAT given to evdb */
+#define HEARTBEAT_PINGS	8	/* pings test_heartbeat measures */
 
 /* FastCGI record types (FastCGI 1.0 specification). */
 #define FCGI_BEGIN_REQUEST	1
@@ -869,14 +875,21 @@ test_stream(struct harness *h)
 	struct sse *s, *a, *b;
 	struct wrec w[3];
 	char v[128];
-	int64_t t0;
+	int64_t t0, took;
 
+	/*
+	 * Unflushed, ': ready' would wait in a buffer for kilobytes of
+	 * pings (minutes): any bound far below that shows the flush, and a
+	 * loose one does not fail on a slow machine.
+	 */
 	t0 = now_ms();
 	s = sub_ok(h, hstr(h, "/subscribe?stream=sse1-a&token=%s", ADM), NULL,
 	    "SSE-001 GET /subscribe?stream= answers 200 and sends ': ready' "
 	    "first (CONTRACT 13)");
-	ok(s->nframes >= 1 && now_ms() - t0 < 2000, "': ready' arrives at "
-	    "once, with no write to the stream (headers flushed)");
+	took = now_ms() - t0;
+	ok(s->nframes >= 1 && took < SSE_WAIT_MS, "': ready' arrives at "
+	    "once, with no write to the stream (headers flushed; after %"
+	    PRId64 " ms)", took);
 	ok(sse_header(s, "Content-Type", v, sizeof(v)) &&
 	    strncmp(v, "text/event-stream", 17) == 0, "Content-Type is "
 	    "text/event-stream (got \"%s\")", v);
@@ -1037,11 +1050,14 @@ test_catchup(struct harness *h)
 struct writer {
 	const struct harness *h;	/* the stack */
 	int		 id;		/* thread number */
-	int		 n;		/* writes to make (test_concurrent) */
+	int		 n;		/* writes to make at least (test_concurrent) */
+	int		 cap;		/* writes to make at most (test_concurrent) */
+	int		 made;		/* writes made (test_concurrent) */
 	const char	*prefix;	/* stream name prefix */
-	struct wrec	*recs;		/* n results (test_concurrent) */
+	struct wrec	*recs;		/* cap results (test_concurrent) */
 	atomic_int	*done;		/* writes done by all threads */
 	atomic_int	*stop;		/* set to end an open-ended writer */
+	atomic_int	*running;	/* writers not yet done (test_concurrent) */
 	int		 failed;	/* a write did not answer 200 */
 };
 
@@ -1066,7 +1082,10 @@ writer_put(struct hconn *c, const char *stream, struct wrec *w)
 	return rc;
 }
 
-/* Writes w->n messages, alternating between PREFIX-1 and PREFIX-2. */
+/*
+ * Writes at least w->n messages, alternating between sse5-1 and sse5-2,
+ * and goes on (up to w->cap) until told to stop.
+ */
 static void *
 writer_main(void *arg)
 {
@@ -1075,14 +1094,17 @@ writer_main(void *arg)
 	struct hconn *c = hconn_new(w->h);
 	int i;
 
-	for (i = 0; i < w->n && c != NULL; i++) {
+	for (i = 0; c != NULL && i < w->cap &&
+	    (i < w->n || !atomic_load(w->stop)); i++) {
 		if (writer_put(c, names[(i + w->id) % 2], &w->recs[i]) != 0)
 			w->failed = 1;
 		atomic_fetch_add(w->done, 1);
 	}
+	w->made = i;
 	if (c == NULL)
 		w->failed = 1;
 	hconn_free(c);
+	atomic_fetch_sub(w->running, 1);
 	return NULL;
 }
 
@@ -1111,34 +1133,42 @@ recs_select(const struct wrec *recs, size_t n, const char *stream,
 /*
  * CONTRACT 13: subscribers connect, and catch up, while writers write;
  * every write reaches each matching subscriber exactly once, in order.
+ * The writers make NPER writes each, and more (up to NCAP) if the
+ * subscriptions are not open by then, so that on a slow machine too the
+ * subscribers connect while writes are in flight.
  */
 static void
 test_concurrent(struct harness *h)
 {
-	enum { NPRE = 600, NTHREADS = 4, NPER = 200 };
+	enum { NPRE = 600, NTHREADS = 4, NPER = 200, NCAP = 4 * NPER };
 	struct writer wr[NTHREADS];
 	pthread_t tid[NTHREADS];
 	struct wrec *all, *want;
 	struct sse *s[4];
-	atomic_int done;
+	atomic_int done, stop, running;
 	size_t n = 0, k, i;
-	int t, good = 1, at_open;
+	int t, good = 1, at_open, made = 0;
 
-	all = zalloc((NPRE + NTHREADS * NPER) * sizeof(*all));
-	want = zalloc((NPRE + NTHREADS * NPER) * sizeof(*want));
+	all = zalloc((NPRE + NTHREADS * NCAP) * sizeof(*all));
+	want = zalloc((NPRE + NTHREADS * NCAP) * sizeof(*want));
 	for (i = 0; i < NPRE && good; i++)
 		good = put(h, ADM, i % 3 == 2 ? "sse5-2" : "sse5-1",
 		    &all[n++]) == 0;
 	ok(good, "wrote %d messages to sse5-1 and sse5-2 before", NPRE);
 
 	atomic_init(&done, 0);
+	atomic_init(&stop, 0);
+	atomic_init(&running, NTHREADS);
 	for (t = 0; t < NTHREADS; t++) {
 		memset(&wr[t], 0, sizeof(wr[t]));
 		wr[t].h = h;
 		wr[t].id = t;
 		wr[t].n = NPER;
-		wr[t].recs = all + NPRE + t * NPER;
+		wr[t].cap = NCAP;
+		wr[t].recs = all + NPRE + t * NCAP;
 		wr[t].done = &done;
+		wr[t].stop = &stop;
+		wr[t].running = &running;
 		if (pthread_create(&tid[t], NULL, writer_main, &wr[t]) != 0)
 			tap_bail("pthread_create failed");
 	}
@@ -1153,17 +1183,23 @@ test_concurrent(struct harness *h)
 	s[3] = sse_open(h, hstr(h, "/subscribe?category=sse5&consumer=0&size=2"
 	    "&token=%s", ADM), NULL);
 	at_open = atomic_load(&done);
+	/* One more write lands after the subscriptions, then they may stop. */
+	while (atomic_load(&done) <= at_open && atomic_load(&running) > 0)
+		sleep_ms(1);
+	atomic_store(&stop, 1);
 	for (t = 0; t < NTHREADS; t++) {
 		pthread_join(tid[t], NULL);
 		if (wr[t].failed)
 			good = 0;
+		/* Close up the slices: thread t's writes follow thread t-1's. */
+		memmove(all + n, wr[t].recs, (size_t)wr[t].made * sizeof(*all));
+		n += (size_t)wr[t].made;
+		made += wr[t].made;
 	}
-	n += NTHREADS * NPER;
 	ok(good, "%d writer threads made %d writes through nginx", NTHREADS,
-	    NTHREADS * NPER);
-	ok(at_open < NTHREADS * NPER, "the 4 subscribers connected while the "
-	    "writes were in flight (%d of %d done)", at_open,
-	    NTHREADS * NPER);
+	    made);
+	ok(at_open < made, "the 4 subscribers connected while the writes "
+	    "were in flight (%d of %d done)", at_open, made);
 	ok(s[0]->status == 200 && s[1]->status == 200 && s[2]->status == 200 &&
 	    s[3]->status == 200, "all 4 subscriptions answer 200");
 
@@ -1441,23 +1477,49 @@ test_resume(struct harness *h)
 /* ---------------------------------------------------------------------- */
 /* Heartbeat, disconnects */
 
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The pings are timed where they arrive, in this process: a stall of the
+ * machine (of evdb, nginx or this test) shows as one long gap followed by
+ * a short one.  So the spacing is judged by the median gap, and the
+ * longest gap only against a bound far below evdb's default of 15 s.
+ */
 static void
 test_heartbeat(struct harness *h)
 {
 	struct sse *s;
-	int64_t gap = 0;
-	size_t i;
+	int64_t t0, took, gap = 0, median = -1, gaps[HEARTBEAT_PINGS];
+	size_t i, ng = 0;
 
 	s = sub_ok(h, hstr(h, "/subscribe?stream=sse9-idle&token=%s", ADM),
 	    NULL, "subscribe to an idle stream");
-	sse_wait(s, UNTIL_TIME, 0, 1500);
-	for (i = 1; i < s->nping; i++)
-		if (s->ping_ms[i] - s->ping_ms[i - 1] > gap)
-			gap = s->ping_ms[i] - s->ping_ms[i - 1];
-	ok(s->nping >= 3, "CONTRACT 14 with EVDB_SSE_HEARTBEAT=%d, ': ping' "
-	    "comes while the stream is idle (%zu in 1.5 s)", HEARTBEAT_MS,
-	    s->nping);
-	ok(s->nping >= 2 && gap <= 3 * HEARTBEAT_MS + 200, "the longest gap "
+	t0 = now_ms();
+	sse_wait(s, UNTIL_PINGS, HEARTBEAT_PINGS + 1, SSE_WAIT_MS);
+	took = now_ms() - t0;
+	for (i = 1; i < s->nping && ng < HEARTBEAT_PINGS; i++) {
+		gaps[ng] = s->ping_ms[i] - s->ping_ms[i - 1];
+		if (gaps[ng] > gap)
+			gap = gaps[ng];
+		ng++;
+	}
+	if (ng > 0) {
+		qsort(gaps, ng, sizeof(gaps[0]), cmp_i64);
+		median = gaps[ng / 2];
+	}
+	ok(s->nping > HEARTBEAT_PINGS, "CONTRACT 14 with EVDB_SSE_HEARTBEAT=%d, "
+	    "': ping' comes while the stream is idle (%zu in %" PRId64 " ms)",
+	    HEARTBEAT_MS, s->nping, took);
+	ok(ng == HEARTBEAT_PINGS && median >= 0 && median <= 2 * HEARTBEAT_MS,
+	    "pings come every %d ms or so: the median gap between %zu pings "
+	    "is %" PRId64 " ms", HEARTBEAT_MS, ng + 1, median);
+	ok(ng == HEARTBEAT_PINGS && gap <= 10 * HEARTBEAT_MS, "the longest gap "
 	    "between pings is %" PRId64 " ms", gap);
 	ok(s->bad_frames == 0 && s->npokes == 0, "pings are well-formed "
 	    "comment frames");
@@ -1472,7 +1534,7 @@ test_disconnect(struct harness *h)
 	int64_t took, v;
 	int i, good = 1;
 
-	v = subscribers_reach(h, 0, 3000, &took);
+	v = subscribers_reach(h, 0, SSE_WAIT_MS, &took);
 	is_int(v, 0, "sys.health counts 0 subscribers once earlier ones "
 	    "closed");
 	for (i = 0; i < N; i++) {
@@ -1487,9 +1549,10 @@ test_disconnect(struct harness *h)
 	    N);
 	for (i = 0; i < N; i++)
 		sse_close(s[i]);
-	v = subscribers_reach(h, 0, 2000, &took);
-	ok(v == 0, "closing the clients frees every subscriber within 2 s "
-	    "(took %" PRId64 " ms, %" PRId64 " left)", took, v);
+	v = subscribers_reach(h, 0, SSE_WAIT_MS, &took);
+	ok(v == 0, "closing the clients frees every subscriber within %d s "
+	    "(took %" PRId64 " ms, %" PRId64 " left)", SSE_WAIT_MS / 1000,
+	    took, v);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1517,9 +1580,14 @@ test_two_processes(struct harness *h)
 		sse_close(a);
 		return;
 	}
-	t0 = now_ms();
+	/*
+	 * The latency runs from the write's answer, i.e. from its commit: the
+	 * first request to a freshly started (and maybe sanitized) process
+	 * is slow for reasons that have nothing to do with pokes.
+	 */
 	fcgi_rpc(port, ADM, "[\"stream.write\",\"sse11-1\",{\"type\":\"T\","
 	    "\"data\":{}}]", &r);
+	t0 = now_ms();
 	w[0].stream = "sse11-1";
 	w[0].pos = jpath_int(r.json, "position");
 	w[0].gpos = jpath_int(r.json, "globalPosition");
@@ -1708,8 +1776,8 @@ test_validation(struct harness *h)
 	    NULL, 400, "INVALID_REQUEST", "Invalid stream name", "a stream "
 	    "name of 1025 bytes is 400 \"Invalid stream name\"");
 	free(longname);
-	is_int(subscribers_reach(h, 0, 2000, NULL), 0, "rejected subscriptions "
-	    "hold no place in the hub");
+	is_int(subscribers_reach(h, 0, SSE_WAIT_MS, NULL), 0, "rejected "
+	    "subscriptions hold no place in the hub");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1743,15 +1811,15 @@ test_limits(struct harness *h, const char *nstoken)
 	is_int(health_subscribers(h), 3, "sys.health counts the 3 accepted "
 	    "subscribers, not the rejected ones");
 	sse_close(a1);
-	is_int(subscribers_reach(h, 2, 2000, NULL), 2, "closing one frees its "
-	    "place");
+	is_int(subscribers_reach(h, 2, SSE_WAIT_MS, NULL), 2, "closing one "
+	    "frees its place");
 	a4 = sub_ok(h, hstr(h, "/subscribe?category=sse15&token=%s", ADM), NULL,
 	    "the admin token gets a subscriber again");
 	sse_close(a2);
 	sse_close(b1);
 	sse_close(a4);
-	is_int(subscribers_reach(h, 0, 2000, NULL), 0, "all places are free "
-	    "again");
+	is_int(subscribers_reach(h, 0, SSE_WAIT_MS, NULL), 0, "all places are "
+	    "free again");
 }
 
 /* Reads the pid in D/run/evdb.pid, or -1. */
@@ -1767,6 +1835,30 @@ evdb_pid(struct harness *h)
 		pid = -1;
 	fclose(f);
 	return (pid_t)pid;
+}
+
+/*
+ * 1 once process pid has exited.  evdb is not our child: until whoever
+ * adopted it reaps it (init, which may take seconds) it is a zombie, which
+ * kill(pid, 0) still finds.
+ */
+static int
+pid_gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return kill(pid, 0) == -1 && errno == ESRCH;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return 0;
+	return p[2] == 'Z' || p[2] == 'X';
 }
 
 static void
@@ -1805,12 +1897,13 @@ test_shutdown(struct harness *h, const char *nstoken)
 	}
 	ok(ended, "evdb's shutdown ends every stream cleanly: nginx sends the "
 	    "last chunk, no transfer error");
-	for (i = 0; i < 100 && !gone; i++) {
-		gone = kill(pid, 0) == -1 && errno == ESRCH;
+	/* A sanitized evdb checks for leaks on its way out: give it time. */
+	for (i = 0; i < 600 && !gone; i++) {
+		gone = pid_gone(pid);
 		if (!gone)
 			sleep_ms(50);
 	}
-	ok(gone, "evdb exits within 5 s with subscribers attached");
+	ok(gone, "evdb exits within 30 s with subscribers attached");
 out:
 	for (i = 0; i < 3; i++)
 		sse_close(s[i]);
