@@ -45,8 +45,14 @@
 #define MAX_FIELDS	12		/* fields per case line */
 #define MAX_HEADERS	16		/* header lines per case */
 #define MAX_EXPAND	(256u << 20)	/* largest expanded field, bytes */
-#define RAW_WAIT_MS	5000		/* RAW, SSE: wait for a whole answer */
-#define STALL_WAIT_MS	15000		/* STALL: wait for nginx to give up */
+/*
+ * The waits end as soon as the answer is whole or the connection closed;
+ * their bounds only matter when that never happens, so they leave room
+ * for a loaded machine.  STALL_WAIT_MS is nginx's client_body_timeout
+ * (10 s) plus that room.
+ */
+#define RAW_WAIT_MS	20000		/* RAW, SSE: wait for a whole answer */
+#define STALL_WAIT_MS	40000		/* STALL: wait for nginx to give up */
 #define HANGUP_HOLD_MS	200		/* HANGUP: time before closing */
 
 /* A growable byte buffer. */
