@@ -151,6 +151,34 @@ wait_gone() {
 	return 1
 }
 
+# children PID: the pids of the child processes of PID.
+children() {
+	local p stat ppid
+	for p in /proc/[0-9]*; do
+		{ read -r stat <"$p/stat"; } 2>/dev/null || continue
+		read -r _ ppid _ <<<"${stat##*) }"
+		[[ $ppid == "$1" ]] && printf '%s\n' "${p#/proc/}"
+	done
+}
+
+# nginx_reload: nginx -s reload, and waits (up to 30 s) until the workers
+# of the old configuration are gone: until then they take requests too.
+nginx_reload() {
+	local old p i left
+	old=$(children "$(cat "$N/nginx.pid" 2>/dev/null)")
+	"$NGINX" -s reload -p "$N/" -e "$N/error.log" -c "$ngx/nginx.conf" 2>/dev/null ||
+		return
+	for ((i = 0; i < 300; i++)); do
+		left=0
+		for p in $old; do
+			[[ -d /proc/$p ]] && left=1
+		done
+		((left)) || return 0
+		sleep 0.1
+	done
+	diag "the old nginx workers still run 30 s after the reload"
+}
+
 # http METHOD PATH [BODY]: "STATUS BODY" from nginx.
 http() {
 	local body
@@ -514,7 +542,7 @@ if command -v perl >/dev/null && perl -MIO::Socket::UNIX -e 1 2>/dev/null; then
 	is_ok "$(http GET /health)" '200 {"status":"ok"}' "held socket: the first evdb serves it"
 	kill -TERM "$run1" 2>/dev/null
 	run2=$run1
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		run2=$(cat "$pidf" 2>/dev/null)
 		[[ -n $run2 && $run2 != "$run1" ]] && break
 		sleep 0.1
@@ -546,8 +574,7 @@ pid_b=$unit_pid
 wait_for -S "$R/run/evdb/evdb-a.sock" 100 && wait_for -S "$R/run/evdb/evdb-b.sock" 100
 cond_ok $? "evdb@a and evdb@b bind evdb-a.sock and evdb-b.sock" \
 	"$(cat "$T/evdb-a.stderr" "$T/evdb-b.stderr" 2>/dev/null)"
-"$NGINX" -s reload -p "$N/" -e "$N/error.log" -c "$ngx/nginx.conf" 2>/dev/null
-sleep 1
+nginx_reload
 bad=0
 for ((i = 1; i <= 20; i++)); do
 	r=$(http POST /rpc '["stream.write","deploy-1",{"type":"T","data":{}}]')

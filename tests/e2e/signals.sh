@@ -29,6 +29,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# alive PID: the process runs.  A zombie does not count: evdb is not our
+# child, and whoever adopted it may take seconds to reap it.
+alive() {
+	local stat=
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	stat=${stat##*) }
+	[ -n "$stat" ] && [ "${stat:0:1}" != Z ]
+}
+
 start_stack() {
 	local tries=0
 	while [ $tries -lt 20 ]; do
@@ -55,13 +64,20 @@ evdb_pid=$(cat "$dir/run/evdb.pid")
 # SIGHUP: the log file is reopened at its path after a rotation.
 mv "$dir/log/evdb.log" "$dir/log/evdb.log.1"
 kill -HUP "$evdb_pid"
-for _ in $(seq 50); do [ -s "$dir/log/evdb.log" ] && break; sleep 0.1; done
+# Wait for the line itself: the file may exist, or hold another line,
+# before "log reopened" is written.
+for _ in $(seq 300); do
+	grep -q "log reopened" "$dir/log/evdb.log" 2>/dev/null && break
+	sleep 0.1
+done
 grep -q "log reopened" "$dir/log/evdb.log" 2>/dev/null
 ok $? "SIGHUP: a new evdb.log is opened and written"
-kill -0 "$evdb_pid" 2>/dev/null
+alive "$evdb_pid"
 ok $? "SIGHUP: evdb keeps running"
 
-# SIGTERM while writers are busy.
+# SIGTERM while writers are busy: after half a second, and not before
+# every writer has had a write acknowledged (a slow machine may need the
+# half second just to start them); long before they are through.
 mkdir -p "$dir/acks"
 for w in $(seq 1 8); do
 	(
@@ -73,10 +89,14 @@ for w in $(seq 1 8); do
 	) &
 done
 sleep 0.5
+for _ in $(seq 600); do
+	[ "$(ls "$dir/acks" | wc -l)" -ge 8 ] && break
+	sleep 0.05
+done
 kill -TERM "$evdb_pid"
 wait
-for _ in $(seq 100); do kill -0 "$evdb_pid" 2>/dev/null || break; sleep 0.1; done
-! kill -0 "$evdb_pid" 2>/dev/null
+for _ in $(seq 300); do alive "$evdb_pid" || break; sleep 0.1; done
+! alive "$evdb_pid"
 ok $? "SIGTERM: evdb exits"
 grep -q "stopped after" "$dir/log/evdb.log"
 ok $? "SIGTERM: evdb finished its requests and said so"
