@@ -56,8 +56,10 @@ load_loop &
 ops_pids+=($!)
 load_pid=$!
 
-# Wait until the load is visibly writing.
-for ((i = 0; i < 200; i++)); do
+# Wait until the load is visibly writing (up to 60 s: it starts with a
+# few processes, which a loaded machine may be slow to run).
+deadline=$((SECONDS + 60))
+while ((SECONDS < deadline)); do
 	(($(db_head "$load_file") > PREFILL + BATCH)) && break
 	sleep 0.05
 done
@@ -66,10 +68,12 @@ cond_ok "$( ((before > PREFILL)); echo $?)" "the write load is running (head $be
 
 # ---- the backup, during the load ----------------------------------------------------
 bk=$OPS_TMP/backup
-# Small, paced steps: the copy of namespace load spans many steps and a
-# fraction of a second, while the loop commits hundreds of writes.
+# Small, paced steps: the copy of namespace load spans many steps and more
+# than a second (the pauses alone), while the loop commits hundreds of
+# writes.  The loop runs a few processes per batch: the copy must outlast
+# a stall of them on a loaded machine, or no write lands during it.
 run_ok 0 "evdb backup while writes continue" \
-	"$EVDB" backup --data-dir "$data_a" --out "$bk" --pages-per-step 16 \
+	"$EVDB" backup --data-dir "$data_a" --out "$bk" --pages-per-step 8 \
 	--step-delay-ms 20
 after_bk=$(db_head "$load_file")
 diag "$err_out"
