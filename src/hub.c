@@ -755,6 +755,8 @@ hub_main(void *arg)
 	int i, nev, timeout;
 	uint64_t v;
 
+	/* Named for top -H, perf and gdb; the name is at most 15 bytes. */
+	(void)pthread_setname_np(pthread_self(), "evdb-hub");
 	beat_every = h->opt.heartbeat_ms < 2000 ? h->opt.heartbeat_ms / 2 + 1 : 1000;
 	h->now_ms = hub_clock_ms();
 	next_scan = h->now_ms + HUB_SCAN_MS;

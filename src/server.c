@@ -204,8 +204,11 @@ server_worker_main(void *arg)
 	struct arena arena;
 	struct buf body, out;
 	FCGX_Request fcgi;
+	char name[16];		/* a thread name holds 15 bytes */
 	int rc, saved_errno;
 
+	snprintf(name, sizeof(name), "evdb-worker-%d", w->id);
+	(void)pthread_setname_np(pthread_self(), name);
 	arena_init(&arena, 0);
 	buf_init(&body);
 	buf_init(&out);

@@ -124,6 +124,7 @@ store_checkpoint_main(void *arg)
 	struct timespec until;
 	int n, i;
 
+	(void)pthread_setname_np(pthread_self(), "evdb-checkpoint");
 	pthread_mutex_lock(&st->ckpt_mu);
 	while (!st->ckpt_stop) {
 		n = 0;
