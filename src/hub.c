@@ -7,6 +7,13 @@
  *   - every subscriber's FastCGI socket (non-blocking).
  * The loop's timeout drives heartbeats and a once-a-second tail check that
  * covers writers inotify cannot see (another host, a lost event).
+ *
+ * Live pokes go out in batches: the first inotify event after a fan-out
+ * schedules the next one opt.batch_ms later, and the inotify descriptor
+ * stays disarmed (EPOLLONESHOT) until then, so under a steady write load
+ * the hub wakes and reads the store's tail once per batch_ms, not once per
+ * commit (measured: a third of the CPU that 1,000 subscribers added to
+ * each write at 12,000 writes/s; docs/sse.md).
  */
 #include "config.h"
 
@@ -121,6 +128,7 @@ struct hub {
 	struct sub **catchup_tailp;
 	struct sub *flush;		/* subscribers with fresh output */
 	bool any_gone;			/* some namespace was found deleted */
+	int64_t fanout_due_ms;		/* when dirty namespaces are read; 0: none */
 	struct buf frame;		/* scratch for one SSE frame */
 	int64_t now_ms;			/* monotonic time of this loop turn */
 };
@@ -703,6 +711,20 @@ hub_read_inotify(struct hub *h)
 			p += sizeof(struct inotify_event) + ev->len;
 		}
 	}
+	if (h->fanout_due_ms == 0)
+		h->fanout_due_ms = h->now_ms + h->opt.batch_ms;
+}
+
+/* Lets the next inotify event wake the loop again (see the top comment). */
+static void
+hub_rearm_inotify(struct hub *h)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.ptr = &h->infd;
+	(void)epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->infd, &ev);
 }
 
 static void
@@ -762,8 +784,11 @@ hub_main(void *arg)
 	next_scan = h->now_ms + HUB_SCAN_MS;
 	next_beat = h->now_ms + beat_every;
 	for (;;) {
-		timeout = hub_catchup_ready(h) ? 0 :
-		    (int)((next_beat < next_scan ? next_beat : next_scan) - h->now_ms);
+		int64_t wake = next_beat < next_scan ? next_beat : next_scan;
+
+		if (h->fanout_due_ms != 0 && h->fanout_due_ms < wake)
+			wake = h->fanout_due_ms;
+		timeout = hub_catchup_ready(h) ? 0 : (int)(wake - h->now_ms);
 		if (timeout < 0)
 			timeout = 0;
 		nev = epoll_wait(h->epfd, evs, 256, timeout);
@@ -801,11 +826,17 @@ hub_main(void *arg)
 		if (h->now_ms >= next_scan) {
 			for (n = h->namespaces; n != NULL; n = n->next)
 				n->dirty = true;
+			h->fanout_due_ms = h->now_ms;
 			next_scan = h->now_ms + HUB_SCAN_MS;
 		}
-		for (n = h->namespaces; n != NULL; n = n->next)
-			if (n->dirty)
-				hub_ns_advance(h, n);
+		if (h->fanout_due_ms != 0 && h->now_ms >= h->fanout_due_ms) {
+			for (n = h->namespaces; n != NULL; n = n->next)
+				if (n->dirty)
+					hub_ns_advance(h, n);
+			h->fanout_due_ms = 0;
+			if (h->infd >= 0)
+				hub_rearm_inotify(h);
+		}
 		hub_close_deleted(h);
 		hub_catchup_run(h);
 		if (h->now_ms >= next_beat) {
@@ -851,6 +882,7 @@ hub_start(const struct hub_options *opt, struct hub **out)
 		log_warn(opt->log, "hub: inotify unavailable (%s); pokes may lag by up to"
 		    " %d ms", strerror(errno), HUB_SCAN_MS);
 	} else {
+		ev.events = EPOLLIN | EPOLLONESHOT;
 		ev.data.ptr = &h->infd;
 		epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->infd, &ev);
 	}

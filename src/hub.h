@@ -43,6 +43,7 @@ struct hub_options {
 	struct store *store;		/* shared store (the hub opens its own connection) */
 	struct log *log;		/* process log */
 	int heartbeat_ms;		/* ": ping" after this much silence */
+	int batch_ms;			/* commits gathered before a fan-out (0: none) */
 	int max_subscribers;		/* per process */
 	int max_per_namespace;		/* per token, i.e. per namespace */
 	size_t buffer_max;		/* unsent bytes before a subscriber is paused */

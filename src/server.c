@@ -447,6 +447,7 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	hopt.store = st;
 	hopt.log = log;
 	hopt.heartbeat_ms = s->sse_heartbeat_ms;
+	hopt.batch_ms = s->sse_batch_ms;
 	hopt.max_subscribers = s->sse_max_subscribers;
 	hopt.max_per_namespace = s->sse_max_per_token;
 	hopt.buffer_max = (size_t)s->sse_buffer;

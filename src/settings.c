@@ -66,6 +66,8 @@ static const struct setting_def setting_defs[] = {
 	    "listen backlog (default 1024)"),
 	S_NUM("sse-heartbeat", "EVDB_SSE_HEARTBEAT", SETTING_INT, sse_heartbeat_ms, 10,
 	    3600000, "milliseconds of silence before a \": ping\" (default 15000)"),
+	S_NUM("sse-batch-ms", "EVDB_SSE_BATCH_MS", SETTING_INT, sse_batch_ms, 0, 1000,
+	    "milliseconds commits are gathered before pokes go out (default 2)"),
 	S_NUM("sse-max-subscribers", "EVDB_SSE_MAX_SUBSCRIBERS", SETTING_INT,
 	    sse_max_subscribers, 1, 1000000, "subscribers per process (default 16384)"),
 	S_NUM("sse-max-per-token", "EVDB_SSE_MAX_PER_TOKEN", SETTING_INT,
@@ -92,6 +94,7 @@ settings_defaults(struct settings *s)
 	s->busy_timeout_ms = 10000;
 	s->max_body = 1L << 20;
 	s->sse_heartbeat_ms = 15000;
+	s->sse_batch_ms = 2;
 	s->sse_max_subscribers = 16384;
 	s->sse_max_per_token = 10000;
 	s->sse_buffer = 65536;

@@ -38,6 +38,7 @@ struct settings {
 	int busy_timeout_ms;		/* how long a write waits for another process's lock */
 	long max_body;			/* largest accepted request body, bytes */
 	int sse_heartbeat_ms;		/* ": ping" after this much silence on a stream */
+	int sse_batch_ms;		/* commits gathered before live pokes go out */
 	int sse_max_subscribers;	/* subscribers per process */
 	int sse_max_per_token;		/* subscribers per token (namespace) */
 	int sse_buffer;			/* unsent bytes per subscriber before it is paused */
