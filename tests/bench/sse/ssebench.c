@@ -35,9 +35,14 @@
  *          p50_us=.. p99_us=.. p999_us=.. max_us=.. ans_p50_us=..
  *          ans_p99_us=.. evdb_rss_per_sub=.. nginx_rss_per_sub=..
  *          tput_base=.. tput_idle=.. tput_poked=.. tput_after=..
- *          drop_idle_pct=.. drop_poked_pct=.. cpu_base_us=..
+ *          drop_idle_pct=.. drop_idle_bracket_pct=.. drop_poked_pct=..
+ *          cpu_base_us=..
  *          cpu_idle_us=.. cpu_poked_us=.. cpu_after_us=.. drain_ms=..
  *          errors=..
+ * drop_idle_pct compares the idle phase with the base phase before it;
+ * drop_idle_bracket_pct with the mean of base and after, which bracket it,
+ * so that a drift of the machine or of the growing database over the run
+ * cancels out.
  * cpu_*_us is evdb's CPU time (user + system, from /proc) per write of a
  * throughput phase: less sensitive than writes/s to other load on the
  * machine.
@@ -1220,6 +1225,7 @@ main(int argc, char **argv)
 	    "ans_p50_us=%.0f ans_p99_us=%.0f evdb_rss_per_sub=%.0f "
 	    "nginx_rss_per_sub=%.0f tput_base=%.0f tput_idle=%.0f "
 	    "tput_poked=%.0f tput_after=%.0f drop_idle_pct=%.1f "
+	    "drop_idle_bracket_pct=%.1f "
 	    "drop_poked_pct=%.1f cpu_base_us=%.1f cpu_idle_us=%.1f "
 	    "cpu_poked_us=%.1f cpu_after_us=%.1f "
 	    "drain_ms=%" PRId64 " errors=%" PRIu64 "\n", b.cfg.subs,
@@ -1232,6 +1238,7 @@ main(int argc, char **argv)
 	    -1.0, ng0 >= 0 && ng1 >= 0 ? (double)(ng1 - ng0) / b.cfg.subs :
 	    -1.0, tp_base, tp_idle, tp_poked, tp_after,
 	    (1 - tp_idle / tp_base) * 100,
+	    (1 - tp_idle / ((tp_base + tp_after) / 2)) * 100,
 	    (1 - tp_poked / tp_base) * 100, cpu_base, cpu_idle, cpu_poked,
 	    cpu_after, drain_ms, b.errors);
 	rc = ok ? 0 : 1;
