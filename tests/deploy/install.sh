@@ -28,6 +28,7 @@ umask 022
 
 EVDB_SRCDIR=${EVDB_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 EVDB_BUILDDIR=${EVDB_BUILDDIR:-$EVDB_SRCDIR}
+. "$EVDB_SRCDIR/tests/proc.sh"
 
 tap_count=0
 pids=()			# background processes to stop at exit
@@ -149,16 +150,6 @@ wait_gone() {
 		sleep 0.1
 	done
 	return 1
-}
-
-# children PID: the pids of the child processes of PID.
-children() {
-	local p stat ppid
-	for p in /proc/[0-9]*; do
-		{ read -r stat <"$p/stat"; } 2>/dev/null || continue
-		read -r _ ppid _ <<<"${stat##*) }"
-		[[ $ppid == "$1" ]] && printf '%s\n' "${p#/proc/}"
-	done
 }
 
 # nginx_reload: nginx -s reload, and waits (up to 30 s) until the workers

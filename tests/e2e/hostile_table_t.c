@@ -39,6 +39,7 @@
 
 #include "../tap.h"
 #include "harness.h"
+#include "strutil.h"
 
 #define ADM		HARNESS_ADMIN_TOKEN
 #define MIN_CASES	200		/* the table must hold at least this many */
@@ -173,18 +174,6 @@ sleep_ms(long ms)
 /* ---------------------------------------------------------------------- */
 /* The cases file: escapes, generators, placeholders */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Handles the escape at s[i] == '\\' (s is n bytes): appends its bytes to
  * out and returns how many source bytes it used.  in_string: inside a
@@ -202,8 +191,8 @@ expand_escape(const char *s, size_t n, size_t i, int in_string,
 	}
 	switch (s[i + 1]) {
 	case 'x':
-		if (i + 3 < n && (a = hexval((unsigned char)s[i + 2])) >= 0 &&
-		    (b = hexval((unsigned char)s[i + 3])) >= 0) {
+		if (i + 3 < n && (a = strutil_hex_value((unsigned char)s[i + 2])) >= 0 &&
+		    (b = strutil_hex_value((unsigned char)s[i + 3])) >= 0) {
 			dbuf_addc(out, (char)(a << 4 | b));
 			return 4;
 		}

@@ -15,6 +15,7 @@ set -u
 src=${EVDB_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${EVDB_BUILDDIR:-$src}
 local_sh=$src/deploy/evdb-local
+. "$src/tests/proc.sh"
 token=ns_ZGVmYXVsdA_$(printf '9a%.0s' {1..32})
 dir=$(mktemp -d "${TMPDIR:-/tmp}/evdb-keepconn-XXXXXX")
 nginx_bin=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -36,25 +37,6 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-
-# alive PID: the process runs.  A zombie does not count: evdb and nginx are
-# not our children, and whoever adopted them may take seconds to reap.
-alive() {
-	local stat=
-	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-	stat=${stat##*) }
-	[ -n "$stat" ] && [ "${stat:0:1}" != Z ]
-}
-
-# children PID: the pids of the child processes of PID.
-children() {
-	local p stat ppid
-	for p in /proc/[0-9]*; do
-		{ read -r stat <"$p/stat"; } 2>/dev/null || continue
-		read -r _ ppid _ <<<"${stat##*) }"
-		[ "$ppid" = "$1" ] && echo "${p#/proc/}"
-	done
-}
 
 echo "1..5"
 started=1

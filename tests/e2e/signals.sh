@@ -8,6 +8,7 @@ set -u
 src=${EVDB_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${EVDB_BUILDDIR:-$src}
 local_sh=$src/deploy/evdb-local
+. "$src/tests/proc.sh"
 token=ns_ZGVmYXVsdA_$(printf 'ab%.0s' {1..32})
 dir=$(mktemp -d "${TMPDIR:-/tmp}/evdb-signals-XXXXXX")
 n=0
@@ -28,15 +29,6 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-
-# alive PID: the process runs.  A zombie does not count: evdb is not our
-# child, and whoever adopted it may take seconds to reap it.
-alive() {
-	local stat=
-	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-	stat=${stat##*) }
-	[ -n "$stat" ] && [ "${stat:0:1}" != Z ]
-}
 
 start_stack() {
 	local tries=0
