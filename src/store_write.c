@@ -285,7 +285,6 @@ store_write(struct store_conn *c, const char *ns,
     const struct store_message_in *m, struct store_write_result *r)
 {
 	struct write_item item, *batch, *it, **pp;
-	struct ns_handle *released = NULL;
 	struct write_queue *q;
 	struct ns_handle *h;
 	enum evdb_status rs;
@@ -323,7 +322,8 @@ store_write(struct store_conn *c, const char *ns,
 
 		pthread_mutex_lock(&q->mu);
 		if (q->release_writer) {
-			released = q->writer;
+			/* Rare (a namespace deleted mid-batch): closed under the lock. */
+			store_handle_close(c->st, q->writer);
 			q->writer = NULL;
 			q->release_writer = false;
 		}
@@ -338,7 +338,6 @@ store_write(struct store_conn *c, const char *ns,
 			pthread_cond_signal(&q->head->cv);
 	}
 	pthread_mutex_unlock(&q->mu);
-	store_handle_close(c->st, released);
 	pthread_cond_destroy(&item.cv);
 	if (item.errmsg[0] != '\0')
 		snprintf(c->errmsg, sizeof(c->errmsg), "%s", item.errmsg);
