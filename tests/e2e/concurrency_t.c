@@ -414,6 +414,23 @@ test_two_processes(struct harness *h)
 		    r.err);
 	http_resp_free(&r);
 
+	/*
+	 * A request read to its end is closed by evdb at once, not with
+	 * libfcgi's lingering close (shutdown, then read until the client
+	 * closes), which holds the worker until the web server hangs up
+	 * (server_finish in src/server.c).  This client never closes first.
+	 */
+	{
+		bool closed;
+
+		fcgi_rpc_closing(port, ADM, "[\"stream.write\",\"linger-1\","
+		    "{\"type\":\"T\",\"data\":{}}]", &r, 10000, &closed);
+		ok(r.status == 200 && closed, "after a write's response evdb closes "
+		    "the FastCGI connection without waiting for the client "
+		    "(status %ld, closed %d)", r.status, closed);
+		http_resp_free(&r);
+	}
+
 	if ((jobs = calloc((size_t)n, sizeof(*jobs))) == NULL)
 		tap_bail("out of memory");
 	jobs_write(h, jobs, n, "dual-1");

@@ -34,6 +34,7 @@
 
 #include <sys/types.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -272,6 +273,14 @@ pid_t		 harness_spawn_evdb(struct harness *h, int *port);
  */
 int		 fcgi_rpc(int port, const char *token, const char *body,
 		    struct http_resp *out);
+
+/**
+ * fcgi_rpc, and then waits up to wait_ms for the server to close the
+ * connection entirely (*closed), without closing or shutting down this
+ * side first.
+ */
+int		 fcgi_rpc_closing(int port, const char *token, const char *body,
+		    struct http_resp *out, int wait_ms, bool *closed);
 
 /** A free loopback TCP port (bind 127.0.0.1:0, read, close), or -1. */
 int		 harness_free_port(void);

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,8 +222,38 @@ read_full(int fd, unsigned char *p, size_t n)
 	return 0;
 }
 
-int
-fcgi_rpc(int port, const char *token, const char *body, struct http_resp *out)
+/*
+ * After END_REQUEST: whether the server closed its end of the connection
+ * entirely within wait_ms.  Seeing EOF is not enough: libfcgi's lingering
+ * close also begins with a shutdown of the server's write side, and then
+ * reads until the client closes.  So one more byte is sent: to a socket
+ * the server has closed it is refused (EPIPE on a unix socket, a reset on
+ * TCP, which poll reports as POLLHUP/POLLERR); a lingering server reads
+ * it and waits on.
+ */
+static bool
+fcgi_peer_closed(int fd, int wait_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	unsigned char probe = 0;
+	char buf[256];
+	int left;
+
+	/* The EOF first: the close may still be on its way. */
+	for (left = wait_ms; left > 0; left -= 20)
+		if (poll(&p, 1, 20) == 1 && read(fd, buf, sizeof(buf)) <= 0)
+			break;
+	if (send(fd, &probe, 1, MSG_NOSIGNAL) == -1)
+		return errno == EPIPE || errno == ECONNRESET;
+	for (; left > 0; left -= 20)
+		if (poll(&p, 1, 20) == 1 && (p.revents & (POLLHUP | POLLERR)))
+			return true;
+	return false;
+}
+
+static int
+fcgi_exchange(int port, const char *token, const char *body,
+    struct http_resp *out, int close_wait_ms, bool *closed)
 {
 	struct sink req = { NULL, 0, 0 }, params = { NULL, 0, 0 };
 	struct sink so = { NULL, 0, 0 }, se = { NULL, 0, 0 };
@@ -300,6 +331,8 @@ fcgi_rpc(int port, const char *token, const char *body, struct http_resp *out)
 		}
 	}
 	sink_add(&so, "", 0);
+	if (closed != NULL)
+		*closed = fcgi_peer_closed(fd, close_wait_ms);
 
 	/* CGI response: header lines, a blank line, the body. */
 	if ((sep = strstr(so.data, "\r\n\r\n")) != NULL) {
@@ -349,5 +382,19 @@ out:
 	free(so.data);
 	free(se.data);
 	return rc;
+}
+
+int
+fcgi_rpc(int port, const char *token, const char *body, struct http_resp *out)
+{
+	return fcgi_exchange(port, token, body, out, 0, NULL);
+}
+
+int
+fcgi_rpc_closing(int port, const char *token, const char *body,
+    struct http_resp *out, int wait_ms, bool *closed)
+{
+	*closed = false;
+	return fcgi_exchange(port, token, body, out, wait_ms, closed);
 }
 
