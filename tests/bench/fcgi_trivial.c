@@ -8,7 +8,8 @@
  * allow on this machine.  evdb's throughput is reported as a fraction of it.
  *
  * Like evdb's worker pool (src/server.c): --workers threads, each with its
- * own FCGX_Request, taking turns in FCGX_Accept_r under one mutex.  Every
+ * own FCGX_Request, taking turns in FCGX_Accept_r under one mutex (a
+ * connection nginx keeps is waited on outside it).  Every
  * request's body is read to its end, and every request is answered 200 with
  * a fixed small JSON body and the same headers evdb sends.  A connection
  * whose input was read to its end is closed at once, without libfcgi's
@@ -69,9 +70,17 @@ trivial_worker(void *arg)
 
 	FCGX_InitRequest(&req, ctx->listen_fd, 0);
 	for (;;) {
-		pthread_mutex_lock(&ctx->accept_mu);
-		rc = FCGX_Accept_r(&req);
-		pthread_mutex_unlock(&ctx->accept_mu);
+		if (req.ipcFd >= 0) {
+			/*
+			 * nginx kept the connection: wait for its next request
+			 * outside the accept lock, as evdb does (src/server.c).
+			 */
+			rc = FCGX_Accept_r(&req);
+		} else {
+			pthread_mutex_lock(&ctx->accept_mu);
+			rc = FCGX_Accept_r(&req);
+			pthread_mutex_unlock(&ctx->accept_mu);
+		}
 		if (rc < 0) {
 			usleep(10000);
 			continue;
