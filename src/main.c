@@ -15,15 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "cli.h"
-#include "log.h"
-#include "server.h"
-#include "settings.h"
-#include "store.h"
-#include "timefmt.h"
-#include "token.h"
-#include "version.h"
+#include "http/auth.h"
+#include "cli/cli.h"
+#include "core/log.h"
+#include "server/server.h"
+#include "core/settings.h"
+#include "store/store.h"
+#include "core/timefmt.h"
+#include "core/token.h"
+#include "core/version.h"
 
 /* Writes the admin token to path, readable by its owner only. */
 static enum evdb_status

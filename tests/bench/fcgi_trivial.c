@@ -7,13 +7,13 @@
  * reaches is what nginx, libfcgi, the unix socket and the load generator
  * allow on this machine.  evdb's throughput is reported as a fraction of it.
  *
- * Like evdb's worker pool (src/server.c): --workers threads, each with its
+ * Like evdb's worker pool (src/server/server.c): --workers threads, each with its
  * own FCGX_Request, taking turns in FCGX_Accept_r under one mutex (a
  * connection nginx keeps is waited on outside it).  Every
  * request's body is read to its end, and every request is answered 200 with
  * a fixed small JSON body and the same headers evdb sends.  A connection
  * whose input was read to its end is closed at once, without libfcgi's
- * shutdown-and-drain, as evdb's are (server_finish in src/server.c), so
+ * shutdown-and-drain, as evdb's are (server_finish in src/server/server.c), so
  * that the ceiling keeps up with what evdb does.
  *
  * Command line: evdb's, so that evdb-local can start it unchanged.
@@ -73,7 +73,7 @@ trivial_worker(void *arg)
 		if (req.ipcFd >= 0) {
 			/*
 			 * nginx kept the connection: wait for its next request
-			 * outside the accept lock, as evdb does (src/server.c).
+			 * outside the accept lock, as evdb does (src/server/server.c).
 			 */
 			rc = FCGX_Accept_r(&req);
 		} else {
@@ -88,7 +88,7 @@ trivial_worker(void *arg)
 		while (FCGX_GetStr(sink, sizeof(sink), req.in) > 0)
 			;
 		FCGX_PutStr(ctx->response, ctx->response_len, req.out);
-		/* As server_finish() in src/server.c. */
+		/* As server_finish() in src/server/server.c. */
 		if (!req.keepConnection && FCGX_HasSeenEOF(req.in) == EOF)
 			FCGX_Detach(&req);
 		FCGX_Finish_r(&req);

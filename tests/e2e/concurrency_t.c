@@ -418,7 +418,7 @@ test_two_processes(struct harness *h)
 	 * A request read to its end is closed by evdb at once, not with
 	 * libfcgi's lingering close (shutdown, then read until the client
 	 * closes), which holds the worker until the web server hangs up
-	 * (server_finish in src/server.c).  This client never closes first.
+	 * (server_finish in src/server/server.c).  This client never closes first.
 	 */
 	{
 		bool closed;

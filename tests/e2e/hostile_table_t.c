@@ -39,7 +39,7 @@
 
 #include "../tap.h"
 #include "harness.h"
-#include "strutil.h"
+#include "core/strutil.h"
 
 #define ADM		HARNESS_ADMIN_TOKEN
 #define MIN_CASES	200		/* the table must hold at least this many */

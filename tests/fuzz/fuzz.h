@@ -23,13 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "buf.h"
-#include "log.h"
-#include "request.h"
-#include "settings.h"
-#include "store.h"
-#include "token.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "http/request.h"
+#include "core/settings.h"
+#include "store/store.h"
+#include "core/token.h"
 
 struct json_object;
 

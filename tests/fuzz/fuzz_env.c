@@ -19,7 +19,7 @@
 #include <json-c/json.h>
 
 #include "fuzz.h"
-#include "timefmt.h"
+#include "core/timefmt.h"
 
 /* Largest body fuzz_check_answer prints with a failure. */
 #define FUZZ_SHOW_MAX 2048

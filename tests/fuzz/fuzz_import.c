@@ -19,9 +19,9 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "import.h"
-#include "rpc.h"
-#include "streamname.h"
+#include "import/import.h"
+#include "rpc/rpc.h"
+#include "core/streamname.h"
 
 /* libFuzzer's entry points take no context: see fuzz_rpc.c. */
 static struct fuzz_env fuzz_import_env;

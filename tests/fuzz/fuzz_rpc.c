@@ -18,7 +18,7 @@
 #include <json-c/json.h>
 
 #include "fuzz.h"
-#include "rpc.h"
+#include "rpc/rpc.h"
 
 /* Number of fields of a stream.get row ([id,type,pos,gpos,data,meta,time]). */
 #define FUZZ_ROW_FIELDS 7

@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "sse.h"
-#include "streamname.h"
+#include "sse/sse.h"
+#include "core/streamname.h"
 
 /* libFuzzer's entry points take no context: see fuzz_rpc.c. */
 static struct fuzz_env fuzz_subscribe_env;

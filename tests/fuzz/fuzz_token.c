@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "http/auth.h"
 #include "fuzz.h"
 
 /* libFuzzer's entry points take no context: see fuzz_rpc.c. */

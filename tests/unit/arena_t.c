@@ -1,5 +1,5 @@
 /*
- * tests/unit/arena_t.c - unit tests of src/arena.c.
+ * tests/unit/arena_t.c - unit tests of src/core/arena.c.
  *
  * Allocations must be aligned, disjoint and writable across many blocks;
  * oversized requests get their own block; cleanup hooks run once each, in
@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "arena.h"
+#include "core/arena.h"
 #include "../tap.h"
 
 #define NPTR 2000

@@ -1,5 +1,5 @@
 /*
- * tests/unit/buf_t.c - unit tests of src/buf.c.
+ * tests/unit/buf_t.c - unit tests of src/core/buf.c.
  *
  * Checks the buffer's invariants (data[len] == 0 once anything was
  * appended, cap > len), growth across many doublings, the two paths of
@@ -16,7 +16,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "core/buf.h"
 #include "../tap.h"
 
 /* True when the invariants of a non-empty buf hold. */

@@ -1,5 +1,5 @@
 /*
- * tests/unit/json_out_t.c - unit tests of src/json_out.c.
+ * tests/unit/json_out_t.c - unit tests of src/core/json_out.c.
  *
  * Escaping is checked byte for byte against Go's encoding/json rules, and
  * independently by parsing the output back with json-c: every string must
@@ -13,8 +13,8 @@
 
 #include <json-c/json.h>
 
-#include "buf.h"
-#include "json_out.h"
+#include "core/buf.h"
+#include "core/json_out.h"
 #include "../tap.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "../tap.h"
-#include "store.h"
+#include "store/store.h"
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define WRITERS 4

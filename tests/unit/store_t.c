@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "../tap.h"
-#include "store.h"
-#include "streamname.h"
-#include "timefmt.h"
-#include "token.h"
+#include "store/store.h"
+#include "core/streamname.h"
+#include "core/timefmt.h"
+#include "core/token.h"
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 

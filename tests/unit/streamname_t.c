@@ -1,5 +1,5 @@
 /*
- * tests/unit/streamname_t.c - unit tests of src/streamname.c.
+ * tests/unit/streamname_t.c - unit tests of src/core/streamname.c.
  *
  * Every MD5 vector of reference-behaviour.md section 4 is checked three
  * ways: the signed hash64, the first 16 hex digits of the digest, and the
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "streamname.h"
+#include "core/streamname.h"
 #include "../tap.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,5 +1,5 @@
 /*
- * tests/unit/timefmt_t.c - unit tests of src/timefmt.c.
+ * tests/unit/timefmt_t.c - unit tests of src/core/timefmt.c.
  *
  * Formatting is checked on fixed vectors (computed independently with
  * Python's datetime), on the clamping bounds, against the C library's
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "timefmt.h"
+#include "core/timefmt.h"
 #include "../tap.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

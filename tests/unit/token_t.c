@@ -1,5 +1,5 @@
 /*
- * tests/unit/token_t.c - unit tests of src/token.c.
+ * tests/unit/token_t.c - unit tests of src/core/token.c.
  *
  * Parsing is checked against every error message of the reference's
  * ParseToken (reference-behaviour.md section 6), including the texts of
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "token.h"
+#include "core/token.h"
 #include "../tap.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../tap.h"
-#include "utf8.h"
+#include "core/utf8.h"
 
 struct utf8_case {
 	const char *bytes;	/* input */

@@ -1,5 +1,5 @@
 /*
- * tests/unit/uuid_t.c - unit tests of src/uuid.c.
+ * tests/unit/uuid_t.c - unit tests of src/core/uuid.c.
  *
  * Generated ids: canonical lowercase form, version 7, RFC variant, a
  * timestamp taken from the wall clock, strictly increasing, unique, and
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "uuid.h"
+#include "core/uuid.h"
 #include "../tap.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,5 +1,5 @@
 /*
- * tests/unit/xalloc_t.c - unit tests of src/xalloc.c.
+ * tests/unit/xalloc_t.c - unit tests of src/core/xalloc.c.
  *
  * The wrappers must return usable memory, copy exactly, and abort (never
  * return NULL or wrap around) when a size overflows or memory runs out.
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "xalloc.h"
+#include "core/xalloc.h"
 #include "../tap.h"
 
 /* Runs fn in a child; true when the child died abnormally. */

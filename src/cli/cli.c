@@ -1,0 +1,425 @@
+/*
+ * cli.c - the administrative subcommands: the dispatch table, the option
+ * parsing of backup, restore and report, and helpers shared with
+ * cli_export.c and cli_import.c (see cli.h).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/backup.h"
+#include "cli/cli.h"
+#include "cli/report.h"
+#include "core/xalloc.h"
+
+/* One subcommand: its name and its entry point (argv as in cli.h). */
+struct cli_command {
+	const char *name;			/* as typed after "evdb" */
+	int (*run)(int argc, char **argv);	/* returns the exit status */
+};
+
+static int cli_backup_main(int argc, char **argv);
+static int cli_restore_main(int argc, char **argv);
+static int cli_report_main(int argc, char **argv);
+
+static const struct cli_command cli_commands[] = {
+	{ "export", cli_export_main },
+	{ "import", cli_import_main },
+	{ "backup", cli_backup_main },
+	{ "restore", cli_restore_main },
+	{ "report", cli_report_main },
+};
+
+#define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))
+
+static const struct cli_command *
+cli_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CLI_NCOMMANDS; i++)
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
+	return NULL;
+}
+
+bool
+cli_is_command(const char *name)
+{
+	return name != NULL && cli_find(name) != NULL;
+}
+
+int
+cli_main(const char *name, int argc, char **argv)
+{
+	const struct cli_command *cmd = cli_find(name);
+	char **args = NULL, *prog = NULL;
+	size_t n;
+	int i, rc;
+
+	if (cmd == NULL || argc < 0) {
+		fprintf(stderr, "evdb: unknown command '%s'\n", name);
+		return CLI_EXIT_USAGE;
+	}
+	/* getopt_long wants the program name in argv[0] and a NULL at the end. */
+	n = xadd(strlen(name), sizeof("evdb "));
+	prog = xmalloc(n);
+	snprintf(prog, n, "evdb %s", name);
+	args = xcalloc(xadd((size_t)argc, 2), sizeof(*args));
+	args[0] = prog;
+	for (i = 0; i < argc; i++)
+		args[i + 1] = argv[i];
+	args[argc + 1] = NULL;
+	optind = 1;
+	opterr = 1;
+	rc = cmd->run(argc + 1, args);
+	free(args);
+	free(prog);
+	return rc;
+}
+
+/* ---- shared helpers ----------------------------------------------------- */
+
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", cmd);
+	return CLI_EXIT_USAGE;
+}
+
+int
+cli_bad_option(const char *cmd)
+{
+	fprintf(stderr, "Try '%s --help'.\n", cmd);
+	return CLI_EXIT_USAGE;
+}
+
+char *
+cli_token_load(const char *cmd, const char *token, const char *token_file)
+{
+	char line[1024];
+	FILE *f = NULL;
+	char *res = NULL;
+	size_t len;
+
+	if (token != NULL) {
+		if (token[0] == '\0') {
+			fprintf(stderr, "%s: --token is empty\n", cmd);
+			goto out;
+		}
+		res = xstrdup(token);
+		goto out;
+	}
+	if (token_file == NULL) {
+		fprintf(stderr, "%s: --token or --token-file is required\n", cmd);
+		goto out;
+	}
+	if ((f = fopen(token_file, "re")) == NULL) {
+		fprintf(stderr, "%s: cannot read %s: %s\n", cmd, token_file,
+		    strerror(errno));
+		goto out;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	len = strlen(line);
+	while (len > 0 && isspace((unsigned char)line[len - 1]))
+		line[--len] = '\0';
+	if (len == 0) {
+		fprintf(stderr, "%s: no token in %s\n", cmd, token_file);
+		goto out;
+	}
+	res = xstrdup(line);
+out:
+	if (f != NULL)
+		fclose(f);
+	return res;
+}
+
+int
+cli_remote_setup(const char *cmd, int argc, char **argv, bool gzip,
+    const char *url, const char *token, const char *token_file, char **base,
+    char **token_out)
+{
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+#ifndef HAVE_ZLIB
+	if (gzip) {
+		fprintf(stderr, "%s: --gzip: this evdb was built without zlib\n", cmd);
+		return CLI_EXIT_FAIL;
+	}
+#else
+	(void)gzip;
+#endif
+	if ((*base = cli_url_base(cmd, url)) == NULL ||
+	    (*token_out = cli_token_load(cmd, token, token_file)) == NULL)
+		return CLI_EXIT_USAGE;
+	return CLI_EXIT_OK;
+}
+
+char *
+cli_url_base(const char *cmd, const char *url)
+{
+	size_t len;
+
+	if (url == NULL || url[0] == '\0') {
+		fprintf(stderr, "%s: --url is required\n", cmd);
+		return NULL;
+	}
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+		fprintf(stderr, "%s: --url must start with http:// or https://: %s\n",
+		    cmd, url);
+		return NULL;
+	}
+	len = strlen(url);
+	while (len > 0 && url[len - 1] == '/')
+		len--;
+	return xstrndup(url, len);
+}
+
+bool
+cli_parse_count(const char *cmd, const char *opt, const char *s,
+    long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (s[0] == '\0' || *end != '\0' || errno != 0 || v < 0 || v > max) {
+		cli_usage_error(cmd, "%s must be a number from 0 to %lld: '%s'", opt,
+		    max, s);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* The data directory when --data-dir is not given: as the server's default. */
+static const char *
+cli_default_data_dir(void)
+{
+	const char *env = getenv("EVDB_DATA_DIR");
+
+	return env != NULL && env[0] != '\0' ? env : LOCALSTATEDIR "/lib/evdb";
+}
+
+/* ---- backup --------------------------------------------------------------- */
+
+static void
+cli_backup_usage(void)
+{
+	printf("usage: evdb backup --out DIR [--data-dir D] [--pages-per-step N]\n"
+	    "                   [--step-delay-ms MS] [--quiet]\n"
+	    "\n"
+	    "Copies the registry and every namespace of the data directory D into\n"
+	    "DIR (which must not exist or be empty) while evdb keeps serving, and\n"
+	    "records in DIR/backup.json the highest global position of each copy.\n"
+	    "--pages-per-step N   pages copied at a time (default %d)\n"
+	    "--step-delay-ms MS   pause between steps, to spare a busy disk\n"
+	    "D defaults to $EVDB_DATA_DIR, else %s/lib/evdb.\n"
+	    "See docs/operations.md.\n", BACKUP_PAGES_PER_STEP, LOCALSTATEDIR);
+}
+
+static int
+cli_backup_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "pages-per-step", required_argument, NULL, 'p' },
+		{ "step-delay-ms", required_argument, NULL, 'w' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct backup_options o = { cli_default_data_dir(), NULL,
+	    BACKUP_PAGES_PER_STEP, 0, stderr };
+	const char *cmd = argv[0];
+	char err[1024];
+	long long n;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "d:o:p:qh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			o.data_dir = optarg;
+			break;
+		case 'o':
+			o.out_dir = optarg;
+			break;
+		case 'p':
+			if (!cli_parse_count(cmd, "--pages-per-step", optarg, 1000000, &n))
+				return CLI_EXIT_USAGE;
+			o.pages_per_step = n > 0 ? (int)n : BACKUP_PAGES_PER_STEP;
+			break;
+		case 'w':
+			if (!cli_parse_count(cmd, "--step-delay-ms", optarg, 60000, &n))
+				return CLI_EXIT_USAGE;
+			o.step_delay_ms = (int)n;
+			break;
+		case 'q':
+			o.log = NULL;
+			break;
+		case 'h':
+			cli_backup_usage();
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option(cmd);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (o.out_dir == NULL || o.out_dir[0] == '\0')
+		return cli_usage_error(cmd, "--out is required");
+	if (backup_create(&o, err, sizeof(err)) != EVDB_OK) {
+		fprintf(stderr, "Error: %s\n", err);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* ---- restore -------------------------------------------------------------- */
+
+static void
+cli_restore_usage(void)
+{
+	printf("usage: evdb restore --from DIR --data-dir D [--force] [--quiet]\n"
+	    "\n"
+	    "Copies the backup DIR (made by evdb backup) into the data directory D,\n"
+	    "which must not exist or be empty; --force first removes the evdb files\n"
+	    "of a non-empty D.  evdb must not be running on D.\n"
+	    "See docs/operations.md.\n");
+}
+
+static int
+cli_restore_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "force", no_argument, NULL, 'F' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct restore_options o = { NULL, NULL, false, stderr };
+	const char *cmd = argv[0];
+	enum evdb_status rs;
+	char err[1024];
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "f:d:qh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			o.from_dir = optarg;
+			break;
+		case 'd':
+			o.data_dir = optarg;
+			break;
+		case 'F':
+			o.force = true;
+			break;
+		case 'q':
+			o.log = NULL;
+			break;
+		case 'h':
+			cli_restore_usage();
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option(cmd);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (o.from_dir == NULL || o.from_dir[0] == '\0')
+		return cli_usage_error(cmd, "--from is required");
+	/* No default here: restoring over the wrong directory is too costly. */
+	if (o.data_dir == NULL || o.data_dir[0] == '\0')
+		return cli_usage_error(cmd, "--data-dir is required");
+	if ((rs = backup_restore(&o, err, sizeof(err))) != EVDB_OK) {
+		fprintf(stderr, "Error: %s\n", err);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* ---- report --------------------------------------------------------------- */
+
+static void
+cli_report_usage(void)
+{
+	printf("usage: evdb report streams|categories|types --ns NAME [--data-dir D]\n"
+	    "                   [--limit N]\n"
+	    "\n"
+	    "Prints a table of the namespace's streams (messages, version, last\n"
+	    "activity), categories (streams, messages, last activity) or message\n"
+	    "types (messages, last activity), read from its database file.\n"
+	    "D defaults to $EVDB_DATA_DIR, else %s/lib/evdb.\n", LOCALSTATEDIR);
+}
+
+static int
+cli_report_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ns", required_argument, NULL, 'n' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct report_options o = { cli_default_data_dir(), NULL, REPORT_STREAMS,
+	    -1, stdout };
+	const char *cmd = argv[0];
+	enum evdb_status rs;
+	char err[1024];
+	long long n;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "n:d:l:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			o.ns = optarg;
+			break;
+		case 'd':
+			o.data_dir = optarg;
+			break;
+		case 'l':
+			if (!cli_parse_count(cmd, "--limit", optarg, INT64_MAX, &n))
+				return CLI_EXIT_USAGE;
+			o.limit = n;
+			break;
+		case 'h':
+			cli_report_usage();
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option(cmd);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(cmd, "which report? streams, categories or types");
+	if (!report_kind_parse(argv[optind], &o.kind))
+		return cli_usage_error(cmd,
+		    "unknown report '%s' (streams, categories or types)", argv[optind]);
+	if (optind + 1 < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+	if (o.ns == NULL || o.ns[0] == '\0')
+		return cli_usage_error(cmd, "--ns is required");
+	if ((rs = report_print(&o, err, sizeof(err))) != EVDB_OK) {
+		fprintf(stderr, "Error: %s\n", err);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,51 @@
+/*
+ * report.h - summaries of a namespace's messages, read straight from its
+ * database file, in the spirit of Message DB's print-* tools.
+ *
+ *   streams     STREAM, MESSAGES, VERSION, LAST ACTIVITY     (by stream name)
+ *   categories  CATEGORY, STREAMS, MESSAGES, LAST ACTIVITY   (by category name)
+ *   types       TYPE, MESSAGES, LAST ACTIVITY                (by type)
+ *
+ * Columns are aligned (names padded by code points, numbers right-aligned),
+ * names are sorted bytewise, and a last line gives the totals.  Control
+ * characters in names are shown as '?', so a hostile stream name cannot
+ * drive the terminal.  The files are opened read-only (SQLITE_OPEN_READONLY)
+ * and read in one read transaction, so a report is a consistent snapshot
+ * and may run while evdb is serving.  Single-threaded; uses no globals.
+ */
+#ifndef EVDB_REPORT_H
+#define EVDB_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/status.h"
+
+enum report_kind {
+	REPORT_STREAMS,		/* one row per stream */
+	REPORT_CATEGORIES,	/* one row per category */
+	REPORT_TYPES		/* one row per message type */
+};
+
+struct report_options {
+	const char *data_dir;	/* evdb's data directory (registry.db, ns/) */
+	const char *ns;		/* namespace name */
+	enum report_kind kind;	/* which table */
+	int64_t limit;		/* rows at most; -1 for all */
+	FILE *out;		/* where the table goes (stdout) */
+};
+
+/** Parses "streams", "categories" or "types"; false for anything else. */
+bool report_kind_parse(const char *s, enum report_kind *out);
+
+/**
+ * Prints the report o describes.  Returns EVDB_ERR_NOT_FOUND when the
+ * namespace does not exist, another status on a database or I/O failure,
+ * with a message in err[0..err_size).
+ */
+enum evdb_status report_print(const struct report_options *o, char *err,
+    size_t err_size);
+
+#endif /* EVDB_REPORT_H */

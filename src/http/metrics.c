@@ -1,0 +1,235 @@
+/*
+ * metrics.c - lock-free counters and their Prometheus rendering.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "http/metrics.h"
+#include "core/xalloc.h"
+
+/* What a request served, as labelled in the metrics; the last is "other". */
+static const char *const metrics_labels[] = {
+	"stream.write", "stream.get", "stream.last", "stream.version",
+	"category.get", "ns.create", "ns.delete", "ns.list", "ns.info",
+	"ns.streams", "ns.categories", "sys.version", "sys.health",
+	"rpc", "subscribe", "import", "health", "version", "metrics",
+	"not-found", "other",
+};
+#define METRICS_LABELS (sizeof(metrics_labels) / sizeof(metrics_labels[0]))
+
+/* Status codes counted one by one; anything else counts as its class. */
+static const int metrics_statuses[] = {
+	200, 400, 401, 403, 404, 405, 409, 413, 429, 500, 501, 503, 507,
+};
+#define METRICS_STATUSES (sizeof(metrics_statuses) / sizeof(metrics_statuses[0]) + 1)
+
+/* Latency histogram bucket bounds, in microseconds. */
+static const int64_t metrics_bounds_us[] = {
+	250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000,
+};
+#define METRICS_BUCKETS (sizeof(metrics_bounds_us) / sizeof(metrics_bounds_us[0]) + 1)
+
+struct metrics {
+	atomic_ullong requests[METRICS_LABELS][METRICS_STATUSES]; /* by label and status */
+	atomic_ullong latency[METRICS_LABELS][METRICS_BUCKETS];	/* histogram (not cumulative) */
+	atomic_ullong latency_sum_us[METRICS_LABELS];		/* sum of durations */
+	atomic_ullong writes;		/* messages written */
+	atomic_ullong reads;		/* read requests */
+	atomic_ullong conflicts;	/* expectedVersion conflicts */
+};
+
+struct metrics *
+metrics_new(void)
+{
+	return xcalloc(1, sizeof(struct metrics));
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	free(m);
+}
+
+static size_t
+metrics_label_index(const char *label)
+{
+	size_t i;
+
+	for (i = 0; label != NULL && i < METRICS_LABELS - 1; i++)
+		if (strcmp(metrics_labels[i], label) == 0)
+			return i;
+	return METRICS_LABELS - 1;
+}
+
+void
+metrics_request(struct metrics *m, const char *label, int status, int64_t us)
+{
+	size_t l = metrics_label_index(label), s, b;
+	if (m == NULL)
+		return;
+
+	for (s = 0; s < METRICS_STATUSES - 1; s++)
+		if (metrics_statuses[s] == status)
+			break;
+	for (b = 0; b < METRICS_BUCKETS - 1; b++)
+		if (us <= metrics_bounds_us[b])
+			break;
+	atomic_fetch_add_explicit(&m->requests[l][s], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->latency[l][b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->latency_sum_us[l], (unsigned long long)(us > 0 ? us : 0),
+	    memory_order_relaxed);
+}
+
+void
+metrics_writes(struct metrics *m, int64_t n)
+{
+	if (m == NULL)
+		return;
+	atomic_fetch_add_explicit(&m->writes, (unsigned long long)n, memory_order_relaxed);
+}
+
+void
+metrics_read(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	atomic_fetch_add_explicit(&m->reads, 1, memory_order_relaxed);
+}
+
+void
+metrics_conflict(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	atomic_fetch_add_explicit(&m->conflicts, 1, memory_order_relaxed);
+}
+
+static unsigned long long
+metrics_get(atomic_ullong *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* Sizes of every namespace's database and WAL file. */
+static void
+metrics_render_files(struct buf *out, const char *data_dir)
+{
+	char dir[4096], path[4096 + 512];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/ns", data_dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	buf_puts(out, "# HELP evdb_namespace_file_bytes Size of a namespace's database files.\n"
+	    "# TYPE evdb_namespace_file_bytes gauge\n");
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name, *dot = strchr(name, '.');
+		const char *kind;
+		size_t n = strlen(name);
+
+		if (dot == NULL)
+			continue;
+		if (n > 3 && strcmp(name + n - 3, ".db") == 0)
+			kind = "db";
+		else if (n > 7 && strcmp(name + n - 7, ".db-wal") == 0)
+			kind = "wal";
+		else
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (stat(path, &sb) != 0)
+			continue;
+		/* Names are [A-Za-z0-9_-]: no escaping needed in the label. */
+		buf_printf(out, "evdb_namespace_file_bytes{namespace=\"%.*s\",file=\"%s\"} %lld\n",
+		    (int)(dot - name), name, kind, (long long)sb.st_size);
+	}
+	closedir(d);
+}
+
+void
+metrics_render(struct metrics *m, const struct metrics_gauges *g, struct buf *out)
+{
+	size_t l, s, b;
+	unsigned long long cum;
+
+	buf_puts(out, "# HELP evdb_requests_total Requests served, by what was served and HTTP status.\n"
+	    "# TYPE evdb_requests_total counter\n");
+	for (l = 0; l < METRICS_LABELS; l++) {
+		for (s = 0; s < METRICS_STATUSES; s++) {
+			unsigned long long v = metrics_get(&m->requests[l][s]);
+
+			if (v == 0)
+				continue;
+			if (s < METRICS_STATUSES - 1)
+				buf_printf(out, "evdb_requests_total{method=\"%s\",status=\"%d\"} %llu\n",
+				    metrics_labels[l], metrics_statuses[s], v);
+			else
+				buf_printf(out, "evdb_requests_total{method=\"%s\",status=\"other\"} %llu\n",
+				    metrics_labels[l], v);
+		}
+	}
+	buf_puts(out, "# HELP evdb_request_duration_seconds Time to serve a request.\n"
+	    "# TYPE evdb_request_duration_seconds histogram\n");
+	for (l = 0; l < METRICS_LABELS; l++) {
+		unsigned long long total = 0;
+
+		for (b = 0; b < METRICS_BUCKETS; b++)
+			total += metrics_get(&m->latency[l][b]);
+		if (total == 0)
+			continue;
+		for (b = 0, cum = 0; b < METRICS_BUCKETS; b++) {
+			cum += metrics_get(&m->latency[l][b]);
+			if (b < METRICS_BUCKETS - 1)
+				buf_printf(out, "evdb_request_duration_seconds_bucket{method=\"%s\","
+				    "le=\"%g\"} %llu\n", metrics_labels[l],
+				    (double)metrics_bounds_us[b] / 1e6, cum);
+			else
+				buf_printf(out, "evdb_request_duration_seconds_bucket{method=\"%s\","
+				    "le=\"+Inf\"} %llu\n", metrics_labels[l], cum);
+		}
+		buf_printf(out, "evdb_request_duration_seconds_sum{method=\"%s\"} %.6f\n",
+		    metrics_labels[l], (double)metrics_get(&m->latency_sum_us[l]) / 1e6);
+		buf_printf(out, "evdb_request_duration_seconds_count{method=\"%s\"} %llu\n",
+		    metrics_labels[l], total);
+	}
+	buf_printf(out, "# HELP evdb_messages_written_total Messages written, imports included.\n"
+	    "# TYPE evdb_messages_written_total counter\n"
+	    "evdb_messages_written_total %llu\n"
+	    "# HELP evdb_reads_total Read requests (stream.get, stream.last, category.get).\n"
+	    "# TYPE evdb_reads_total counter\n"
+	    "evdb_reads_total %llu\n"
+	    "# HELP evdb_version_conflicts_total Writes refused for expectedVersion.\n"
+	    "# TYPE evdb_version_conflicts_total counter\n"
+	    "evdb_version_conflicts_total %llu\n"
+	    "# HELP evdb_workers Worker threads.\n"
+	    "# TYPE evdb_workers gauge\n"
+	    "evdb_workers %d\n"
+	    "# HELP evdb_workers_busy Worker threads serving a request now.\n"
+	    "# TYPE evdb_workers_busy gauge\n"
+	    "evdb_workers_busy %d\n"
+	    "# HELP evdb_sse_subscribers SSE subscribers attached.\n"
+	    "# TYPE evdb_sse_subscribers gauge\n"
+	    "evdb_sse_subscribers %lld\n"
+	    "# HELP evdb_sse_pokes_total Pokes sent to SSE subscribers.\n"
+	    "# TYPE evdb_sse_pokes_total counter\n"
+	    "evdb_sse_pokes_total %lld\n"
+	    "# HELP evdb_sqlite_connections Open SQLite connections.\n"
+	    "# TYPE evdb_sqlite_connections gauge\n"
+	    "evdb_sqlite_connections %lld\n"
+	    "# HELP evdb_checkpoints_total WAL checkpoints run by the background checkpointer.\n"
+	    "# TYPE evdb_checkpoints_total counter\n"
+	    "evdb_checkpoints_total %lld\n",
+	    metrics_get(&m->writes), metrics_get(&m->reads), metrics_get(&m->conflicts),
+	    g->workers, g->workers_busy, (long long)g->subscribers,
+	    (long long)g->pokes_sent, (long long)g->sqlite_connections,
+	    (long long)g->checkpoints);
+	if (g->data_dir != NULL)
+		metrics_render_files(out, g->data_dir);
+}

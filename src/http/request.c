@@ -1,0 +1,230 @@
+/*
+ * request.c - FastCGI request helpers: parameters, body, query, responses.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/json_out.h"
+#include "http/request.h"
+#include "core/strutil.h"
+
+static const char *
+request_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 507: return "Insufficient Storage";
+	default: return "Unknown";
+	}
+}
+
+const char *
+request_param(const struct request *r, const char *name)
+{
+	return r->fcgi != NULL ? FCGX_GetParam(name, r->fcgi->envp) : NULL;
+}
+
+enum evdb_status
+request_read_body(struct request *r, size_t max)
+{
+	size_t want;
+	int n;
+
+	if (r->fcgi == NULL)	/* detached: the body is preloaded */
+		return r->body->len > max ? EVDB_ERR_INVALID : EVDB_OK;
+	buf_reset(r->body);
+	if (r->content_length > 0 && (uint64_t)r->content_length > max)
+		return EVDB_ERR_INVALID;
+	want = r->content_length > 0 ? (size_t)r->content_length : 0;
+	for (;;) {
+		size_t room;
+
+		buf_reserve(r->body, 16384);
+		room = r->body->cap - r->body->len - 1;
+		if (room > 65536)
+			room = 65536;
+		n = FCGX_GetStr(r->body->data + r->body->len, (int)room, r->fcgi->in);
+		if (n <= 0)
+			break;
+		r->body->len += (size_t)n;
+		r->body->data[r->body->len] = '\0';
+		if (r->body->len > max)
+			return EVDB_ERR_INVALID;
+	}
+	if (r->body->len < want)
+		return EVDB_ERR_CLOSED;
+	return EVDB_OK;
+}
+
+/* Form-decodes s[0..n) into out (which has room for n + 1 bytes). */
+static size_t
+request_form_decode(const char *s, size_t n, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		int hi, lo;
+
+		if (s[i] == '+')
+			out[o++] = ' ';
+		else if (s[i] == '%' && i + 2 < n &&
+		    (hi = strutil_hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = strutil_hex_value((unsigned char)s[i + 2])) >= 0) {
+			out[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+char *
+request_query(struct request *r, const char *key, size_t *len)
+{
+	const char *p = r->query;
+	size_t klen = strlen(key);
+
+	while (*p != '\0') {
+		const char *amp = strchr(p, '&');
+		const char *end = amp != NULL ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		const char *name_end = eq != NULL ? eq : end;
+
+		if ((size_t)(name_end - p) == klen && memcmp(p, key, klen) == 0) {
+			const char *v = eq != NULL ? eq + 1 : end;
+			size_t vn = (size_t)(end - v);
+			char *out = arena_alloc(r->arena, vn + 1);
+
+			*len = request_form_decode(v, vn, out);
+			return out;
+		}
+		p = amp != NULL ? amp + 1 : end;
+	}
+	*len = 0;
+	return NULL;
+}
+
+void
+request_send(struct request *r, int status, const char *content_type,
+    const char *body, size_t len)
+{
+	if (r->status != 0 || r->streaming)
+		return;
+	r->status = status;
+	r->content_type = content_type;
+	if (r->out->data == NULL || body != r->out->data) {
+		buf_reset(r->out);
+		buf_append(r->out, body, len);
+	} else
+		r->out->len = len;
+}
+
+void
+request_send_out(struct request *r, int status)
+{
+	request_send(r, status, "application/json", r->out->data ? r->out->data : "",
+	    r->out->len);
+}
+
+/* Writes all of data to the FastCGI output stream. */
+static enum evdb_status
+request_put(struct request *r, const char *data, size_t len)
+{
+	while (len > 0) {
+		int chunk = len > (1u << 30) ? 1 << 30 : (int)len;
+
+		if (FCGX_PutStr(data, chunk, r->fcgi->out) != chunk)
+			return EVDB_ERR_CLOSED;
+		data += chunk;
+		len -= (size_t)chunk;
+	}
+	return EVDB_OK;
+}
+
+void
+request_finish(struct request *r)
+{
+	char head[256];
+	int n;
+
+	if (r->fcgi == NULL || r->streaming)
+		return;
+	if (r->status == 0)
+		request_send_error(r, 500, "INTERNAL_ERROR", "No response was produced", NULL);
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n\r\n",
+	    r->status, request_reason(r->status), r->content_type, r->out->len);
+	/* A client that went away makes these fail; there is nobody to tell. */
+	if (request_put(r, head, (size_t)n) == EVDB_OK)
+		(void)request_put(r, r->out->data ? r->out->data : "", r->out->len);
+}
+
+enum evdb_status
+request_stream_begin(struct request *r, int status, const char *content_type,
+    const char *headers)
+{
+	char head[256];
+	int n;
+
+	if (r->status != 0 || r->streaming)
+		return EVDB_ERR_INVALID;
+	r->status = status;
+	r->content_type = content_type;
+	r->streaming = true;
+	if (r->fcgi == NULL) {
+		buf_reset(r->out);
+		return EVDB_OK;
+	}
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\nContent-Type: %s\r\n",
+	    status, request_reason(status), content_type);
+	if (request_put(r, head, (size_t)n) != EVDB_OK ||
+	    (headers != NULL && request_put(r, headers, strlen(headers)) != EVDB_OK) ||
+	    request_put(r, "\r\n", 2) != EVDB_OK || FCGX_FFlush(r->fcgi->out) != 0)
+		return EVDB_ERR_CLOSED;
+	return EVDB_OK;
+}
+
+enum evdb_status
+request_stream_write(struct request *r, const char *data, size_t len)
+{
+	if (r->fcgi == NULL) {
+		buf_append(r->out, data, len);
+		return EVDB_OK;
+	}
+	if (request_put(r, data, len) != EVDB_OK || FCGX_FFlush(r->fcgi->out) != 0 ||
+	    FCGX_GetError(r->fcgi->out) != 0)
+		return EVDB_ERR_CLOSED;
+	return EVDB_OK;
+}
+
+void
+request_send_error(struct request *r, int status, const char *code,
+    const char *message, const char *details)
+{
+	buf_reset(r->out);
+	buf_puts(r->out, "{\"error\":{\"code\":");
+	json_out_cstr(r->out, code);
+	buf_puts(r->out, ",\"message\":");
+	json_out_cstr(r->out, message);
+	if (details != NULL) {
+		buf_puts(r->out, ",\"details\":");
+		buf_puts(r->out, details);
+	}
+	buf_puts(r->out, "}}\n");
+	request_send_out(r, status);
+}

@@ -1,0 +1,399 @@
+/*
+ * import.c - the /import endpoint (see import.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "import/import.h"
+#include "core/json_out.h"
+#include "http/metrics.h"
+#include "server/server.h"
+#include "rpc/rpc.h"
+#include "core/streamname.h"
+#include "core/timefmt.h"
+#include "core/json_guard.h"
+#include "core/xalloc.h"
+
+#define IMPORT_CHUNK 65536
+
+struct import_ctx {
+	struct request *r;			/* the request */
+	struct json_tokener *tok;		/* reused for every line */
+	struct json_object **objs;		/* parsed lines of the pending batch */
+	struct store_import_record *recs;	/* the pending batch */
+	size_t n;				/* records pending */
+	size_t bytes;				/* their size in bytes */
+	int64_t imported;			/* records committed */
+	int64_t line;				/* lines read (blank ones included) */
+	struct timespec start;			/* for "elapsed" */
+	bool failed;				/* an error event was produced */
+	struct buf events;			/* events not yet sent */
+};
+
+static const char *
+import_string(struct json_object *o, const char *key, size_t *len)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+static bool
+import_int(struct json_object *o, const char *key, int64_t *out)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL ||
+	    !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return true;
+}
+
+/* data/meta: an object, or null/absent.  false for any other type. */
+static bool
+import_json(struct json_object *o, const char *key, const char **text,
+    size_t *len)
+{
+	struct json_object *v = NULL;
+
+	*text = NULL;
+	*len = 0;
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return true;
+	if (!json_object_is_type(v, json_type_object))
+		return false;
+	*text = json_object_to_json_string_length(v,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	return true;
+}
+
+const char *
+import_parse_line(struct json_tokener *tok, const char *line, size_t len,
+    struct json_object **root, struct store_import_record *rec, char *err,
+    size_t err_size)
+{
+	enum json_tokener_error jerr;
+	struct json_object *o;
+	const char *time_text, *why;
+	size_t time_len, off;
+
+	memset(rec, 0, sizeof(*rec));
+	*root = NULL;
+	if (!json_guard_check(line, len, err, err_size))
+		return "INVALID_JSON";
+	json_tokener_reset(tok);
+	o = json_tokener_parse_ex(tok, line, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (o == NULL || jerr != json_tokener_success) {
+		snprintf(err, err_size, "%s", jerr == json_tokener_continue ?
+		    "unexpected end of JSON input" : json_tokener_error_desc(jerr));
+		json_object_put(o);
+		return "INVALID_JSON";
+	}
+	*root = o;
+	for (off = json_tokener_get_parse_end(tok); off < len; off++) {
+		if (line[off] != ' ' && line[off] != '\t') {
+			snprintf(err, err_size, "invalid character after top-level value");
+			return "INVALID_JSON";
+		}
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		snprintf(err, err_size, "a record must be a JSON object");
+		return "INVALID_RECORD";
+	}
+	if ((rec->id = import_string(o, "id", &rec->id_len)) == NULL || rec->id_len == 0 ||
+	    memchr(rec->id, '\0', rec->id_len) != NULL) {
+		snprintf(err, err_size, "id must be a non-empty string");
+		return "INVALID_RECORD";
+	}
+	if ((rec->stream = import_string(o, "stream", &rec->stream_len)) == NULL ||
+	    !streamname_valid(rec->stream, rec->stream_len, &why)) {
+		snprintf(err, err_size, "stream must be a valid stream name");
+		return "INVALID_RECORD";
+	}
+	if ((rec->type = import_string(o, "type", &rec->type_len)) == NULL ||
+	    rec->type_len == 0 || memchr(rec->type, '\0', rec->type_len) != NULL) {
+		snprintf(err, err_size, "type must be a non-empty string");
+		return "INVALID_RECORD";
+	}
+	if (!import_int(o, "pos", &rec->position) || rec->position < 0) {
+		snprintf(err, err_size, "pos must be an integer >= 0");
+		return "INVALID_RECORD";
+	}
+	if (!import_int(o, "gpos", &rec->global_position) || rec->global_position < 1) {
+		snprintf(err, err_size, "gpos must be an integer >= 1");
+		return "INVALID_RECORD";
+	}
+	if (!import_json(o, "data", &rec->data, &rec->data_len) ||
+	    !import_json(o, "meta", &rec->metadata, &rec->metadata_len)) {
+		snprintf(err, err_size, "data and meta must be objects or null");
+		return "INVALID_RECORD";
+	}
+	if ((time_text = import_string(o, "time", &time_len)) == NULL ||
+	    timefmt_parse(time_text, time_len, &rec->time_us) != EVDB_OK) {
+		snprintf(err, err_size, "invalid time format: %.64s",
+		    time_text != NULL ? time_text : "(missing)");
+		return "INVALID_RECORD";
+	}
+	return NULL;
+}
+
+static void
+import_event(struct import_ctx *x, const char *json)
+{
+	buf_puts(&x->events, "data: ");
+	buf_puts(&x->events, json);
+	buf_puts(&x->events, "\n\n");
+}
+
+static void
+import_fail(struct import_ctx *x, const char *code, const char *message)
+{
+	struct buf *b = &x->events;
+	char tmp[64];
+
+	buf_puts(b, "data: {\"error\":");
+	json_out_cstr(b, code);
+	buf_puts(b, ",\"message\":");
+	json_out_cstr(b, message);
+	if (x->line > 0) {
+		snprintf(tmp, sizeof(tmp), ",\"line\":%lld", (long long)x->line);
+		buf_puts(b, tmp);
+	}
+	buf_puts(b, "}\n\n");
+	x->failed = true;
+	log_warn(x->r->log, "req=%s import into %s stopped at line %lld: %s: %s",
+	    x->r->request_id, x->r->ns, (long long)x->line, code, message);
+}
+
+static void
+import_release(struct import_ctx *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		json_object_put(x->objs[i]);
+	x->n = 0;
+	x->bytes = 0;
+}
+
+/* Commits the pending batch and reports it. */
+static bool
+import_flush(struct import_ctx *x)
+{
+	enum evdb_status rs;
+	char msg[256], json[96];
+	int64_t last;
+
+	if (x->n == 0)
+		return true;
+	last = x->recs[x->n - 1].global_position;
+	rs = store_import_batch(x->r->store, x->r->ns, x->recs, x->n);
+	if (rs != EVDB_OK) {
+		import_release(x);
+		if (rs == EVDB_ERR_EXISTS) {
+			snprintf(msg, sizeof(msg), "a global position, id or stream position of"
+			    " the batch ending at global position %lld already exists",
+			    (long long)last);
+			import_fail(x, "POSITION_EXISTS", msg);
+		} else {
+			snprintf(msg, sizeof(msg), "batch failed: %s", evdb_strerror(rs));
+			import_fail(x, rs == EVDB_ERR_STORAGE_FULL ? "STORAGE_FULL"
+			    : "IMPORT_FAILED", msg);
+		}
+		return false;
+	}
+	x->imported += (int64_t)x->n;
+	metrics_writes(server_metrics(x->r->server), (int64_t)x->n);
+	import_release(x);
+	snprintf(json, sizeof(json), "{\"imported\":%lld,\"gpos\":%lld}",
+	    (long long)x->imported, (long long)last);
+	import_event(x, json);
+	return true;
+}
+
+/* Handles one complete line (without its '\n'). */
+static bool
+import_line(struct import_ctx *x, const char *line, size_t len)
+{
+	struct json_object *root;
+	const char *code;
+	char err[256], msg[384];
+	size_t i;
+
+	x->line++;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t')
+			break;
+	if (i == len)
+		return true;	/* blank lines are counted, not imported */
+	code = import_parse_line(x->tok, line, len, &root, &x->recs[x->n], err,
+	    sizeof(err));
+	if (code != NULL) {
+		json_object_put(root);
+		snprintf(msg, sizeof(msg), "%s at line %lld: %s",
+		    strcmp(code, "INVALID_JSON") == 0 ? "malformed JSON" : "invalid record",
+		    (long long)x->line, err);
+		import_fail(x, code, msg);
+		return false;
+	}
+	x->objs[x->n++] = root;
+	x->bytes += len;
+	if (x->n == IMPORT_BATCH || x->bytes >= IMPORT_BATCH_BYTES)
+		return import_flush(x);
+	return true;
+}
+
+static void
+import_done(struct import_ctx *x)
+{
+	struct timespec now;
+	char json[128];
+	double secs;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - x->start.tv_sec) +
+	    (double)(now.tv_nsec - x->start.tv_nsec) / 1e9;
+	snprintf(json, sizeof(json), "{\"done\":true,\"imported\":%lld,\"elapsed\":\"%.1fs\"}",
+	    (long long)x->imported, secs);
+	import_event(x, json);
+}
+
+static void
+import_cleanup(void *arg)
+{
+	struct import_ctx *x = arg;
+
+	import_release(x);
+	json_tokener_free(x->tok);
+	buf_free(&x->events);
+}
+
+void
+import_serve(struct request *r)
+{
+	static const char headers[] =
+	    "Cache-Control: no-cache\r\n"
+	    "X-Accel-Buffering: no\r\n";
+	struct import_ctx *x;
+	struct buf *pending = r->body;	/* an incomplete line carried over */
+	char *chunk, *p, *nl;
+	const char *force;
+	size_t len;
+	int64_t received = 0;
+	int n;
+
+	r->label = "import";
+	force = request_query(r, "force", &len);
+	if (force != NULL && strcmp(force, "true") == 0) {
+		if (store_import_clear(r->store, r->ns) != EVDB_OK) {
+			request_send_error(r, 500, "CLEAR_FAILED",
+			    "Failed to clear the namespace before the import", NULL);
+			return;
+		}
+		log_info(r->log, "req=%s import into %s: namespace cleared (force)",
+		    r->request_id, r->ns);
+	}
+	x = arena_alloc(r->arena, sizeof(*x));
+	memset(x, 0, sizeof(*x));
+	x->r = r;
+	x->tok = json_tokener_new_ex(RPC_MAX_DEPTH);
+	/* UTF-8 was checked, more strictly than json-c can, by json_guard_check. */
+	json_tokener_set_flags(x->tok, JSON_TOKENER_STRICT);
+	x->objs = arena_alloc(r->arena, sizeof(*x->objs) * IMPORT_BATCH);
+	x->recs = arena_alloc(r->arena, sizeof(*x->recs) * IMPORT_BATCH);
+	arena_cleanup_add(r->arena, import_cleanup, x);
+	buf_init(&x->events);
+	clock_gettime(CLOCK_MONOTONIC, &x->start);
+
+	if (r->fcgi == NULL) {
+		/* Detached (tests): the whole body is preloaded. */
+		const char *b = r->body->data ? r->body->data : "";
+		size_t blen = r->body->len;
+
+		while (!x->failed && blen > 0) {
+			nl = memchr(b, '\n', blen);
+			len = nl != NULL ? (size_t)(nl - b) : blen;
+			if (!import_line(x, b, len))
+				break;
+			b += len + (nl != NULL);
+			blen -= len + (nl != NULL);
+		}
+		goto end;
+	}
+
+	buf_reset(pending);
+	chunk = arena_alloc(r->arena, IMPORT_CHUNK);
+	while (!x->failed) {
+		n = FCGX_GetStr(chunk, IMPORT_CHUNK, r->fcgi->in);
+		if (n <= 0)
+			break;
+		received += n;
+		p = chunk;
+		while (n > 0 && (nl = memchr(p, '\n', (size_t)n)) != NULL) {
+			len = (size_t)(nl - p);
+			if (pending->len > 0) {
+				buf_append(pending, p, len);
+				if (pending->len > IMPORT_LINE_MAX) {
+					x->line++;
+					import_fail(x, "READ_ERROR", "line exceeds 1 MiB");
+					break;
+				}
+				if (!import_line(x, pending->data, pending->len))
+					break;
+				buf_reset(pending);
+			} else if (len > IMPORT_LINE_MAX) {
+				x->line++;
+				import_fail(x, "READ_ERROR", "line exceeds 1 MiB");
+				break;
+			} else if (!import_line(x, p, len))
+				break;
+			n -= (int)len + 1;
+			p = nl + 1;
+		}
+		if (x->failed)
+			break;
+		if (n > 0) {
+			buf_append(pending, p, (size_t)n);
+			if (pending->len > IMPORT_LINE_MAX) {
+				x->line++;
+				import_fail(x, "READ_ERROR", "line exceeds 1 MiB");
+			}
+		}
+	}
+	if (!x->failed && (FCGX_GetError(r->fcgi->in) != 0 ||
+	    (r->content_length >= 0 && received < r->content_length))) {
+		/* The body was cut short: the last batch is not trusted. */
+		import_release(x);
+		import_fail(x, "READ_ERROR", "the request body ended early");
+	}
+	if (!x->failed && pending->len > 0)
+		(void)import_line(x, pending->data, pending->len);
+end:
+	if (!x->failed && import_flush(x))
+		import_done(x);
+	if (x->imported > 0 && store_import_finish(r->store, r->ns) != EVDB_OK)
+		log_error(r->log, "req=%s import: cannot recompute totals of %s",
+		    r->request_id, r->ns);
+	log_info(r->log, "req=%s import into %s: %lld records", r->request_id, r->ns,
+	    (long long)x->imported);
+	/*
+	 * The events go out only now.  nginx forwards a request body only until
+	 * the response headers are sent (ngx_http_upstream_send_request_handler
+	 * stops at header_sent), so answering earlier would starve the import of
+	 * its own body.  Each event was still produced as its batch committed.
+	 */
+	if (request_stream_begin(r, 200, "text/event-stream", headers) == EVDB_OK)
+		(void)request_stream_write(r, x->events.data ? x->events.data : "",
+		    x->events.len);
+}

@@ -1,0 +1,519 @@
+/*
+ * server.c - listening socket, worker pool, request loop and signals.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "sse/hub.h"
+#include "http/metrics.h"
+#include "http/request.h"
+#include "server/router.h"
+#include "server/server.h"
+
+/* Buffers above these sizes are freed after the request that grew them. */
+#define SERVER_BODY_KEEP (2u << 20)
+#define SERVER_OUT_KEEP (4u << 20)
+
+struct server_ctx {
+	const struct settings *settings; /* process settings */
+	struct store *store;		/* shared store */
+	struct log *log;		/* process log */
+	struct hub *hub;		/* SSE subscriptions */
+	struct metrics *metrics;	/* counters for /metrics */
+	int listen_fd;			/* FastCGI listening socket (non-blocking) */
+	int wake[2];			/* pipe: readable once the server stops */
+	pthread_mutex_t accept_mu;	/* one worker in accept() at a time */
+	atomic_int stopping;		/* set once SIGTERM/SIGINT arrived */
+	atomic_int busy;		/* workers serving a request now */
+	atomic_llong served;		/* requests served since start */
+};
+
+struct worker {
+	int id;				/* 1-based, for logs */
+	pthread_t thread;		/* the worker's thread */
+	struct server_ctx *srv;		/* shared state */
+	bool started;			/* thread was created */
+};
+
+struct hub *
+server_hub(const struct server_ctx *srv)
+{
+	return srv != NULL ? srv->hub : NULL;
+}
+
+struct metrics *
+server_metrics(const struct server_ctx *srv)
+{
+	return srv != NULL ? srv->metrics : NULL;
+}
+
+void
+server_gauges(const struct server_ctx *srv, struct metrics_gauges *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->workers = srv->settings->workers;
+	g->workers_busy = atomic_load(&((struct server_ctx *)srv)->busy);
+	g->subscribers = hub_subscriber_count(srv->hub);
+	g->pokes_sent = hub_pokes_sent(srv->hub);
+	g->sqlite_connections = store_connection_count(srv->store);
+	g->checkpoints = store_checkpoint_count(srv->store);
+	g->data_dir = srv->settings->data_dir;
+}
+
+static int64_t
+server_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static const char *
+server_param(FCGX_Request *req, const char *name, const char *dflt)
+{
+	const char *v = FCGX_GetParam(name, req->envp);
+
+	return v != NULL ? v : dflt;
+}
+
+static void
+server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
+    struct arena *arena, struct buf *body, struct buf *out)
+{
+	struct server_ctx *srv = w->srv;
+	struct request r;
+	const char *cl;
+	char *end;
+	int64_t start = server_now_us();
+
+	memset(&r, 0, sizeof(r));
+	r.fcgi = fcgi;
+	r.arena = arena;
+	r.store = sc;
+	r.settings = srv->settings;
+	r.log = srv->log;
+	r.server = srv;
+	r.worker_id = w->id;
+	r.body = body;
+	r.out = out;
+	r.method = server_param(fcgi, "REQUEST_METHOD", "GET");
+	r.path = server_param(fcgi, "DOCUMENT_URI", NULL);
+	if (r.path == NULL)
+		r.path = server_param(fcgi, "SCRIPT_NAME", "/");
+	r.query = server_param(fcgi, "QUERY_STRING", "");
+	r.authorization = server_param(fcgi, "HTTP_AUTHORIZATION", NULL);
+	r.request_id = server_param(fcgi, "REQUEST_ID", "-");
+	r.content_length = -1;
+	cl = server_param(fcgi, "CONTENT_LENGTH", NULL);
+	if (cl != NULL && *cl != '\0') {
+		errno = 0;
+		r.content_length = strtoll(cl, &end, 10);
+		if (errno != 0 || *end != '\0' || r.content_length < 0) {
+			request_send_error(&r, 400, "INVALID_REQUEST",
+			    "Invalid Content-Length", NULL);
+			request_finish(&r);
+			return;
+		}
+	}
+	router_dispatch(&r);
+	request_finish(&r);
+	metrics_request(srv->metrics, r.label, r.status, server_now_us() - start);
+	if (r.status >= 500)
+		log_warn(srv->log, "req=%s worker=%d %s %s %s -> %d", r.request_id, w->id,
+		    r.method, r.path, r.label ? r.label : "-", r.status);
+	else
+		log_debug(srv->log, "req=%s worker=%d %s %s %s -> %d", r.request_id, w->id,
+		    r.method, r.path, r.label ? r.label : "-", r.status);
+}
+
+/*
+ * Waits until fd (the listening socket, or a kept-alive FastCGI
+ * connection) is readable (true) or the server stops (false).  The
+ * listening socket is non-blocking, so a connection taken by another
+ * process in between makes accept() fail with EAGAIN rather than block
+ * past a stop.  Stopping never touches the listening socket itself: it may
+ * be systemd's, shared with the next evdb.
+ */
+static bool
+server_wait_readable(struct server_ctx *srv, int fd)
+{
+	struct pollfd pfd[2];
+
+	pfd[0].fd = fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = srv->wake[0];
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (atomic_load(&srv->stopping))
+			return false;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (pfd[1].revents != 0)
+			return false;
+		if (pfd[0].revents != 0)
+			return true;
+	}
+}
+
+/*
+ * Ends the request.  libfcgi closes a connection with shutdown(SHUT_WR)
+ * and then reads until nginx closes its side, so that unread input never
+ * turns the close into a reset; the worker sleeps through that round
+ * trip on every request.  When the request's input was read to its end
+ * there is nothing left to reset, so the connection is marked detached,
+ * which makes libfcgi close it at once.  A kept connection is never
+ * closed here, and it stays undetached for the requests that follow.
+ */
+static void
+server_finish(FCGX_Request *fcgi)
+{
+	if (!fcgi->keepConnection && FCGX_HasSeenEOF(fcgi->in) == EOF)
+		FCGX_Detach(fcgi);
+	FCGX_Finish_r(fcgi);
+}
+
+static void *
+server_worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct server_ctx *srv = w->srv;
+	struct store_conn *sc = NULL;
+	struct arena arena;
+	struct buf body, out;
+	FCGX_Request fcgi;
+	char name[16];		/* a thread name holds 15 bytes */
+	int rc, saved_errno;
+
+	snprintf(name, sizeof(name), "evdb-worker-%d", w->id);
+	(void)pthread_setname_np(pthread_self(), name);
+	arena_init(&arena, 0);
+	buf_init(&body);
+	buf_init(&out);
+	if (store_conn_open(srv->store, &sc) != EVDB_OK) {
+		log_error(srv->log, "worker=%d cannot open the store; exiting", w->id);
+		return NULL;
+	}
+	FCGX_InitRequest(&fcgi, srv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	while (!atomic_load(&srv->stopping)) {
+		if (fcgi.ipcFd >= 0) {
+			/*
+			 * nginx kept the connection (fastcgi_keep_conn on): the next
+			 * request comes on it.  Wait for it without holding the accept
+			 * lock, and give the connection up when the server stops.
+			 */
+			if (!server_wait_readable(srv, fcgi.ipcFd))
+				break;
+			rc = FCGX_Accept_r(&fcgi);
+			saved_errno = errno;
+		} else {
+			pthread_mutex_lock(&srv->accept_mu);
+			rc = server_wait_readable(srv, srv->listen_fd) ?
+			    FCGX_Accept_r(&fcgi) : -1;
+			saved_errno = errno;
+			pthread_mutex_unlock(&srv->accept_mu);
+		}
+		if (rc < 0) {
+			if (atomic_load(&srv->stopping))
+				break;
+			/* Another process took the connection first: wait again. */
+			if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)
+				continue;
+			/* EMFILE and friends: back off instead of spinning. */
+			log_warn(srv->log, "worker=%d accept failed: %s", w->id,
+			    strerror(saved_errno));
+			usleep(10000);
+			continue;
+		}
+		atomic_fetch_add(&srv->busy, 1);
+		store_conn_request_begin(sc);
+		server_serve_one(w, &fcgi, sc, &arena, &body, &out);
+		store_conn_request_end(sc);
+		server_finish(&fcgi);
+		arena_reset(&arena);
+		buf_trim(&body, SERVER_BODY_KEEP);
+		buf_trim(&out, SERVER_OUT_KEEP);
+		atomic_fetch_sub(&srv->busy, 1);
+		atomic_fetch_add(&srv->served, 1);
+	}
+	FCGX_Free(&fcgi, 1);
+	store_conn_close(sc);
+	arena_free(&arena);
+	buf_free(&body);
+	buf_free(&out);
+	return NULL;
+}
+
+/* True when fd is a listening socket (spawn-fcgi, systemd). */
+static bool
+server_is_listening_socket(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v != 0;
+}
+
+static int
+server_listen_unix(const char *path, const struct settings *s, struct log *log)
+{
+	struct sockaddr_un sa;
+	struct stat sb;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_error(log, "socket path too long: %s", path);
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		goto fail;
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			log_error(log, "%s exists and is not a socket", path);
+			close(fd);
+			return -1;
+		}
+		/* A live server answers; a stale socket of a crashed one does not. */
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			log_error(log, "%s: another server is listening there", path);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		(void)unlink(path);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(path, (mode_t)s->socket_mode) != 0 ||
+	    listen(fd, s->backlog) != 0)
+		goto fail;
+	return fd;
+fail:
+	log_error(log, "listen on unix:%s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int
+server_listen_tcp(const char *addr, const struct settings *s, struct log *log)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	int fd = -1, one = 1, rc;
+
+	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host)) {
+		log_error(log, "listen address must be unix:PATH or HOST:PORT: %s", addr);
+		return -1;
+	}
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res)) != 0) {
+		log_error(log, "listen on %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, s->backlog) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		log_error(log, "listen on %s: %s", addr, strerror(errno));
+	freeaddrinfo(res);
+	return fd;
+}
+
+/*
+ * Sets up the listening socket: an explicit --listen, else one inherited
+ * from systemd (LISTEN_FDS) or spawn-fcgi (fd 0), else the default unix
+ * socket in the data directory.  *unix_path receives a path to unlink at
+ * exit, or NULL.
+ */
+static int
+server_listen(const struct settings *s, struct log *log, char **unix_path)
+{
+	const char *lfds = getenv("LISTEN_FDS"), *lpid = getenv("LISTEN_PID");
+	char path[PATH_MAX + 16];
+
+	*unix_path = NULL;
+	if (s->listen[0] == '\0') {
+		if (lfds != NULL && lpid != NULL && atoi(lfds) >= 1 &&
+		    (pid_t)atol(lpid) == getpid() && server_is_listening_socket(3)) {
+			log_info(log, "listening on the socket passed by systemd");
+			return 3;
+		}
+		if (server_is_listening_socket(0)) {
+			log_info(log, "listening on the socket inherited on fd 0");
+			return 0;
+		}
+		snprintf(path, sizeof(path), "unix:%s/evdb.sock", s->data_dir);
+	} else
+		snprintf(path, sizeof(path), "%s", s->listen);
+	if (strncmp(path, "unix:", 5) == 0) {
+		int fd = server_listen_unix(path + 5, s, log);
+
+		if (fd >= 0) {
+			*unix_path = strdup(path + 5);
+			log_info(log, "listening on %s", path);
+		}
+		return fd;
+	}
+	{
+		int fd = server_listen_tcp(path, s, log);
+
+		if (fd >= 0)
+			log_info(log, "listening on %s", path);
+		return fd;
+	}
+}
+
+enum evdb_status
+server_run(const struct settings *s, struct store *st, struct log *log)
+{
+	struct server_ctx srv;
+	struct hub_options hopt;
+	struct worker *workers = NULL;
+	sigset_t set;
+	char *unix_path = NULL;
+	enum evdb_status rs = EVDB_OK;
+	int i, sig;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.wake[0] = srv.wake[1] = -1;
+	srv.listen_fd = -1;
+	srv.settings = s;
+	srv.store = st;
+	srv.log = log;
+	atomic_init(&srv.stopping, 0);
+	atomic_init(&srv.busy, 0);
+	atomic_init(&srv.served, 0);
+	srv.metrics = metrics_new();
+	pthread_mutex_init(&srv.accept_mu, NULL);
+
+	/* main() blocked these before anything started; sigwait() takes them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+
+	if (FCGX_Init() != 0) {
+		log_error(log, "FCGX_Init failed");
+		rs = EVDB_ERR_IO;
+		goto out;
+	}
+	if ((srv.listen_fd = server_listen(s, log, &unix_path)) < 0 ||
+	    pipe2(srv.wake, O_CLOEXEC) != 0) {
+		rs = EVDB_ERR_IO;
+		goto out;
+	}
+	fcntl(srv.listen_fd, F_SETFL, fcntl(srv.listen_fd, F_GETFL) | O_NONBLOCK);
+	hopt.store = st;
+	hopt.log = log;
+	hopt.heartbeat_ms = s->sse_heartbeat_ms;
+	hopt.batch_ms = s->sse_batch_ms;
+	hopt.max_subscribers = s->sse_max_subscribers;
+	hopt.max_per_namespace = s->sse_max_per_token;
+	hopt.buffer_max = (size_t)s->sse_buffer;
+	if (hub_start(&hopt, &srv.hub) != EVDB_OK) {
+		rs = EVDB_ERR_IO;
+		goto out;
+	}
+	workers = calloc((size_t)s->workers, sizeof(*workers));
+	if (workers == NULL) {
+		rs = EVDB_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < s->workers; i++) {
+		workers[i].id = i + 1;
+		workers[i].srv = &srv;
+		if (pthread_create(&workers[i].thread, NULL, server_worker_main,
+		    &workers[i]) != 0) {
+			log_error(log, "cannot start worker %d: %s", i + 1, strerror(errno));
+			atomic_store(&srv.stopping, 1);
+			rs = EVDB_ERR_IO;
+			break;
+		}
+		workers[i].started = true;
+	}
+	if (rs == EVDB_OK)
+		log_info(log, "evdb ready: %d workers, durability %s, data in %s",
+		    s->workers, settings_durability_name(s->durability), s->data_dir);
+
+	while (rs == EVDB_OK) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			if (log_reopen(log) != EVDB_OK)
+				log_error(log, "cannot reopen the log file: %s", strerror(errno));
+			else
+				log_info(log, "log reopened");
+			continue;
+		}
+		log_info(log, "signal %d: finishing %d request(s) in flight, then exiting",
+		    sig, atomic_load(&srv.busy));
+		break;
+	}
+	atomic_store(&srv.stopping, 1);
+	/* Wakes the worker waiting for a connection; the others see stopping. */
+	(void)!write(srv.wake[1], "x", 1);
+	for (i = 0; workers != NULL && i < s->workers; i++)
+		if (workers[i].started)
+			pthread_join(workers[i].thread, NULL);
+	/* Workers are gone; now end every stream cleanly. */
+	hub_stop(srv.hub);
+	srv.hub = NULL;
+	log_info(log, "stopped after %lld requests", (long long)atomic_load(&srv.served));
+out:
+	hub_stop(srv.hub);
+	if (srv.listen_fd > 0)
+		close(srv.listen_fd);
+	if (srv.wake[0] >= 0) {
+		close(srv.wake[0]);
+		close(srv.wake[1]);
+	}
+	if (unix_path != NULL) {
+		(void)unlink(unix_path);
+		free(unix_path);
+	}
+	free(workers);
+	metrics_free(srv.metrics);
+	pthread_mutex_destroy(&srv.accept_mu);
+	return rs;
+}

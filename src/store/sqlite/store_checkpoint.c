@@ -1,0 +1,190 @@
+/*
+ * store_checkpoint.c - WAL checkpoints on a background thread.
+ *
+ * By default SQLite checkpoints inside the COMMIT that pushes the WAL past
+ * 1000 frames, so one unlucky writer (and every write group-committed with
+ * it) pays for copying the WAL back into the database and syncing it.  evdb
+ * replaces that hook on its namespace connections: the hook only notes that
+ * the file wants a checkpoint (once per STORE_CHECKPOINT_FRAMES new frames,
+ * not on every commit past the mark), and this thread runs a PASSIVE
+ * checkpoint on a connection of its own, which never blocks writers or
+ * readers.
+ *
+ * Under steady writes a PASSIVE checkpoint never catches up, so the WAL
+ * would never be rewound and would grow without bound.  When the WAL holds
+ * more than STORE_CHECKPOINT_RESTART frames after a PASSIVE checkpoint, the
+ * thread runs a RESTART checkpoint, which waits for the writers of the
+ * moment, finishes, and lets the next writer start the WAL from its
+ * beginning: the WAL stays within a few MiB.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/sqlite/store_internal.h"
+#include "core/xalloc.h"
+
+/* WAL frames after which a file is checkpointed (SQLite's default). */
+#define STORE_CHECKPOINT_FRAMES 1000
+/* WAL size, in frames, past which a RESTART rewinds it (16 MiB of 4 KiB pages). */
+#define STORE_CHECKPOINT_RESTART (4 * STORE_CHECKPOINT_FRAMES)
+
+struct checkpoint_file {
+	struct checkpoint_file *next;	/* the store's list */
+	struct store *st;		/* owner */
+	char *path;			/* the namespace database */
+	bool wanted;			/* its WAL passed the threshold (ckpt_mu) */
+	int asked_at;			/* WAL frames when it was last asked for (ckpt_mu) */
+	sqlite3 *db;			/* the checkpointer thread's connection, or NULL */
+};
+
+struct checkpoint_file *
+store_checkpoint_file(struct store *st, const char *path)
+{
+	struct checkpoint_file *f;
+
+	pthread_mutex_lock(&st->ckpt_mu);
+	for (f = st->ckpt_files; f != NULL; f = f->next)
+		if (strcmp(f->path, path) == 0)
+			goto out;
+	f = xcalloc(1, sizeof(*f));
+	f->st = st;
+	f->path = xstrdup(path);
+	f->next = st->ckpt_files;
+	st->ckpt_files = f;
+out:
+	pthread_mutex_unlock(&st->ckpt_mu);
+	return f;
+}
+
+/* Runs in the committing thread after every commit: keep it cheap. */
+static int
+store_checkpoint_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct checkpoint_file *f = arg;
+
+	if (frames >= STORE_CHECKPOINT_FRAMES) {
+		pthread_mutex_lock(&f->st->ckpt_mu);
+		if (frames < f->asked_at)
+			f->asked_at = 0;	/* the WAL was rewound since */
+		if (!f->wanted && frames - f->asked_at >= STORE_CHECKPOINT_FRAMES) {
+			f->asked_at = frames;
+			f->wanted = true;
+			pthread_cond_signal(&f->st->ckpt_cv);
+		}
+		pthread_mutex_unlock(&f->st->ckpt_mu);
+	}
+	return SQLITE_OK;
+}
+
+void
+store_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db)
+{
+	/* Replaces SQLite's auto-checkpoint, which is itself a WAL hook. */
+	sqlite3_wal_hook(db, store_checkpoint_hook, f);
+}
+
+/* Runs on the checkpointer thread only, which alone touches f->db. */
+static void
+store_checkpoint_run(struct store *st, struct checkpoint_file *f)
+{
+	char err[512];
+	int rc, log_frames = 0, done = 0;
+
+	/* A deleted namespace's file is let go rather than kept open. */
+	if (access(f->path, F_OK) != 0) {
+		store_close_db(st, f->db);
+		f->db = NULL;
+		return;
+	}
+	if (f->db == NULL &&
+	    store_open_db(st, f->path, false, &f->db, err, sizeof(err)) != EVDB_OK)
+		return;
+	rc = sqlite3_wal_checkpoint_v2(f->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    &log_frames, &done);
+	if (rc == SQLITE_OK && log_frames >= STORE_CHECKPOINT_RESTART)
+		rc = sqlite3_wal_checkpoint_v2(f->db, NULL, SQLITE_CHECKPOINT_RESTART,
+		    &log_frames, &done);
+	if (rc == SQLITE_OK)
+		atomic_fetch_add(&st->checkpoints, 1);
+	else if ((rc & 0xff) != SQLITE_BUSY)
+		log_warn(st->log, "store: checkpoint of %s: %s", f->path,
+		    sqlite3_errmsg(f->db));
+}
+
+static void *
+store_checkpoint_main(void *arg)
+{
+	struct store *st = arg;
+	struct checkpoint_file *f, *todo[32];
+	struct timespec until;
+	int n, i;
+
+	(void)pthread_setname_np(pthread_self(), "evdb-checkpoint");
+	pthread_mutex_lock(&st->ckpt_mu);
+	while (!st->ckpt_stop) {
+		n = 0;
+		/* Entries are freed only after this thread ends. */
+		for (f = st->ckpt_files; f != NULL && n < 32; f = f->next) {
+			if (f->wanted) {
+				f->wanted = false;
+				todo[n++] = f;
+			}
+		}
+		if (n == 0) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			pthread_cond_timedwait(&st->ckpt_cv, &st->ckpt_mu, &until);
+			continue;
+		}
+		pthread_mutex_unlock(&st->ckpt_mu);
+		for (i = 0; i < n; i++)
+			store_checkpoint_run(st, todo[i]);
+		pthread_mutex_lock(&st->ckpt_mu);
+	}
+	pthread_mutex_unlock(&st->ckpt_mu);
+	return NULL;
+}
+
+enum evdb_status
+store_checkpoint_start(struct store *st)
+{
+	if (pthread_create(&st->ckpt_thread, NULL, store_checkpoint_main, st) != 0) {
+		log_error(st->log, "store: cannot start the checkpointer: %s",
+		    strerror(errno));
+		return EVDB_ERR_IO;
+	}
+	st->ckpt_started = true;
+	return EVDB_OK;
+}
+
+void
+store_checkpoint_stop(struct store *st)
+{
+	struct checkpoint_file *f;
+
+	if (st->ckpt_started) {
+		pthread_mutex_lock(&st->ckpt_mu);
+		st->ckpt_stop = true;
+		pthread_cond_signal(&st->ckpt_cv);
+		pthread_mutex_unlock(&st->ckpt_mu);
+		pthread_join(st->ckpt_thread, NULL);
+		st->ckpt_started = false;
+	}
+	while ((f = st->ckpt_files) != NULL) {
+		st->ckpt_files = f->next;
+		store_close_db(st, f->db);
+		free(f->path);
+		free(f);
+	}
+}
+
+int64_t
+store_checkpoint_count(const struct store *st)
+{
+	return atomic_load(&((struct store *)st)->checkpoints);
+}

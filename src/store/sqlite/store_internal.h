@@ -1,0 +1,172 @@
+/*
+ * store_internal.h - what the store_*.c files share; not a public contract.
+ *
+ * store.c       lifetime, connections, the per-connection caches, errors
+ * store_schema.c  schema migrations of the registry and namespace files
+ * store_registry.c  namespace operations
+ * store_write.c   group commit of writes
+ * store_read.c    stream, category and listing reads
+ */
+#ifndef EVDB_STORE_INTERNAL_H
+#define EVDB_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include "store/store.h"
+#include "core/uuid.h"
+
+/* Prepared statements of a namespace connection, prepared on first use. */
+enum ns_stmt {
+	NS_BEGIN_IMMEDIATE,
+	NS_COMMIT,
+	NS_ROLLBACK,
+	NS_ID_LOOKUP,
+	NS_STREAM_VERSION,
+	NS_INSERT,
+	NS_STATS_ADD,
+	NS_STATS_GET,
+	NS_READ_STREAM,
+	NS_READ_STREAM_GLOBAL,
+	NS_READ_LAST,
+	NS_READ_LAST_TYPE,
+	NS_READ_CATEGORY,
+	NS_READ_CATEGORY_CORR,
+	NS_READ_ALL,
+	NS_READ_ALL_CORR,
+	NS_STREAMS,
+	NS_CATEGORIES,
+	NS_POKE_TAIL,
+	NS_POKE_STREAM,
+	NS_POKE_CATEGORY,
+	NS_POKE_ALL,
+	NS_HEAD,
+	NS_IMPORT_INSERT,
+	NS_CLEAR,
+	NS_STATS_RECOMPUTE,
+	NS_STMT_COUNT
+};
+
+/* Prepared statements of the registry connection. */
+enum reg_stmt {
+	REG_DATA_VERSION,
+	REG_LOOKUP,
+	REG_INSERT,
+	REG_DELETE,
+	REG_LIST,
+	REG_GET,
+	REG_STMT_COUNT
+};
+
+/* The in-process group-commit queue of one namespace file (store_write.c). */
+struct write_queue;
+/* The checkpoint state of one namespace file (store_checkpoint.c). */
+struct checkpoint_file;
+
+/* One open namespace database of a store_conn. */
+struct ns_handle {
+	sqlite3 *db;			/* this thread's connection to the file */
+	sqlite3_stmt *stmt[NS_STMT_COUNT]; /* prepared lazily; NULL until used */
+	struct write_queue *queue;	/* shared group-commit queue of the file */
+	struct checkpoint_file *ckpt;	/* shared checkpoint state of the file */
+	int poke_fd;			/* the file's poke file, written after commits */
+};
+
+/* A namespace known to a store_conn: the registry row, cached. */
+struct ns_entry {
+	struct ns_entry *next;		/* hash chain */
+	char name[TOKEN_NS_MAX + 1];	/* namespace name */
+	int64_t generation;		/* registry row id; names the file */
+	char token_hash[TOKEN_HASH_HEX_LEN + 1]; /* SHA-256 hex of the token */
+	struct ns_handle *handle;	/* open database, or NULL */
+	uint64_t last_used;		/* use counter value at last use, for eviction */
+};
+
+#define NS_CACHE_BUCKETS 64
+#define NS_OPEN_MAX 32			/* open namespace files per connection */
+
+struct store {
+	char *data_dir;			/* owned */
+	char *ns_dir;			/* owned: data_dir + "/ns" */
+	char *registry_path;		/* owned */
+	enum durability durability;
+	int busy_timeout_ms;
+	struct log *log;		/* borrowed */
+	atomic_llong connections;	/* open SQLite connections */
+	pthread_mutex_t queues_mu;	/* guards queues */
+	struct write_queue *queues;	/* every queue made so far */
+	pthread_t ckpt_thread;		/* the checkpointer (store_checkpoint.c) */
+	bool ckpt_started;		/* ckpt_thread runs */
+	pthread_mutex_t ckpt_mu;	/* guards ckpt_files and ckpt_stop */
+	pthread_cond_t ckpt_cv;		/* wakes the checkpointer */
+	bool ckpt_stop;			/* store_close asked it to end */
+	struct checkpoint_file *ckpt_files; /* every file seen so far */
+	atomic_llong checkpoints;	/* checkpoints run */
+};
+
+struct store_conn {
+	struct store *st;		/* the shared store */
+	sqlite3 *reg;			/* registry connection */
+	sqlite3_stmt *reg_stmt[REG_STMT_COUNT]; /* prepared lazily */
+	int64_t reg_data_version;	/* PRAGMA data_version when the cache was filled */
+	bool in_request;		/* between store_conn_request_begin and _end */
+	bool reg_checked;		/* the registry was checked in this request */
+	struct ns_entry *cache[NS_CACHE_BUCKETS]; /* namespaces looked up so far */
+	int open_handles;		/* entries with a handle */
+	uint64_t use_counter;		/* ticks on every namespace use */
+	struct uuid_gen uuid;		/* this thread's id generator */
+	char errmsg[512];		/* last failure text */
+};
+
+/* store.c */
+enum evdb_status store_sqlite_status(int rc);
+enum evdb_status store_fail(struct store_conn *c, sqlite3 *db, int rc,
+    const char *what);
+enum evdb_status store_open_db(struct store *st, const char *path,
+    bool create, sqlite3 **out, char *err, size_t err_size);
+void store_close_db(struct store *st, sqlite3 *db);
+enum evdb_status store_ns_stmt(struct store_conn *c, struct ns_handle *h,
+    enum ns_stmt which, sqlite3_stmt **out);
+enum evdb_status store_reg_stmt(struct store_conn *c, enum reg_stmt which,
+    sqlite3_stmt **out);
+enum evdb_status store_ns_lookup(struct store_conn *c, const char *ns,
+    struct ns_entry **out);
+enum evdb_status store_ns_handle(struct store_conn *c, const char *ns,
+    struct ns_entry **entry, struct ns_handle **out);
+void store_ns_forget(struct store_conn *c, const char *ns);
+enum evdb_status store_handle_open(struct store *st, const char *path,
+    struct ns_handle **out, char *err, size_t err_size);
+void store_handle_close(struct store *st, struct ns_handle *h);
+char *store_ns_path(const struct store *st, const char *ns, int64_t generation);
+void store_stmt_done(sqlite3_stmt *s);
+enum evdb_status store_step_int64(struct store_conn *c, sqlite3 *db,
+    sqlite3_stmt *s, const char *what, int64_t if_null, int64_t *v);
+enum evdb_status store_exec(sqlite3 *db, const char *sql, char *err,
+    size_t err_size);
+enum evdb_status store_ns_exec(struct store_conn *c, struct ns_handle *h,
+    enum ns_stmt which, const char *what);
+void store_ns_rollback(struct store_conn *c, struct ns_handle *h);
+int store_poke_open(const char *db_path);
+void store_poke_signal(struct ns_handle *h, int64_t global_position);
+
+/* store_schema.c */
+enum evdb_status store_schema_registry(struct store *st, sqlite3 *db,
+    char *err, size_t err_size);
+enum evdb_status store_schema_namespace(struct store *st, sqlite3 *db,
+    char *err, size_t err_size);
+
+/* store_checkpoint.c */
+enum evdb_status store_checkpoint_start(struct store *st);
+void store_checkpoint_stop(struct store *st);
+struct checkpoint_file *store_checkpoint_file(struct store *st, const char *path);
+void store_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
+
+/* store_write.c */
+struct write_queue *store_write_queue(struct store *st, const char *path);
+/* Closes the queue's writer connection to a deleted file (or has its
+ * leader of the moment close it). */
+void store_write_queue_release(struct store *st, const char *path);
+void store_write_queues_free(struct store *st);
+
+#endif /* EVDB_STORE_INTERNAL_H */

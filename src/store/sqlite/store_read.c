@@ -1,0 +1,242 @@
+/*
+ * store_read.c - reading streams, categories and namespace listings.
+ *
+ * Reads run on the calling thread's own connection outside any explicit
+ * transaction: each statement sees one consistent WAL snapshot, and never
+ * blocks a writer.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite/store_internal.h"
+#include "core/streamname.h"
+#include "core/xalloc.h"
+
+/* Fills m from a row of MSG_COLS (see store.c). */
+static void
+read_row(sqlite3_stmt *s, struct store_message *m)
+{
+	m->id = (const char *)sqlite3_column_text(s, 0);
+	m->id_len = (size_t)sqlite3_column_bytes(s, 0);
+	m->stream = (const char *)sqlite3_column_text(s, 1);
+	m->stream_len = (size_t)sqlite3_column_bytes(s, 1);
+	m->type = (const char *)sqlite3_column_text(s, 2);
+	m->type_len = (size_t)sqlite3_column_bytes(s, 2);
+	m->position = sqlite3_column_int64(s, 3);
+	m->global_position = sqlite3_column_int64(s, 4);
+	m->data = (const char *)sqlite3_column_text(s, 5);
+	m->data_len = (size_t)sqlite3_column_bytes(s, 5);
+	m->metadata = (const char *)sqlite3_column_text(s, 6);
+	m->metadata_len = (size_t)sqlite3_column_bytes(s, 6);
+	m->time_us = sqlite3_column_int64(s, 7);
+}
+
+/*
+ * Steps s to the end (or until limit rows were accepted), calling fn for
+ * each row that passes the consumer-group filter.  Resets s.
+ */
+static enum evdb_status
+read_rows(struct store_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
+    int64_t member, int64_t size, store_message_fn fn, void *ctx)
+{
+	struct store_message m;
+	enum evdb_status rs = EVDB_OK;
+	int64_t n = 0;
+	int rc;
+
+	while (limit < 0 || n < limit) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			rs = store_fail(c, db, rc, "read");
+			break;
+		}
+		if (size > 0) {
+			/* Column 8 is cardinal_hash; NULL belongs to no member. */
+			if (sqlite3_column_type(s, 8) == SQLITE_NULL ||
+			    streamname_member_of_hash(sqlite3_column_int64(s, 8),
+			    size) != member)
+				continue;
+		}
+		read_row(s, &m);
+		if ((rs = fn(ctx, &m)) != EVDB_OK)
+			break;
+		n++;
+	}
+	store_stmt_done(s);
+	return rs;
+}
+
+enum evdb_status
+store_read_stream(struct store_conn *c, const char *ns,
+    const struct store_stream_query *q, store_message_fn fn, void *ctx)
+{
+	struct ns_handle *h;
+	sqlite3_stmt *s;
+	enum evdb_status rs;
+
+	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = store_ns_stmt(c, h, q->by_global ? NS_READ_STREAM_GLOBAL
+	    : NS_READ_STREAM, &s)) != EVDB_OK)
+		return rs;
+	sqlite3_bind_text(s, 1, q->stream, (int)q->stream_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, q->by_global ? q->global_position : q->position);
+	sqlite3_bind_int64(s, 3, q->limit);
+	return read_rows(c, h->db, s, q->limit, 0, 0, fn, ctx);
+}
+
+enum evdb_status
+store_read_last(struct store_conn *c, const char *ns, const char *stream,
+    size_t stream_len, const char *type, size_t type_len, store_message_fn fn,
+    void *ctx)
+{
+	struct ns_handle *h;
+	sqlite3_stmt *s;
+	enum evdb_status rs;
+
+	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = store_ns_stmt(c, h, type != NULL ? NS_READ_LAST_TYPE
+	    : NS_READ_LAST, &s)) != EVDB_OK)
+		return rs;
+	sqlite3_bind_text(s, 1, stream, (int)stream_len, SQLITE_STATIC);
+	if (type != NULL)
+		sqlite3_bind_text(s, 2, type, (int)type_len, SQLITE_STATIC);
+	return read_rows(c, h->db, s, 1, 0, 0, fn, ctx);
+}
+
+enum evdb_status
+store_stream_version(struct store_conn *c, const char *ns, const char *stream,
+    size_t stream_len, int64_t *version)
+{
+	struct ns_handle *h;
+	sqlite3_stmt *s;
+	enum evdb_status rs;
+
+	*version = -1;
+	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = store_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
+		return rs;
+	sqlite3_bind_text(s, 1, stream, (int)stream_len, SQLITE_STATIC);
+	return store_step_int64(c, h->db, s, "stream version", -1, version);
+}
+
+enum evdb_status
+store_read_category(struct store_conn *c, const char *ns,
+    const struct store_category_query *q, store_message_fn fn, void *ctx)
+{
+	struct ns_handle *h;
+	sqlite3_stmt *s;
+	enum evdb_status rs;
+	enum ns_stmt which;
+	bool all = q->category_len == 0;
+
+	if (q->correlation != NULL)
+		which = all ? NS_READ_ALL_CORR : NS_READ_CATEGORY_CORR;
+	else
+		which = all ? NS_READ_ALL : NS_READ_CATEGORY;
+	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = store_ns_stmt(c, h, which, &s)) != EVDB_OK)
+		return rs;
+	if (all)
+		sqlite3_bind_null(s, 1);
+	else
+		sqlite3_bind_text(s, 1, q->category, (int)q->category_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, q->global_position);
+	/* With a consumer group the limit applies after filtering, in read_rows. */
+	sqlite3_bind_int64(s, 3, q->group_size > 0 ? -1 : q->limit);
+	if (q->correlation != NULL)
+		sqlite3_bind_text(s, 4, q->correlation, (int)q->correlation_len,
+		    SQLITE_STATIC);
+	return read_rows(c, h->db, s, q->limit, q->group_member, q->group_size,
+	    fn, ctx);
+}
+
+enum evdb_status
+store_ns_streams(struct store_conn *c, const char *ns, const char *prefix,
+    size_t prefix_len, const char *cursor, size_t cursor_len, int64_t limit,
+    store_stream_fn fn, void *ctx)
+{
+	struct store_stream_info info;
+	struct ns_handle *h;
+	sqlite3_stmt *s;
+	enum evdb_status rs;
+	char *upper = NULL;
+	size_t upper_len = prefix_len;
+	int rc;
+
+	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = store_ns_stmt(c, h, NS_STREAMS, &s)) != EVDB_OK)
+		return rs;
+	/*
+	 * Names with the prefix sort in [prefix, upper), where upper is the
+	 * prefix with its last non-0xff byte incremented.  With no such byte
+	 * there is no upper bound: a zero-length blob sorts after every text.
+	 */
+	if (prefix_len > 0) {
+		upper = xstrndup(prefix, prefix_len);
+		while (upper_len > 0 && (unsigned char)upper[upper_len - 1] == 0xff)
+			upper_len--;
+		if (upper_len > 0)
+			upper[upper_len - 1]++;
+	}
+	sqlite3_bind_text(s, 1, prefix_len ? prefix : "", (int)prefix_len, SQLITE_STATIC);
+	if (upper_len > 0)
+		sqlite3_bind_text(s, 2, upper, (int)upper_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_zeroblob(s, 2, 0);
+	sqlite3_bind_text(s, 3, cursor_len ? cursor : "", (int)cursor_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, limit);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			rs = store_fail(c, h->db, rc, "list streams");
+			break;
+		}
+		info.name = (const char *)sqlite3_column_text(s, 0);
+		info.name_len = (size_t)sqlite3_column_bytes(s, 0);
+		info.version = sqlite3_column_int64(s, 1);
+		info.last_activity_us = sqlite3_column_int64(s, 2);
+		if ((rs = fn(ctx, &info)) != EVDB_OK)
+			break;
+	}
+	store_stmt_done(s);
+	free(upper);
+	return rs;
+}
+
+enum evdb_status
+store_ns_categories(struct store_conn *c, const char *ns, store_category_fn fn,
+    void *ctx)
+{
+	struct store_category_info info;
+	struct ns_handle *h;
+	sqlite3_stmt *s;
+	enum evdb_status rs;
+	int rc;
+
+	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = store_ns_stmt(c, h, NS_CATEGORIES, &s)) != EVDB_OK)
+		return rs;
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			rs = store_fail(c, h->db, rc, "list categories");
+			break;
+		}
+		info.name = (const char *)sqlite3_column_text(s, 0);
+		info.name_len = (size_t)sqlite3_column_bytes(s, 0);
+		info.message_count = sqlite3_column_int64(s, 1);
+		info.stream_count = sqlite3_column_int64(s, 2);
+		if ((rs = fn(ctx, &info)) != EVDB_OK)
+			break;
+	}
+	store_stmt_done(s);
+	return rs;
+}

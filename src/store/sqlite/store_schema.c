@@ -1,0 +1,125 @@
+/*
+ * store_schema.c - the schemas of the registry and of a namespace file, and
+ * their migrations.
+ *
+ * Each database has a schema_version table holding one row.  Migrations are
+ * an append-only array of SQL scripts: migration i takes the schema from
+ * version i to i + 1.  They run inside one BEGIN IMMEDIATE transaction, so
+ * two processes starting at once cannot both apply the same step, and a
+ * failed step leaves the file as it was.  Never edit a released migration;
+ * add a new one.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store/sqlite/store_internal.h"
+
+static const char *const registry_migrations[] = {
+	/* 0 -> 1: namespaces */
+	"CREATE TABLE namespaces ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"	/* generation; never reused */
+	"  name TEXT NOT NULL UNIQUE,"
+	"  token_hash TEXT NOT NULL,"			/* SHA-256 hex of the token */
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  metadata TEXT,"				/* JSON object or NULL */
+	"  created_us INTEGER NOT NULL"
+	");",
+};
+
+static const char *const namespace_migrations[] = {
+	/* 0 -> 1: messages and their running totals */
+	"CREATE TABLE messages ("
+	"  global_position INTEGER PRIMARY KEY,"	/* rowid: max + 1 on insert */
+	"  id TEXT NOT NULL,"
+	"  stream_name TEXT NOT NULL,"
+	"  category TEXT NOT NULL,"			/* stream_name before the first '-' */
+	"  type TEXT NOT NULL,"
+	"  position INTEGER NOT NULL,"
+	"  data TEXT,"					/* JSON text */
+	"  metadata TEXT,"				/* JSON text or NULL */
+	"  correlation TEXT,"				/* category of metadata.correlationStreamName */
+	"  cardinal_hash INTEGER,"			/* hash64(cardinal id) or NULL */
+	"  time_us INTEGER NOT NULL"
+	");"
+	"CREATE UNIQUE INDEX messages_id ON messages(id);"
+	"CREATE UNIQUE INDEX messages_stream ON messages(stream_name, position);"
+	"CREATE INDEX messages_category ON messages(category, global_position);"
+	"CREATE TABLE stats ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  message_count INTEGER NOT NULL,"
+	"  stream_count INTEGER NOT NULL,"
+	"  last_activity_us INTEGER"
+	");"
+	"INSERT INTO stats VALUES (1, 0, 0, NULL);",
+};
+
+static int
+store_schema_version_cb(void *arg, int ncol, char **vals, char **names)
+{
+	*(long long *)arg = vals[0] != NULL ? atoll(vals[0]) : 0;
+	return 0;
+}
+
+static enum evdb_status
+store_schema_migrate(sqlite3 *db, const char *const *steps, int nsteps,
+    char *err, size_t err_size)
+{
+	enum evdb_status rs;
+	long long version = 0;
+	char sql[96];
+	int i;
+
+	/* Cheap check first: a current file needs no write lock. */
+	if (sqlite3_exec(db, "SELECT version FROM schema_version", store_schema_version_cb,
+	    &version, NULL) == SQLITE_OK && version == nsteps)
+		return EVDB_OK;
+	if ((rs = store_exec(db, "BEGIN IMMEDIATE", err, err_size)) != EVDB_OK)
+		return rs;
+	if ((rs = store_exec(db,
+	    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
+	    err, err_size)) != EVDB_OK)
+		goto out;
+	version = 0;
+	if (sqlite3_exec(db, "SELECT version FROM schema_version",
+	    store_schema_version_cb, &version, NULL) != SQLITE_OK) {
+		snprintf(err, err_size, "%s", sqlite3_errmsg(db));
+		rs = EVDB_ERR_BACKEND;
+		goto out;
+	}
+	if (version > nsteps) {
+		snprintf(err, err_size, "schema version %lld is newer than this evdb (%d)",
+		    version, nsteps);
+		rs = EVDB_ERR_BACKEND;
+		goto out;
+	}
+	for (i = (int)version; i < nsteps; i++)
+		if ((rs = store_exec(db, steps[i], err, err_size)) != EVDB_OK)
+			goto out;
+	snprintf(sql, sizeof(sql), "DELETE FROM schema_version;"
+	    " INSERT INTO schema_version VALUES (%d);", nsteps);
+	if ((rs = store_exec(db, sql, err, err_size)) != EVDB_OK)
+		goto out;
+	rs = store_exec(db, "COMMIT", err, err_size);
+out:
+	if (rs != EVDB_OK && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rs;
+}
+
+enum evdb_status
+store_schema_registry(struct store *st, sqlite3 *db, char *err, size_t err_size)
+{
+	return store_schema_migrate(db, registry_migrations,
+	    (int)(sizeof(registry_migrations) / sizeof(registry_migrations[0])),
+	    err, err_size);
+}
+
+enum evdb_status
+store_schema_namespace(struct store *st, sqlite3 *db, char *err, size_t err_size)
+{
+	return store_schema_migrate(db, namespace_migrations,
+	    (int)(sizeof(namespace_migrations) / sizeof(namespace_migrations[0])),
+	    err, err_size);
+}

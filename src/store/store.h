@@ -1,0 +1,375 @@
+/*
+ * store.h - evdb's message store on SQLite.
+ *
+ * Layout on disk, under the data directory:
+ *   registry.db                the namespaces: name, token hash, metadata
+ *   ns/<name>.<generation>.db  one database per namespace: its messages
+ * Every file is in WAL mode.  The generation is the namespace's registry
+ * row id, never reused, so a namespace deleted and created again gets a new
+ * file and a stale handle can never write into the new one.
+ *
+ * Threads and processes.  A struct store is shared by the whole process and
+ * is thread-safe.  A struct store_conn belongs to one thread (a worker): it
+ * owns that thread's SQLite connections and prepared statements, and must
+ * not be used by two threads at once.  Several evdb processes may share a
+ * data directory: every write runs in a BEGIN IMMEDIATE transaction, so
+ * positions stay gapless and unique whoever writes.
+ *
+ * Checkpoints are taken off the commit path: namespace connections do not
+ * checkpoint on commit; a background thread copies the WAL back into the
+ * database once it passes STORE_CHECKPOINT_FRAMES frames.
+ *
+ * Writes are group-committed: concurrent store_write() calls on the same
+ * namespace in one process are gathered by whichever caller gets there first
+ * (the leader), run in one transaction on the leader's connection and made
+ * durable by one commit.  Each write still gets its own result; no write can
+ * fail because of another write's conflict.
+ *
+ * Strings are (pointer, length) pairs and need not be NUL-terminated, except
+ * namespace names, which are C strings already validated by the caller.
+ * Data handed to callbacks (struct store_message and friends) points into
+ * SQLite's row buffers and is valid only during the callback.
+ */
+#ifndef EVDB_STORE_H
+#define EVDB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/log.h"
+#include "core/settings.h"
+#include "core/status.h"
+#include "core/token.h"
+
+struct store;
+struct store_conn;
+
+struct store_options {
+	const char *data_dir;		/* created if missing (mode 0700) */
+	enum durability durability;	/* synchronous=NORMAL or FULL */
+	int busy_timeout_ms;		/* wait for other processes' locks */
+	struct log *log;		/* where SQLite failures are reported */
+};
+
+/** A message as written by a client. */
+struct store_message_in {
+	const char *stream;		/* stream name, validated by the caller */
+	size_t stream_len;
+	const char *type;		/* message type, non-empty */
+	size_t type_len;
+	const char *id;			/* client id (a UUID) or NULL to generate one */
+	size_t id_len;
+	const char *data;		/* JSON text of the data object */
+	size_t data_len;
+	const char *metadata;		/* JSON text of the metadata, or NULL */
+	size_t metadata_len;
+	bool has_expected_version;	/* whether expected_version applies */
+	int64_t expected_version;	/* -1: the stream must be empty */
+};
+
+/** What a write produced. */
+struct store_write_result {
+	int64_t position;		/* stream position of the message */
+	int64_t global_position;	/* namespace-wide position */
+	int64_t actual_version;		/* on EVDB_ERR_VERSION_CONFLICT: the stream's version */
+	bool duplicate;			/* true: an idempotent retry, nothing written */
+};
+
+/** A stored message, as handed to read callbacks. */
+struct store_message {
+	const char *id;
+	size_t id_len;
+	const char *stream;
+	size_t stream_len;
+	const char *type;
+	size_t type_len;
+	int64_t position;
+	int64_t global_position;
+	const char *data;		/* JSON text, or NULL (imported records only) */
+	size_t data_len;
+	const char *metadata;		/* JSON text, or NULL when none */
+	size_t metadata_len;
+	int64_t time_us;		/* microseconds since the epoch */
+};
+
+/** Called once per row; a status other than EVDB_OK stops the read and is returned. */
+typedef enum evdb_status (*store_message_fn)(void *ctx,
+    const struct store_message *m);
+
+/** Which part of a stream to read. */
+struct store_stream_query {
+	const char *stream;
+	size_t stream_len;
+	int64_t position;		/* first stream position (ignored when by_global) */
+	bool by_global;			/* select by global position instead */
+	int64_t global_position;	/* first global position when by_global */
+	int64_t limit;			/* maximum rows; -1 for no limit */
+};
+
+/** Which part of a category (or the whole namespace) to read. */
+struct store_category_query {
+	const char *category;		/* category name; length 0 means every stream */
+	size_t category_len;
+	int64_t global_position;	/* first global position */
+	int64_t limit;			/* maximum rows after grouping; -1 for no limit */
+	const char *correlation;	/* keep only this correlation category, or NULL */
+	size_t correlation_len;
+	int64_t group_member;		/* consumer-group member (when group_size > 0) */
+	int64_t group_size;		/* 0: no consumer group */
+};
+
+/** A namespace, as handed to listing callbacks. */
+struct store_ns_info {
+	const char *name;
+	const char *description;	/* "" when none */
+	int64_t created_us;
+	int64_t message_count;
+	int64_t stream_count;
+	int64_t last_activity_us;	/* -1 when nothing was ever written */
+};
+
+typedef enum evdb_status (*store_ns_fn)(void *ctx,
+    const struct store_ns_info *ns);
+
+/** A stream, as handed to ns.streams callbacks. */
+struct store_stream_info {
+	const char *name;
+	size_t name_len;
+	int64_t version;		/* highest position */
+	int64_t last_activity_us;	/* time of the newest message */
+};
+
+typedef enum evdb_status (*store_stream_fn)(void *ctx,
+    const struct store_stream_info *s);
+
+/** A category, as handed to ns.categories callbacks. */
+struct store_category_info {
+	const char *name;
+	size_t name_len;
+	int64_t message_count;
+	int64_t stream_count;
+};
+
+typedef enum evdb_status (*store_category_fn)(void *ctx,
+    const struct store_category_info *c);
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+/**
+ * Opens (creating if needed) the data directory and the registry, and runs
+ * the registry's schema migrations.  *out is NULL on failure; the reason is
+ * logged.
+ */
+enum evdb_status store_open(const struct store_options *opt,
+    struct store **out);
+/** Closes the store; every store_conn must be closed first.  Accepts NULL. */
+void store_close(struct store *st);
+
+/** Opens a per-thread connection set on st. */
+enum evdb_status store_conn_open(struct store *st, struct store_conn **out);
+/** Closes a connection set; accepts NULL. */
+void store_conn_close(struct store_conn *c);
+/**
+ * Brackets one request on c: between the two calls the registry is
+ * checked for changes (another process creating or deleting namespaces)
+ * once, at the request's first namespace lookup, instead of at every
+ * lookup.  Outside a request every lookup checks.
+ */
+void store_conn_request_begin(struct store_conn *c);
+void store_conn_request_end(struct store_conn *c);
+
+/**
+ * Text describing the last failure on c (SQLite's message), or "".  Valid
+ * until the next call on c.  Never contains client secrets.
+ */
+const char *store_conn_errmsg(const struct store_conn *c);
+
+/** The store a connection belongs to. */
+struct store *store_conn_store(const struct store_conn *c);
+
+/** Number of WAL checkpoints the background checkpointer has run. */
+int64_t store_checkpoint_count(const struct store *st);
+
+/** Number of SQLite connections this process has open. */
+int64_t store_connection_count(const struct store *st);
+
+/* ---- namespaces (registry) ----------------------------------------------- */
+
+/** True when name is an acceptable namespace name ([A-Za-z0-9][A-Za-z0-9_-]{0,63}). */
+bool store_ns_name_valid(const char *name);
+
+/**
+ * Looks up the stored token hash of namespace ns.
+ * EVDB_ERR_NOT_FOUND when the namespace does not exist.
+ */
+enum evdb_status store_ns_token_hash(struct store_conn *c, const char *ns,
+    char hash[TOKEN_HASH_HEX_LEN + 1]);
+
+/**
+ * Creates namespace ns with the given token hash, description (may be NULL)
+ * and metadata JSON (may be NULL), and its empty database.
+ * EVDB_ERR_EXISTS when it exists already.
+ */
+enum evdb_status store_ns_create(struct store_conn *c, const char *ns,
+    const char *token_hash, const char *description, const char *metadata,
+    int64_t created_us);
+
+/**
+ * Deletes namespace ns and every message in it; *messages_deleted receives
+ * the count.  EVDB_ERR_NOT_FOUND when it does not exist.
+ */
+enum evdb_status store_ns_delete(struct store_conn *c, const char *ns,
+    int64_t *messages_deleted);
+
+/** Calls fn for every namespace, newest first. */
+enum evdb_status store_ns_list(struct store_conn *c, store_ns_fn fn,
+    void *ctx);
+
+/** Calls fn once with namespace ns.  EVDB_ERR_NOT_FOUND when it does not exist. */
+enum evdb_status store_ns_get(struct store_conn *c, const char *ns,
+    store_ns_fn fn, void *ctx);
+
+/**
+ * Calls fn for up to limit streams of ns whose names start with
+ * prefix[0..prefix_len) (byte-wise) and sort after cursor[0..cursor_len)
+ * (no cursor when cursor_len is 0), in byte order.
+ */
+enum evdb_status store_ns_streams(struct store_conn *c, const char *ns,
+    const char *prefix, size_t prefix_len, const char *cursor,
+    size_t cursor_len, int64_t limit, store_stream_fn fn, void *ctx);
+
+/** Calls fn for every category of ns, in byte order. */
+enum evdb_status store_ns_categories(struct store_conn *c, const char *ns,
+    store_category_fn fn, void *ctx);
+
+/* ---- messages ------------------------------------------------------------ */
+
+/**
+ * Writes one message to namespace ns (group-committed, see above).
+ * Returns EVDB_OK (also for an idempotent retry: r->duplicate is set),
+ * EVDB_ERR_VERSION_CONFLICT (r->actual_version set), EVDB_ERR_ID_CONFLICT,
+ * EVDB_ERR_NOT_FOUND (no such namespace), EVDB_ERR_STORAGE_FULL,
+ * EVDB_ERR_BUSY or EVDB_ERR_BACKEND.  Nothing is written unless EVDB_OK.
+ */
+enum evdb_status store_write(struct store_conn *c, const char *ns,
+    const struct store_message_in *m, struct store_write_result *r);
+
+/** Reads a stream in position order. */
+enum evdb_status store_read_stream(struct store_conn *c, const char *ns,
+    const struct store_stream_query *q, store_message_fn fn, void *ctx);
+
+/**
+ * Calls fn with the stream's last message (of the given type, when type is
+ * not NULL), or not at all when there is none.
+ */
+enum evdb_status store_read_last(struct store_conn *c, const char *ns,
+    const char *stream, size_t stream_len, const char *type, size_t type_len,
+    store_message_fn fn, void *ctx);
+
+/** Sets *version to the stream's highest position, or -1 when it is empty. */
+enum evdb_status store_stream_version(struct store_conn *c, const char *ns,
+    const char *stream, size_t stream_len, int64_t *version);
+
+/** Reads a category (or the whole namespace) in global order. */
+enum evdb_status store_read_category(struct store_conn *c, const char *ns,
+    const struct store_category_query *q, store_message_fn fn, void *ctx);
+
+/* ---- import ---------------------------------------------------------------- */
+
+/** A message with every field given, as an import supplies it. */
+struct store_import_record {
+	const char *id;			/* message id, stored as given */
+	size_t id_len;
+	const char *stream;
+	size_t stream_len;
+	const char *type;
+	size_t type_len;
+	int64_t position;		/* stream position, kept */
+	int64_t global_position;	/* global position, kept */
+	const char *data;		/* JSON text, or NULL for null */
+	size_t data_len;
+	const char *metadata;		/* JSON text, or NULL for null */
+	size_t metadata_len;
+	int64_t time_us;		/* microseconds since the epoch */
+};
+
+/**
+ * Deletes every message of ns, so that its global positions start again
+ * at 1 (import with force).  Writers are locked out while it runs.
+ */
+enum evdb_status store_import_clear(struct store_conn *c, const char *ns);
+
+/**
+ * Inserts recs[0..n) with their positions in one transaction.  Returns
+ * EVDB_ERR_EXISTS when a global position, an id or a (stream, position)
+ * is taken; nothing of the batch is written unless EVDB_OK.  Subscribers
+ * are poked after the commit.
+ */
+enum evdb_status store_import_batch(struct store_conn *c, const char *ns,
+    const struct store_import_record *recs, size_t n);
+
+/** Recomputes the namespace's totals (ns.info, ns.list) after an import. */
+enum evdb_status store_import_finish(struct store_conn *c, const char *ns);
+
+/* ---- change notification (for the SSE hub) ------------------------------
+ *
+ * After every commit that wrote messages, the committing process writes the
+ * new head global position into the namespace's poke file,
+ * ns/<name>.<generation>.db-poke.  A watcher in any process sharing the data
+ * directory learns of the commit through inotify on that file; the
+ * write happens after COMMIT returned, so the data is visible to readers by
+ * then.  Pokes only say "something changed"; readers then read from their
+ * own cursor, so a lost or duplicated poke loses or duplicates nothing.
+ */
+
+/** A message as the SSE hub sees it: where it is, not what it says. */
+struct store_poke {
+	const char *stream;		/* stream name */
+	size_t stream_len;
+	int64_t position;
+	int64_t global_position;
+	bool has_cardinal_hash;		/* false: the stream has no cardinal id */
+	int64_t cardinal_hash;		/* hash64 of the cardinal id */
+};
+
+typedef enum evdb_status (*store_poke_fn)(void *ctx, const struct store_poke *p);
+
+enum store_poke_kind {
+	STORE_POKE_STREAM,		/* one stream, by stream position */
+	STORE_POKE_CATEGORY,		/* one category */
+	STORE_POKE_ALL			/* the whole namespace */
+};
+
+struct store_poke_query {
+	enum store_poke_kind kind;
+	const char *name;		/* stream or category name (not for ALL) */
+	size_t name_len;
+	int64_t min_position;		/* STREAM: first stream position */
+	int64_t after_gpos;		/* only global positions above this */
+	int64_t upto_gpos;		/* ... and at most this */
+	int64_t limit;			/* rows at most (before consumer-group filtering) */
+};
+
+/**
+ * The path of namespace ns's poke file (created if missing), for the
+ * caller to watch; free() it.  NULL when the namespace does not exist.
+ */
+char *store_poke_path(struct store_conn *c, const char *ns);
+
+/** Sets *gpos to the namespace's highest global position (0 when empty). */
+enum evdb_status store_head(struct store_conn *c, const char *ns,
+    int64_t *gpos);
+
+/** Calls fn for the messages q selects, in global order. */
+enum evdb_status store_poke_range(struct store_conn *c, const char *ns,
+    const struct store_poke_query *q, store_poke_fn fn, void *ctx);
+
+/**
+ * Calls fn for up to limit messages of ns above after_gpos, in global
+ * order: the tail that live subscribers have not seen yet.
+ */
+enum evdb_status store_poke_tail(struct store_conn *c, const char *ns,
+    int64_t after_gpos, int64_t limit, store_poke_fn fn, void *ctx);
+
+#endif /* EVDB_STORE_H */
