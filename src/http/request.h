@@ -32,7 +32,15 @@
 #include "store/store.h"
 #include "core/token.h"
 
-struct server_ctx;
+struct hub;
+struct metrics;
+struct metrics_gauges;
+
+/**
+ * Reads the process-wide gauges that /metrics reports into *g; ctx is the
+ * request's gauges_ctx.  Set by the server, which owns what they count.
+ */
+typedef void (*request_gauges_fn)(const void *ctx, struct metrics_gauges *g);
 
 struct request {
 	FCGX_Request *fcgi;		/* libfcgi request (streams, params) */
@@ -40,7 +48,10 @@ struct request {
 	struct store_conn *store;	/* this worker's store connection */
 	const struct settings *settings; /* process settings */
 	struct log *log;		/* process log */
-	struct server_ctx *server;	/* process-wide counters (server.h) */
+	struct metrics *metrics;	/* process counters, or NULL (not counted) */
+	struct hub *hub;		/* process SSE hub, or NULL (detached request) */
+	request_gauges_fn gauges;	/* reads /metrics gauges, or NULL */
+	const void *gauges_ctx;		/* argument of gauges */
 	int worker_id;			/* for logs */
 	struct buf *body;		/* request body (worker-owned, reused) */
 	struct buf *out;		/* response body (worker-owned, reused) */

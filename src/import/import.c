@@ -10,7 +10,6 @@
 #include "import/import.h"
 #include "core/json_out.h"
 #include "http/metrics.h"
-#include "server/server.h"
 #include "rpc/rpc.h"
 #include "core/streamname.h"
 #include "core/timefmt.h"
@@ -212,7 +211,7 @@ import_flush(struct import_ctx *x)
 		return false;
 	}
 	x->imported += (int64_t)x->n;
-	metrics_writes(server_metrics(x->r->server), (int64_t)x->n);
+	metrics_writes(x->r->metrics, (int64_t)x->n);
 	import_release(x);
 	snprintf(json, sizeof(json), "{\"imported\":%lld,\"gpos\":%lld}",
 	    (long long)x->imported, (long long)last);

@@ -11,7 +11,6 @@
 #include "sse/hub.h"
 #include "core/json_out.h"
 #include "rpc/rpc_internal.h"
-#include "server/server.h"
 #include "core/timefmt.h"
 #include "core/version.h"
 
@@ -319,7 +318,7 @@ rpc_sys_health(struct rpc_call *call)
 	json_out_int(call->out, store_connection_count(
 	    store_conn_store(call->req->store)));
 	buf_puts(call->out, ",\"status\":\"ok\",\"subscribers\":");
-	json_out_int(call->out, hub_subscriber_count(server_hub(call->req->server)));
+	json_out_int(call->out, hub_subscriber_count(call->req->hub));
 	buf_puts(call->out, ",\"version\":");
 	json_out_cstr(call->out, EVDB_VERSION);
 	buf_putc(call->out, '}');

@@ -10,7 +10,6 @@
 #include "core/json_out.h"
 #include "http/metrics.h"
 #include "rpc/rpc_internal.h"
-#include "server/server.h"
 #include "core/streamname.h"
 #include "core/uuid.h"
 
@@ -138,10 +137,10 @@ rpc_stream_write(struct rpc_call *call)
 	switch (rs) {
 	case EVDB_OK:
 		if (!res.duplicate)
-			metrics_writes(server_metrics(call->req->server), 1);
+			metrics_writes(call->req->metrics, 1);
 		break;
 	case EVDB_ERR_VERSION_CONFLICT:
-		metrics_conflict(server_metrics(call->req->server));
+		metrics_conflict(call->req->metrics);
 		snprintf(details, sizeof(details), "{\"actual\":%lld,\"expected\":%lld}",
 		    (long long)res.actual_version, (long long)in.expected_version);
 		rpc_fail_details(call, RPC_STREAM_VERSION_CONFLICT, details,
@@ -189,7 +188,7 @@ rpc_stream_get(struct rpc_call *call)
 	    &q.global_position) ||
 	    !rpc_opt_batch_size(call, opts, 1000, &q.limit))
 		return;
-	metrics_read(server_metrics(call->req->server));
+	metrics_read(call->req->metrics);
 	buf_putc(call->out, '[');
 	if (q.limit != 0 && (rs = store_read_stream(call->req->store, call->req->ns,
 	    &q, rpc_rows_add, &rows)) != EVDB_OK) {
@@ -222,7 +221,7 @@ rpc_stream_last(struct rpc_call *call)
 		return;
 	if (type_len == 0)
 		type = NULL;	/* "" means no filter */
-	metrics_read(server_metrics(call->req->server));
+	metrics_read(call->req->metrics);
 	rs = store_read_last(call->req->store, call->req->ns, stream, stream_len,
 	    type, type_len, rpc_rows_add, &rows);
 	if (rs != EVDB_OK) {
@@ -333,7 +332,7 @@ rpc_category_get(struct rpc_call *call)
 		q.correlation = corr;
 		q.correlation_len = corr_len;
 	}
-	metrics_read(server_metrics(call->req->server));
+	metrics_read(call->req->metrics);
 	buf_putc(call->out, '[');
 	if (q.limit != 0 && (rs = store_read_category(call->req->store, call->req->ns,
 	    &q, rpc_rows_add, &rows)) != EVDB_OK) {

@@ -11,7 +11,6 @@
 #include "core/json_out.h"
 #include "server/router.h"
 #include "rpc/rpc.h"
-#include "server/server.h"
 #include "sse/sse.h"
 #include "core/token.h"
 #include "core/version.h"
@@ -80,9 +79,11 @@ router_metrics(struct request *r)
 			return;
 		}
 	}
-	server_gauges(r->server, &g);
+	memset(&g, 0, sizeof(g));
+	if (r->gauges != NULL)
+		r->gauges(r->gauges_ctx, &g);
 	buf_reset(r->out);
-	metrics_render(server_metrics(r->server), &g, r->out);
+	metrics_render(r->metrics, &g, r->out);
 	request_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", r->out->data,
 	    r->out->len);
 }
@@ -90,7 +91,7 @@ router_metrics(struct request *r)
 static void
 router_subscribe(struct request *r)
 {
-	sse_serve(r, server_hub(r->server));
+	sse_serve(r, r->hub);
 }
 
 static const struct route routes[] = {

@@ -54,21 +54,12 @@ struct worker {
 	bool started;			/* thread was created */
 };
 
-struct hub *
-server_hub(const struct server_ctx *srv)
+/* The request_gauges_fn of every request: reads the process's gauges. */
+static void
+server_gauges(const void *ctx, struct metrics_gauges *g)
 {
-	return srv != NULL ? srv->hub : NULL;
-}
+	const struct server_ctx *srv = ctx;
 
-struct metrics *
-server_metrics(const struct server_ctx *srv)
-{
-	return srv != NULL ? srv->metrics : NULL;
-}
-
-void
-server_gauges(const struct server_ctx *srv, struct metrics_gauges *g)
-{
 	memset(g, 0, sizeof(*g));
 	g->workers = srv->settings->workers;
 	g->workers_busy = atomic_load(&((struct server_ctx *)srv)->busy);
@@ -112,7 +103,10 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
 	r.store = sc;
 	r.settings = srv->settings;
 	r.log = srv->log;
-	r.server = srv;
+	r.metrics = srv->metrics;
+	r.hub = srv->hub;
+	r.gauges = server_gauges;
+	r.gauges_ctx = srv;
 	r.worker_id = w->id;
 	r.body = body;
 	r.out = out;

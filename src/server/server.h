@@ -28,22 +28,6 @@
 #include "core/status.h"
 #include "store/store.h"
 
-/** Process-wide state shared by the workers (opaque outside server.c). */
-struct server_ctx;
-struct hub;
-
-struct metrics;
-struct metrics_gauges;
-
-/** The SSE hub of this process (NULL for a NULL srv, as in detached requests). */
-struct hub *server_hub(const struct server_ctx *srv);
-
-/** The counters of this process (NULL for a NULL srv). */
-struct metrics *server_metrics(const struct server_ctx *srv);
-
-/** Reads the gauges /metrics reports. */
-void server_gauges(const struct server_ctx *srv, struct metrics_gauges *g);
-
 /**
  * Runs the server until SIGTERM/SIGINT.  Returns EVDB_ERR_CONFIG or
  * EVDB_ERR_IO when the socket cannot be set up (logged).

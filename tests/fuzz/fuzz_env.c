@@ -208,7 +208,10 @@ fuzz_request_init(struct fuzz_env *e, struct request *r, const char *method,
 	r->store = e->conn;
 	r->settings = &e->settings;
 	r->log = &e->log;
-	r->server = NULL;
+	r->metrics = NULL;
+	r->hub = NULL;
+	r->gauges = NULL;
+	r->gauges_ctx = NULL;
 	r->worker_id = 1;
 	buf_reset(&e->body);
 	buf_reset(&e->out);
