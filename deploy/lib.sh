@@ -10,6 +10,7 @@ EVDB_DEB_PACKAGES=(
 	build-essential autoconf automake pkg-config
 	libfcgi-dev libsqlite3-dev sqlite3 libjson-c-dev libssl-dev
 	nginx libcurl4-openssl-dev curl zlib1g-dev systemd logrotate valgrind
+	libpq-dev postgresql
 )
 
 # Prints a progress line.

@@ -200,6 +200,13 @@ main(int argc, char **argv)
 		    strerror(errno));
 		return 1;
 	}
+	/* The data directory holds the socket and the admin token whichever
+	 * store is chosen; a SQLite store in it creates it too. */
+	if (mkdir(s.data_dir, 0700) != 0 && errno != EEXIST) {
+		log_error(&log, "cannot create %s: %s", s.data_dir, strerror(errno));
+		goto out;
+	}
+	so.location = s.store;
 	so.data_dir = s.data_dir;
 	so.durability = s.durability;
 	so.busy_timeout_ms = s.busy_timeout_ms;

@@ -43,6 +43,8 @@ static const struct setting_def setting_defs[] = {
 	    "unix:/path.sock or 127.0.0.1:PORT (default unix:DATA_DIR/evdb.sock)"),
 	S_STR("data-dir", "EVDB_DATA_DIR", data_dir,
 	    "directory of the databases (default " LOCALSTATEDIR "/lib/evdb)"),
+	S_STR("store", "EVDB_STORE", store,
+	    "sqlite:DIR (default sqlite:DATA_DIR) or a PostgreSQL URL or conninfo"),
 	S_NUM("workers", "EVDB_WORKERS", SETTING_INT, workers, 1, 1024,
 	    "worker threads (default 4 x online cores)"),
 	S_STR("token", "EVDB_TOKEN", token,

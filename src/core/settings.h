@@ -25,7 +25,9 @@ enum durability {
 
 struct settings {
 	char listen[PATH_MAX + 8];	/* "unix:/path", "HOST:PORT", or "" (inherit) */
-	char data_dir[PATH_MAX];	/* directory of the registry and namespace files */
+	char data_dir[PATH_MAX];	/* directory of the SQLite store, the socket and the admin token */
+	char store[1024];		/* --store: "sqlite:DIR", a libpq URL or conninfo;
+					 * "" means sqlite:data_dir */
 	char token[256];		/* admin token for the first start, or "" */
 	char token_file[PATH_MAX];	/* where the first start writes the admin token */
 	char log_file[PATH_MAX];	/* "" means stderr */

@@ -314,9 +314,12 @@ rpc_sys_version(struct rpc_call *call)
 void
 rpc_sys_health(struct rpc_call *call)
 {
-	buf_puts(call->out, "{\"backend\":\"sqlite\",\"connections\":");
-	json_out_int(call->out, store_connection_count(
-	    store_conn_store(call->req->store)));
+	const struct store *st = store_conn_store(call->req->store);
+
+	buf_puts(call->out, "{\"backend\":");
+	json_out_cstr(call->out, store_backend_name(st));
+	buf_puts(call->out, ",\"connections\":");
+	json_out_int(call->out, store_connection_count(st));
 	buf_puts(call->out, ",\"status\":\"ok\",\"subscribers\":");
 	json_out_int(call->out, hub_subscriber_count(call->req->hub));
 	buf_puts(call->out, ",\"version\":");

@@ -3,13 +3,14 @@
  *
  * One thread runs an epoll loop over:
  *   - an eventfd, written when a worker attaches a subscriber or at stop;
- *   - an inotify descriptor watching the store's poke directory;
+ *   - the store's watch (store.h), readable after other commits;
  *   - every subscriber's FastCGI socket (non-blocking).
  * The loop's timeout drives heartbeats and a once-a-second tail check that
- * covers writers inotify cannot see (another host, a lost event).
+ * covers writers the watch cannot see (a lost notice, a writer that sends
+ * none).
  *
- * Live pokes go out in batches: the first inotify event after a fan-out
- * schedules the next one opt.batch_ms later, and the inotify descriptor
+ * Live pokes go out in batches: the first notice after a fan-out
+ * schedules the next one opt.batch_ms later, and the watch's descriptor
  * stays disarmed (EPOLLONESHOT) until then, so under a steady write load
  * the hub wakes and reads the store's tail once per batch_ms, not once per
  * commit.  (Measured with 1,000 subscribers at about 12,000 writes/s: a
@@ -28,7 +29,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,7 +85,7 @@ struct hub_ns {
 	struct hub_ns *next;		/* the hub's namespaces */
 	char name[TOKEN_NS_MAX + 1];
 	int64_t tail;			/* live pokes were fanned out up to here */
-	int wd;				/* inotify watch of its poke file, or -1 */
+	int64_t watch_id;		/* its id in the store watch, or -1 */
 	bool dirty;			/* the namespace changed since the tail */
 	bool gone;			/* the namespace was deleted */
 	int subs;			/* subscribers attached */
@@ -114,7 +114,8 @@ struct hub {
 	bool started;			/* thread is running */
 	int epfd;			/* epoll instance */
 	int evfd;			/* wakes the loop */
-	int infd;			/* inotify on the poke directory, or -1 */
+	struct store_watch *watch;	/* the store's change notices, or NULL */
+	int watch_fd;			/* its descriptor, or -1 */
 	struct store_conn *store;	/* the hub thread's store connection */
 	pthread_mutex_t mu;		/* guards pending, quotas, stopping */
 	struct hub_pending *pending;	/* attaches not yet taken by the loop */
@@ -258,7 +259,6 @@ static struct hub_ns *
 hub_ns_get(struct hub *h, const char *name, bool create)
 {
 	struct hub_ns *n;
-	char *path;
 
 	for (n = h->namespaces; n != NULL; n = n->next)
 		if (strcmp(n->name, name) == 0)
@@ -267,12 +267,11 @@ hub_ns_get(struct hub *h, const char *name, bool create)
 		return NULL;
 	n = xcalloc(1, sizeof(*n));
 	snprintf(n->name, sizeof(n->name), "%s", name);
-	n->wd = -1;
+	n->watch_id = -1;
 	/* Watch first: a commit after the head is read must wake us. */
-	if (h->infd >= 0 && (path = store_poke_path(h->store, name)) != NULL) {
-		n->wd = inotify_add_watch(h->infd, path, IN_MODIFY);
-		free(path);
-	}
+	if (h->watch != NULL &&
+	    store_watch_add(h->watch, h->store, name, &n->watch_id) != EVDB_OK)
+		n->watch_id = -1;
 	/* Whatever is committed now is catch-up; what comes later is live. */
 	if (store_head(h->store, name, &n->tail) != EVDB_OK)
 		n->tail = 0;
@@ -291,8 +290,8 @@ hub_ns_drop_if_empty(struct hub *h, struct hub_ns *n)
 	for (pp = &h->namespaces; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == n) {
 			*pp = n->next;
-			if (n->wd >= 0)
-				inotify_rm_watch(h->infd, n->wd);
+			if (n->watch_id >= 0)
+				store_watch_remove(h->watch, n->watch_id);
 			free(n);
 			return;
 		}
@@ -693,39 +692,37 @@ hub_catchup_ready(const struct hub *h)
 
 /* ---- the loop ---------------------------------------------------------- */
 
+/* The store_watch_fn of the hub: marks the namespace that changed. */
 static void
-hub_read_inotify(struct hub *h)
+hub_watch_notice(void *ctx, int64_t id)
 {
-	char evbuf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct hub *h = ctx;
 	struct hub_ns *n;
-	ssize_t len;
-	char *p;
 
-	while ((len = read(h->infd, evbuf, sizeof(evbuf))) > 0) {
-		for (p = evbuf; p < evbuf + len;) {
-			struct inotify_event *ev = (struct inotify_event *)(void *)p;
+	/* -1: notices were lost; check every namespace. */
+	for (n = h->namespaces; n != NULL; n = n->next)
+		if (id < 0 || n->watch_id == id)
+			n->dirty = true;
+}
 
-			/* An overflow may have lost any event: check every namespace. */
-			for (n = h->namespaces; n != NULL; n = n->next)
-				if ((ev->mask & IN_Q_OVERFLOW) || n->wd == ev->wd)
-					n->dirty = true;
-			p += sizeof(struct inotify_event) + ev->len;
-		}
-	}
+static void
+hub_read_watch(struct hub *h)
+{
+	(void)store_watch_read(h->watch, hub_watch_notice, h);
 	if (h->fanout_due_ms == 0)
 		h->fanout_due_ms = h->now_ms + h->opt.batch_ms;
 }
 
-/* Lets the next inotify event wake the loop again (see the top comment). */
+/* Lets the next notice wake the loop again (see the top comment). */
 static void
-hub_rearm_inotify(struct hub *h)
+hub_rearm_watch(struct hub *h)
 {
 	struct epoll_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | EPOLLONESHOT;
-	ev.data.ptr = &h->infd;
-	(void)epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->infd, &ev);
+	ev.data.ptr = &h->watch_fd;
+	(void)epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->watch_fd, &ev);
 }
 
 static void
@@ -799,8 +796,8 @@ hub_main(void *arg)
 
 			if (ptr == &h->evfd) {
 				(void)!read(h->evfd, &v, sizeof(v));
-			} else if (ptr == &h->infd) {
-				hub_read_inotify(h);
+			} else if (ptr == &h->watch_fd) {
+				hub_read_watch(h);
 			} else {
 				struct sub *s = ptr;
 
@@ -835,8 +832,8 @@ hub_main(void *arg)
 				if (n->dirty)
 					hub_ns_advance(h, n);
 			h->fanout_due_ms = 0;
-			if (h->infd >= 0)
-				hub_rearm_inotify(h);
+			if (h->watch_fd >= 0)
+				hub_rearm_watch(h);
 		}
 		hub_close_deleted(h);
 		hub_catchup_run(h);
@@ -861,7 +858,7 @@ hub_start(const struct hub_options *opt, struct hub **out)
 
 	*out = NULL;
 	h->opt = *opt;
-	h->epfd = h->evfd = h->infd = -1;
+	h->epfd = h->evfd = h->watch_fd = -1;
 	pthread_mutex_init(&h->mu, NULL);
 	atomic_init(&h->count, 0);
 	atomic_init(&h->pokes, 0);
@@ -877,15 +874,15 @@ hub_start(const struct hub_options *opt, struct hub **out)
 	ev.data.ptr = &h->evfd;
 	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->evfd, &ev) != 0)
 		goto fail;
-	h->infd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (h->infd < 0) {
+	if (store_watch_open(opt->store, &h->watch) != EVDB_OK) {
 		/* Still correct, only slower: the periodic scan finds every write. */
-		log_warn(opt->log, "hub: inotify unavailable (%s); pokes may lag by up to"
-		    " %d ms", strerror(errno), HUB_SCAN_MS);
+		log_warn(opt->log, "hub: no change notices from the store; pokes may"
+		    " lag by up to %d ms", HUB_SCAN_MS);
 	} else {
+		h->watch_fd = store_watch_fd(h->watch);
 		ev.events = EPOLLIN | EPOLLONESHOT;
-		ev.data.ptr = &h->infd;
-		epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->infd, &ev);
+		ev.data.ptr = &h->watch_fd;
+		epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->watch_fd, &ev);
 	}
 	if (pthread_create(&h->thread, NULL, hub_main, h) != 0)
 		goto fail;
@@ -930,9 +927,8 @@ hub_stop(struct hub *h)
 		h->namespaces = n->next;
 		free(n);
 	}
+	store_watch_close(h->watch);
 	store_conn_close(h->store);
-	if (h->infd >= 0)
-		close(h->infd);
 	if (h->evfd >= 0)
 		close(h->evfd);
 	if (h->epfd >= 0)

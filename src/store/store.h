@@ -1,34 +1,32 @@
 /*
- * store.h - evdb's message store on SQLite.
+ * store.h - evdb's message store: the one contract that the RPC, SSE,
+ * import and CLI code call.
  *
- * Layout on disk, under the data directory:
- *   registry.db                the namespaces: name, token hash, metadata
- *   ns/<name>.<generation>.db  one database per namespace: its messages
- * Every file is in WAL mode.  The generation is the namespace's registry
- * row id, never reused, so a namespace deleted and created again gets a new
- * file and a stale handle can never write into the new one.
+ * Two backends implement it, behind the seam of store_backend.h:
+ *   sqlite    src/store/sqlite/: one SQLite file per namespace under a data
+ *             directory, the embedded default (layout in its store_internal.h
+ *             and docs/storage.md)
+ *   postgres  src/store/postgres/: Message DB's schema on PostgreSQL, one
+ *             schema per namespace, so that several hosts share a database
+ * store_open() picks one from struct store_options.location; nothing above
+ * this header knows which one runs, beyond store_backend_name().
  *
  * Threads and processes.  A struct store is shared by the whole process and
  * is thread-safe.  A struct store_conn belongs to one thread (a worker): it
- * owns that thread's SQLite connections and prepared statements, and must
+ * owns that thread's database connections and prepared statements, and must
  * not be used by two threads at once.  Several evdb processes may share a
- * data directory: every write runs in a BEGIN IMMEDIATE transaction, so
- * positions stay gapless and unique whoever writes.
- *
- * Checkpoints are taken off the commit path: namespace connections do not
- * checkpoint on commit; a background thread copies the WAL back into the
- * database once it passes STORE_CHECKPOINT_FRAMES frames.
+ * store: positions stay gapless and unique whoever writes.
  *
  * Writes are group-committed: concurrent store_write() calls on the same
  * namespace in one process are gathered by whichever caller gets there first
- * (the leader), run in one transaction on the leader's connection and made
- * durable by one commit.  Each write still gets its own result; no write can
- * fail because of another write's conflict.
+ * (the leader), run in one transaction and made durable by one commit.  Each
+ * write still gets its own result; no write can fail because of another
+ * write's conflict.
  *
  * Strings are (pointer, length) pairs and need not be NUL-terminated, except
  * namespace names, which are C strings already validated by the caller.
  * Data handed to callbacks (struct store_message and friends) points into
- * SQLite's row buffers and is valid only during the callback.
+ * the backend's row buffers and is valid only during the callback.
  */
 #ifndef EVDB_STORE_H
 #define EVDB_STORE_H
@@ -46,6 +44,10 @@ struct store;
 struct store_conn;
 
 struct store_options {
+	const char *location;		/* --store: "sqlite:DIR", a libpq URL
+					 * ("postgresql://...") or conninfo
+					 * ("host=... dbname=..."); NULL or "" for
+					 * sqlite:data_dir */
 	const char *data_dir;		/* created if missing (mode 0700) */
 	enum durability durability;	/* synchronous=NORMAL or FULL */
 	int busy_timeout_ms;		/* wait for other processes' locks */
@@ -157,9 +159,11 @@ typedef enum evdb_status (*store_category_fn)(void *ctx,
 /* ---- lifetime ---------------------------------------------------------- */
 
 /**
- * Opens (creating if needed) the data directory and the registry, and runs
- * the registry's schema migrations.  *out is NULL on failure; the reason is
- * logged.
+ * Opens the store that opt->location names (see struct store_options),
+ * creating what it needs (the SQLite data directory and registry, or the
+ * PostgreSQL schemas) and running the registry's schema migrations.
+ * EVDB_ERR_CONFIG when the location names no known backend.  *out is NULL
+ * on failure; the reason is logged.
  */
 enum evdb_status store_open(const struct store_options *opt,
     struct store **out);
@@ -188,11 +192,21 @@ const char *store_conn_errmsg(const struct store_conn *c);
 /** The store a connection belongs to. */
 struct store *store_conn_store(const struct store_conn *c);
 
-/** Number of WAL checkpoints the background checkpointer has run. */
+/** The backend's short name: "sqlite" or "postgres". */
+const char *store_backend_name(const struct store *st);
+
+/** Number of WAL checkpoints the background checkpointer has run (0 if none). */
 int64_t store_checkpoint_count(const struct store *st);
 
-/** Number of SQLite connections this process has open. */
+/** Number of database connections this process has open. */
 int64_t store_connection_count(const struct store *st);
+
+/**
+ * Whether the store can serve requests now: its database reachable and its
+ * files openable.  EVDB_OK, or the failure with a reason for the client in
+ * why (no paths, no secrets).
+ */
+enum evdb_status store_health(struct store_conn *c, char *why, size_t why_size);
 
 /* ---- namespaces (registry) ----------------------------------------------- */
 
@@ -314,13 +328,15 @@ enum evdb_status store_import_finish(struct store_conn *c, const char *ns);
 
 /* ---- change notification (for the SSE hub) ------------------------------
  *
- * After every commit that wrote messages, the committing process writes the
- * new head global position into the namespace's poke file,
- * ns/<name>.<generation>.db-poke.  A watcher in any process sharing the data
- * directory learns of the commit through inotify on that file; the
- * write happens after COMMIT returned, so the data is visible to readers by
- * then.  Pokes only say "something changed"; readers then read from their
- * own cursor, so a lost or duplicated poke loses or duplicates nothing.
+ * A watch tells its owner which namespaces may have changed: after every
+ * commit that wrote messages, whichever process committed it, the watch's
+ * descriptor becomes readable and store_watch_read() names the namespaces.
+ * SQLite does it with a poke file per namespace and inotify; PostgreSQL with
+ * LISTEN/NOTIFY on one connection per watch.  Notice arrives only once the
+ * commit is visible to readers.  A notice says only "something changed":
+ * readers then read from their own cursor, so a lost or duplicated notice
+ * loses or duplicates nothing, and the owner should still scan now and then
+ * for writers that send none.
  */
 
 /** A message as the SSE hub sees it: where it is, not what it says. */
@@ -351,12 +367,6 @@ struct store_poke_query {
 	int64_t limit;			/* rows at most (before consumer-group filtering) */
 };
 
-/**
- * The path of namespace ns's poke file (created if missing), for the
- * caller to watch; free() it.  NULL when the namespace does not exist.
- */
-char *store_poke_path(struct store_conn *c, const char *ns);
-
 /** Sets *gpos to the namespace's highest global position (0 when empty). */
 enum evdb_status store_head(struct store_conn *c, const char *ns,
     int64_t *gpos);
@@ -371,5 +381,47 @@ enum evdb_status store_poke_range(struct store_conn *c, const char *ns,
  */
 enum evdb_status store_poke_tail(struct store_conn *c, const char *ns,
     int64_t after_gpos, int64_t limit, store_poke_fn fn, void *ctx);
+
+struct store_watch;
+
+/**
+ * Called by store_watch_read() for a namespace that may have changed: id is
+ * what store_watch_add() gave for it, or -1 when any watched namespace may
+ * have changed (notices were lost, or the watch reconnected).
+ */
+typedef void (*store_watch_fn)(void *ctx, int64_t id);
+
+/**
+ * Opens a watch on st, watching nothing yet.  One thread owns it.  *out is
+ * NULL on failure (the caller may carry on by scanning only).
+ */
+enum evdb_status store_watch_open(struct store *st, struct store_watch **out);
+
+/** The descriptor to poll for input (level-triggered); never blocks to read. */
+int store_watch_fd(const struct store_watch *w);
+
+/**
+ * Starts watching namespace ns, looked up through c (a connection of the
+ * watch's owner); *id identifies it in store_watch_fn calls.  Call before
+ * reading the head, so that no commit after that read goes unnoticed.
+ * EVDB_ERR_NOT_FOUND when the namespace does not exist.
+ */
+enum evdb_status store_watch_add(struct store_watch *w, struct store_conn *c,
+    const char *ns, int64_t *id);
+
+/** Stops watching the namespace store_watch_add() gave id for. */
+void store_watch_remove(struct store_watch *w, int64_t id);
+
+/**
+ * Reads every notice pending on the descriptor without blocking and calls
+ * fn for each (the same id may come more than once).  A failure (a lost
+ * database connection) is returned after fn(ctx, -1); the watch keeps
+ * trying to recover on later calls.
+ */
+enum evdb_status store_watch_read(struct store_watch *w, store_watch_fn fn,
+    void *ctx);
+
+/** Closes the watch; accepts NULL. */
+void store_watch_close(struct store_watch *w);
 
 #endif /* EVDB_STORE_H */

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,21 @@ count_ns(void *ctx, const struct store_ns_info *ns)
 	return EVDB_OK;
 }
 
+/* What a store_watch_fn saw: how many notices, and the last id. */
+struct watch_seen {
+	int n;				/* notices */
+	int64_t id;			/* id of the last one */
+};
+
+static void
+watch_seen_fn(void *ctx, int64_t id)
+{
+	struct watch_seen *ws = ctx;
+
+	ws->n++;
+	ws->id = id;
+}
+
 static enum evdb_status
 count_poke(void *ctx, const struct store_poke *p)
 {
@@ -127,7 +143,7 @@ main(void)
 	int64_t v, deleted;
 	int i, n, gaps;
 
-	tap_plan(50);
+	tap_plan(54);
 	if (mkdtemp(dir) == NULL)
 		tap_bail("mkdtemp: cannot create a temporary directory");
 	memset(&opt, 0, sizeof(opt));
@@ -321,10 +337,31 @@ main(void)
 		    "a stream's pokes from a stream position");
 	}
 	{
-		char *path = store_poke_path(c, "default");
+		struct store_watch *w = NULL;
+		struct watch_seen seen = { 0, 0 };
+		struct store_write_result wr;
+		struct pollfd pfd;
+		int64_t id = -1;
 
-		ok(path != NULL && access(path, F_OK) == 0, "the poke file exists");
-		free(path);
+		ok(store_watch_open(st, &w) == EVDB_OK && w != NULL &&
+		    store_watch_add(w, c, "default", &id) == EVDB_OK && id >= 0,
+		    "a watch on a namespace");
+		(void)store_watch_read(w, watch_seen_fn, &seen);
+		seen.n = 0;
+		ok(write_ok(c, "default", "watch-1", NULL, -2, &wr) == EVDB_OK,
+		    "a write while watched");
+		pfd.fd = store_watch_fd(w);
+		pfd.events = POLLIN;
+		ok(poll(&pfd, 1, 5000) == 1, "the watch is readable after a commit");
+		seen.id = -2;
+		ok(store_watch_read(w, watch_seen_fn, &seen) == EVDB_OK &&
+		    seen.n >= 1 && seen.id == id,
+		    "store_watch_read names the namespace written (%d notices)",
+		    seen.n);
+		store_watch_remove(w, id);
+		store_watch_close(w);
+		ok(strcmp(store_backend_name(st), "sqlite") == 0,
+		    "the backend is sqlite");
 	}
 
 	/* Import with positions, then ordinary writes continue after them. */

@@ -1,0 +1,251 @@
+/*
+ * sqlite_internal.h - what the sqlite_*.c files share; not a public contract.
+ *
+ * The SQLite backend of store.h.  Layout on disk, under the data directory:
+ *   registry.db                the namespaces: name, token hash, metadata
+ *   ns/<name>.<generation>.db  one database per namespace: its messages
+ * Every file is in WAL mode.  The generation is the namespace's registry
+ * row id, never reused, so a namespace deleted and created again gets a new
+ * file and a stale handle can never write into the new one.  Several evdb
+ * processes may share a data directory: every write runs in a BEGIN
+ * IMMEDIATE transaction.  Checkpoints are taken off the commit path by a
+ * background thread (sqlite_checkpoint.c).
+ *
+ * sqlite_backend.c     the struct store_backend: the seam's adaptors
+ * sqlite_store.c       lifetime, connections, the per-connection caches, errors
+ * sqlite_schema.c      schema migrations of the registry and namespace files
+ * sqlite_registry.c    namespace operations
+ * sqlite_write.c       group commit of writes
+ * sqlite_read.c        stream, category and listing reads
+ * sqlite_import.c      bulk import
+ * sqlite_poke.c        poke files, the inotify watch and the hub's reads
+ * sqlite_checkpoint.c  the background checkpointer
+ */
+#ifndef EVDB_SQLITE_INTERNAL_H
+#define EVDB_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include "store/store.h"
+#include "store/store_backend.h"
+#include "core/uuid.h"
+
+/* Prepared statements of a namespace connection, prepared on first use. */
+enum ns_stmt {
+	NS_BEGIN_IMMEDIATE,
+	NS_COMMIT,
+	NS_ROLLBACK,
+	NS_ID_LOOKUP,
+	NS_STREAM_VERSION,
+	NS_INSERT,
+	NS_STATS_ADD,
+	NS_STATS_GET,
+	NS_READ_STREAM,
+	NS_READ_STREAM_GLOBAL,
+	NS_READ_LAST,
+	NS_READ_LAST_TYPE,
+	NS_READ_CATEGORY,
+	NS_READ_CATEGORY_CORR,
+	NS_READ_ALL,
+	NS_READ_ALL_CORR,
+	NS_STREAMS,
+	NS_CATEGORIES,
+	NS_POKE_TAIL,
+	NS_POKE_STREAM,
+	NS_POKE_CATEGORY,
+	NS_POKE_ALL,
+	NS_HEAD,
+	NS_IMPORT_INSERT,
+	NS_CLEAR,
+	NS_STATS_RECOMPUTE,
+	NS_STMT_COUNT
+};
+
+/* Prepared statements of the registry connection. */
+enum reg_stmt {
+	REG_DATA_VERSION,
+	REG_LOOKUP,
+	REG_INSERT,
+	REG_DELETE,
+	REG_LIST,
+	REG_GET,
+	REG_STMT_COUNT
+};
+
+/* The in-process group-commit queue of one namespace file (sqlite_write.c). */
+struct write_queue;
+/* The checkpoint state of one namespace file (store_checkpoint.c). */
+struct checkpoint_file;
+
+/* One open namespace database of a store_conn. */
+struct ns_handle {
+	sqlite3 *db;			/* this thread's connection to the file */
+	sqlite3_stmt *stmt[NS_STMT_COUNT]; /* prepared lazily; NULL until used */
+	struct write_queue *queue;	/* shared group-commit queue of the file */
+	struct checkpoint_file *ckpt;	/* shared checkpoint state of the file */
+	int poke_fd;			/* the file's poke file, written after commits */
+};
+
+/* A namespace known to a store_conn: the registry row, cached. */
+struct ns_entry {
+	struct ns_entry *next;		/* hash chain */
+	char name[TOKEN_NS_MAX + 1];	/* namespace name */
+	int64_t generation;		/* registry row id; names the file */
+	char token_hash[TOKEN_HASH_HEX_LEN + 1]; /* SHA-256 hex of the token */
+	struct ns_handle *handle;	/* open database, or NULL */
+	uint64_t last_used;		/* use counter value at last use, for eviction */
+};
+
+#define NS_CACHE_BUCKETS 64
+#define NS_OPEN_MAX 32			/* open namespace files per connection */
+
+struct sqlite_store {
+	struct store base;		/* the seam's head (store_backend.h); first */
+	char *data_dir;			/* owned */
+	char *ns_dir;			/* owned: data_dir + "/ns" */
+	char *registry_path;		/* owned */
+	enum durability durability;
+	int busy_timeout_ms;
+	struct log *log;		/* borrowed */
+	atomic_llong connections;	/* open SQLite connections */
+	pthread_mutex_t queues_mu;	/* guards queues */
+	struct write_queue *queues;	/* every queue made so far */
+	pthread_t ckpt_thread;		/* the checkpointer (store_checkpoint.c) */
+	bool ckpt_started;		/* ckpt_thread runs */
+	pthread_mutex_t ckpt_mu;	/* guards ckpt_files and ckpt_stop */
+	pthread_cond_t ckpt_cv;		/* wakes the checkpointer */
+	bool ckpt_stop;			/* sqlite_close asked it to end */
+	struct checkpoint_file *ckpt_files; /* every file seen so far */
+	atomic_llong checkpoints;	/* checkpoints run */
+};
+
+struct sqlite_conn {
+	struct store_conn base;		/* the seam's head (store_backend.h); first */
+	struct sqlite_store *st;	/* the shared store */
+	sqlite3 *reg;			/* registry connection */
+	sqlite3_stmt *reg_stmt[REG_STMT_COUNT]; /* prepared lazily */
+	int64_t reg_data_version;	/* PRAGMA data_version when the cache was filled */
+	bool in_request;		/* between sqlite_conn_request_begin and _end */
+	bool reg_checked;		/* the registry was checked in this request */
+	struct ns_entry *cache[NS_CACHE_BUCKETS]; /* namespaces looked up so far */
+	int open_handles;		/* entries with a handle */
+	uint64_t use_counter;		/* ticks on every namespace use */
+	struct uuid_gen uuid;		/* this thread's id generator */
+	char errmsg[512];		/* last failure text */
+};
+
+/* store.c */
+enum evdb_status sqlite_status(int rc);
+enum evdb_status sqlite_fail(struct sqlite_conn *c, sqlite3 *db, int rc,
+    const char *what);
+enum evdb_status sqlite_open_db(struct sqlite_store *st, const char *path,
+    bool create, sqlite3 **out, char *err, size_t err_size);
+void sqlite_close_db(struct sqlite_store *st, sqlite3 *db);
+enum evdb_status sqlite_ns_stmt(struct sqlite_conn *c, struct ns_handle *h,
+    enum ns_stmt which, sqlite3_stmt **out);
+enum evdb_status sqlite_reg_stmt(struct sqlite_conn *c, enum reg_stmt which,
+    sqlite3_stmt **out);
+enum evdb_status sqlite_ns_lookup(struct sqlite_conn *c, const char *ns,
+    struct ns_entry **out);
+enum evdb_status sqlite_ns_handle(struct sqlite_conn *c, const char *ns,
+    struct ns_entry **entry, struct ns_handle **out);
+void sqlite_ns_forget(struct sqlite_conn *c, const char *ns);
+enum evdb_status sqlite_handle_open(struct sqlite_store *st, const char *path,
+    struct ns_handle **out, char *err, size_t err_size);
+void sqlite_handle_close(struct sqlite_store *st, struct ns_handle *h);
+char *sqlite_ns_path(const struct sqlite_store *st, const char *ns, int64_t generation);
+void sqlite_stmt_done(sqlite3_stmt *s);
+enum evdb_status sqlite_step_int64(struct sqlite_conn *c, sqlite3 *db,
+    sqlite3_stmt *s, const char *what, int64_t if_null, int64_t *v);
+enum evdb_status sqlite_exec(sqlite3 *db, const char *sql, char *err,
+    size_t err_size);
+enum evdb_status sqlite_ns_exec(struct sqlite_conn *c, struct ns_handle *h,
+    enum ns_stmt which, const char *what);
+void sqlite_ns_rollback(struct sqlite_conn *c, struct ns_handle *h);
+int sqlite_poke_open(const char *db_path);
+void sqlite_poke_signal(struct ns_handle *h, int64_t global_position);
+
+/* store_schema.c */
+enum evdb_status sqlite_schema_registry(struct sqlite_store *st, sqlite3 *db,
+    char *err, size_t err_size);
+enum evdb_status sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db,
+    char *err, size_t err_size);
+
+/* store_checkpoint.c */
+enum evdb_status sqlite_checkpoint_start(struct sqlite_store *st);
+void sqlite_checkpoint_stop(struct sqlite_store *st);
+struct checkpoint_file *sqlite_checkpoint_file(struct sqlite_store *st, const char *path);
+void sqlite_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
+
+/* sqlite_write.c */
+struct write_queue *sqlite_write_queue(struct sqlite_store *st, const char *path);
+/* Closes the queue's writer connection to a deleted file (or has its
+ * leader of the moment close it). */
+void sqlite_write_queue_release(struct sqlite_store *st, const char *path);
+void sqlite_write_queues_free(struct sqlite_store *st);
+
+/* ---- the contract, on SQLite types (sqlite_backend.c adapts the seam) ----
+ * Each has the contract of the store.h function of the same name. */
+enum evdb_status sqlite_open(
+    const struct store_options *opt, struct sqlite_store **out);
+void sqlite_close(struct sqlite_store *st);
+enum evdb_status sqlite_conn_open(
+    struct sqlite_store *st, struct sqlite_conn **out);
+void sqlite_conn_close(struct sqlite_conn *c);
+void sqlite_conn_request_begin(struct sqlite_conn *c);
+void sqlite_conn_request_end(struct sqlite_conn *c);
+const char *sqlite_conn_errmsg(const struct sqlite_conn *c);
+int64_t sqlite_connection_count(const struct sqlite_store *st);
+int64_t sqlite_checkpoint_count(const struct sqlite_store *st);
+enum evdb_status sqlite_ns_token_hash(
+    struct sqlite_conn *c, const char *ns, char hash[TOKEN_HASH_HEX_LEN + 1]);
+enum evdb_status sqlite_ns_create(struct sqlite_conn *c, const char *ns,
+    const char *token_hash, const char *description, const char *metadata,
+    int64_t created_us);
+enum evdb_status sqlite_ns_delete(
+    struct sqlite_conn *c, const char *ns, int64_t *messages_deleted);
+enum evdb_status sqlite_ns_list(
+    struct sqlite_conn *c, store_ns_fn fn, void *ctx);
+enum evdb_status sqlite_ns_get(
+    struct sqlite_conn *c, const char *ns, store_ns_fn fn, void *ctx);
+enum evdb_status sqlite_ns_streams(struct sqlite_conn *c, const char *ns,
+    const char *prefix, size_t prefix_len, const char *cursor,
+    size_t cursor_len, int64_t limit, store_stream_fn fn, void *ctx);
+enum evdb_status sqlite_ns_categories(
+    struct sqlite_conn *c, const char *ns, store_category_fn fn, void *ctx);
+enum evdb_status sqlite_write(struct sqlite_conn *c, const char *ns,
+    const struct store_message_in *m, struct store_write_result *r);
+enum evdb_status sqlite_read_stream(struct sqlite_conn *c, const char *ns,
+    const struct store_stream_query *q, store_message_fn fn, void *ctx);
+enum evdb_status sqlite_read_last(struct sqlite_conn *c, const char *ns,
+    const char *stream, size_t stream_len, const char *type, size_t type_len,
+    store_message_fn fn, void *ctx);
+enum evdb_status sqlite_stream_version(struct sqlite_conn *c, const char *ns,
+    const char *stream, size_t stream_len, int64_t *version);
+enum evdb_status sqlite_read_category(struct sqlite_conn *c, const char *ns,
+    const struct store_category_query *q, store_message_fn fn, void *ctx);
+enum evdb_status sqlite_import_clear(struct sqlite_conn *c, const char *ns);
+enum evdb_status sqlite_import_batch(struct sqlite_conn *c, const char *ns,
+    const struct store_import_record *recs, size_t n);
+enum evdb_status sqlite_import_finish(struct sqlite_conn *c, const char *ns);
+enum evdb_status sqlite_head(
+    struct sqlite_conn *c, const char *ns, int64_t *gpos);
+enum evdb_status sqlite_poke_range(struct sqlite_conn *c, const char *ns,
+    const struct store_poke_query *q, store_poke_fn fn, void *ctx);
+enum evdb_status sqlite_poke_tail(struct sqlite_conn *c, const char *ns,
+    int64_t after_gpos, int64_t limit, store_poke_fn fn, void *ctx);
+
+/* sqlite_poke.c: the watch, on inotify of the namespaces' poke files. */
+enum evdb_status sqlite_watch_open(
+    struct sqlite_store *st, struct store_watch **out);
+int sqlite_watch_fd(const struct store_watch *w);
+enum evdb_status sqlite_watch_add(
+    struct store_watch *w, struct sqlite_conn *c, const char *ns, int64_t *id);
+void sqlite_watch_remove(struct store_watch *w, int64_t id);
+enum evdb_status sqlite_watch_read(
+    struct store_watch *w, store_watch_fn fn, void *ctx);
+void sqlite_watch_close(struct store_watch *w);
+
+#endif /* EVDB_SQLITE_INTERNAL_H */

@@ -1,0 +1,300 @@
+/*
+ * store.c - store.h's functions: pick a backend at store_open() and forward
+ * every call to it through its struct store_backend (store_backend.h).
+ *
+ * This file is the only one above the backends that knows there is more
+ * than one; it holds no storage logic.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "store/store.h"
+#include "store/store_backend.h"
+
+/* Whether location has one of libpq's two forms: a URI, or key=value. */
+static bool
+store_names_postgres(const char *location)
+{
+	return strncmp(location, "postgresql://", 13) == 0 ||
+	    strncmp(location, "postgres://", 11) == 0 ||
+	    strchr(location, '=') != NULL;
+}
+
+/* The backend that location names, and the location as it hands it on
+ * (NULL: the SQLite data directory of the options). */
+static const struct store_backend *
+store_pick(const char *location, const char **rest)
+{
+	*rest = NULL;
+	if (location == NULL || location[0] == '\0')
+		return &store_sqlite_backend;
+	if (strncmp(location, "sqlite:", 7) == 0) {
+		*rest = location + 7;
+		return store_sqlite_backend.accepts(*rest) ? &store_sqlite_backend :
+		    NULL;
+	}
+	return NULL;
+}
+
+enum evdb_status
+store_open(const struct store_options *opt, struct store **out)
+{
+	const struct store_backend *be;
+	struct store_options o = *opt;
+	const char *rest;
+
+	*out = NULL;
+	if ((be = store_pick(opt->location, &rest)) == NULL) {
+		/* Never log the location itself: a conninfo may hold a password. */
+		if (store_names_postgres(opt->location))
+			log_error(opt->log, "store: this build has no PostgreSQL"
+			    " backend yet; use sqlite:DIR");
+		else
+			log_error(opt->log, "store: --store takes sqlite:DIR, a"
+			    " postgresql:// URL or a libpq conninfo (key=value ...)");
+		return EVDB_ERR_CONFIG;
+	}
+	o.location = rest;
+	if (be == &store_sqlite_backend && rest != NULL)
+		o.data_dir = rest;
+	return be->open(&o, out);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		st->backend->close(st);
+}
+
+const char *
+store_backend_name(const struct store *st)
+{
+	return st->backend->name;
+}
+
+enum evdb_status
+store_conn_open(struct store *st, struct store_conn **out)
+{
+	return st->backend->conn_open(st, out);
+}
+
+void
+store_conn_close(struct store_conn *c)
+{
+	if (c != NULL)
+		c->backend->conn_close(c);
+}
+
+void
+store_conn_request_begin(struct store_conn *c)
+{
+	if (c->backend->conn_request_begin != NULL)
+		c->backend->conn_request_begin(c);
+}
+
+void
+store_conn_request_end(struct store_conn *c)
+{
+	if (c->backend->conn_request_end != NULL)
+		c->backend->conn_request_end(c);
+}
+
+const char *
+store_conn_errmsg(const struct store_conn *c)
+{
+	return c->backend->conn_errmsg(c);
+}
+
+struct store *
+store_conn_store(const struct store_conn *c)
+{
+	return c->store;
+}
+
+int64_t
+store_checkpoint_count(const struct store *st)
+{
+	return st->backend->checkpoint_count != NULL ?
+	    st->backend->checkpoint_count(st) : 0;
+}
+
+int64_t
+store_connection_count(const struct store *st)
+{
+	return st->backend->connection_count(st);
+}
+
+enum evdb_status
+store_health(struct store_conn *c, char *why, size_t why_size)
+{
+	if (why_size > 0)
+		why[0] = '\0';
+	return c->backend->health != NULL ?
+	    c->backend->health(c, why, why_size) : EVDB_OK;
+}
+
+enum evdb_status
+store_ns_token_hash(struct store_conn *c, const char *ns,
+    char hash[TOKEN_HASH_HEX_LEN + 1])
+{
+	return c->backend->ns_token_hash(c, ns, hash);
+}
+
+enum evdb_status
+store_ns_create(struct store_conn *c, const char *ns, const char *token_hash,
+    const char *description, const char *metadata, int64_t created_us)
+{
+	return c->backend->ns_create(c, ns, token_hash, description, metadata,
+	    created_us);
+}
+
+enum evdb_status
+store_ns_delete(struct store_conn *c, const char *ns, int64_t *messages_deleted)
+{
+	return c->backend->ns_delete(c, ns, messages_deleted);
+}
+
+enum evdb_status
+store_ns_list(struct store_conn *c, store_ns_fn fn, void *ctx)
+{
+	return c->backend->ns_list(c, fn, ctx);
+}
+
+enum evdb_status
+store_ns_get(struct store_conn *c, const char *ns, store_ns_fn fn, void *ctx)
+{
+	return c->backend->ns_get(c, ns, fn, ctx);
+}
+
+enum evdb_status
+store_ns_streams(struct store_conn *c, const char *ns, const char *prefix,
+    size_t prefix_len, const char *cursor, size_t cursor_len, int64_t limit,
+    store_stream_fn fn, void *ctx)
+{
+	return c->backend->ns_streams(c, ns, prefix, prefix_len, cursor,
+	    cursor_len, limit, fn, ctx);
+}
+
+enum evdb_status
+store_ns_categories(struct store_conn *c, const char *ns, store_category_fn fn,
+    void *ctx)
+{
+	return c->backend->ns_categories(c, ns, fn, ctx);
+}
+
+enum evdb_status
+store_write(struct store_conn *c, const char *ns,
+    const struct store_message_in *m, struct store_write_result *r)
+{
+	return c->backend->write(c, ns, m, r);
+}
+
+enum evdb_status
+store_read_stream(struct store_conn *c, const char *ns,
+    const struct store_stream_query *q, store_message_fn fn, void *ctx)
+{
+	return c->backend->read_stream(c, ns, q, fn, ctx);
+}
+
+enum evdb_status
+store_read_last(struct store_conn *c, const char *ns, const char *stream,
+    size_t stream_len, const char *type, size_t type_len, store_message_fn fn,
+    void *ctx)
+{
+	return c->backend->read_last(c, ns, stream, stream_len, type, type_len,
+	    fn, ctx);
+}
+
+enum evdb_status
+store_stream_version(struct store_conn *c, const char *ns, const char *stream,
+    size_t stream_len, int64_t *version)
+{
+	return c->backend->stream_version(c, ns, stream, stream_len, version);
+}
+
+enum evdb_status
+store_read_category(struct store_conn *c, const char *ns,
+    const struct store_category_query *q, store_message_fn fn, void *ctx)
+{
+	return c->backend->read_category(c, ns, q, fn, ctx);
+}
+
+enum evdb_status
+store_import_clear(struct store_conn *c, const char *ns)
+{
+	return c->backend->import_clear(c, ns);
+}
+
+enum evdb_status
+store_import_batch(struct store_conn *c, const char *ns,
+    const struct store_import_record *recs, size_t n)
+{
+	return c->backend->import_batch(c, ns, recs, n);
+}
+
+enum evdb_status
+store_import_finish(struct store_conn *c, const char *ns)
+{
+	return c->backend->import_finish(c, ns);
+}
+
+enum evdb_status
+store_head(struct store_conn *c, const char *ns, int64_t *gpos)
+{
+	return c->backend->head(c, ns, gpos);
+}
+
+enum evdb_status
+store_poke_range(struct store_conn *c, const char *ns,
+    const struct store_poke_query *q, store_poke_fn fn, void *ctx)
+{
+	return c->backend->poke_range(c, ns, q, fn, ctx);
+}
+
+enum evdb_status
+store_poke_tail(struct store_conn *c, const char *ns, int64_t after_gpos,
+    int64_t limit, store_poke_fn fn, void *ctx)
+{
+	return c->backend->poke_tail(c, ns, after_gpos, limit, fn, ctx);
+}
+
+enum evdb_status
+store_watch_open(struct store *st, struct store_watch **out)
+{
+	*out = NULL;
+	return st->backend->watch_open(st, out);
+}
+
+int
+store_watch_fd(const struct store_watch *w)
+{
+	return w->backend->watch_fd(w);
+}
+
+enum evdb_status
+store_watch_add(struct store_watch *w, struct store_conn *c, const char *ns,
+    int64_t *id)
+{
+	return w->backend->watch_add(w, c, ns, id);
+}
+
+void
+store_watch_remove(struct store_watch *w, int64_t id)
+{
+	w->backend->watch_remove(w, id);
+}
+
+enum evdb_status
+store_watch_read(struct store_watch *w, store_watch_fn fn, void *ctx)
+{
+	return w->backend->watch_read(w, fn, ctx);
+}
+
+void
+store_watch_close(struct store_watch *w)
+{
+	if (w != NULL)
+		w->backend->watch_close(w);
+}

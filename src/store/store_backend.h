@@ -1,0 +1,147 @@
+/*
+ * store_backend.h - the seam between store.h and its implementations.
+ *
+ * store.h is the one contract the layers above call; src/store/store.c
+ * forwards each of its functions to the backend the store was opened with,
+ * through the table below.  Each backend lives in a folder of its own
+ * (src/store/sqlite/, src/store/postgres/) and exports exactly one symbol
+ * to the rest of the program: its struct store_backend.  Nothing above
+ * src/store/ includes this header.
+ *
+ * The base structs.  A backend's store object begins with a struct store,
+ * its per-thread connection object with a struct store_conn and its watch
+ * with a struct store_watch, as their first members, so that a pointer to
+ * the base is also a pointer to the backend's own object (C11 6.7.2.1p15):
+ *
+ *	struct sqlite_store { struct store base; ... };
+ *	static struct sqlite_store *sq(struct store *st)
+ *	{ return (struct sqlite_store *)st; }
+ *
+ * The backend fills the base members when it creates the object; the
+ * dispatcher only reads them.
+ *
+ * Every member has the contract of the store.h function of the same name
+ * (store_write -> write, store_ns_create -> ns_create, ...), with the same
+ * ownership, threading and error rules; the comments below add only what
+ * the seam itself requires.  Every member is mandatory unless marked
+ * "may be NULL", in which case the dispatcher supplies the documented
+ * fallback.
+ */
+#ifndef EVDB_STORE_BACKEND_H
+#define EVDB_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct store_backend;
+
+/** The head of every backend's store object. */
+struct store {
+	const struct store_backend *backend;	/* the implementation; never NULL */
+};
+
+/** The head of every backend's per-thread connection object. */
+struct store_conn {
+	const struct store_backend *backend;	/* same as store->backend */
+	struct store *store;			/* the store it was opened on */
+};
+
+/** The head of every backend's watch object. */
+struct store_watch {
+	const struct store_backend *backend;	/* the implementation; never NULL */
+};
+
+struct store_backend {
+	/** Short name reported by sys.health and /metrics ("sqlite", "postgres"). */
+	const char *name;
+
+	/**
+	 * True when location (the part of --store after the scheme has been
+	 * recognised, see store_open) names a store of this backend.
+	 */
+	bool (*accepts)(const char *location);
+
+	/* ---- lifetime (store.h: store_open ... store_conn_errmsg) ---- */
+	enum evdb_status (*open)(const struct store_options *opt,
+	    struct store **out);
+	void (*close)(struct store *st);
+	enum evdb_status (*conn_open)(struct store *st, struct store_conn **out);
+	void (*conn_close)(struct store_conn *c);
+	/** May be NULL: no per-request bracketing. */
+	void (*conn_request_begin)(struct store_conn *c);
+	/** May be NULL. */
+	void (*conn_request_end)(struct store_conn *c);
+	const char *(*conn_errmsg)(const struct store_conn *c);
+
+	/* ---- gauges ---- */
+	/** Connections to the database this process holds open now. */
+	int64_t (*connection_count)(const struct store *st);
+	/** May be NULL (0): background checkpoints run, for backends that have them. */
+	int64_t (*checkpoint_count)(const struct store *st);
+	/**
+	 * May be NULL (EVDB_OK): whether the store can serve requests now
+	 * (its database reachable, its files openable).  On failure writes a
+	 * client-safe reason (no paths, no secrets) to why.
+	 */
+	enum evdb_status (*health)(struct store_conn *c, char *why,
+	    size_t why_size);
+
+	/* ---- namespaces ---- */
+	enum evdb_status (*ns_token_hash)(struct store_conn *c, const char *ns,
+	    char hash[TOKEN_HASH_HEX_LEN + 1]);
+	enum evdb_status (*ns_create)(struct store_conn *c, const char *ns,
+	    const char *token_hash, const char *description,
+	    const char *metadata, int64_t created_us);
+	enum evdb_status (*ns_delete)(struct store_conn *c, const char *ns,
+	    int64_t *messages_deleted);
+	enum evdb_status (*ns_list)(struct store_conn *c, store_ns_fn fn,
+	    void *ctx);
+	enum evdb_status (*ns_get)(struct store_conn *c, const char *ns,
+	    store_ns_fn fn, void *ctx);
+	enum evdb_status (*ns_streams)(struct store_conn *c, const char *ns,
+	    const char *prefix, size_t prefix_len, const char *cursor,
+	    size_t cursor_len, int64_t limit, store_stream_fn fn, void *ctx);
+	enum evdb_status (*ns_categories)(struct store_conn *c, const char *ns,
+	    store_category_fn fn, void *ctx);
+
+	/* ---- messages ---- */
+	enum evdb_status (*write)(struct store_conn *c, const char *ns,
+	    const struct store_message_in *m, struct store_write_result *r);
+	enum evdb_status (*read_stream)(struct store_conn *c, const char *ns,
+	    const struct store_stream_query *q, store_message_fn fn, void *ctx);
+	enum evdb_status (*read_last)(struct store_conn *c, const char *ns,
+	    const char *stream, size_t stream_len, const char *type,
+	    size_t type_len, store_message_fn fn, void *ctx);
+	enum evdb_status (*stream_version)(struct store_conn *c, const char *ns,
+	    const char *stream, size_t stream_len, int64_t *version);
+	enum evdb_status (*read_category)(struct store_conn *c, const char *ns,
+	    const struct store_category_query *q, store_message_fn fn,
+	    void *ctx);
+
+	/* ---- import ---- */
+	enum evdb_status (*import_clear)(struct store_conn *c, const char *ns);
+	enum evdb_status (*import_batch)(struct store_conn *c, const char *ns,
+	    const struct store_import_record *recs, size_t n);
+	enum evdb_status (*import_finish)(struct store_conn *c, const char *ns);
+
+	/* ---- change notification (for the SSE hub) ---- */
+	enum evdb_status (*head)(struct store_conn *c, const char *ns,
+	    int64_t *gpos);
+	enum evdb_status (*poke_range)(struct store_conn *c, const char *ns,
+	    const struct store_poke_query *q, store_poke_fn fn, void *ctx);
+	enum evdb_status (*poke_tail)(struct store_conn *c, const char *ns,
+	    int64_t after_gpos, int64_t limit, store_poke_fn fn, void *ctx);
+	enum evdb_status (*watch_open)(struct store *st,
+	    struct store_watch **out);
+	int (*watch_fd)(const struct store_watch *w);
+	enum evdb_status (*watch_add)(struct store_watch *w,
+	    struct store_conn *c, const char *ns, int64_t *id);
+	void (*watch_remove)(struct store_watch *w, int64_t id);
+	enum evdb_status (*watch_read)(struct store_watch *w,
+	    store_watch_fn fn, void *ctx);
+	void (*watch_close)(struct store_watch *w);
+};
+
+/** The SQLite backend (src/store/sqlite/). */
+extern const struct store_backend store_sqlite_backend;
+
+#endif /* EVDB_STORE_BACKEND_H */
