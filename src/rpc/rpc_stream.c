@@ -74,7 +74,7 @@ rpc_stream_write(struct rpc_call *call)
 	const char *id = NULL;
 	size_t id_len = 0;
 	bool present;
-	char details[96];
+	char details[96], idbuf[UUID_STR_LEN + 1];
 
 	if (call->argc < 2) {
 		rpc_fail(call, RPC_INVALID_REQUEST,
@@ -122,12 +122,15 @@ rpc_stream_write(struct rpc_call *call)
 	    &in.expected_version))
 		return;
 	if (present && id_len > 0) {
-		if (!uuid_is_valid(id, id_len)) {
-			rpc_fail(call, RPC_INVALID_REQUEST, "options.id must be a UUID");
+		/* One UUID is one id, however it is spelled (docs/api.md). */
+		if (uuid_canonical(id, id_len, idbuf) != EVDB_OK) {
+			rpc_fail(call, RPC_INVALID_REQUEST, "options.id must be a UUID: "
+			    "8-4-4-4-12 hex digits, optionally in {} or after urn:uuid:, "
+			    "or 32 hex digits");
 			return;
 		}
-		in.id = id;
-		in.id_len = id_len;
+		in.id = idbuf;
+		in.id_len = UUID_STR_LEN;
 	}
 	in.data = rpc_json_text(data, &in.data_len);
 	if (meta != NULL)
