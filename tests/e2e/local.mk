@@ -99,3 +99,16 @@ EXTRA_DIST += tests/e2e/valgrind.sh
 # and SIGTERM does not wait on idle kept connections.
 TESTS += tests/e2e/keepconn.sh
 EXTRA_DIST += tests/e2e/keepconn.sh
+
+# tenant_ids_t: issue 15 findings 12, 13 and 15 - one UUID in five spellings
+# is one message, a retry with a changed payload is 409 MESSAGE_ID_CONFLICT,
+# and ns.create refuses a guessable supplied token.
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/tenant_ids_t
+TESTS += tests/e2e/tenant_ids_t
+tests_e2e_tenant_ids_t_SOURCES = tests/e2e/tenant_ids_t.c $(E2E_HARNESS)
+tests_e2e_tenant_ids_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_ids_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/tenant_ids_t.c
+endif
