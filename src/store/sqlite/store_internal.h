@@ -103,6 +103,7 @@ struct store {
 	bool ckpt_stop;			/* store_close asked it to end */
 	struct checkpoint_file *ckpt_files; /* every file seen so far */
 	atomic_llong checkpoints;	/* checkpoints run */
+	bool invariants;		/* check every commit (store_invariant.h) */
 };
 
 struct store_conn {
