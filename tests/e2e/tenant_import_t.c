@@ -102,6 +102,7 @@ test_overflow(struct harness *h)
 	const char *tok = ns_create_ok(h, "big", "create namespace big");
 	struct http_resp r = { 0 };
 	struct json_object *w;
+	int n;
 
 	import_post(h, tok, "", rec(h, 1, "big-1", "9223372036854775807",
 	    "9223372036854775807", "Imported"), &r);
@@ -112,7 +113,8 @@ test_overflow(struct harness *h)
 	    "Imported"), &r);
 	import_ok(h, &r, 400, "INVALID_RECORD", 1, "gpos 2^62 is refused (above the maximum)");
 	http_resp_free(&r);
-	ok(jpath_len(category_all(h, tok, "big"), "") == 0, "nothing was imported");
+	n = jpath_len(category_all(h, tok, "big"), "");
+	ok(n == 0, "nothing was imported (%d messages)", n);
 	w = write_ok(h, tok, "big-3", "T", "{}", NULL, NULL, NULL, NULL,
 	    "a write after the refused imports succeeds");
 	ok(jpath_int(w, "position") == 0 && jpath_int(w, "globalPosition") == 1,
@@ -148,16 +150,17 @@ test_force_bad(struct harness *h)
 	import_ok(h, &r, 400, "INVALID_JSON", 1,
 	    "force import of a file whose first line is invalid: 400 and an error event");
 	http_resp_free(&r);
-	ok(jpath_len(category_all(h, tok, "fb"), "") == 26,
-	    "the namespace still holds its 26 messages");
+	n = jpath_len(category_all(h, tok, "fb"), "");
+	ok(n == 26, "the namespace still holds its 26 messages (%d)", n);
 	import_post(h, tok, "?force=true", hstr(h, "%s%s%s{\"id\":1}\n",
 	    reci(h, 1, "fb-0", 0, 1), reci(h, 2, "fb-0", 1, 2), reci(h, 3, "fb-1", 0, 3)),
 	    &r);
 	import_ok(h, &r, 400, "INVALID_RECORD", 4,
 	    "force import with an invalid fourth line: 400, line 4");
 	http_resp_free(&r);
-	ok(jpath_len(category_all(h, tok, "fb"), "") == 26,
-	    "the namespace still holds its 26 messages (the clear was not committed)");
+	n = jpath_len(category_all(h, tok, "fb"), "");
+	ok(n == 26, "the namespace still holds its 26 messages (%d; the clear was"
+	    " not committed)", n);
 	import_post(h, tok, "?force=true", hstr(h, "%s%s", reci(h, 1, "fb-0", 0, 1),
 	    reci(h, 2, "fb-0", 1, 2)), &r);
 	import_ok(h, &r, 200, NULL, 0, "a valid force import succeeds");
@@ -246,7 +249,7 @@ test_resume(struct harness *h)
 	char *good, *bad, *changed;
 	size_t cap = 1510 * 256, len = 0, blen = 0, clen = 0;
 	const char *line;
-	int i;
+	int i, n;
 
 	good = malloc(cap);
 	bad = malloc(cap);
@@ -277,13 +280,15 @@ test_resume(struct harness *h)
 	ok(strstr(r.body, "{\"imported\":1000,\"gpos\":1000}") != NULL,
 	    "... after the event of the committed first batch");
 	http_resp_free(&r);
-	ok(jpath_len(category_all(h, tok, "re"), "") == 1000, "1000 records committed");
+	n = jpath_len(category_all(h, tok, "re"), "");
+	ok(n == 1000, "1000 records committed (%d)", n);
 
 	import_post(h, tok, "", changed, &r);
 	import_ok(h, &r, 409, "POSITION_EXISTS", 501,
 	    "a re-sent file whose line 501 differs from what is stored: 409");
 	http_resp_free(&r);
-	ok(jpath_len(category_all(h, tok, "re"), "") == 1000, "... and changes nothing");
+	n = jpath_len(category_all(h, tok, "re"), "");
+	ok(n == 1000, "... and changes nothing (%d messages)", n);
 
 	import_post(h, tok, "", good, &r);
 	import_ok(h, &r, 200, NULL, 0, "the corrected file sent again succeeds");
@@ -292,7 +297,7 @@ test_resume(struct harness *h)
 	http_resp_free(&r);
 	all = category_all(h, tok, "re");
 	ok(jpath_len(all, "") == 1510 && jpath_int(all, "1509.4") == 1510,
-	    "the namespace holds the 1510 records");
+	    "the namespace holds the 1510 records (%d)", jpath_len(all, ""));
 	import_post(h, tok, "", good, &r);
 	import_ok(h, &r, 200, NULL, 0, "sending it a third time imports nothing and succeeds");
 	ok(strstr(r.body, "\"imported\":0,\"skipped\":1510") != NULL, "... all skipped");
