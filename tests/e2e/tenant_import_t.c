@@ -87,6 +87,19 @@ import_ok(struct harness *h, const struct http_resp *r, long want_status,
 	return good;
 }
 
+/* import_post() then import_ok(), for the cases whose body is not looked into. */
+static void
+import_case_ok(struct harness *h, const char *token, const char *query,
+    const char *body, long want_status, const char *want_error, int want_line,
+    const char *desc)
+{
+	struct http_resp r = { 0 };
+
+	import_post(h, token, query, body, &r);
+	import_ok(h, &r, want_status, want_error, want_line, desc);
+	http_resp_free(&r);
+}
+
 /* Messages of category cat read with token, in global order (untested). */
 static struct json_object *
 category_all(struct harness *h, const char *token, const char *cat)
@@ -100,19 +113,14 @@ static void
 test_overflow(struct harness *h)
 {
 	const char *tok = ns_create_ok(h, "big", "create namespace big");
-	struct http_resp r = { 0 };
 	struct json_object *w;
 	int n;
 
-	import_post(h, tok, "", rec(h, 1, "big-1", "9223372036854775807",
-	    "9223372036854775807", "Imported"), &r);
-	import_ok(h, &r, 400, "INVALID_RECORD", 1,
+	import_case_ok(h, tok, "", rec(h, 1, "big-1", "9223372036854775807",
+	    "9223372036854775807", "Imported"), 400, "INVALID_RECORD", 1,
 	    "pos and gpos 9223372036854775807 (2^63 - 1) are refused");
-	http_resp_free(&r);
-	import_post(h, tok, "", rec(h, 2, "big-2", "0", "4611686018427387904",
-	    "Imported"), &r);
-	import_ok(h, &r, 400, "INVALID_RECORD", 1, "gpos 2^62 is refused (above the maximum)");
-	http_resp_free(&r);
+	import_case_ok(h, tok, "", rec(h, 2, "big-2", "0", "4611686018427387904",
+	    "Imported"), 400, "INVALID_RECORD", 1, "gpos 2^62 is refused (above the maximum)");
 	n = jpath_len(category_all(h, tok, "big"), "");
 	ok(n == 0, "nothing was imported (%d messages)", n);
 	w = write_ok(h, tok, "big-3", "T", "{}", NULL, NULL, NULL, NULL,
@@ -122,13 +130,13 @@ test_overflow(struct harness *h)
 	    jpath_int(w, "position"), jpath_int(w, "globalPosition"));
 
 	/* The highest global position allowed: accepted; writes then refused. */
-	import_post(h, tok, "", rec(h, 3, "big-4", "0", POS_MAX, "Imported"), &r);
-	import_ok(h, &r, 200, NULL, 0, "gpos 2^62 - 1 (the maximum) is accepted");
-	http_resp_free(&r);
+	import_case_ok(h, tok, "", rec(h, 3, "big-4", "0", POS_MAX, "Imported"), 200,
+	    NULL, 0, "gpos 2^62 - 1 (the maximum) is accepted");
 	rpc_ok(h, tok, "[\"stream.write\",\"big-5\",{\"type\":\"T\",\"data\":{}}]", 507,
 	    "STORAGE_FULL", "a write into a namespace at the maximum is refused: 507");
 	rpc_ok(h, tok, "[\"stream.write\",\"big-4\",{\"type\":\"T\",\"data\":{}}]", 507,
-	    "STORAGE_FULL", "... also to the stream at the head, not a 500 and no random position");
+	    "STORAGE_FULL",
+	    "... also to the stream at the head, not a 500 and no random position");
 	w = category_all(h, tok, "big");
 	ok(jpath_len(w, "") == 2 && jpath_int(w, "1.4") == INT64_C(4611686018427387903),
 	    "the namespace holds the two messages, in global order");
@@ -146,10 +154,8 @@ test_force_bad(struct harness *h)
 		n += write_quiet(h, tok, hstr(h, "fb-%d", i % 3), "T", "{}", NULL, NULL,
 		    NULL, NULL) == 0;
 	ok(n == 26, "26 messages written");
-	import_post(h, tok, "?force=true", "not json\n", &r);
-	import_ok(h, &r, 400, "INVALID_JSON", 1,
+	import_case_ok(h, tok, "?force=true", "not json\n", 400, "INVALID_JSON", 1,
 	    "force import of a file whose first line is invalid: 400 and an error event");
-	http_resp_free(&r);
 	n = jpath_len(category_all(h, tok, "fb"), "");
 	ok(n == 26, "the namespace still holds its 26 messages (%d)", n);
 	import_post(h, tok, "?force=true", hstr(h, "%s%s%s{\"id\":1}\n",
@@ -161,10 +167,8 @@ test_force_bad(struct harness *h)
 	n = jpath_len(category_all(h, tok, "fb"), "");
 	ok(n == 26, "the namespace still holds its 26 messages (%d; the clear was"
 	    " not committed)", n);
-	import_post(h, tok, "?force=true", hstr(h, "%s%s", reci(h, 1, "fb-0", 0, 1),
-	    reci(h, 2, "fb-0", 1, 2)), &r);
-	import_ok(h, &r, 200, NULL, 0, "a valid force import succeeds");
-	http_resp_free(&r);
+	import_case_ok(h, tok, "?force=true", hstr(h, "%s%s", reci(h, 1, "fb-0", 0, 1),
+	    reci(h, 2, "fb-0", 1, 2)), 200, NULL, 0, "a valid force import succeeds");
 	ok(jpath_len(category_all(h, tok, "fb"), "") == 2,
 	    "... and replaces the namespace's messages");
 }
@@ -181,39 +185,28 @@ test_rules(struct harness *h)
 	for (i = 0; i < 10; i++)
 		write_quiet(h, tok, "ru-0", "T", "{}", NULL, NULL, NULL, NULL);
 	/* A gap in global positions is allowed: the head moves to 100. */
-	import_post(h, tok, "", reci(h, 1, "ru-1", 0, 100), &r);
-	import_ok(h, &r, 200, NULL, 0, "an import above the head (10 -> 100) is accepted");
-	http_resp_free(&r);
+	import_case_ok(h, tok, "", reci(h, 1, "ru-1", 0, 100), 200, NULL, 0,
+	    "an import above the head (10 -> 100) is accepted");
 	import_post(h, tok, "", reci(h, 2, "ru-2", 0, 50), &r);
 	import_ok(h, &r, 409, "POSITION_BEHIND_HEAD", 1,
 	    "gpos 50 into a namespace whose head is 100: 409, line 1");
 	ok(strstr(r.body, "head (100)") != NULL, "... naming the head");
 	http_resp_free(&r);
-	import_post(h, tok, "", hstr(h, "%s%s", reci(h, 3, "ru-2", 0, 101),
-	    reci(h, 4, "ru-2", 1, 60)), &r);
-	import_ok(h, &r, 409, "POSITION_BEHIND_HEAD", 2,
+	import_case_ok(h, tok, "", hstr(h, "%s%s", reci(h, 3, "ru-2", 0, 101),
+	    reci(h, 4, "ru-2", 1, 60)), 409, "POSITION_BEHIND_HEAD", 2,
 	    "gpos 60 after gpos 101 in the same batch: refused at line 2");
-	http_resp_free(&r);
-	import_post(h, tok, "", reci(h, 5, "ru-7", 0, 6), &r);
-	import_ok(h, &r, 409, "POSITION_EXISTS", 1,
+	import_case_ok(h, tok, "", reci(h, 5, "ru-7", 0, 6), 409, "POSITION_EXISTS", 1,
 	    "gpos 6, held by another message: 409 POSITION_EXISTS");
-	http_resp_free(&r);
-	import_post(h, tok, "", reci(h, 6, "ru-3", 3, 120), &r);
-	import_ok(h, &r, 409, "POSITION_GAP", 1, "pos 3 for an empty stream: 409 POSITION_GAP");
-	http_resp_free(&r);
-	import_post(h, tok, "", hstr(h, "%s%s", reci(h, 7, "ru-4", 0, 120),
-	    reci(h, 8, "ru-4", 7, 121)), &r);
-	import_ok(h, &r, 409, "POSITION_GAP", 2,
+	import_case_ok(h, tok, "", reci(h, 6, "ru-3", 3, 120), 409, "POSITION_GAP", 1,
+	    "pos 3 for an empty stream: 409 POSITION_GAP");
+	import_case_ok(h, tok, "", hstr(h, "%s%s", reci(h, 7, "ru-4", 0, 120),
+	    reci(h, 8, "ru-4", 7, 121)), 409, "POSITION_GAP", 2,
 	    "pos 7 for a stream at version 0 (same batch): refused at line 2");
-	http_resp_free(&r);
-	import_post(h, tok, "", reci(h, 9, "ru-0", 11, 120), &r);
-	import_ok(h, &r, 409, "POSITION_GAP", 1,
+	import_case_ok(h, tok, "", reci(h, 9, "ru-0", 11, 120), 409, "POSITION_GAP", 1,
 	    "pos 11 for a written stream at version 9: refused");
-	http_resp_free(&r);
-	import_post(h, tok, "", hstr(h, "%s%s", reci(h, 10, "ru-8", 0, 120),
-	    reci(h, 1, "ru-8", 1, 121)), &r);
-	import_ok(h, &r, 409, "POSITION_EXISTS", 2, "an id already stored: refused at line 2");
-	http_resp_free(&r);
+	import_case_ok(h, tok, "", hstr(h, "%s%s", reci(h, 10, "ru-8", 0, 120),
+	    reci(h, 1, "ru-8", 1, 121)), 409, "POSITION_EXISTS", 2,
+	    "an id already stored: refused at line 2");
 	import_post(h, tok, "", "{\"id\":\"not-a-uuid\",\"stream\":\"ru-5\",\"type\":\"T\","
 	    "\"pos\":0,\"gpos\":130,\"data\":{},\"time\":\"" TIME "\"}\n", &r);
 	import_ok(h, &r, 400, "INVALID_RECORD", 1, "an id that is not a UUID: 400");
@@ -224,12 +217,10 @@ test_rules(struct harness *h)
 	    " (%d messages, want 11)", jpath_len(all, ""));
 
 	/* What the rules allow: above the head, each stream continued. */
-	import_post(h, tok, "", hstr(h, "%s%s%s%s", reci(h, 11, "ru-0", 10, 115),
+	import_case_ok(h, tok, "", hstr(h, "%s%s%s%s", reci(h, 11, "ru-0", 10, 115),
 	    reci(h, 12, "ru-6", 0, 116), reci(h, 13, "ru-6", 1, 140),
-	    reci(h, 14, "ru-0", 11, 141)), &r);
-	import_ok(h, &r, 200, NULL, 0,
+	    reci(h, 14, "ru-0", 11, 141)), 200, NULL, 0,
 	    "records above the head that continue their streams are imported");
-	http_resp_free(&r);
 	rpc_ok(h, tok, "[\"stream.write\",\"ru-6\",{\"type\":\"T\",\"data\":{}},"
 	    "{\"expectedVersion\":1}]", 200, NULL,
 	    "expectedVersion sees the imported stream's version");
@@ -283,10 +274,8 @@ test_resume(struct harness *h)
 	n = jpath_len(category_all(h, tok, "re"), "");
 	ok(n == 1000, "1000 records committed (%d)", n);
 
-	import_post(h, tok, "", changed, &r);
-	import_ok(h, &r, 409, "POSITION_EXISTS", 501,
+	import_case_ok(h, tok, "", changed, 409, "POSITION_EXISTS", 501,
 	    "a re-sent file whose line 501 differs from what is stored: 409");
-	http_resp_free(&r);
 	n = jpath_len(category_all(h, tok, "re"), "");
 	ok(n == 1000, "... and changes nothing (%d messages)", n);
 
