@@ -222,11 +222,13 @@ import_refused(struct import_ctx *x, const struct store_import_outcome *out)
 		break;
 	case STORE_IMPORT_NOT_NEXT:
 		code = "POSITION_GAP";
+		/* A long name is left out rather than cut inside a UTF-8 sequence. */
 		snprintf(msg, sizeof(msg), "line %lld: position %lld does not continue"
 		    " stream %.*s (its version is %lld: the next position is %lld)",
-		    (long long)line, (long long)m->position, (int)(m->stream_len > 200 ?
-		    200 : m->stream_len), m->stream, (long long)out->version,
-		    (long long)out->version + 1);
+		    (long long)line, (long long)m->position,
+		    m->stream_len > 200 ? 10 : (int)m->stream_len,
+		    m->stream_len > 200 ? "(its name)" : m->stream,
+		    (long long)out->version, (long long)out->version + 1);
 		break;
 	default:
 		code = "INVALID_RECORD";
