@@ -1,6 +1,6 @@
 /*
  * store_invariant_t.c - the commit-time position check
- * (src/store/sqlite/store_invariant.c): it accepts commits that keep
+ * (src/store/sqlite/sqlite_invariant.c): it accepts commits that keep
  * streams gapless above the old head, refuses a hole, a message at or
  * below the head and a position out of range, and it is on for the whole
  * test suite (EVDB_STORE_INVARIANTS=1 from make check).
@@ -15,7 +15,7 @@
 #include <sqlite3.h>
 
 #include "../tap.h"
-#include "store/sqlite/store_invariant.h"
+#include "store/sqlite/sqlite_invariant.h"
 
 /* Inserts one row (stream, position, global position) into db. */
 static void
@@ -34,7 +34,7 @@ put(sqlite3 *db, const char *stream, long long pos, long long gpos)
 static bool
 verify(sqlite3 *db, long long head, long long added, char *err, size_t len)
 {
-	return store_invariant_verify(db, head, added, err, len) == EVDB_OK;
+	return sqlite_invariant_verify(db, head, added, err, len) == EVDB_OK;
 }
 
 int

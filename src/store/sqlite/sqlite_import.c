@@ -1,5 +1,5 @@
 /*
- * store_import.c - bulk import with the positions the records carry.
+ * sqlite_import.c - bulk import with the positions the records carry.
  *
  * Imports bypass the group-commit queue: a batch is one BEGIN IMMEDIATE
  * transaction on the caller's connection, so the SQLite write lock orders
@@ -17,23 +17,23 @@
 
 #include <string.h>
 
-#include "store/sqlite/store_internal.h"
-#include "store/sqlite/store_invariant.h"
+#include "store/sqlite/sqlite_internal.h"
+#include "store/sqlite/sqlite_invariant.h"
 #include "core/streamname.h"
 
 enum evdb_status
-store_import_clear(struct store_conn *c, const char *ns)
+sqlite_import_clear(struct sqlite_conn *c, const char *ns)
 {
 	struct ns_handle *h;
 	enum evdb_status rs;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
-	if ((rs = store_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK ||
-	    (rs = store_ns_exec(c, h, NS_CLEAR, "clear namespace")) != EVDB_OK ||
-	    (rs = store_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats")) != EVDB_OK ||
-	    (rs = store_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
-		store_ns_rollback(c, h);
+	if ((rs = sqlite_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK ||
+	    (rs = sqlite_ns_exec(c, h, NS_CLEAR, "clear namespace")) != EVDB_OK ||
+	    (rs = sqlite_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats")) != EVDB_OK ||
+	    (rs = sqlite_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
+		sqlite_ns_rollback(c, h);
 	return rs;
 }
 
@@ -58,7 +58,7 @@ import_column_is(sqlite3_stmt *s, int col, const char *text, size_t len)
  * free, else *same tells whether the stored message is m, field by field.
  */
 static enum evdb_status
-import_lookup(struct store_conn *c, struct ns_handle *h, sqlite3_stmt *at,
+import_lookup(struct sqlite_conn *c, struct ns_handle *h, sqlite3_stmt *at,
     const struct store_import_record *m, bool *stored, bool *same)
 {
 	int rc;
@@ -78,31 +78,31 @@ import_lookup(struct store_conn *c, struct ns_handle *h, sqlite3_stmt *at,
 		rc = SQLITE_DONE;
 	}
 	sqlite3_reset(at);
-	return rc == SQLITE_DONE ? EVDB_OK : store_fail(c, h->db, rc, "import lookup");
+	return rc == SQLITE_DONE ? EVDB_OK : sqlite_fail(c, h->db, rc, "import lookup");
 }
 
 /* Sets *taken when another message carries m's id. */
 static enum evdb_status
-import_id_taken(struct store_conn *c, struct ns_handle *h,
+import_id_taken(struct sqlite_conn *c, struct ns_handle *h,
     const struct store_import_record *m, bool *taken)
 {
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 	int rc;
 
-	if ((rs = store_ns_stmt(c, h, NS_ID_LOOKUP, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, NS_ID_LOOKUP, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, m->id, (int)m->id_len, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	*taken = rc == SQLITE_ROW;
-	store_stmt_done(s);
+	sqlite_stmt_done(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? EVDB_OK
-	    : store_fail(c, h->db, rc, "id lookup");
+	    : sqlite_fail(c, h->db, rc, "id lookup");
 }
 
 /* Inserts m with its positions. */
 static enum evdb_status
-import_insert(struct store_conn *c, struct ns_handle *h,
+import_insert(struct sqlite_conn *c, struct ns_handle *h,
     const struct store_import_record *m)
 {
 	sqlite3_stmt *s;
@@ -111,7 +111,7 @@ import_insert(struct store_conn *c, struct ns_handle *h,
 	size_t card_len;
 	int rc;
 
-	if ((rs = store_ns_stmt(c, h, NS_IMPORT_INSERT, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, NS_IMPORT_INSERT, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, m->id, (int)m->id_len, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, m->stream, (int)m->stream_len, SQLITE_STATIC);
@@ -139,7 +139,7 @@ import_insert(struct store_conn *c, struct ns_handle *h,
 	if (rc == SQLITE_DONE)
 		return EVDB_OK;
 	/* The checks before make a constraint failure a bug: say so. */
-	rs = store_fail(c, h->db, rc, "import");
+	rs = sqlite_fail(c, h->db, rc, "import");
 	return (rc & 0xff) == SQLITE_CONSTRAINT ? EVDB_ERR_EXISTS : rs;
 }
 
@@ -148,7 +148,7 @@ import_insert(struct store_conn *c, struct ns_handle *h,
  * *head is the head so far.  EVDB_OK with out->refusal set means refused.
  */
 static enum evdb_status
-import_one(struct store_conn *c, struct ns_handle *h, sqlite3_stmt *at,
+import_one(struct sqlite_conn *c, struct ns_handle *h, sqlite3_stmt *at,
     const struct store_import_record *m, int64_t *head,
     struct store_import_outcome *out)
 {
@@ -176,10 +176,10 @@ import_one(struct store_conn *c, struct ns_handle *h, sqlite3_stmt *at,
 		out->head = *head;
 		return EVDB_OK;
 	}
-	if ((rs = store_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, m->stream, (int)m->stream_len, SQLITE_STATIC);
-	if ((rs = store_step_int64(c, h->db, s, "stream version", -1, &version)) !=
+	if ((rs = sqlite_step_int64(c, h->db, s, "stream version", -1, &version)) !=
 	    EVDB_OK)
 		return rs;
 	if (m->position != version + 1) {
@@ -210,7 +210,7 @@ static const enum evdb_status import_refusal_status[] = {
 };
 
 enum evdb_status
-store_import_batch(struct store_conn *c, const char *ns,
+sqlite_import_batch(struct sqlite_conn *c, const char *ns,
     const struct store_import_record *recs, size_t n, bool clear,
     struct store_import_outcome *out)
 {
@@ -222,18 +222,18 @@ store_import_batch(struct store_conn *c, const char *ns,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
-	if ((rs = store_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
+	if ((rs = sqlite_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
 		return rs;
-	if (clear && (rs = store_ns_exec(c, h, NS_CLEAR, "clear namespace")) != EVDB_OK)
+	if (clear && (rs = sqlite_ns_exec(c, h, NS_CLEAR, "clear namespace")) != EVDB_OK)
 		goto fail;
-	if ((rs = store_ns_stmt(c, h, NS_HEAD, &s)) != EVDB_OK ||
-	    (rs = store_step_int64(c, h->db, s, "head", 0, &head_before)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, NS_HEAD, &s)) != EVDB_OK ||
+	    (rs = sqlite_step_int64(c, h->db, s, "head", 0, &head_before)) != EVDB_OK)
 		goto fail;
 	rc = sqlite3_prepare_v2(h->db, import_at_sql, -1, &at, NULL);
 	if (rc != SQLITE_OK) {
-		rs = store_fail(c, h->db, rc, "prepare import lookup");
+		rs = sqlite_fail(c, h->db, rc, "prepare import lookup");
 		goto fail;
 	}
 	head = head_before;
@@ -246,32 +246,32 @@ store_import_batch(struct store_conn *c, const char *ns,
 			goto fail;
 		}
 	}
-	if ((rs = store_invariant_commit(c, h, head_before, (int64_t)out->inserted,
+	if ((rs = sqlite_invariant_commit(c, h, head_before, (int64_t)out->inserted,
 	    "an import")) != EVDB_OK)
 		goto fail;
-	if (clear && (rs = store_ns_exec(c, h, NS_STATS_RECOMPUTE,
+	if (clear && (rs = sqlite_ns_exec(c, h, NS_STATS_RECOMPUTE,
 	    "recompute stats")) != EVDB_OK)
 		goto fail;
-	if ((rs = store_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
+	if ((rs = sqlite_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
 		goto fail;
 	sqlite3_finalize(at);
 	if (out->inserted > 0)
-		store_poke_signal(h, head);
+		sqlite_poke_signal(h, head);
 	return EVDB_OK;
 fail:
 	sqlite3_finalize(at);
-	store_ns_rollback(c, h);
+	sqlite_ns_rollback(c, h);
 	out->inserted = out->skipped = 0;
 	return rs;
 }
 
 enum evdb_status
-store_import_finish(struct store_conn *c, const char *ns)
+sqlite_import_finish(struct sqlite_conn *c, const char *ns)
 {
 	struct ns_handle *h;
 	enum evdb_status rs;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
-	return store_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats");
+	return sqlite_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats");
 }

@@ -1,5 +1,5 @@
 /*
- * store_write.c - writing messages, with in-process group commit.
+ * sqlite_write.c - writing messages, with in-process group commit.
  *
  * Every namespace file has one write_queue shared by all threads.  A writer
  * appends its item to the queue; if no thread is committing for that file,
@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/sqlite/store_internal.h"
-#include "store/sqlite/store_invariant.h"
+#include "store/sqlite/sqlite_internal.h"
+#include "store/sqlite/sqlite_invariant.h"
 #include "core/streamname.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
@@ -57,7 +57,7 @@ struct write_queue {
 };
 
 struct write_queue *
-store_write_queue(struct store *st, const char *path)
+sqlite_write_queue(struct sqlite_store *st, const char *path)
 {
 	struct write_queue *q;
 
@@ -77,7 +77,7 @@ out:
 }
 
 void
-store_write_queue_release(struct store *st, const char *path)
+sqlite_write_queue_release(struct sqlite_store *st, const char *path)
 {
 	struct write_queue *q;
 	struct ns_handle *w = NULL;
@@ -97,17 +97,17 @@ store_write_queue_release(struct store *st, const char *path)
 		q->writer = NULL;
 	}
 	pthread_mutex_unlock(&q->mu);
-	store_handle_close(st, w);
+	sqlite_handle_close(st, w);
 }
 
 void
-store_write_queues_free(struct store *st)
+sqlite_write_queues_free(struct sqlite_store *st)
 {
 	while (st->queues != NULL) {
 		struct write_queue *q = st->queues;
 
 		st->queues = q->next;
-		store_handle_close(st, q->writer);
+		sqlite_handle_close(st, q->writer);
 		pthread_mutex_destroy(&q->mu);
 		free(q->path);
 		free(q);
@@ -131,7 +131,7 @@ write_step_done(sqlite3_stmt *s)
  * usable, anything else for a storage failure.
  */
 static enum evdb_status
-write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
+write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
     int64_t *added, int64_t *new_streams)
 {
 	const struct store_message_in *m = it->in;
@@ -147,7 +147,7 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 	memset(r, 0, sizeof(*r));
 	if (id != NULL) {
 		/* Idempotency first (CONTRACT.md point 4), then expectedVersion. */
-		if ((rs = store_ns_stmt(c, h, NS_ID_LOOKUP, &s)) != EVDB_OK)
+		if ((rs = sqlite_ns_stmt(c, h, NS_ID_LOOKUP, &s)) != EVDB_OK)
 			return rs;
 		sqlite3_bind_text(s, 1, id, (int)id_len, SQLITE_STATIC);
 		rc = sqlite3_step(s);
@@ -162,12 +162,12 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 				rs = EVDB_OK;
 			} else
 				rs = EVDB_ERR_ID_CONFLICT;
-			store_stmt_done(s);
+			sqlite_stmt_done(s);
 			return rs;
 		}
-		store_stmt_done(s);
+		sqlite_stmt_done(s);
 		if (rc != SQLITE_DONE)
-			return store_fail(c, h->db, rc, "id lookup");
+			return sqlite_fail(c, h->db, rc, "id lookup");
 	} else {
 		if ((rs = uuid_v7_generate(&c->uuid, genid)) != EVDB_OK)
 			return rs;
@@ -175,10 +175,10 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 		id_len = UUID_STR_LEN;
 	}
 
-	if ((rs = store_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, m->stream, (int)m->stream_len, SQLITE_STATIC);
-	if ((rs = store_step_int64(c, h->db, s, "stream version", -1, &current)) !=
+	if ((rs = sqlite_step_int64(c, h->db, s, "stream version", -1, &current)) !=
 	    EVDB_OK)
 		return rs;
 	if (m->has_expected_version && m->expected_version != current) {
@@ -188,7 +188,7 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 	if (current >= STORE_POSITION_MAX)
 		return EVDB_ERR_LIMIT;	/* current + 1 must stay in range */
 
-	if ((rs = store_ns_stmt(c, h, NS_INSERT, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, NS_INSERT, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, id, (int)id_len, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, m->stream, (int)m->stream_len, SQLITE_STATIC);
@@ -209,7 +209,7 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 	rc = write_step_done(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_OK)
-		return store_fail(c, h->db, rc, "insert message");
+		return sqlite_fail(c, h->db, rc, "insert message");
 	r->position = current + 1;
 	r->global_position = sqlite3_last_insert_rowid(h->db);
 	(*added)++;
@@ -224,19 +224,19 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
  * letting SQLite, past INT64_MAX, pick a rowid at random.
  */
 static enum evdb_status
-write_head(struct store_conn *c, struct ns_handle *h, int64_t *head)
+write_head(struct sqlite_conn *c, struct ns_handle *h, int64_t *head)
 {
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 
-	if ((rs = store_ns_stmt(c, h, NS_HEAD, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, NS_HEAD, &s)) != EVDB_OK)
 		return rs;
-	return store_step_int64(c, h->db, s, "head", 0, head);
+	return sqlite_step_int64(c, h->db, s, "head", 0, head);
 }
 
 /* Runs one batch in one transaction; sets every item's status. */
 static void
-write_batch(struct store_conn *c, struct ns_handle *h, struct write_item *batch)
+write_batch(struct sqlite_conn *c, struct ns_handle *h, struct write_item *batch)
 {
 	struct write_item *it;
 	enum evdb_status rs;
@@ -245,7 +245,7 @@ write_batch(struct store_conn *c, struct ns_handle *h, struct write_item *batch)
 	int rc;
 
 	c->errmsg[0] = '\0';
-	if ((rs = store_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK ||
+	if ((rs = sqlite_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK ||
 	    (rs = write_head(c, h, &head_before)) != EVDB_OK)
 		goto fail;
 	head = head_before;
@@ -264,27 +264,27 @@ write_batch(struct store_conn *c, struct ns_handle *h, struct write_item *batch)
 		if (it->status == EVDB_OK && !it->res->duplicate)
 			head = it->res->global_position;
 	}
-	if ((rs = store_invariant_commit(c, h, head_before, added, "a write batch")) !=
+	if ((rs = sqlite_invariant_commit(c, h, head_before, added, "a write batch")) !=
 	    EVDB_OK)
 		goto fail;
 	if (added > 0) {
-		if ((rs = store_ns_stmt(c, h, NS_STATS_ADD, &s)) != EVDB_OK)
+		if ((rs = sqlite_ns_stmt(c, h, NS_STATS_ADD, &s)) != EVDB_OK)
 			goto fail;
 		sqlite3_bind_int64(s, 1, added);
 		sqlite3_bind_int64(s, 2, new_streams);
 		sqlite3_bind_int64(s, 3, timefmt_now_us());
 		if ((rc = write_step_done(s)) != SQLITE_OK) {
-			rs = store_fail(c, h->db, rc, "update stats");
+			rs = sqlite_fail(c, h->db, rc, "update stats");
 			goto fail;
 		}
 	}
-	if ((rs = store_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
+	if ((rs = sqlite_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
 		goto fail;
 	if (added > 0)
-		store_poke_signal(h, sqlite3_last_insert_rowid(h->db));
+		sqlite_poke_signal(h, sqlite3_last_insert_rowid(h->db));
 	return;
 fail:
-	store_ns_rollback(c, h);
+	sqlite_ns_rollback(c, h);
 	for (it = batch; it != NULL; it = it->next) {
 		it->status = rs;
 		snprintf(it->errmsg, sizeof(it->errmsg), "%s", c->errmsg);
@@ -300,13 +300,13 @@ fail:
  * it cannot be opened, the leader's own connection serves.
  */
 static struct ns_handle *
-write_queue_writer(struct store_conn *c, struct write_queue *q,
+write_queue_writer(struct sqlite_conn *c, struct write_queue *q,
     struct ns_handle *own)
 {
 	char err[512];
 
 	if (q->writer == NULL &&
-	    store_handle_open(c->st, q->path, &q->writer, err, sizeof(err)) != EVDB_OK) {
+	    sqlite_handle_open(c->st, q->path, &q->writer, err, sizeof(err)) != EVDB_OK) {
 		log_warn(c->st->log, "store: writer connection to %s: %s", q->path, err);
 		return own;
 	}
@@ -314,7 +314,7 @@ write_queue_writer(struct store_conn *c, struct write_queue *q,
 }
 
 enum evdb_status
-store_write(struct store_conn *c, const char *ns,
+sqlite_write(struct sqlite_conn *c, const char *ns,
     const struct store_message_in *m, struct store_write_result *r)
 {
 	struct write_item item, *batch, *it, **pp;
@@ -323,7 +323,7 @@ store_write(struct store_conn *c, const char *ns,
 	enum evdb_status rs;
 	int n;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
 	q = h->queue;
 	memset(&item, 0, sizeof(item));
@@ -356,7 +356,7 @@ store_write(struct store_conn *c, const char *ns,
 		pthread_mutex_lock(&q->mu);
 		if (q->release_writer) {
 			/* Rare (a namespace deleted mid-batch): closed under the lock. */
-			store_handle_close(c->st, q->writer);
+			sqlite_handle_close(c->st, q->writer);
 			q->writer = NULL;
 			q->release_writer = false;
 		}

@@ -1,5 +1,5 @@
 /*
- * store_invariant.c - the commit-time position check (see store_invariant.h).
+ * sqlite_invariant.c - the commit-time position check (see sqlite_invariant.h).
  *
  * One query over the rows above the old head: those are the rows the
  * transaction added (rowids only grow), so the check costs one index
@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "store/sqlite/store_invariant.h"
+#include "store/sqlite/sqlite_invariant.h"
 
 static const char invariant_sql[] =
     "SELECT count(*),"
@@ -20,7 +20,7 @@ static const char invariant_sql[] =
     " FROM messages m WHERE m.global_position > ?1";
 
 enum evdb_status
-store_invariant_verify(sqlite3 *db, int64_t head, int64_t added, char *err,
+sqlite_invariant_verify(sqlite3 *db, int64_t head, int64_t added, char *err,
     size_t err_size)
 {
 	sqlite3_stmt *s = NULL;
@@ -60,14 +60,14 @@ out:
 }
 
 enum evdb_status
-store_invariant_commit(struct store_conn *c, struct ns_handle *h, int64_t head,
+sqlite_invariant_commit(struct sqlite_conn *c, struct ns_handle *h, int64_t head,
     int64_t added, const char *what)
 {
 	char err[384];
 
 	if (!c->st->invariants)
 		return EVDB_OK;
-	if (store_invariant_verify(h->db, head, added, err, sizeof(err)) == EVDB_OK)
+	if (sqlite_invariant_verify(h->db, head, added, err, sizeof(err)) == EVDB_OK)
 		return EVDB_OK;
 	snprintf(c->errmsg, sizeof(c->errmsg), "invariant violated: %s", err);
 	log_error(c->st->log, "store: INVARIANT VIOLATED by %s in %s: %s;"
