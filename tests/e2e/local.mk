@@ -112,3 +112,14 @@ tests_e2e_tenant_ids_t_LDADD = $(E2E_LDADD)
 else
 EXTRA_DIST += tests/e2e/tenant_ids_t.c
 endif
+
+# tenant_import_t: /import cannot corrupt a namespace (issue 15, findings
+# 2, 9, 10, 11): positions near 2^63, force with a bad file, imports behind
+# the head or with holes, failed imports answered as failures and resumed.
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/tenant_import_t
+TESTS += tests/e2e/tenant_import_t
+tests_e2e_tenant_import_t_SOURCES = tests/e2e/tenant_import_t.c $(E2E_HARNESS)
+tests_e2e_tenant_import_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_import_t_LDADD = $(E2E_LDADD)
+endif
