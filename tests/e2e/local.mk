@@ -99,3 +99,19 @@ EXTRA_DIST += tests/e2e/valgrind.sh
 # and SIGTERM does not wait on idle kept connections.
 TESTS += tests/e2e/keepconn.sh
 EXTRA_DIST += tests/e2e/keepconn.sh
+
+# Issue 15, tenant bounds: what one tenant can make evdb hold, measured on
+# the evdb process from /proc (harness_proc.c).
+# tenant_read_bytes_t: a read answer is capped in bytes (finding 3).
+TENANT_HARNESS = $(E2E_HARNESS) tests/e2e/harness_proc.c tests/e2e/harness_proc.h
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/tenant_read_bytes_t
+TESTS += tests/e2e/tenant_read_bytes_t
+tests_e2e_tenant_read_bytes_t_SOURCES = tests/e2e/tenant_read_bytes_t.c \
+	$(TENANT_HARNESS)
+tests_e2e_tenant_read_bytes_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_read_bytes_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/tenant_read_bytes_t.c tests/e2e/harness_proc.c \
+	tests/e2e/harness_proc.h
+endif
