@@ -115,3 +115,16 @@ else
 EXTRA_DIST += tests/e2e/tenant_read_bytes_t.c tests/e2e/harness_proc.c \
 	tests/e2e/harness_proc.h
 endif
+
+# tenant_sse_memory_t: a subscriber that never reads holds at most
+# --sse-buffer of evdb's memory (issue 15, finding 6).
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/tenant_sse_memory_t
+TESTS += tests/e2e/tenant_sse_memory_t
+tests_e2e_tenant_sse_memory_t_SOURCES = tests/e2e/tenant_sse_memory_t.c \
+	$(TENANT_HARNESS)
+tests_e2e_tenant_sse_memory_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_sse_memory_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/tenant_sse_memory_t.c
+endif
