@@ -194,6 +194,16 @@ int64_t store_checkpoint_count(const struct store *st);
 /** Number of SQLite connections this process has open. */
 int64_t store_connection_count(const struct store *st);
 
+/**
+ * Checks that the store can still open the files a namespace needs (its
+ * database, WAL, shared memory and poke file): a probe opens and closes as
+ * many descriptors on the namespace directory.  EVDB_OK, or EVDB_ERR_IO
+ * with a sentence for the client in why[0..why_size) naming the system's
+ * reason (e.g. "Too many open files").  For /health.
+ */
+enum evdb_status store_check_files(struct store_conn *c, char *why,
+    size_t why_size);
+
 /* ---- namespaces (registry) ----------------------------------------------- */
 
 /** True when name is an acceptable namespace name ([A-Za-z0-9][A-Za-z0-9_-]{0,63}). */

@@ -128,3 +128,15 @@ tests_e2e_tenant_sse_memory_t_LDADD = $(E2E_LDADD)
 else
 EXTRA_DIST += tests/e2e/tenant_sse_memory_t.c
 endif
+
+# tenant_fds_t: descriptors stay bounded as namespaces are written, and
+# /health fails when they run out (issue 15, finding 8).
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/tenant_fds_t
+TESTS += tests/e2e/tenant_fds_t
+tests_e2e_tenant_fds_t_SOURCES = tests/e2e/tenant_fds_t.c $(TENANT_HARNESS)
+tests_e2e_tenant_fds_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_fds_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/tenant_fds_t.c
+endif

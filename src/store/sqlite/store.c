@@ -308,6 +308,7 @@ store_open(const struct store_options *opt, struct store **out)
 	st->log = opt->log;
 	atomic_init(&st->connections, 0);
 	atomic_init(&st->checkpoints, 0);
+	atomic_init(&st->writers_open, 0);
 	pthread_mutex_init(&st->queues_mu, NULL);
 	pthread_mutex_init(&st->ckpt_mu, NULL);
 	pthread_cond_init(&st->ckpt_cv, NULL);

@@ -6,6 +6,7 @@
  * store_registry.c  namespace operations
  * store_write.c   group commit of writes
  * store_read.c    stream, category and listing reads
+ * store_health.c  whether the files can still be opened (/health)
  */
 #ifndef EVDB_STORE_INTERNAL_H
 #define EVDB_STORE_INTERNAL_H
@@ -96,6 +97,8 @@ struct store {
 	atomic_llong connections;	/* open SQLite connections */
 	pthread_mutex_t queues_mu;	/* guards queues */
 	struct write_queue *queues;	/* every queue made so far */
+	atomic_int writers_open;	/* queues' writer connections open
+					 * (store_write.c bounds it) */
 	pthread_t ckpt_thread;		/* the checkpointer (store_checkpoint.c) */
 	bool ckpt_started;		/* ckpt_thread runs */
 	pthread_mutex_t ckpt_mu;	/* guards ckpt_files and ckpt_stop */
