@@ -15,13 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/sqlite/store_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 
 /* Descriptors a namespace needs: database, WAL, -shm, poke file. */
 #define STORE_HEALTH_FDS 4
 
 enum evdb_status
-store_check_files(struct store_conn *c, char *why, size_t why_size)
+store_check_files(struct sqlite_conn *c, char *why, size_t why_size)
 {
 	int fds[STORE_HEALTH_FDS], n, err = 0;
 

@@ -1,5 +1,5 @@
 /*
- * store_checkpoint.c - WAL checkpoints on a background thread.
+ * sqlite_checkpoint.c - WAL checkpoints on a background thread.
  *
  * By default SQLite checkpoints inside the COMMIT that pushes the WAL past
  * 1000 frames, so one unlucky writer (and every write group-committed with
@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/sqlite/store_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "core/xalloc.h"
 
 /* WAL frames after which a file is checkpointed (SQLite's default). */
@@ -35,7 +35,7 @@
 
 struct checkpoint_file {
 	struct checkpoint_file *next;	/* the store's list */
-	struct store *st;		/* owner */
+	struct sqlite_store *st;		/* owner */
 	char *path;			/* the namespace database */
 	bool wanted;			/* its WAL passed the threshold (ckpt_mu) */
 	int asked_at;			/* WAL frames when it was last asked for (ckpt_mu) */
@@ -44,7 +44,7 @@ struct checkpoint_file {
 };
 
 struct checkpoint_file *
-store_checkpoint_file(struct store *st, const char *path)
+sqlite_checkpoint_file(struct sqlite_store *st, const char *path)
 {
 	struct checkpoint_file *f;
 
@@ -64,7 +64,7 @@ out:
 
 /* Runs in the committing thread after every commit: keep it cheap. */
 static int
-store_checkpoint_hook(void *arg, sqlite3 *db, const char *name, int frames)
+sqlite_checkpoint_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct checkpoint_file *f = arg;
 
@@ -83,27 +83,27 @@ store_checkpoint_hook(void *arg, sqlite3 *db, const char *name, int frames)
 }
 
 void
-store_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db)
+sqlite_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db)
 {
 	/* Replaces SQLite's auto-checkpoint, which is itself a WAL hook. */
-	sqlite3_wal_hook(db, store_checkpoint_hook, f);
+	sqlite3_wal_hook(db, sqlite_checkpoint_hook, f);
 }
 
 /* Runs on the checkpointer thread only, which alone touches f->db. */
 static void
-store_checkpoint_run(struct store *st, struct checkpoint_file *f)
+sqlite_checkpoint_run(struct sqlite_store *st, struct checkpoint_file *f)
 {
 	char err[512];
 	int rc, log_frames = 0, done = 0;
 
 	/* A deleted namespace's file is let go rather than kept open. */
 	if (access(f->path, F_OK) != 0) {
-		store_close_db(st, f->db);
+		sqlite_close_db(st, f->db);
 		f->db = NULL;
 		return;
 	}
 	if (f->db == NULL &&
-	    store_open_db(st, f->path, false, &f->db, err, sizeof(err)) != EVDB_OK)
+	    sqlite_open_db(st, f->path, false, &f->db, err, sizeof(err)) != EVDB_OK)
 		return;
 	rc = sqlite3_wal_checkpoint_v2(f->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    &log_frames, &done);
@@ -120,14 +120,14 @@ store_checkpoint_run(struct store *st, struct checkpoint_file *f)
 	 * open, these connections would hold descriptors for every file ever
 	 * checkpointed.
 	 */
-	store_close_db(st, f->db);
+	sqlite_close_db(st, f->db);
 	f->db = NULL;
 }
 
 static void *
-store_checkpoint_main(void *arg)
+sqlite_checkpoint_main(void *arg)
 {
-	struct store *st = arg;
+	struct sqlite_store *st = arg;
 	struct checkpoint_file *f, *todo[32];
 	struct timespec until;
 	int n, i;
@@ -151,7 +151,7 @@ store_checkpoint_main(void *arg)
 		}
 		pthread_mutex_unlock(&st->ckpt_mu);
 		for (i = 0; i < n; i++)
-			store_checkpoint_run(st, todo[i]);
+			sqlite_checkpoint_run(st, todo[i]);
 		pthread_mutex_lock(&st->ckpt_mu);
 	}
 	pthread_mutex_unlock(&st->ckpt_mu);
@@ -159,9 +159,9 @@ store_checkpoint_main(void *arg)
 }
 
 enum evdb_status
-store_checkpoint_start(struct store *st)
+sqlite_checkpoint_start(struct sqlite_store *st)
 {
-	if (pthread_create(&st->ckpt_thread, NULL, store_checkpoint_main, st) != 0) {
+	if (pthread_create(&st->ckpt_thread, NULL, sqlite_checkpoint_main, st) != 0) {
 		log_error(st->log, "store: cannot start the checkpointer: %s",
 		    strerror(errno));
 		return EVDB_ERR_IO;
@@ -171,7 +171,7 @@ store_checkpoint_start(struct store *st)
 }
 
 void
-store_checkpoint_stop(struct store *st)
+sqlite_checkpoint_stop(struct sqlite_store *st)
 {
 	struct checkpoint_file *f;
 
@@ -185,14 +185,14 @@ store_checkpoint_stop(struct store *st)
 	}
 	while ((f = st->ckpt_files) != NULL) {
 		st->ckpt_files = f->next;
-		store_close_db(st, f->db);
+		sqlite_close_db(st, f->db);
 		free(f->path);
 		free(f);
 	}
 }
 
 int64_t
-store_checkpoint_count(const struct store *st)
+sqlite_checkpoint_count(const struct sqlite_store *st)
 {
-	return atomic_load(&((struct store *)st)->checkpoints);
+	return atomic_load(&((struct sqlite_store *)st)->checkpoints);
 }

@@ -1,5 +1,5 @@
 /*
- * store.c - the store's lifetime, its per-thread connections and caches,
+ * sqlite_store.c - the store's lifetime, its per-thread connections and caches,
  * and the mapping of SQLite failures to evdb statuses.
  */
 #include "config.h"
@@ -12,7 +12,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "store/sqlite/store_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "core/strutil.h"
 #include "core/xalloc.h"
 
@@ -126,7 +126,7 @@ static const char *const reg_sql[REG_STMT_COUNT] = {
 };
 
 enum evdb_status
-store_sqlite_status(int rc)
+sqlite_status(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -153,9 +153,9 @@ store_sqlite_status(int rc)
 }
 
 enum evdb_status
-store_fail(struct store_conn *c, sqlite3 *db, int rc, const char *what)
+sqlite_fail(struct sqlite_conn *c, sqlite3 *db, int rc, const char *what)
 {
-	enum evdb_status st = store_sqlite_status(rc);
+	enum evdb_status st = sqlite_status(rc);
 
 	snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s (sqlite %d)", what,
 	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
@@ -164,25 +164,25 @@ store_fail(struct store_conn *c, sqlite3 *db, int rc, const char *what)
 }
 
 const char *
-store_conn_errmsg(const struct store_conn *c)
+sqlite_conn_errmsg(const struct sqlite_conn *c)
 {
 	return c->errmsg;
 }
 
-struct store *
-store_conn_store(const struct store_conn *c)
+struct sqlite_store *
+sqlite_conn_store(const struct sqlite_conn *c)
 {
 	return c->st;
 }
 
 int64_t
-store_connection_count(const struct store *st)
+sqlite_connection_count(const struct sqlite_store *st)
 {
 	return atomic_load(&st->connections);
 }
 
 void
-store_stmt_done(sqlite3_stmt *s)
+sqlite_stmt_done(sqlite3_stmt *s)
 {
 	if (s != NULL) {
 		sqlite3_reset(s);
@@ -195,7 +195,7 @@ store_stmt_done(sqlite3_stmt *s)
  * (if_null when the value is NULL, as max() of no rows is), and resets s.
  */
 enum evdb_status
-store_step_int64(struct store_conn *c, sqlite3 *db, sqlite3_stmt *s,
+sqlite_step_int64(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s,
     const char *what, int64_t if_null, int64_t *v)
 {
 	enum evdb_status rs = EVDB_OK;
@@ -205,14 +205,14 @@ store_step_int64(struct store_conn *c, sqlite3 *db, sqlite3_stmt *s,
 		*v = sqlite3_column_type(s, 0) == SQLITE_NULL ? if_null
 		    : sqlite3_column_int64(s, 0);
 	else
-		rs = store_fail(c, db, rc, what);
-	store_stmt_done(s);
+		rs = sqlite_fail(c, db, rc, what);
+	sqlite_stmt_done(s);
 	return rs;
 }
 
 /* Runs SQL text (schema and pragmas); the message goes to err. */
 enum evdb_status
-store_exec(sqlite3 *db, const char *sql, char *err, size_t err_size)
+sqlite_exec(sqlite3 *db, const char *sql, char *err, size_t err_size)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
@@ -220,14 +220,14 @@ store_exec(sqlite3 *db, const char *sql, char *err, size_t err_size)
 	if (rc != SQLITE_OK) {
 		snprintf(err, err_size, "%s: %s", sql, msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		return store_sqlite_status(rc) == EVDB_OK ? EVDB_ERR_BACKEND
-		    : store_sqlite_status(rc);
+		return sqlite_status(rc) == EVDB_OK ? EVDB_ERR_BACKEND
+		    : sqlite_status(rc);
 	}
 	return EVDB_OK;
 }
 
 enum evdb_status
-store_open_db(struct store *st, const char *path, bool create, sqlite3 **out,
+sqlite_open_db(struct sqlite_store *st, const char *path, bool create, sqlite3 **out,
     char *err, size_t err_size)
 {
 	sqlite3 *db = NULL;
@@ -242,7 +242,7 @@ store_open_db(struct store *st, const char *path, bool create, sqlite3 **out,
 	if (rc != SQLITE_OK) {
 		snprintf(err, err_size, "open %s: %s", path,
 		    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		rs = store_sqlite_status(rc);
+		rs = sqlite_status(rc);
 		sqlite3_close(db);
 		return rs == EVDB_OK ? EVDB_ERR_BACKEND : rs;
 	}
@@ -261,15 +261,15 @@ store_open_db(struct store *st, const char *path, bool create, sqlite3 **out,
 	 */
 	full = st->durability == DURABILITY_FULL ||
 	    strcmp(path, st->registry_path) == 0;
-	if ((rs = store_exec(db, "PRAGMA journal_mode=WAL", err, err_size)) != EVDB_OK ||
-	    (rs = store_exec(db, full ? "PRAGMA synchronous=FULL" :
+	if ((rs = sqlite_exec(db, "PRAGMA journal_mode=WAL", err, err_size)) != EVDB_OK ||
+	    (rs = sqlite_exec(db, full ? "PRAGMA synchronous=FULL" :
 	    "PRAGMA synchronous=NORMAL", err, err_size)) != EVDB_OK ||
 	    /* The WAL file keeps its high-water size after a rewind; cap it. */
-	    (rs = store_exec(db, "PRAGMA journal_size_limit=33554432", err,
+	    (rs = sqlite_exec(db, "PRAGMA journal_size_limit=33554432", err,
 	    err_size)) != EVDB_OK ||
-	    (rs = store_exec(db, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
+	    (rs = sqlite_exec(db, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
 	    " PRAGMA cache_size=-8192", err, err_size)) != EVDB_OK) {
-		store_close_db(st, db);
+		sqlite_close_db(st, db);
 		return rs;
 	}
 	*out = db;
@@ -277,7 +277,7 @@ store_open_db(struct store *st, const char *path, bool create, sqlite3 **out,
 }
 
 void
-store_close_db(struct store *st, sqlite3 *db)
+sqlite_close_db(struct sqlite_store *st, sqlite3 *db)
 {
 	if (db == NULL)
 		return;
@@ -287,9 +287,9 @@ store_close_db(struct store *st, sqlite3 *db)
 }
 
 enum evdb_status
-store_open(const struct store_options *opt, struct store **out)
+sqlite_open(const struct store_options *opt, struct sqlite_store **out)
 {
-	struct store *st;
+	struct sqlite_store *st;
 	enum evdb_status rs;
 	char err[512];
 	sqlite3 *db = NULL;
@@ -320,16 +320,16 @@ store_open(const struct store_options *opt, struct store **out)
 		rs = EVDB_ERR_IO;
 		goto out;
 	}
-	if ((rs = store_open_db(st, st->registry_path, true, &db, err, sizeof(err))) != EVDB_OK ||
-	    (rs = store_schema_registry(st, db, err, sizeof(err))) != EVDB_OK) {
+	if ((rs = sqlite_open_db(st, st->registry_path, true, &db, err, sizeof(err))) != EVDB_OK ||
+	    (rs = sqlite_schema_registry(st, db, err, sizeof(err))) != EVDB_OK) {
 		log_error(st->log, "store: registry %s: %s", st->registry_path, err);
 		goto out;
 	}
-	rs = store_checkpoint_start(st);
+	rs = sqlite_checkpoint_start(st);
 out:
-	store_close_db(st, db);
+	sqlite_close_db(st, db);
 	if (rs != EVDB_OK) {
-		store_close(st);
+		sqlite_close(st);
 		return rs;
 	}
 	*out = st;
@@ -337,12 +337,12 @@ out:
 }
 
 void
-store_close(struct store *st)
+sqlite_close(struct sqlite_store *st)
 {
 	if (st == NULL)
 		return;
-	store_checkpoint_stop(st);
-	store_write_queues_free(st);
+	sqlite_checkpoint_stop(st);
+	sqlite_write_queues_free(st);
 	pthread_mutex_destroy(&st->queues_mu);
 	pthread_mutex_destroy(&st->ckpt_mu);
 	pthread_cond_destroy(&st->ckpt_cv);
@@ -353,16 +353,16 @@ store_close(struct store *st)
 }
 
 enum evdb_status
-store_conn_open(struct store *st, struct store_conn **out)
+sqlite_conn_open(struct sqlite_store *st, struct sqlite_conn **out)
 {
-	struct store_conn *c = xcalloc(1, sizeof(*c));
+	struct sqlite_conn *c = xcalloc(1, sizeof(*c));
 	enum evdb_status rs;
 	char err[512];
 
 	*out = NULL;
 	c->st = st;
 	c->reg_data_version = -1;
-	if ((rs = store_open_db(st, st->registry_path, false, &c->reg, err, sizeof(err))) != EVDB_OK) {
+	if ((rs = sqlite_open_db(st, st->registry_path, false, &c->reg, err, sizeof(err))) != EVDB_OK) {
 		log_error(st->log, "store: %s", err);
 		free(c);
 		return rs;
@@ -372,7 +372,7 @@ store_conn_open(struct store *st, struct store_conn **out)
 }
 
 enum evdb_status
-store_handle_open(struct store *st, const char *path, struct ns_handle **out,
+sqlite_handle_open(struct sqlite_store *st, const char *path, struct ns_handle **out,
     char *err, size_t err_size)
 {
 	struct ns_handle *h;
@@ -381,21 +381,21 @@ store_handle_open(struct store *st, const char *path, struct ns_handle **out,
 	*out = NULL;
 	h = xcalloc(1, sizeof(*h));
 	h->poke_fd = -1;
-	if ((rs = store_open_db(st, path, false, &h->db, err, err_size)) != EVDB_OK ||
-	    (rs = store_schema_namespace(st, h->db, err, err_size)) != EVDB_OK) {
-		store_handle_close(st, h);
+	if ((rs = sqlite_open_db(st, path, false, &h->db, err, err_size)) != EVDB_OK ||
+	    (rs = sqlite_schema_namespace(st, h->db, err, err_size)) != EVDB_OK) {
+		sqlite_handle_close(st, h);
 		return rs;
 	}
-	h->queue = store_write_queue(st, path);
-	h->ckpt = store_checkpoint_file(st, path);
-	store_checkpoint_attach(h->ckpt, h->db);
-	h->poke_fd = store_poke_open(path);
+	h->queue = sqlite_write_queue(st, path);
+	h->ckpt = sqlite_checkpoint_file(st, path);
+	sqlite_checkpoint_attach(h->ckpt, h->db);
+	h->poke_fd = sqlite_poke_open(path);
 	*out = h;
 	return EVDB_OK;
 }
 
 void
-store_handle_close(struct store *st, struct ns_handle *h)
+sqlite_handle_close(struct sqlite_store *st, struct ns_handle *h)
 {
 	int i;
 
@@ -403,14 +403,14 @@ store_handle_close(struct store *st, struct ns_handle *h)
 		return;
 	for (i = 0; i < NS_STMT_COUNT; i++)
 		sqlite3_finalize(h->stmt[i]);
-	store_close_db(st, h->db);
+	sqlite_close_db(st, h->db);
 	if (h->poke_fd >= 0)
 		close(h->poke_fd);
 	free(h);
 }
 
 static void
-store_cache_clear(struct store_conn *c)
+sqlite_cache_clear(struct sqlite_conn *c)
 {
 	int b;
 
@@ -419,7 +419,7 @@ store_cache_clear(struct store_conn *c)
 			struct ns_entry *e = c->cache[b];
 
 			c->cache[b] = e->next;
-			store_handle_close(c->st, e->handle);
+			sqlite_handle_close(c->st, e->handle);
 			free(e);
 		}
 	}
@@ -427,21 +427,21 @@ store_cache_clear(struct store_conn *c)
 }
 
 void
-store_conn_close(struct store_conn *c)
+sqlite_conn_close(struct sqlite_conn *c)
 {
 	int i;
 
 	if (c == NULL)
 		return;
-	store_cache_clear(c);
+	sqlite_cache_clear(c);
 	for (i = 0; i < REG_STMT_COUNT; i++)
 		sqlite3_finalize(c->reg_stmt[i]);
-	store_close_db(c->st, c->reg);
+	sqlite_close_db(c->st, c->reg);
 	free(c);
 }
 
 enum evdb_status
-store_reg_stmt(struct store_conn *c, enum reg_stmt which, sqlite3_stmt **out)
+sqlite_reg_stmt(struct sqlite_conn *c, enum reg_stmt which, sqlite3_stmt **out)
 {
 	int rc;
 
@@ -449,14 +449,14 @@ store_reg_stmt(struct store_conn *c, enum reg_stmt which, sqlite3_stmt **out)
 		rc = sqlite3_prepare_v3(c->reg, reg_sql[which], -1,
 		    SQLITE_PREPARE_PERSISTENT, &c->reg_stmt[which], NULL);
 		if (rc != SQLITE_OK)
-			return store_fail(c, c->reg, rc, "prepare registry statement");
+			return sqlite_fail(c, c->reg, rc, "prepare registry statement");
 	}
 	*out = c->reg_stmt[which];
 	return EVDB_OK;
 }
 
 enum evdb_status
-store_ns_stmt(struct store_conn *c, struct ns_handle *h, enum ns_stmt which,
+sqlite_ns_stmt(struct sqlite_conn *c, struct ns_handle *h, enum ns_stmt which,
     sqlite3_stmt **out)
 {
 	int rc;
@@ -465,7 +465,7 @@ store_ns_stmt(struct store_conn *c, struct ns_handle *h, enum ns_stmt which,
 		rc = sqlite3_prepare_v3(h->db, ns_sql[which], -1,
 		    SQLITE_PREPARE_PERSISTENT, &h->stmt[which], NULL);
 		if (rc != SQLITE_OK)
-			return store_fail(c, h->db, rc, "prepare namespace statement");
+			return sqlite_fail(c, h->db, rc, "prepare namespace statement");
 	}
 	*out = h->stmt[which];
 	return EVDB_OK;
@@ -473,26 +473,26 @@ store_ns_stmt(struct store_conn *c, struct ns_handle *h, enum ns_stmt which,
 
 /* Steps a prepared statement that returns no row (BEGIN, COMMIT, ...). */
 enum evdb_status
-store_ns_exec(struct store_conn *c, struct ns_handle *h, enum ns_stmt which,
+sqlite_ns_exec(struct sqlite_conn *c, struct ns_handle *h, enum ns_stmt which,
     const char *what)
 {
 	sqlite3_stmt *s = NULL;
 	enum evdb_status rs;
 	int rc;
 
-	if ((rs = store_ns_stmt(c, h, which, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, which, &s)) != EVDB_OK)
 		return rs;
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? EVDB_OK : store_fail(c, h->db, rc, what);
+	return rc == SQLITE_DONE ? EVDB_OK : sqlite_fail(c, h->db, rc, what);
 }
 
 /* Rolls back the connection's open transaction, if any. */
 void
-store_ns_rollback(struct store_conn *c, struct ns_handle *h)
+sqlite_ns_rollback(struct sqlite_conn *c, struct ns_handle *h)
 {
 	if (!sqlite3_get_autocommit(h->db))
-		(void)store_ns_exec(c, h, NS_ROLLBACK, "rollback");
+		(void)sqlite_ns_exec(c, h, NS_ROLLBACK, "rollback");
 }
 
 bool
@@ -514,7 +514,7 @@ store_ns_name_valid(const char *name)
 }
 
 char *
-store_ns_path(const struct store *st, const char *ns, int64_t generation)
+sqlite_ns_path(const struct sqlite_store *st, const char *ns, int64_t generation)
 {
 	size_t n = xadd(xadd(strlen(st->ns_dir), strlen(ns)), 48);
 	char *p = xmalloc(n);
@@ -525,7 +525,7 @@ store_ns_path(const struct store *st, const char *ns, int64_t generation)
 }
 
 static unsigned
-store_ns_bucket(const char *ns)
+sqlite_ns_bucket(const char *ns)
 {
 	return strutil_fnv1a(STRUTIL_FNV1A_SEED, ns, strlen(ns)) %
 	    NS_CACHE_BUCKETS;
@@ -533,7 +533,7 @@ store_ns_bucket(const char *ns)
 
 /* Drops every cached entry when another connection changed the registry. */
 static enum evdb_status
-store_cache_refresh(struct store_conn *c)
+sqlite_cache_refresh(struct sqlite_conn *c)
 {
 	sqlite3_stmt *s;
 	enum evdb_status rs;
@@ -541,35 +541,35 @@ store_cache_refresh(struct store_conn *c)
 
 	if (c->in_request && c->reg_checked)
 		return EVDB_OK;
-	if ((rs = store_reg_stmt(c, REG_DATA_VERSION, &s)) != EVDB_OK ||
-	    (rs = store_step_int64(c, c->reg, s, "registry data_version", 0,
+	if ((rs = sqlite_reg_stmt(c, REG_DATA_VERSION, &s)) != EVDB_OK ||
+	    (rs = sqlite_step_int64(c, c->reg, s, "registry data_version", 0,
 	    &v)) != EVDB_OK)
 		return rs;
 	c->reg_checked = c->in_request;
 	if (v != c->reg_data_version) {
-		store_cache_clear(c);
+		sqlite_cache_clear(c);
 		c->reg_data_version = v;
 	}
 	return EVDB_OK;
 }
 
 void
-store_conn_request_begin(struct store_conn *c)
+sqlite_conn_request_begin(struct sqlite_conn *c)
 {
 	c->in_request = true;
 	c->reg_checked = false;
 }
 
 void
-store_conn_request_end(struct store_conn *c)
+sqlite_conn_request_end(struct sqlite_conn *c)
 {
 	c->in_request = false;
 }
 
 void
-store_ns_forget(struct store_conn *c, const char *ns)
+sqlite_ns_forget(struct sqlite_conn *c, const char *ns)
 {
-	struct ns_entry **pp = &c->cache[store_ns_bucket(ns)];
+	struct ns_entry **pp = &c->cache[sqlite_ns_bucket(ns)];
 
 	for (; *pp != NULL; pp = &(*pp)->next) {
 		if (strcmp((*pp)->name, ns) == 0) {
@@ -578,7 +578,7 @@ store_ns_forget(struct store_conn *c, const char *ns)
 			*pp = e->next;
 			if (e->handle != NULL)
 				c->open_handles--;
-			store_handle_close(c->st, e->handle);
+			sqlite_handle_close(c->st, e->handle);
 			free(e);
 			return;
 		}
@@ -586,7 +586,7 @@ store_ns_forget(struct store_conn *c, const char *ns)
 }
 
 enum evdb_status
-store_ns_lookup(struct store_conn *c, const char *ns, struct ns_entry **out)
+sqlite_ns_lookup(struct sqlite_conn *c, const char *ns, struct ns_entry **out)
 {
 	struct ns_entry *e;
 	sqlite3_stmt *s;
@@ -597,9 +597,9 @@ store_ns_lookup(struct store_conn *c, const char *ns, struct ns_entry **out)
 	*out = NULL;
 	if (!store_ns_name_valid(ns))
 		return EVDB_ERR_NOT_FOUND;
-	if ((rs = store_cache_refresh(c)) != EVDB_OK)
+	if ((rs = sqlite_cache_refresh(c)) != EVDB_OK)
 		return rs;
-	b = store_ns_bucket(ns);
+	b = sqlite_ns_bucket(ns);
 	for (e = c->cache[b]; e != NULL; e = e->next) {
 		if (strcmp(e->name, ns) == 0) {
 			e->last_used = ++c->use_counter;
@@ -607,17 +607,17 @@ store_ns_lookup(struct store_conn *c, const char *ns, struct ns_entry **out)
 			return EVDB_OK;
 		}
 	}
-	if ((rs = store_reg_stmt(c, REG_LOOKUP, &s)) != EVDB_OK)
+	if ((rs = sqlite_reg_stmt(c, REG_LOOKUP, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, ns, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
-		store_stmt_done(s);
+		sqlite_stmt_done(s);
 		return EVDB_ERR_NOT_FOUND;
 	}
 	if (rc != SQLITE_ROW) {
-		rs = store_fail(c, c->reg, rc, "registry lookup");
-		store_stmt_done(s);
+		rs = sqlite_fail(c, c->reg, rc, "registry lookup");
+		sqlite_stmt_done(s);
 		return rs;
 	}
 	e = xcalloc(1, sizeof(*e));
@@ -625,7 +625,7 @@ store_ns_lookup(struct store_conn *c, const char *ns, struct ns_entry **out)
 	e->generation = sqlite3_column_int64(s, 0);
 	snprintf(e->token_hash, sizeof(e->token_hash), "%s",
 	    (const char *)sqlite3_column_text(s, 1));
-	store_stmt_done(s);
+	sqlite_stmt_done(s);
 	e->last_used = ++c->use_counter;
 	e->next = c->cache[b];
 	c->cache[b] = e;
@@ -635,7 +635,7 @@ store_ns_lookup(struct store_conn *c, const char *ns, struct ns_entry **out)
 
 /* Closes the least recently used open handle, to bound open files. */
 static void
-store_evict_one(struct store_conn *c)
+sqlite_evict_one(struct sqlite_conn *c)
 {
 	struct ns_entry *e, *victim = NULL;
 	int b;
@@ -646,14 +646,14 @@ store_evict_one(struct store_conn *c)
 			    (victim == NULL || e->last_used < victim->last_used))
 				victim = e;
 	if (victim != NULL) {
-		store_handle_close(c->st, victim->handle);
+		sqlite_handle_close(c->st, victim->handle);
 		victim->handle = NULL;
 		c->open_handles--;
 	}
 }
 
 enum evdb_status
-store_ns_handle(struct store_conn *c, const char *ns, struct ns_entry **entry,
+sqlite_ns_handle(struct sqlite_conn *c, const char *ns, struct ns_entry **entry,
     struct ns_handle **out)
 {
 	struct ns_entry *e;
@@ -663,7 +663,7 @@ store_ns_handle(struct store_conn *c, const char *ns, struct ns_entry **entry,
 	char *path;
 
 	*out = NULL;
-	if ((rs = store_ns_lookup(c, ns, &e)) != EVDB_OK)
+	if ((rs = sqlite_ns_lookup(c, ns, &e)) != EVDB_OK)
 		return rs;
 	if (entry != NULL)
 		*entry = e;
@@ -672,9 +672,9 @@ store_ns_handle(struct store_conn *c, const char *ns, struct ns_entry **entry,
 		return EVDB_OK;
 	}
 	if (c->open_handles >= NS_OPEN_MAX)
-		store_evict_one(c);
-	path = store_ns_path(c->st, ns, e->generation);
-	rs = store_handle_open(c->st, path, &h, err, sizeof(err));
+		sqlite_evict_one(c);
+	path = sqlite_ns_path(c->st, ns, e->generation);
+	rs = sqlite_handle_open(c->st, path, &h, err, sizeof(err));
 	free(path);
 	if (rs != EVDB_OK) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "%s", err);

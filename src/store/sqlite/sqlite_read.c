@@ -1,5 +1,5 @@
 /*
- * store_read.c - reading streams, categories and namespace listings.
+ * sqlite_read.c - reading streams, categories and namespace listings.
  *
  * Reads run on the calling thread's own connection outside any explicit
  * transaction: each statement sees one consistent WAL snapshot, and never
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/sqlite/store_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "core/streamname.h"
 #include "core/xalloc.h"
 
@@ -38,7 +38,7 @@ read_row(sqlite3_stmt *s, struct store_message *m)
  * each row that passes the consumer-group filter.  Resets s.
  */
 static enum evdb_status
-read_rows(struct store_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
+read_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
     int64_t member, int64_t size, store_message_fn fn, void *ctx)
 {
 	struct store_message m;
@@ -51,7 +51,7 @@ read_rows(struct store_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW) {
-			rs = store_fail(c, db, rc, "read");
+			rs = sqlite_fail(c, db, rc, "read");
 			break;
 		}
 		if (size > 0) {
@@ -66,20 +66,20 @@ read_rows(struct store_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
 			break;
 		n++;
 	}
-	store_stmt_done(s);
+	sqlite_stmt_done(s);
 	return rs;
 }
 
 enum evdb_status
-store_read_stream(struct store_conn *c, const char *ns,
+sqlite_read_stream(struct sqlite_conn *c, const char *ns,
     const struct store_stream_query *q, store_message_fn fn, void *ctx)
 {
 	struct ns_handle *h;
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = store_ns_stmt(c, h, q->by_global ? NS_READ_STREAM_GLOBAL
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = sqlite_ns_stmt(c, h, q->by_global ? NS_READ_STREAM_GLOBAL
 	    : NS_READ_STREAM, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, q->stream, (int)q->stream_len, SQLITE_STATIC);
@@ -89,7 +89,7 @@ store_read_stream(struct store_conn *c, const char *ns,
 }
 
 enum evdb_status
-store_read_last(struct store_conn *c, const char *ns, const char *stream,
+sqlite_read_last(struct sqlite_conn *c, const char *ns, const char *stream,
     size_t stream_len, const char *type, size_t type_len, store_message_fn fn,
     void *ctx)
 {
@@ -97,8 +97,8 @@ store_read_last(struct store_conn *c, const char *ns, const char *stream,
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = store_ns_stmt(c, h, type != NULL ? NS_READ_LAST_TYPE
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = sqlite_ns_stmt(c, h, type != NULL ? NS_READ_LAST_TYPE
 	    : NS_READ_LAST, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, stream, (int)stream_len, SQLITE_STATIC);
@@ -108,7 +108,7 @@ store_read_last(struct store_conn *c, const char *ns, const char *stream,
 }
 
 enum evdb_status
-store_stream_version(struct store_conn *c, const char *ns, const char *stream,
+sqlite_stream_version(struct sqlite_conn *c, const char *ns, const char *stream,
     size_t stream_len, int64_t *version)
 {
 	struct ns_handle *h;
@@ -116,15 +116,15 @@ store_stream_version(struct store_conn *c, const char *ns, const char *stream,
 	enum evdb_status rs;
 
 	*version = -1;
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = store_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = sqlite_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, stream, (int)stream_len, SQLITE_STATIC);
-	return store_step_int64(c, h->db, s, "stream version", -1, version);
+	return sqlite_step_int64(c, h->db, s, "stream version", -1, version);
 }
 
 enum evdb_status
-store_read_category(struct store_conn *c, const char *ns,
+sqlite_read_category(struct sqlite_conn *c, const char *ns,
     const struct store_category_query *q, store_message_fn fn, void *ctx)
 {
 	struct ns_handle *h;
@@ -137,8 +137,8 @@ store_read_category(struct store_conn *c, const char *ns,
 		which = all ? NS_READ_ALL_CORR : NS_READ_CATEGORY_CORR;
 	else
 		which = all ? NS_READ_ALL : NS_READ_CATEGORY;
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = store_ns_stmt(c, h, which, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = sqlite_ns_stmt(c, h, which, &s)) != EVDB_OK)
 		return rs;
 	if (all)
 		sqlite3_bind_null(s, 1);
@@ -155,7 +155,7 @@ store_read_category(struct store_conn *c, const char *ns,
 }
 
 enum evdb_status
-store_ns_streams(struct store_conn *c, const char *ns, const char *prefix,
+sqlite_ns_streams(struct sqlite_conn *c, const char *ns, const char *prefix,
     size_t prefix_len, const char *cursor, size_t cursor_len, int64_t limit,
     store_stream_fn fn, void *ctx)
 {
@@ -167,8 +167,8 @@ store_ns_streams(struct store_conn *c, const char *ns, const char *prefix,
 	size_t upper_len = prefix_len;
 	int rc;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = store_ns_stmt(c, h, NS_STREAMS, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = sqlite_ns_stmt(c, h, NS_STREAMS, &s)) != EVDB_OK)
 		return rs;
 	/*
 	 * Names with the prefix sort in [prefix, upper), where upper is the
@@ -194,7 +194,7 @@ store_ns_streams(struct store_conn *c, const char *ns, const char *prefix,
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW) {
-			rs = store_fail(c, h->db, rc, "list streams");
+			rs = sqlite_fail(c, h->db, rc, "list streams");
 			break;
 		}
 		info.name = (const char *)sqlite3_column_text(s, 0);
@@ -204,13 +204,13 @@ store_ns_streams(struct store_conn *c, const char *ns, const char *prefix,
 		if ((rs = fn(ctx, &info)) != EVDB_OK)
 			break;
 	}
-	store_stmt_done(s);
+	sqlite_stmt_done(s);
 	free(upper);
 	return rs;
 }
 
 enum evdb_status
-store_ns_categories(struct store_conn *c, const char *ns, store_category_fn fn,
+sqlite_ns_categories(struct sqlite_conn *c, const char *ns, store_category_fn fn,
     void *ctx)
 {
 	struct store_category_info info;
@@ -219,15 +219,15 @@ store_ns_categories(struct store_conn *c, const char *ns, store_category_fn fn,
 	enum evdb_status rs;
 	int rc;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = store_ns_stmt(c, h, NS_CATEGORIES, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = sqlite_ns_stmt(c, h, NS_CATEGORIES, &s)) != EVDB_OK)
 		return rs;
 	for (;;) {
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW) {
-			rs = store_fail(c, h->db, rc, "list categories");
+			rs = sqlite_fail(c, h->db, rc, "list categories");
 			break;
 		}
 		info.name = (const char *)sqlite3_column_text(s, 0);
@@ -237,6 +237,6 @@ store_ns_categories(struct store_conn *c, const char *ns, store_category_fn fn,
 		if ((rs = fn(ctx, &info)) != EVDB_OK)
 			break;
 	}
-	store_stmt_done(s);
+	sqlite_stmt_done(s);
 	return rs;
 }

@@ -1,15 +1,15 @@
 /*
- * store_internal.h - what the store_*.c files share; not a public contract.
+ * sqlite_internal.h - what the store_*.c files share; not a public contract.
  *
  * store.c       lifetime, connections, the per-connection caches, errors
  * store_schema.c  schema migrations of the registry and namespace files
  * store_registry.c  namespace operations
- * store_write.c   group commit of writes
+ * sqlite_write.c   group commit of writes
  * store_read.c    stream, category and listing reads
  * store_health.c  whether the files can still be opened (/health)
  */
-#ifndef EVDB_STORE_INTERNAL_H
-#define EVDB_STORE_INTERNAL_H
+#ifndef EVDB_SQLITE_INTERNAL_H
+#define EVDB_SQLITE_INTERNAL_H
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -60,7 +60,7 @@ enum reg_stmt {
 	REG_STMT_COUNT
 };
 
-/* The in-process group-commit queue of one namespace file (store_write.c). */
+/* The in-process group-commit queue of one namespace file (sqlite_write.c). */
 struct write_queue;
 /* The checkpoint state of one namespace file (store_checkpoint.c). */
 struct checkpoint_file;
@@ -87,7 +87,7 @@ struct ns_entry {
 #define NS_CACHE_BUCKETS 64
 #define NS_OPEN_MAX 32			/* open namespace files per connection */
 
-struct store {
+struct sqlite_store {
 	char *data_dir;			/* owned */
 	char *ns_dir;			/* owned: data_dir + "/ns" */
 	char *registry_path;		/* owned */
@@ -98,22 +98,22 @@ struct store {
 	pthread_mutex_t queues_mu;	/* guards queues */
 	struct write_queue *queues;	/* every queue made so far */
 	atomic_int writers_open;	/* queues' writer connections open
-					 * (store_write.c bounds it) */
+					 * (sqlite_write.c bounds it) */
 	pthread_t ckpt_thread;		/* the checkpointer (store_checkpoint.c) */
 	bool ckpt_started;		/* ckpt_thread runs */
 	pthread_mutex_t ckpt_mu;	/* guards ckpt_files and ckpt_stop */
 	pthread_cond_t ckpt_cv;		/* wakes the checkpointer */
-	bool ckpt_stop;			/* store_close asked it to end */
+	bool ckpt_stop;			/* sqlite_close asked it to end */
 	struct checkpoint_file *ckpt_files; /* every file seen so far */
 	atomic_llong checkpoints;	/* checkpoints run */
 };
 
-struct store_conn {
-	struct store *st;		/* the shared store */
+struct sqlite_conn {
+	struct sqlite_store *st;		/* the shared store */
 	sqlite3 *reg;			/* registry connection */
 	sqlite3_stmt *reg_stmt[REG_STMT_COUNT]; /* prepared lazily */
 	int64_t reg_data_version;	/* PRAGMA data_version when the cache was filled */
-	bool in_request;		/* between store_conn_request_begin and _end */
+	bool in_request;		/* between sqlite_conn_request_begin and _end */
 	bool reg_checked;		/* the registry was checked in this request */
 	struct ns_entry *cache[NS_CACHE_BUCKETS]; /* namespaces looked up so far */
 	int open_handles;		/* entries with a handle */
@@ -123,53 +123,53 @@ struct store_conn {
 };
 
 /* store.c */
-enum evdb_status store_sqlite_status(int rc);
-enum evdb_status store_fail(struct store_conn *c, sqlite3 *db, int rc,
+enum evdb_status sqlite_status(int rc);
+enum evdb_status sqlite_fail(struct sqlite_conn *c, sqlite3 *db, int rc,
     const char *what);
-enum evdb_status store_open_db(struct store *st, const char *path,
+enum evdb_status sqlite_open_db(struct sqlite_store *st, const char *path,
     bool create, sqlite3 **out, char *err, size_t err_size);
-void store_close_db(struct store *st, sqlite3 *db);
-enum evdb_status store_ns_stmt(struct store_conn *c, struct ns_handle *h,
+void sqlite_close_db(struct sqlite_store *st, sqlite3 *db);
+enum evdb_status sqlite_ns_stmt(struct sqlite_conn *c, struct ns_handle *h,
     enum ns_stmt which, sqlite3_stmt **out);
-enum evdb_status store_reg_stmt(struct store_conn *c, enum reg_stmt which,
+enum evdb_status sqlite_reg_stmt(struct sqlite_conn *c, enum reg_stmt which,
     sqlite3_stmt **out);
-enum evdb_status store_ns_lookup(struct store_conn *c, const char *ns,
+enum evdb_status sqlite_ns_lookup(struct sqlite_conn *c, const char *ns,
     struct ns_entry **out);
-enum evdb_status store_ns_handle(struct store_conn *c, const char *ns,
+enum evdb_status sqlite_ns_handle(struct sqlite_conn *c, const char *ns,
     struct ns_entry **entry, struct ns_handle **out);
-void store_ns_forget(struct store_conn *c, const char *ns);
-enum evdb_status store_handle_open(struct store *st, const char *path,
+void sqlite_ns_forget(struct sqlite_conn *c, const char *ns);
+enum evdb_status sqlite_handle_open(struct sqlite_store *st, const char *path,
     struct ns_handle **out, char *err, size_t err_size);
-void store_handle_close(struct store *st, struct ns_handle *h);
-char *store_ns_path(const struct store *st, const char *ns, int64_t generation);
-void store_stmt_done(sqlite3_stmt *s);
-enum evdb_status store_step_int64(struct store_conn *c, sqlite3 *db,
+void sqlite_handle_close(struct sqlite_store *st, struct ns_handle *h);
+char *sqlite_ns_path(const struct sqlite_store *st, const char *ns, int64_t generation);
+void sqlite_stmt_done(sqlite3_stmt *s);
+enum evdb_status sqlite_step_int64(struct sqlite_conn *c, sqlite3 *db,
     sqlite3_stmt *s, const char *what, int64_t if_null, int64_t *v);
-enum evdb_status store_exec(sqlite3 *db, const char *sql, char *err,
+enum evdb_status sqlite_exec(sqlite3 *db, const char *sql, char *err,
     size_t err_size);
-enum evdb_status store_ns_exec(struct store_conn *c, struct ns_handle *h,
+enum evdb_status sqlite_ns_exec(struct sqlite_conn *c, struct ns_handle *h,
     enum ns_stmt which, const char *what);
-void store_ns_rollback(struct store_conn *c, struct ns_handle *h);
-int store_poke_open(const char *db_path);
-void store_poke_signal(struct ns_handle *h, int64_t global_position);
+void sqlite_ns_rollback(struct sqlite_conn *c, struct ns_handle *h);
+int sqlite_poke_open(const char *db_path);
+void sqlite_poke_signal(struct ns_handle *h, int64_t global_position);
 
 /* store_schema.c */
-enum evdb_status store_schema_registry(struct store *st, sqlite3 *db,
+enum evdb_status sqlite_schema_registry(struct sqlite_store *st, sqlite3 *db,
     char *err, size_t err_size);
-enum evdb_status store_schema_namespace(struct store *st, sqlite3 *db,
+enum evdb_status sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db,
     char *err, size_t err_size);
 
 /* store_checkpoint.c */
-enum evdb_status store_checkpoint_start(struct store *st);
-void store_checkpoint_stop(struct store *st);
-struct checkpoint_file *store_checkpoint_file(struct store *st, const char *path);
-void store_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
+enum evdb_status sqlite_checkpoint_start(struct sqlite_store *st);
+void sqlite_checkpoint_stop(struct sqlite_store *st);
+struct checkpoint_file *sqlite_checkpoint_file(struct sqlite_store *st, const char *path);
+void sqlite_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
 
-/* store_write.c */
-struct write_queue *store_write_queue(struct store *st, const char *path);
+/* sqlite_write.c */
+struct write_queue *sqlite_write_queue(struct sqlite_store *st, const char *path);
 /* Closes the queue's writer connection to a deleted file (or has its
  * leader of the moment close it). */
-void store_write_queue_release(struct store *st, const char *path);
-void store_write_queues_free(struct store *st);
+void sqlite_write_queue_release(struct sqlite_store *st, const char *path);
+void sqlite_write_queues_free(struct sqlite_store *st);
 
-#endif /* EVDB_STORE_INTERNAL_H */
+#endif /* EVDB_SQLITE_INTERNAL_H */

@@ -1,5 +1,5 @@
 /*
- * store_write.c - writing messages, with in-process group commit.
+ * sqlite_write.c - writing messages, with in-process group commit.
  *
  * Every namespace file has one write_queue shared by all threads.  A writer
  * appends its item to the queue; if no thread is committing for that file,
@@ -31,7 +31,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store/sqlite/store_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "core/streamname.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
@@ -83,11 +83,11 @@ write_clock_ns(void)
 
 /* Closes a writer connection taken off its queue (NULL: nothing). */
 static void
-write_writer_close(struct store *st, struct ns_handle *w)
+write_writer_close(struct sqlite_store *st, struct ns_handle *w)
 {
 	if (w == NULL)
 		return;
-	store_handle_close(st, w);
+	sqlite_handle_close(st, w);
 	atomic_fetch_sub(&st->writers_open, 1);
 }
 
@@ -98,7 +98,7 @@ write_writer_close(struct store *st, struct ns_handle *w)
  * for this batch rather than wait.  Called by a leader holding no lock.
  */
 static void
-write_writers_trim(struct store *st, const struct write_queue *self)
+write_writers_trim(struct sqlite_store *st, const struct write_queue *self)
 {
 	struct write_queue *q, *victim;
 	struct ns_handle *w;
@@ -136,7 +136,7 @@ write_writers_trim(struct store *st, const struct write_queue *self)
 }
 
 struct write_queue *
-store_write_queue(struct store *st, const char *path)
+sqlite_write_queue(struct sqlite_store *st, const char *path)
 {
 	struct write_queue *q;
 
@@ -156,7 +156,7 @@ out:
 }
 
 void
-store_write_queue_release(struct store *st, const char *path)
+sqlite_write_queue_release(struct sqlite_store *st, const char *path)
 {
 	struct write_queue *q;
 	struct ns_handle *w = NULL;
@@ -180,7 +180,7 @@ store_write_queue_release(struct store *st, const char *path)
 }
 
 void
-store_write_queues_free(struct store *st)
+sqlite_write_queues_free(struct sqlite_store *st)
 {
 	while (st->queues != NULL) {
 		struct write_queue *q = st->queues;
@@ -209,7 +209,7 @@ write_step_done(sqlite3_stmt *s)
  * the transaction usable, anything else for a storage failure.
  */
 static enum evdb_status
-write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
+write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
     int64_t *added, int64_t *new_streams)
 {
 	const struct store_message_in *m = it->in;
@@ -225,7 +225,7 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 	memset(r, 0, sizeof(*r));
 	if (id != NULL) {
 		/* Idempotency first (CONTRACT.md point 4), then expectedVersion. */
-		if ((rs = store_ns_stmt(c, h, NS_ID_LOOKUP, &s)) != EVDB_OK)
+		if ((rs = sqlite_ns_stmt(c, h, NS_ID_LOOKUP, &s)) != EVDB_OK)
 			return rs;
 		sqlite3_bind_text(s, 1, id, (int)id_len, SQLITE_STATIC);
 		rc = sqlite3_step(s);
@@ -240,12 +240,12 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 				rs = EVDB_OK;
 			} else
 				rs = EVDB_ERR_ID_CONFLICT;
-			store_stmt_done(s);
+			sqlite_stmt_done(s);
 			return rs;
 		}
-		store_stmt_done(s);
+		sqlite_stmt_done(s);
 		if (rc != SQLITE_DONE)
-			return store_fail(c, h->db, rc, "id lookup");
+			return sqlite_fail(c, h->db, rc, "id lookup");
 	} else {
 		if ((rs = uuid_v7_generate(&c->uuid, genid)) != EVDB_OK)
 			return rs;
@@ -253,10 +253,10 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 		id_len = UUID_STR_LEN;
 	}
 
-	if ((rs = store_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, m->stream, (int)m->stream_len, SQLITE_STATIC);
-	if ((rs = store_step_int64(c, h->db, s, "stream version", -1, &current)) !=
+	if ((rs = sqlite_step_int64(c, h->db, s, "stream version", -1, &current)) !=
 	    EVDB_OK)
 		return rs;
 	if (m->has_expected_version && m->expected_version != current) {
@@ -264,7 +264,7 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 		return EVDB_ERR_VERSION_CONFLICT;
 	}
 
-	if ((rs = store_ns_stmt(c, h, NS_INSERT, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, NS_INSERT, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, id, (int)id_len, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, m->stream, (int)m->stream_len, SQLITE_STATIC);
@@ -285,7 +285,7 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 	rc = write_step_done(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_OK)
-		return store_fail(c, h->db, rc, "insert message");
+		return sqlite_fail(c, h->db, rc, "insert message");
 	r->position = current + 1;
 	r->global_position = sqlite3_last_insert_rowid(h->db);
 	(*added)++;
@@ -296,7 +296,7 @@ write_one(struct store_conn *c, struct ns_handle *h, struct write_item *it,
 
 /* Runs one batch in one transaction; sets every item's status. */
 static void
-write_batch(struct store_conn *c, struct ns_handle *h, struct write_item *batch)
+write_batch(struct sqlite_conn *c, struct ns_handle *h, struct write_item *batch)
 {
 	struct write_item *it;
 	enum evdb_status rs;
@@ -305,7 +305,7 @@ write_batch(struct store_conn *c, struct ns_handle *h, struct write_item *batch)
 	int rc;
 
 	c->errmsg[0] = '\0';
-	if ((rs = store_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
+	if ((rs = sqlite_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
 		goto fail;
 	for (it = batch; it != NULL; it = it->next) {
 		it->status = write_one(c, h, it, &added, &new_streams);
@@ -316,23 +316,23 @@ write_batch(struct store_conn *c, struct ns_handle *h, struct write_item *batch)
 		}
 	}
 	if (added > 0) {
-		if ((rs = store_ns_stmt(c, h, NS_STATS_ADD, &s)) != EVDB_OK)
+		if ((rs = sqlite_ns_stmt(c, h, NS_STATS_ADD, &s)) != EVDB_OK)
 			goto fail;
 		sqlite3_bind_int64(s, 1, added);
 		sqlite3_bind_int64(s, 2, new_streams);
 		sqlite3_bind_int64(s, 3, timefmt_now_us());
 		if ((rc = write_step_done(s)) != SQLITE_OK) {
-			rs = store_fail(c, h->db, rc, "update stats");
+			rs = sqlite_fail(c, h->db, rc, "update stats");
 			goto fail;
 		}
 	}
-	if ((rs = store_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
+	if ((rs = sqlite_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
 		goto fail;
 	if (added > 0)
-		store_poke_signal(h, sqlite3_last_insert_rowid(h->db));
+		sqlite_poke_signal(h, sqlite3_last_insert_rowid(h->db));
 	return;
 fail:
-	store_ns_rollback(c, h);
+	sqlite_ns_rollback(c, h);
 	for (it = batch; it != NULL; it = it->next) {
 		it->status = rs;
 		snprintf(it->errmsg, sizeof(it->errmsg), "%s", c->errmsg);
@@ -348,7 +348,7 @@ fail:
  * it cannot be opened, the leader's own connection serves.
  */
 static struct ns_handle *
-write_queue_writer(struct store_conn *c, struct write_queue *q,
+write_queue_writer(struct sqlite_conn *c, struct write_queue *q,
     struct ns_handle *own)
 {
 	char err[512];
@@ -356,7 +356,7 @@ write_queue_writer(struct store_conn *c, struct write_queue *q,
 	/* The leader alone touches q->writer while leader_active is set. */
 	if (q->writer == NULL) {
 		write_writers_trim(c->st, q);
-		if (store_handle_open(c->st, q->path, &q->writer, err,
+		if (sqlite_handle_open(c->st, q->path, &q->writer, err,
 		    sizeof(err)) != EVDB_OK) {
 			log_warn(c->st->log, "store: writer connection to %s: %s",
 			    q->path, err);
@@ -368,7 +368,7 @@ write_queue_writer(struct store_conn *c, struct write_queue *q,
 }
 
 enum evdb_status
-store_write(struct store_conn *c, const char *ns,
+sqlite_write(struct sqlite_conn *c, const char *ns,
     const struct store_message_in *m, struct store_write_result *r)
 {
 	struct write_item item, *batch, *it, **pp;
@@ -377,7 +377,7 @@ store_write(struct store_conn *c, const char *ns,
 	enum evdb_status rs;
 	int n;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
 	q = h->queue;
 	memset(&item, 0, sizeof(item));

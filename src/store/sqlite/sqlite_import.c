@@ -1,5 +1,5 @@
 /*
- * store_import.c - bulk import with the positions the records carry.
+ * sqlite_import.c - bulk import with the positions the records carry.
  *
  * Imports bypass the group-commit queue: a batch is one BEGIN IMMEDIATE
  * transaction on the caller's connection, so the SQLite write lock orders
@@ -7,27 +7,27 @@
  */
 #include "config.h"
 
-#include "store/sqlite/store_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "core/streamname.h"
 
 enum evdb_status
-store_import_clear(struct store_conn *c, const char *ns)
+sqlite_import_clear(struct sqlite_conn *c, const char *ns)
 {
 	struct ns_handle *h;
 	enum evdb_status rs;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
-	if ((rs = store_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK ||
-	    (rs = store_ns_exec(c, h, NS_CLEAR, "clear namespace")) != EVDB_OK ||
-	    (rs = store_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats")) != EVDB_OK ||
-	    (rs = store_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
-		store_ns_rollback(c, h);
+	if ((rs = sqlite_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK ||
+	    (rs = sqlite_ns_exec(c, h, NS_CLEAR, "clear namespace")) != EVDB_OK ||
+	    (rs = sqlite_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats")) != EVDB_OK ||
+	    (rs = sqlite_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
+		sqlite_ns_rollback(c, h);
 	return rs;
 }
 
 enum evdb_status
-store_import_batch(struct store_conn *c, const char *ns,
+sqlite_import_batch(struct sqlite_conn *c, const char *ns,
     const struct store_import_record *recs, size_t n)
 {
 	const struct store_import_record *m;
@@ -38,11 +38,11 @@ store_import_batch(struct store_conn *c, const char *ns,
 	size_t i, card_len;
 	int rc;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
-	if ((rs = store_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
+	if ((rs = sqlite_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
 		return rs;
-	if ((rs = store_ns_stmt(c, h, NS_IMPORT_INSERT, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_stmt(c, h, NS_IMPORT_INSERT, &s)) != EVDB_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		m = &recs[i];
@@ -72,30 +72,30 @@ store_import_batch(struct store_conn *c, const char *ns,
 		sqlite3_clear_bindings(s);
 		if (rc != SQLITE_DONE) {
 			if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-				store_fail(c, h->db, rc, "import");
+				sqlite_fail(c, h->db, rc, "import");
 				rs = EVDB_ERR_EXISTS;
 			} else
-				rs = store_fail(c, h->db, rc, "import");
+				rs = sqlite_fail(c, h->db, rc, "import");
 			goto fail;
 		}
 	}
-	if ((rs = store_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
+	if ((rs = sqlite_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
 		goto fail;
 	if (n > 0)
-		store_poke_signal(h, recs[n - 1].global_position);
+		sqlite_poke_signal(h, recs[n - 1].global_position);
 	return EVDB_OK;
 fail:
-	store_ns_rollback(c, h);
+	sqlite_ns_rollback(c, h);
 	return rs;
 }
 
 enum evdb_status
-store_import_finish(struct store_conn *c, const char *ns)
+sqlite_import_finish(struct sqlite_conn *c, const char *ns)
 {
 	struct ns_handle *h;
 	enum evdb_status rs;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
-	return store_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats");
+	return sqlite_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats");
 }

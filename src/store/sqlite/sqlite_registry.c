@@ -1,5 +1,5 @@
 /*
- * store_registry.c - namespaces: the registry rows and their files.
+ * sqlite_registry.c - namespaces: the registry rows and their files.
  *
  * Creating a namespace inserts its registry row and creates its file in one
  * registry transaction, so a failure leaves neither.  Deleting removes the
@@ -14,28 +14,28 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/sqlite/store_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "core/xalloc.h"
 
 enum evdb_status
-store_ns_token_hash(struct store_conn *c, const char *ns,
+sqlite_ns_token_hash(struct sqlite_conn *c, const char *ns,
     char hash[TOKEN_HASH_HEX_LEN + 1])
 {
 	struct ns_entry *e;
 	enum evdb_status rs;
 
-	if ((rs = store_ns_lookup(c, ns, &e)) != EVDB_OK)
+	if ((rs = sqlite_ns_lookup(c, ns, &e)) != EVDB_OK)
 		return rs;
 	memcpy(hash, e->token_hash, TOKEN_HASH_HEX_LEN + 1);
 	return EVDB_OK;
 }
 
 static enum evdb_status
-registry_exec(struct store_conn *c, const char *sql)
+registry_exec(struct sqlite_conn *c, const char *sql)
 {
 	int rc = sqlite3_exec(c->reg, sql, NULL, NULL, NULL);
 
-	return rc == SQLITE_OK ? EVDB_OK : store_fail(c, c->reg, rc, sql);
+	return rc == SQLITE_OK ? EVDB_OK : sqlite_fail(c, c->reg, rc, sql);
 }
 
 static void
@@ -52,7 +52,7 @@ registry_unlink_files(const char *path)
 }
 
 enum evdb_status
-store_ns_create(struct store_conn *c, const char *ns, const char *token_hash,
+sqlite_ns_create(struct sqlite_conn *c, const char *ns, const char *token_hash,
     const char *description, const char *metadata, int64_t created_us)
 {
 	sqlite3_stmt *s = NULL;
@@ -66,7 +66,7 @@ store_ns_create(struct store_conn *c, const char *ns, const char *token_hash,
 		return EVDB_ERR_INVALID;
 	if ((rs = registry_exec(c, "BEGIN IMMEDIATE")) != EVDB_OK)
 		return rs;
-	if ((rs = store_reg_stmt(c, REG_INSERT, &s)) != EVDB_OK)
+	if ((rs = sqlite_reg_stmt(c, REG_INSERT, &s)) != EVDB_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, ns, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, token_hash, -1, SQLITE_STATIC);
@@ -75,27 +75,27 @@ store_ns_create(struct store_conn *c, const char *ns, const char *token_hash,
 		sqlite3_bind_text(s, 4, metadata, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, created_us);
 	rc = sqlite3_step(s);
-	store_stmt_done(s);
+	sqlite_stmt_done(s);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
 		rs = EVDB_ERR_EXISTS;
 		goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		rs = store_fail(c, c->reg, rc, "insert namespace");
+		rs = sqlite_fail(c, c->reg, rc, "insert namespace");
 		goto out;
 	}
-	path = store_ns_path(c->st, ns, sqlite3_last_insert_rowid(c->reg));
+	path = sqlite_ns_path(c->st, ns, sqlite3_last_insert_rowid(c->reg));
 	/* A leftover file of a crashed create would hold stale data. */
 	registry_unlink_files(path);
-	if ((rs = store_open_db(c->st, path, true, &db, err, sizeof(err))) != EVDB_OK ||
-	    (rs = store_schema_namespace(c->st, db, err, sizeof(err))) != EVDB_OK) {
+	if ((rs = sqlite_open_db(c->st, path, true, &db, err, sizeof(err))) != EVDB_OK ||
+	    (rs = sqlite_schema_namespace(c->st, db, err, sizeof(err))) != EVDB_OK) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "%s", err);
 		log_error(c->st->log, "store: create namespace %s: %s", ns, err);
 		goto out;
 	}
 	rs = registry_exec(c, "COMMIT");
 out:
-	store_close_db(c->st, db);
+	sqlite_close_db(c->st, db);
 	if (rs != EVDB_OK) {
 		if (!sqlite3_get_autocommit(c->reg))
 			(void)registry_exec(c, "ROLLBACK");
@@ -108,7 +108,7 @@ out:
 
 /* Reads the running totals of a namespace file into info. */
 static enum evdb_status
-registry_ns_stats(struct store_conn *c, const char *ns,
+registry_ns_stats(struct sqlite_conn *c, const char *ns,
     struct store_ns_info *info)
 {
 	struct ns_handle *h;
@@ -119,8 +119,8 @@ registry_ns_stats(struct store_conn *c, const char *ns,
 	info->message_count = 0;
 	info->stream_count = 0;
 	info->last_activity_us = -1;
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = store_ns_stmt(c, h, NS_STATS_GET, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = sqlite_ns_stmt(c, h, NS_STATS_GET, &s)) != EVDB_OK)
 		return rs;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -130,13 +130,13 @@ registry_ns_stats(struct store_conn *c, const char *ns,
 			info->last_activity_us = sqlite3_column_int64(s, 2);
 		rs = EVDB_OK;
 	} else
-		rs = store_fail(c, h->db, rc, "namespace stats");
-	store_stmt_done(s);
+		rs = sqlite_fail(c, h->db, rc, "namespace stats");
+	sqlite_stmt_done(s);
 	return rs;
 }
 
 enum evdb_status
-store_ns_delete(struct store_conn *c, const char *ns, int64_t *messages_deleted)
+sqlite_ns_delete(struct sqlite_conn *c, const char *ns, int64_t *messages_deleted)
 {
 	struct store_ns_info info;
 	struct ns_entry *e;
@@ -146,19 +146,19 @@ store_ns_delete(struct store_conn *c, const char *ns, int64_t *messages_deleted)
 	int rc;
 
 	*messages_deleted = 0;
-	if ((rs = store_ns_lookup(c, ns, &e)) != EVDB_OK)
+	if ((rs = sqlite_ns_lookup(c, ns, &e)) != EVDB_OK)
 		return rs;
-	path = store_ns_path(c->st, ns, e->generation);
+	path = sqlite_ns_path(c->st, ns, e->generation);
 	if ((rs = registry_ns_stats(c, ns, &info)) == EVDB_OK)
 		*messages_deleted = info.message_count;
-	store_ns_forget(c, ns);
-	if ((rs = store_reg_stmt(c, REG_DELETE, &s)) != EVDB_OK)
+	sqlite_ns_forget(c, ns);
+	if ((rs = sqlite_reg_stmt(c, REG_DELETE, &s)) != EVDB_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, ns, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	store_stmt_done(s);
+	sqlite_stmt_done(s);
 	if (rc != SQLITE_DONE) {
-		rs = store_fail(c, c->reg, rc, "delete namespace");
+		rs = sqlite_fail(c, c->reg, rc, "delete namespace");
 		goto out;
 	}
 	if (sqlite3_changes(c->reg) == 0) {
@@ -166,7 +166,7 @@ store_ns_delete(struct store_conn *c, const char *ns, int64_t *messages_deleted)
 		goto out;
 	}
 	registry_unlink_files(path);
-	store_write_queue_release(c->st, path);
+	sqlite_write_queue_release(c->st, path);
 	rs = EVDB_OK;
 out:
 	free(path);
@@ -175,7 +175,7 @@ out:
 
 /* Steps a REG_LIST/REG_GET statement, calling fn with stats filled in. */
 static enum evdb_status
-registry_each(struct store_conn *c, sqlite3_stmt *s, store_ns_fn fn, void *ctx,
+registry_each(struct sqlite_conn *c, sqlite3_stmt *s, store_ns_fn fn, void *ctx,
     bool *found)
 {
 	struct store_ns_info info;
@@ -190,7 +190,7 @@ registry_each(struct store_conn *c, sqlite3_stmt *s, store_ns_fn fn, void *ctx,
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW) {
-			rs = store_fail(c, c->reg, rc, "list namespaces");
+			rs = sqlite_fail(c, c->reg, rc, "list namespaces");
 			break;
 		}
 		*found = true;
@@ -206,24 +206,24 @@ registry_each(struct store_conn *c, sqlite3_stmt *s, store_ns_fn fn, void *ctx,
 		if (rs != EVDB_OK)
 			break;
 	}
-	store_stmt_done(s);
+	sqlite_stmt_done(s);
 	return rs;
 }
 
 enum evdb_status
-store_ns_list(struct store_conn *c, store_ns_fn fn, void *ctx)
+sqlite_ns_list(struct sqlite_conn *c, store_ns_fn fn, void *ctx)
 {
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 	bool found;
 
-	if ((rs = store_reg_stmt(c, REG_LIST, &s)) != EVDB_OK)
+	if ((rs = sqlite_reg_stmt(c, REG_LIST, &s)) != EVDB_OK)
 		return rs;
 	return registry_each(c, s, fn, ctx, &found);
 }
 
 enum evdb_status
-store_ns_get(struct store_conn *c, const char *ns, store_ns_fn fn, void *ctx)
+sqlite_ns_get(struct sqlite_conn *c, const char *ns, store_ns_fn fn, void *ctx)
 {
 	sqlite3_stmt *s;
 	enum evdb_status rs;
@@ -231,7 +231,7 @@ store_ns_get(struct store_conn *c, const char *ns, store_ns_fn fn, void *ctx)
 
 	if (!store_ns_name_valid(ns))
 		return EVDB_ERR_NOT_FOUND;
-	if ((rs = store_reg_stmt(c, REG_GET, &s)) != EVDB_OK)
+	if ((rs = sqlite_reg_stmt(c, REG_GET, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, ns, -1, SQLITE_STATIC);
 	rs = registry_each(c, s, fn, ctx, &found);

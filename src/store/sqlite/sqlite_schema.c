@@ -1,5 +1,5 @@
 /*
- * store_schema.c - the schemas of the registry and of a namespace file, and
+ * sqlite_schema.c - the schemas of the registry and of a namespace file, and
  * their migrations.
  *
  * Each database has a schema_version table holding one row.  Migrations are
@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "store/sqlite/store_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 
 static const char *const registry_migrations[] = {
 	/* 0 -> 1: namespaces */
@@ -56,14 +56,14 @@ static const char *const namespace_migrations[] = {
 };
 
 static int
-store_schema_version_cb(void *arg, int ncol, char **vals, char **names)
+sqlite_schema_version_cb(void *arg, int ncol, char **vals, char **names)
 {
 	*(long long *)arg = vals[0] != NULL ? atoll(vals[0]) : 0;
 	return 0;
 }
 
 static enum evdb_status
-store_schema_migrate(sqlite3 *db, const char *const *steps, int nsteps,
+sqlite_schema_migrate(sqlite3 *db, const char *const *steps, int nsteps,
     char *err, size_t err_size)
 {
 	enum evdb_status rs;
@@ -72,18 +72,18 @@ store_schema_migrate(sqlite3 *db, const char *const *steps, int nsteps,
 	int i;
 
 	/* Cheap check first: a current file needs no write lock. */
-	if (sqlite3_exec(db, "SELECT version FROM schema_version", store_schema_version_cb,
+	if (sqlite3_exec(db, "SELECT version FROM schema_version", sqlite_schema_version_cb,
 	    &version, NULL) == SQLITE_OK && version == nsteps)
 		return EVDB_OK;
-	if ((rs = store_exec(db, "BEGIN IMMEDIATE", err, err_size)) != EVDB_OK)
+	if ((rs = sqlite_exec(db, "BEGIN IMMEDIATE", err, err_size)) != EVDB_OK)
 		return rs;
-	if ((rs = store_exec(db,
+	if ((rs = sqlite_exec(db,
 	    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
 	    err, err_size)) != EVDB_OK)
 		goto out;
 	version = 0;
 	if (sqlite3_exec(db, "SELECT version FROM schema_version",
-	    store_schema_version_cb, &version, NULL) != SQLITE_OK) {
+	    sqlite_schema_version_cb, &version, NULL) != SQLITE_OK) {
 		snprintf(err, err_size, "%s", sqlite3_errmsg(db));
 		rs = EVDB_ERR_BACKEND;
 		goto out;
@@ -95,13 +95,13 @@ store_schema_migrate(sqlite3 *db, const char *const *steps, int nsteps,
 		goto out;
 	}
 	for (i = (int)version; i < nsteps; i++)
-		if ((rs = store_exec(db, steps[i], err, err_size)) != EVDB_OK)
+		if ((rs = sqlite_exec(db, steps[i], err, err_size)) != EVDB_OK)
 			goto out;
 	snprintf(sql, sizeof(sql), "DELETE FROM schema_version;"
 	    " INSERT INTO schema_version VALUES (%d);", nsteps);
-	if ((rs = store_exec(db, sql, err, err_size)) != EVDB_OK)
+	if ((rs = sqlite_exec(db, sql, err, err_size)) != EVDB_OK)
 		goto out;
-	rs = store_exec(db, "COMMIT", err, err_size);
+	rs = sqlite_exec(db, "COMMIT", err, err_size);
 out:
 	if (rs != EVDB_OK && !sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -109,17 +109,17 @@ out:
 }
 
 enum evdb_status
-store_schema_registry(struct store *st, sqlite3 *db, char *err, size_t err_size)
+sqlite_schema_registry(struct sqlite_store *st, sqlite3 *db, char *err, size_t err_size)
 {
-	return store_schema_migrate(db, registry_migrations,
+	return sqlite_schema_migrate(db, registry_migrations,
 	    (int)(sizeof(registry_migrations) / sizeof(registry_migrations[0])),
 	    err, err_size);
 }
 
 enum evdb_status
-store_schema_namespace(struct store *st, sqlite3 *db, char *err, size_t err_size)
+sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db, char *err, size_t err_size)
 {
-	return store_schema_migrate(db, namespace_migrations,
+	return sqlite_schema_migrate(db, namespace_migrations,
 	    (int)(sizeof(namespace_migrations) / sizeof(namespace_migrations[0])),
 	    err, err_size);
 }

@@ -1,5 +1,5 @@
 /*
- * store_poke.c - change notification between processes, and the light
+ * sqlite_poke.c - change notification between processes, and the light
  * reads the SSE hub makes (positions only, no payloads).
  */
 #include "config.h"
@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "store/sqlite/store_internal.h"
+#include "store/sqlite/sqlite_internal.h"
 #include "core/xalloc.h"
 
 int
-store_poke_open(const char *db_path)
+sqlite_poke_open(const char *db_path)
 {
 	char path[4096];
 
@@ -25,7 +25,7 @@ store_poke_open(const char *db_path)
 }
 
 void
-store_poke_signal(struct ns_handle *h, int64_t global_position)
+sqlite_poke_signal(struct ns_handle *h, int64_t global_position)
 {
 	/* One small pwrite per commit: inotify reports it as IN_MODIFY. */
 	if (h->poke_fd >= 0)
@@ -33,7 +33,7 @@ store_poke_signal(struct ns_handle *h, int64_t global_position)
 }
 
 char *
-store_poke_path(struct store_conn *c, const char *ns)
+sqlite_poke_path(struct sqlite_conn *c, const char *ns)
 {
 	struct ns_entry *e;
 	struct ns_handle *h;
@@ -41,9 +41,9 @@ store_poke_path(struct store_conn *c, const char *ns)
 	size_t n;
 
 	/* Opening the handle creates the poke file if no writer did yet. */
-	if (store_ns_handle(c, ns, &e, &h) != EVDB_OK)
+	if (sqlite_ns_handle(c, ns, &e, &h) != EVDB_OK)
 		return NULL;
-	db = store_ns_path(c->st, ns, e->generation);
+	db = sqlite_ns_path(c->st, ns, e->generation);
 	n = xadd(strlen(db), 8);
 	path = xmalloc(n);
 	snprintf(path, n, "%s-poke", db);
@@ -52,21 +52,21 @@ store_poke_path(struct store_conn *c, const char *ns)
 }
 
 enum evdb_status
-store_head(struct store_conn *c, const char *ns, int64_t *gpos)
+sqlite_head(struct sqlite_conn *c, const char *ns, int64_t *gpos)
 {
 	struct ns_handle *h;
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 
 	*gpos = 0;
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = store_ns_stmt(c, h, NS_HEAD, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = sqlite_ns_stmt(c, h, NS_HEAD, &s)) != EVDB_OK)
 		return rs;
-	return store_step_int64(c, h->db, s, "read head position", 0, gpos);
+	return sqlite_step_int64(c, h->db, s, "read head position", 0, gpos);
 }
 
 static enum evdb_status
-poke_rows(struct store_conn *c, sqlite3 *db, sqlite3_stmt *s, store_poke_fn fn,
+poke_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, store_poke_fn fn,
     void *ctx)
 {
 	struct store_poke p;
@@ -78,7 +78,7 @@ poke_rows(struct store_conn *c, sqlite3 *db, sqlite3_stmt *s, store_poke_fn fn,
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW) {
-			rs = store_fail(c, db, rc, "read pokes");
+			rs = sqlite_fail(c, db, rc, "read pokes");
 			break;
 		}
 		p.stream = (const char *)sqlite3_column_text(s, 0);
@@ -90,12 +90,12 @@ poke_rows(struct store_conn *c, sqlite3 *db, sqlite3_stmt *s, store_poke_fn fn,
 		if ((rs = fn(ctx, &p)) != EVDB_OK)
 			break;
 	}
-	store_stmt_done(s);
+	sqlite_stmt_done(s);
 	return rs;
 }
 
 enum evdb_status
-store_poke_range(struct store_conn *c, const char *ns,
+sqlite_poke_range(struct sqlite_conn *c, const char *ns,
     const struct store_poke_query *q, store_poke_fn fn, void *ctx)
 {
 	static const enum ns_stmt which[] = {
@@ -107,8 +107,8 @@ store_poke_range(struct store_conn *c, const char *ns,
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = store_ns_stmt(c, h, which[q->kind], &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = sqlite_ns_stmt(c, h, which[q->kind], &s)) != EVDB_OK)
 		return rs;
 	if (q->kind != STORE_POKE_ALL)
 		sqlite3_bind_text(s, 1, q->name, (int)q->name_len, SQLITE_STATIC);
@@ -121,15 +121,15 @@ store_poke_range(struct store_conn *c, const char *ns,
 }
 
 enum evdb_status
-store_poke_tail(struct store_conn *c, const char *ns, int64_t after_gpos,
+sqlite_poke_tail(struct sqlite_conn *c, const char *ns, int64_t after_gpos,
     int64_t limit, store_poke_fn fn, void *ctx)
 {
 	struct ns_handle *h;
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 
-	if ((rs = store_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = store_ns_stmt(c, h, NS_POKE_TAIL, &s)) != EVDB_OK)
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
+	    (rs = sqlite_ns_stmt(c, h, NS_POKE_TAIL, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_int64(s, 3, after_gpos);
 	sqlite3_bind_int64(s, 5, limit);
