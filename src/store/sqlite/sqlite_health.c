@@ -1,5 +1,5 @@
 /*
- * store_health.c - whether the store can still open its files.
+ * sqlite_health.c - whether the store can still open its files.
  *
  * When the process runs out of descriptors (EMFILE) or the system does
  * (ENFILE), every namespace that is not already open fails, while the
@@ -18,14 +18,14 @@
 #include "store/sqlite/sqlite_internal.h"
 
 /* Descriptors a namespace needs: database, WAL, -shm, poke file. */
-#define STORE_HEALTH_FDS 4
+#define SQLITE_HEALTH_FDS 4
 
 enum evdb_status
-store_check_files(struct sqlite_conn *c, char *why, size_t why_size)
+sqlite_health(struct sqlite_conn *c, char *why, size_t why_size)
 {
-	int fds[STORE_HEALTH_FDS], n, err = 0;
+	int fds[SQLITE_HEALTH_FDS], n, err = 0;
 
-	for (n = 0; n < STORE_HEALTH_FDS; n++) {
+	for (n = 0; n < SQLITE_HEALTH_FDS; n++) {
 		fds[n] = open(c->st->ns_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fds[n] < 0) {
 			err = errno;
