@@ -27,17 +27,26 @@ struct route {
 static void
 router_health(struct request *r)
 {
+	static const char ok[] = "{\"status\":\"ok\"}";
+	char why[160];
 
 	r->label = "health";
-	/* Healthy means this worker can read the registry. */
+	/*
+	 * Healthy means this worker can read the registry, and the store can
+	 * still open the files of a namespace: with descriptors exhausted
+	 * every namespace not already open fails while the registry answers.
+	 */
 	if (store_ns_token_hash(r->store, AUTH_ADMIN_NAMESPACE,
-	    (char[TOKEN_HASH_HEX_LEN + 1]){ 0 }) == EVDB_OK) {
-		static const char ok[] = "{\"status\":\"ok\"}";
-
-		request_send(r, 200, "application/json", ok, sizeof(ok) - 1);
+	    (char[TOKEN_HASH_HEX_LEN + 1]){ 0 }) != EVDB_OK) {
+		request_send_error(r, 503, "BACKEND_ERROR", "The store cannot be read",
+		    NULL);
 		return;
 	}
-	request_send_error(r, 503, "BACKEND_ERROR", "The store cannot be read", NULL);
+	if (store_health(r->store, why, sizeof(why)) != EVDB_OK) {
+		request_send_error(r, 503, "BACKEND_ERROR", why, NULL);
+		return;
+	}
+	request_send(r, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
 static void
