@@ -282,6 +282,25 @@ int		 fcgi_rpc(int port, const char *token, const char *body,
 int		 fcgi_rpc_closing(int port, const char *token, const char *body,
 		    struct http_resp *out, int wait_ms, bool *closed);
 
+/**
+ * The bytes of one FastCGI request as nginx would send it (harness-owned;
+ * *outlen their length): BEGIN_REQUEST, the parameters of a POST to
+ * path?query with "Authorization: Bearer <token>" (none when token is
+ * NULL) and CONTENT_LENGTH content_length (empty when negative), then body
+ * as STDIN records, ended by the empty STDIN record only when stdin_end.
+ * For tests that send a request in pieces, or never finish it.
+ */
+char		*fcgi_request_bytes(struct harness *h, const char *path,
+		    const char *query, const char *token, const char *body,
+		    size_t blen, long content_length, bool stdin_end,
+		    size_t *outlen);
+/**
+ * One STDIN record holding data[0..len) (harness-owned; *outlen its
+ * length); len 0 gives the empty record that ends STDIN.
+ */
+char		*fcgi_stdin_bytes(struct harness *h, const char *data, size_t len,
+		    size_t *outlen);
+
 /** A free loopback TCP port (bind 127.0.0.1:0, read, close), or -1. */
 int		 harness_free_port(void);
 
