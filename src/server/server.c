@@ -123,11 +123,12 @@ server_peer_closed(int fd)
  * namespace.  Returns the next request to serve (one the gate handed over
  * when this one left), or NULL.  *parked is set when the request went to
  * the gate's queue instead: it was not answered and must not be finished.
+ * *refused is set when it was answered 4xx (server_finish).
  */
 static FCGX_Request *
 server_serve_one(struct worker *w, FCGX_Request *fcgi, const char *slot_ns,
     struct store_conn *sc, struct arena *arena, struct buf *body,
-    struct buf *out, bool *parked)
+    struct buf *out, bool *parked, bool *refused)
 {
 	struct server_ctx *srv = w->srv;
 	struct request r;
@@ -137,6 +138,7 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, const char *slot_ns,
 	FCGX_Request *next = NULL;
 
 	*parked = false;
+	*refused = false;
 	memset(&r, 0, sizeof(r));
 	r.fcgi = fcgi;
 	r.arena = arena;
@@ -178,6 +180,7 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, const char *slot_ns,
 			request_send_error(&r, 400, "INVALID_REQUEST",
 			    "Invalid Content-Length", NULL);
 			request_finish(&r);
+			*refused = true;
 			goto leave;
 		}
 	}
@@ -190,6 +193,7 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, const char *slot_ns,
 		return NULL;
 	}
 	request_finish(&r);
+	*refused = !r.streaming && r.status >= 400 && r.status < 500;
 	metrics_request(srv->metrics, r.label, r.status, server_now_us() - start);
 	if (r.status >= 500)
 		log_warn(srv->log, "req=%s worker=%d %s %s %s -> %d", r.request_id, w->id,
@@ -248,11 +252,20 @@ server_wait_readable(struct server_ctx *srv, int fd)
  * there is nothing left to reset, so the connection is marked detached,
  * which makes libfcgi close it at once.  A kept connection is never
  * closed here, and it stays undetached for the requests that follow.
+ *
+ * A refused request (refused: answered 4xx, maybe before its body was
+ * read) is detached too.  libfcgi's linger reads for as long as input keeps
+ * coming, 2 s apart at most, so a client trickling a body it was refused
+ * (429, 401) would otherwise hold the worker for as long as it likes.
+ * nginx has read the answer by the time it could see a reset: it sends
+ * its whole buffered body before it reads, and the answer precedes the
+ * close on the connection.
  */
 static void
-server_finish(FCGX_Request *fcgi)
+server_finish(FCGX_Request *fcgi, bool refused)
 {
-	if (!fcgi->keepConnection && FCGX_HasSeenEOF(fcgi->in) == EOF)
+	if (!fcgi->keepConnection &&
+	    (refused || FCGX_HasSeenEOF(fcgi->in) == EOF))
 		FCGX_Detach(fcgi);
 	FCGX_Finish_r(fcgi);
 }
@@ -292,16 +305,17 @@ server_serve_chain(struct worker *w, FCGX_Request **fcgip, struct store_conn *sc
 	struct server_ctx *srv = w->srv;
 	FCGX_Request *fcgi = *fcgip, *next;
 	const char *slot_ns = NULL;
-	bool parked;
+	bool parked, refused;
 
 	for (;;) {
 		store_conn_request_begin(sc);
-		next = server_serve_one(w, fcgi, slot_ns, sc, arena, body, out, &parked);
+		next = server_serve_one(w, fcgi, slot_ns, sc, arena, body, out, &parked,
+		    &refused);
 		store_conn_request_end(sc);
 		if (parked)
 			fcgi = server_request_new(srv);
 		else
-			server_finish(fcgi);
+			server_finish(fcgi, refused);
 		arena_reset(arena);
 		buf_trim(body, SERVER_BODY_KEEP);
 		buf_trim(out, SERVER_OUT_KEEP);
@@ -604,9 +618,10 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	}
 	if (rs == EVDB_OK)
 		log_info(log, "evdb ready: %d workers (%d per token, %d imports), "
-		    "durability %s, data in %s", s->workers, s->token_concurrency,
-		    s->import_concurrency, settings_durability_name(s->durability),
-		    s->data_dir);
+		    "%d SSE subscribers (%d per token), durability %s, data in %s",
+		    s->workers, s->token_concurrency, s->import_concurrency,
+		    s->sse_max_subscribers, s->sse_max_per_token,
+		    settings_durability_name(s->durability), s->data_dir);
 
 	while (rs == EVDB_OK) {
 		if (sigwait(&set, &sig) != 0)

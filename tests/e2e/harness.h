@@ -294,13 +294,6 @@ char		*fcgi_request_bytes(struct harness *h, const char *path,
 		    const char *query, const char *token, const char *body,
 		    size_t blen, long content_length, bool stdin_end,
 		    size_t *outlen);
-/**
- * One STDIN record holding data[0..len) (harness-owned; *outlen its
- * length); len 0 gives the empty record that ends STDIN.
- */
-char		*fcgi_stdin_bytes(struct harness *h, const char *data, size_t len,
-		    size_t *outlen);
-
 /** A free loopback TCP port (bind 127.0.0.1:0, read, close), or -1. */
 int		 harness_free_port(void);
 

@@ -314,23 +314,6 @@ fcgi_request_bytes(struct harness *h, const char *path, const char *query,
 	return p;
 }
 
-char *
-fcgi_stdin_bytes(struct harness *h, const char *data, size_t len,
-    size_t *outlen)
-{
-	struct sink s = { NULL, 0, 0 };
-	char *p;
-
-	if (len > 0)
-		fcgi_record(&s, FCGI_STDIN, data, len);
-	else
-		fcgi_record(&s, FCGI_STDIN, NULL, 0);
-	p = hmem(h, s.data, s.len);
-	*outlen = s.len;
-	free(s.data);
-	return p;
-}
-
 static int
 fcgi_exchange(int port, const char *token, const char *body,
     struct http_resp *out, int close_wait_ms, bool *closed)

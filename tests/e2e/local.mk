@@ -108,7 +108,8 @@ EXTRA_DIST += tests/e2e/keepconn.sh
 # (finding 7).  tenant_sse_caps_t: two tenants cannot take every SSE place
 # (finding 14).
 TENANT_TESTS = \
-	tests/e2e/tenant_abandon_t
+	tests/e2e/tenant_abandon_t \
+	tests/e2e/tenant_upload_t
 TENANT_SRC = tests/e2e/tenant.c tests/e2e/tenant.h $(E2E_HARNESS)
 if HAVE_CURL
 check_PROGRAMS += $(TENANT_TESTS)
@@ -116,7 +117,10 @@ TESTS += $(TENANT_TESTS)
 tests_e2e_tenant_abandon_t_SOURCES = tests/e2e/tenant_abandon_t.c $(TENANT_SRC)
 tests_e2e_tenant_abandon_t_CFLAGS = $(E2E_CFLAGS)
 tests_e2e_tenant_abandon_t_LDADD = $(E2E_LDADD)
+tests_e2e_tenant_upload_t_SOURCES = tests/e2e/tenant_upload_t.c $(TENANT_SRC)
+tests_e2e_tenant_upload_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_upload_t_LDADD = $(E2E_LDADD)
 else
 EXTRA_DIST += tests/e2e/tenant.c tests/e2e/tenant.h \
-	tests/e2e/tenant_abandon_t.c
+	tests/e2e/tenant_abandon_t.c tests/e2e/tenant_upload_t.c
 endif
