@@ -111,7 +111,8 @@ TENANT_TESTS = \
 	tests/e2e/tenant_abandon_t \
 	tests/e2e/tenant_upload_t \
 	tests/e2e/tenant_scan_t \
-	tests/e2e/tenant_spool_t
+	tests/e2e/tenant_spool_t \
+	tests/e2e/tenant_sse_caps_t
 TENANT_SRC = tests/e2e/tenant.c tests/e2e/tenant.h $(E2E_HARNESS)
 if HAVE_CURL
 check_PROGRAMS += $(TENANT_TESTS)
@@ -128,8 +129,12 @@ tests_e2e_tenant_scan_t_LDADD = $(E2E_LDADD)
 tests_e2e_tenant_spool_t_SOURCES = tests/e2e/tenant_spool_t.c $(TENANT_SRC)
 tests_e2e_tenant_spool_t_CFLAGS = $(E2E_CFLAGS)
 tests_e2e_tenant_spool_t_LDADD = $(E2E_LDADD)
+tests_e2e_tenant_sse_caps_t_SOURCES = tests/e2e/tenant_sse_caps_t.c $(TENANT_SRC)
+tests_e2e_tenant_sse_caps_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_sse_caps_t_LDADD = $(E2E_LDADD)
 else
 EXTRA_DIST += tests/e2e/tenant.c tests/e2e/tenant.h \
 	tests/e2e/tenant_abandon_t.c tests/e2e/tenant_upload_t.c \
-	tests/e2e/tenant_scan_t.c tests/e2e/tenant_spool_t.c
+	tests/e2e/tenant_scan_t.c tests/e2e/tenant_spool_t.c \
+	tests/e2e/tenant_sse_caps_t.c
 endif
