@@ -40,3 +40,9 @@ tests_unit_store_t_SOURCES = tests/unit/store_t.c tests/tap.h
 tests_unit_store_t_LDADD = $(UNIT_LDADD)
 tests_unit_store_powerloss_t_SOURCES = tests/unit/store_powerloss_t.c tests/tap.h
 tests_unit_store_powerloss_t_LDADD = $(UNIT_LDADD)
+
+# gate_t: the per-token admission gate of src/server/gate.c (issue 15).
+check_PROGRAMS += tests/unit/gate_t
+TESTS += tests/unit/gate_t
+tests_unit_gate_t_SOURCES = tests/unit/gate_t.c tests/tap.h
+tests_unit_gate_t_LDADD = $(UNIT_LDADD)
