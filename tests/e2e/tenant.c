@@ -7,9 +7,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -43,22 +40,11 @@ tenant_port(const struct harness *h)
 int
 tenant_connect(int port, int rcvbuf)
 {
-	struct sockaddr_in sin;
-	int fd;
+	int fd = tcp_connect(port);
 
-	if (rcvbuf <= 0)
-		return tcp_connect(port);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
+	/* After connect the window scale is fixed, but the buffer shrinks. */
+	if (fd >= 0 && rcvbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	return fd;
 }
 
@@ -100,17 +86,20 @@ tenant_send(int fd, const void *p, size_t len)
 	return 0;
 }
 
-char *
-tenant_read(struct harness *h, int fd, int timeout_ms, size_t *lenp)
+/*
+ * Appends what arrives on fd to s until it closes, until end (monotonic
+ * ms), or, when until is non-NULL, until s holds until.  Returns where
+ * until starts in s->data, or NULL.
+ */
+static char *
+tenant_read_into(struct sink *s, int fd, int64_t end, const char *until)
 {
-	struct sink s = { NULL, 0, 0 };
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	int64_t end = tenant_now_ms() + timeout_ms;
-	char buf[8192], *p;
+	char buf[8192], *found = NULL;
 	ssize_t n;
 	int left;
 
-	while ((left = (int)(end - tenant_now_ms())) > 0) {
+	while (found == NULL && (left = (int)(end - tenant_now_ms())) > 0) {
 		if (poll(&pfd, 1, left) <= 0)
 			break;
 		n = read(fd, buf, sizeof(buf));
@@ -118,8 +107,20 @@ tenant_read(struct harness *h, int fd, int timeout_ms, size_t *lenp)
 			continue;
 		if (n <= 0)
 			break;
-		sink_add(&s, buf, (size_t)n);
+		sink_add(s, buf, (size_t)n);
+		if (until != NULL)
+			found = strstr(s->data, until);
 	}
+	return found;
+}
+
+char *
+tenant_read(struct harness *h, int fd, int timeout_ms, size_t *lenp)
+{
+	struct sink s = { NULL, 0, 0 };
+	char *p;
+
+	(void)tenant_read_into(&s, fd, tenant_now_ms() + timeout_ms, NULL);
 	p = hmem(h, s.data != NULL ? s.data : "", s.len);
 	if (lenp != NULL)
 		*lenp = s.len;
@@ -131,30 +132,48 @@ long
 tenant_http_status(struct harness *h, int fd, int timeout_ms, char **rest)
 {
 	struct sink s = { NULL, 0, 0 };
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	int64_t end = tenant_now_ms() + timeout_ms;
-	char buf[4096], *eoh = NULL;
+	char *eoh;
 	long status = 0;
-	ssize_t n;
-	int left;
 
-	while (eoh == NULL && (left = (int)(end - tenant_now_ms())) > 0) {
-		if (poll(&pfd, 1, left) <= 0)
-			break;
-		n = read(fd, buf, sizeof(buf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		sink_add(&s, buf, (size_t)n);
-		eoh = strstr(s.data, "\r\n\r\n");
-	}
+	eoh = tenant_read_into(&s, fd, tenant_now_ms() + timeout_ms, "\r\n\r\n");
 	if (eoh != NULL && strncmp(s.data, "HTTP/1.", 7) == 0)
 		status = strtol(s.data + 9, NULL, 10);
 	if (rest != NULL)
 		*rest = eoh != NULL ? hmem(h, eoh + 4, s.len - (size_t)(eoh + 4 - s.data))
 		    : hmem(h, "", 0);
 	free(s.data);
+	return status;
+}
+
+long
+tenant_timed_write(struct harness *h, const char *token, const char *stream,
+    int64_t *ms)
+{
+	struct http_resp r;
+	int64_t t0 = tenant_now_ms();
+	long status;
+
+	memset(&r, 0, sizeof(r));
+	(void)rpc_call(h, token, hstr(h, "[\"stream.write\",\"%s\",{\"type\":\"T\","
+	    "\"data\":{}}]", stream), &r);
+	*ms = tenant_now_ms() - t0;
+	status = r.status;
+	http_resp_free(&r);
+	return status;
+}
+
+long
+tenant_timed_health(struct harness *h, int64_t *ms)
+{
+	struct http_resp r;
+	int64_t t0 = tenant_now_ms();
+	long status;
+
+	memset(&r, 0, sizeof(r));
+	(void)http_get(h, "/health", NULL, &r);
+	*ms = tenant_now_ms() - t0;
+	status = r.status;
+	http_resp_free(&r);
 	return status;
 }
 

@@ -55,6 +55,15 @@ long		 tenant_http_status(struct harness *h, int fd, int timeout_ms,
  */
 char		*tenant_fcgi_stdout(struct harness *h, int fd, int timeout_ms);
 
+/**
+ * Writes one message of token to stream through nginx; returns the HTTP
+ * status (0 without an answer) and the time it took in *ms.
+ */
+long		 tenant_timed_write(struct harness *h, const char *token,
+		    const char *stream, int64_t *ms);
+/** GET /health; returns the status and the time it took in *ms. */
+long		 tenant_timed_health(struct harness *h, int64_t *ms);
+
 /** The pid in the stack's D/run/<name> (evdb.pid, nginx.pid), or -1. */
 long		 tenant_stack_pid(struct harness *h, const char *name);
 

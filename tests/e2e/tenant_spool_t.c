@@ -128,11 +128,10 @@ main(void)
 	struct harness *h;
 	const char *tok, *other, *req, *body, *tmp;
 	struct stat st_tmp, st_data;
-	struct http_resp r;
 	char *fill;
 	int fds[NONREADERS], i, written = 0, sent = 0;
-	long spool, most = 0;
-	int64_t t0, ms;
+	long spool, most = 0, status;
+	int64_t ms;
 
 	tap_plan(10);
 	h = harness_start();
@@ -170,21 +169,12 @@ main(void)
 	    "%ld MB while they do not read (at most %ld bytes seen)",
 	    SPOOL_MAX >> 20, most);
 
-	memset(&r, 0, sizeof(r));
-	t0 = tenant_now_ms();
-	(void)rpc_call(h, other, "[\"stream.write\",\"spool-other\",{\"type\":\"T\","
-	    "\"data\":{}}]", &r);
-	ms = tenant_now_ms() - t0;
-	ok(r.status == 200 && ms < BOUND_MS, "another tenant's write answers %ld "
-	    "within %d ms meanwhile (%lld ms)", r.status, BOUND_MS, (long long)ms);
-	http_resp_free(&r);
-	memset(&r, 0, sizeof(r));
-	t0 = tenant_now_ms();
-	(void)http_get(h, "/health", NULL, &r);
-	ms = tenant_now_ms() - t0;
-	ok(r.status == 200 && ms < BOUND_MS, "/health answers %ld within %d ms "
-	    "meanwhile (%lld ms)", r.status, BOUND_MS, (long long)ms);
-	http_resp_free(&r);
+	status = tenant_timed_write(h, other, "spool-other", &ms);
+	ok(status == 200 && ms < BOUND_MS, "another tenant's write answers %ld "
+	    "within %d ms meanwhile (%lld ms)", status, BOUND_MS, (long long)ms);
+	status = tenant_timed_health(h, &ms);
+	ok(status == 200 && ms < BOUND_MS, "/health answers %ld within %d ms "
+	    "meanwhile (%lld ms)", status, BOUND_MS, (long long)ms);
 	for (i = 0; i < NONREADERS; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -62,24 +62,6 @@ trickle_main(void *arg)
 	return NULL;
 }
 
-/* Times one write of token to stream; *ms gets its duration. */
-static long
-timed_write(struct harness *h, const char *token, const char *stream,
-    int64_t *ms)
-{
-	struct http_resp r;
-	int64_t t0 = tenant_now_ms();
-	long status;
-
-	memset(&r, 0, sizeof(r));
-	(void)rpc_call(h, token, hstr(h, "[\"stream.write\",\"%s\",{\"type\":\"T\","
-	    "\"data\":{}}]", stream), &r);
-	*ms = tenant_now_ms() - t0;
-	status = r.status;
-	http_resp_free(&r);
-	return status;
-}
-
 /* An NDJSON import of n records into stream s (positions from 0, global
  * positions from gpos0). */
 static char *
@@ -132,14 +114,10 @@ test_through_nginx(struct harness *h, const char *toks[4], const char *other)
 	/* Long enough for every upload to reach a worker, if it can. */
 	sleep(3);
 
-	memset(&r, 0, sizeof(r));
-	ms = tenant_now_ms();
-	(void)http_get(h, "/health", NULL, &r);
-	ms = tenant_now_ms() - ms;
-	ok(r.status == 200 && ms < BOUND_MS, "/health answers %ld within %d ms "
-	    "during the uploads (%lld ms)", r.status, BOUND_MS, (long long)ms);
-	http_resp_free(&r);
-	status = timed_write(h, other, "upload-other-1", &ms);
+	status = tenant_timed_health(h, &ms);
+	ok(status == 200 && ms < BOUND_MS, "/health answers %ld within %d ms "
+	    "during the uploads (%lld ms)", status, BOUND_MS, (long long)ms);
+	status = tenant_timed_write(h, other, "upload-other-1", &ms);
 	ok(status == 200 && ms < BOUND_MS, "another tenant's write answers %ld "
 	    "within %d ms during the uploads (%lld ms)", status, BOUND_MS,
 	    (long long)ms);
