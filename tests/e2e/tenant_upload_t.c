@@ -8,7 +8,8 @@
  *
  * Through nginx: eight trickling uploads (two each from four tokens, so
  * that nginx's per-token upload limit does not turn them away), while
- * /health and another tenant's write must answer within 1 s.  Imports
+ * /health and another tenant's write must answer within 1 s; a third
+ * upload of one token is refused by nginx at once.  Imports
  * still work, a large one (spooled by nginx) and a chunked one included.
  * Straight to evdb's socket, past nginx: eight trickling imports again;
  * evdb runs --import-concurrency of them and answers the rest 429, and
@@ -94,9 +95,9 @@ test_through_nginx(struct harness *h, const char *toks[4], const char *other)
 	    "Transfer-Encoding: chunked", NULL };
 	int64_t ms;
 	long status;
-	char *body;
+	char *body, *rest = NULL;
 	size_t len;
-	int i, opened = 0;
+	int i, opened = 0, third;
 
 	memset(&t, 0, sizeof(t));
 	atomic_init(&t.stop, 0);
@@ -117,6 +118,18 @@ test_through_nginx(struct harness *h, const char *toks[4], const char *other)
 	status = tenant_timed_health(h, &ms);
 	ok(status == 200 && ms < BOUND_MS, "/health answers %ld within %d ms "
 	    "during the uploads (%lld ms)", status, BOUND_MS, (long long)ms);
+
+	/* A third upload of one token, its token in the header this time. */
+	third = tenant_connect(tenant_port(h), 0);
+	req = hstr(h, "POST /import HTTP/1.1\r\nHost: e2e\r\nAuthorization: Bearer "
+	    "%s\r\nContent-Length: 1000000\r\n\r\n", toks[0]);
+	status = third >= 0 && tenant_send(third, req, strlen(req)) == 0 ?
+	    tenant_http_status(h, third, 5000, &rest) : 0;
+	ok(status == 429 && rest != NULL && strstr(rest, "IMPORT_LIMIT") != NULL,
+	    "nginx answers a third upload of one token at once: %ld IMPORT_LIMIT",
+	    status);
+	if (third >= 0)
+		close(third);
 	status = tenant_timed_write(h, other, "upload-other-1", &ms);
 	ok(status == 200 && ms < BOUND_MS, "another tenant's write answers %ld "
 	    "within %d ms during the uploads (%lld ms)", status, BOUND_MS,
@@ -211,7 +224,7 @@ main(void)
 	const char *toks[4], *other;
 	int i;
 
-	tap_plan(14);
+	tap_plan(15);
 	h = harness_start();
 	for (i = 0; i < 4; i++)
 		toks[i] = ns_create_ok(h, hstr(h, "upload%d", i), hstr(h,
