@@ -10,12 +10,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -33,6 +35,8 @@
 /* Buffers above these sizes are freed after the request that grew them. */
 #define SERVER_BODY_KEEP (2u << 20)
 #define SERVER_OUT_KEEP (4u << 20)
+/* Longest the unread body of a refused request is read and dropped. */
+#define SERVER_DRAIN_MS 5000
 /* Requests one token may have parked behind its limit (gate.h). */
 #define SERVER_PARK_MAX 256
 
@@ -245,6 +249,34 @@ server_wait_readable(struct server_ctx *srv, int fd)
 }
 
 /*
+ * Reads and drops what is left of a request's body, until its end or for
+ * at most SERVER_DRAIN_MS.  Each read(2) waits 1 s at most (SO_RCVTIMEO),
+ * and asks libfcgi for no more than it holds (or one byte), so that the
+ * deadline is looked at after every read.
+ */
+static void
+server_drain(FCGX_Request *fcgi)
+{
+	struct timeval tv = { 1, 0 };
+	int64_t end = server_now_us() + (int64_t)SERVER_DRAIN_MS * 1000;
+	char buf[65536];
+	ptrdiff_t want;
+
+	if (fcgi->ipcFd < 0 || fcgi->in == NULL)
+		return;
+	(void)setsockopt(fcgi->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (FCGX_HasSeenEOF(fcgi->in) != EOF && server_now_us() < end) {
+		want = fcgi->in->stop - fcgi->in->rdNext;
+		if (want <= 0)
+			want = 1;
+		if (want > (ptrdiff_t)sizeof(buf))
+			want = (ptrdiff_t)sizeof(buf);
+		if (FCGX_GetStr(buf, (int)want, fcgi->in) <= 0)
+			break;
+	}
+}
+
+/*
  * Ends the request.  libfcgi closes a connection with shutdown(SHUT_WR)
  * and then reads until nginx closes its side, so that unread input never
  * turns the close into a reset; the worker sleeps through that round
@@ -253,17 +285,19 @@ server_wait_readable(struct server_ctx *srv, int fd)
  * which makes libfcgi close it at once.  A kept connection is never
  * closed here, and it stays undetached for the requests that follow.
  *
- * A refused request (refused: answered 4xx, maybe before its body was
- * read) is detached too.  libfcgi's linger reads for as long as input keeps
- * coming, 2 s apart at most, so a client trickling a body it was refused
- * (429, 401) would otherwise hold the worker for as long as it likes.
- * nginx has read the answer by the time it could see a reset: it sends
- * its whole buffered body before it reads, and the answer precedes the
- * close on the connection.
+ * A refused request (answered 4xx, maybe before its body was read) has its
+ * body read and dropped first, for at most SERVER_DRAIN_MS, then is
+ * detached.  The drain keeps the close clean for nginx, which may still be
+ * sending a large body (a reset there turns the 4xx into nginx's own
+ * error).  The bound is for a client that trickles a body it was refused
+ * (429, 401): libfcgi's linger reads for as long as input keeps coming, 2 s
+ * apart at most, and would hold the worker for as long as it likes.
  */
 static void
 server_finish(FCGX_Request *fcgi, bool refused)
 {
+	if (!fcgi->keepConnection && refused)
+		server_drain(fcgi);
 	if (!fcgi->keepConnection &&
 	    (refused || FCGX_HasSeenEOF(fcgi->in) == EOF))
 		FCGX_Detach(fcgi);
