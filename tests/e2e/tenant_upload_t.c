@@ -220,6 +220,34 @@ test_past_nginx(struct harness *h, const char *tok, const char *other)
 			close(t.fds[i]);
 }
 
+/*
+ * A refused upload keeps evdb's answer: the worker drains the body nginx
+ * is still sending rather than resetting the connection under it.
+ */
+static void
+test_refused_large(struct harness *h)
+{
+	const char *hdr[] = { "Content-Type: application/x-ndjson", NULL };
+	const char *bad = token_make(h, "nobody",
+	    "abababababababababababababababababababababababababababababababab");
+	size_t len = 8u << 20;
+	char *body = malloc(len);
+	struct http_resp r;
+	int i, got = 0;
+
+	memset(body, '\n', len);
+	for (i = 0; i < 5; i++) {
+		memset(&r, 0, sizeof(r));
+		(void)http_post_raw(h, hstr(h, "/import?token=%s", bad), hdr, body,
+		    len, &r);
+		got += r.status == 403;
+		http_resp_free(&r);
+	}
+	free(body);
+	ok(got == 5, "five 8 MB uploads with an unregistered token all get evdb's "
+	    "403 (%d did)", got);
+}
+
 int
 main(void)
 {
@@ -227,7 +255,7 @@ main(void)
 	const char *toks[4], *other;
 	int i;
 
-	tap_plan(15);
+	tap_plan(16);
 	h = harness_start();
 	for (i = 0; i < 4; i++)
 		toks[i] = ns_create_ok(h, hstr(h, "upload%d", i), hstr(h,
@@ -239,6 +267,7 @@ main(void)
 	if (other == NULL)
 		other = HARNESS_ADMIN_TOKEN;
 	test_through_nginx(h, toks, other);
+	test_refused_large(h);
 	test_past_nginx(h, toks[0], other);
 	harness_stop(h);
 	return tap_done();
