@@ -645,64 +645,33 @@ lg_sleep_until(int64_t at)
 }
 
 /*
- * The open loop of one thread: request k is due at start + (k * N + id) / R
- * and its latency runs from then.  Requests due in the warm-up count as
- * warm-up; those due after the end are not sent.
+ * One connection's loop.  Closed loop: each request is sent when the last
+ * answer came, and timed from then.  Open loop (cfg->rate > 0): request k
+ * of thread id (of N) is due at start + (k * N + id) / rate, sent then or
+ * at once when late, and timed from when it was due.
  */
-static void
-lg_thread_open(struct lg_thread *t)
-{
-	const struct lg_config *cfg = t->cfg;
-	const struct lg_clock *clk = t->clk;
-	double step = 1e9 / cfg->rate;	/* ns between two requests, all threads */
-	int64_t due, t1;
-	enum lg_outcome oc;
-
-	for (;;) {
-		due = clk->start + (int64_t)(((double)t->seq *
-		    (double)cfg->connections + (double)t->id) * step);
-		if (due >= clk->end)
-			break;
-		if (atomic_fetch_add(t->issued, 1) >= cfg->max_requests)
-			break;
-		lg_build(t);
-		lg_sleep_until(due);
-		oc = lg_exchange(t);
-		t->seq++;
-		t1 = lg_now();
-		if (due < clk->measure) {
-			t->warm[oc]++;
-			continue;
-		}
-		if (t1 > t->last_done)
-			t->last_done = t1;
-		t->out[oc]++;
-		if (oc == LG_OK)
-			lg_hist_record(&t->hist, (uint64_t)(t1 - due));
-	}
-}
-
 static void *
 lg_thread_main(void *arg)
 {
 	struct lg_thread *t = arg;
+	const struct lg_config *cfg = t->cfg;
 	const struct lg_clock *clk = t->clk;
+	bool open = cfg->rate > 0;
+	double step = open ? 1e9 / cfg->rate : 0; /* ns between requests, all threads */
 	int64_t t0, t1;
 	enum lg_outcome oc;
 
 	lg_sleep_until(clk->start);
-	if (t->cfg->rate > 0) {
-		lg_thread_open(t);
-		lg_close(t);
-		return NULL;
-	}
 	for (;;) {
-		t0 = lg_now();
+		t0 = open ? clk->start + (int64_t)(((double)t->seq *
+		    (double)cfg->connections + (double)t->id) * step) : lg_now();
 		if (t0 >= clk->end)
 			break;
-		if (atomic_fetch_add(t->issued, 1) >= t->cfg->max_requests)
+		if (atomic_fetch_add(t->issued, 1) >= cfg->max_requests)
 			break;
 		lg_build(t);
+		if (open)
+			lg_sleep_until(t0);
 		oc = lg_exchange(t);
 		t->seq++;
 		t1 = lg_now();
@@ -710,10 +679,14 @@ lg_thread_main(void *arg)
 			t->warm[oc]++;
 			continue;
 		}
-		/* A request still in flight at the end is not counted. */
-		if (t1 > clk->end)
+		/*
+		 * Closed loop: a request still in flight at the end is not
+		 * counted.  Open loop: every request due in the window is.
+		 */
+		if (!open && t1 > clk->end)
 			break;
-		t->last_done = t1;
+		if (t1 > t->last_done)
+			t->last_done = t1;
 		t->out[oc]++;
 		if (oc == LG_OK)
 			lg_hist_record(&t->hist, (uint64_t)(t1 - t0));
