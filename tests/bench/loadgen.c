@@ -870,30 +870,16 @@ lg_int_arg(const char *s, long long lo, long long hi, long long *out)
 	return true;
 }
 
+/* Parses a number of 0..max (seconds, a rate); false when out of range. */
 static bool
-lg_secs_arg(const char *s, double *out)
+lg_num_arg(const char *s, double max, double *out)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= 0) || v > LG_MAX_SECONDS)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* Parses --rate: requests per second, > 0 and at most LG_MAX_RATE. */
-static bool
-lg_rate_arg(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > LG_MAX_RATE)
+	if (errno != 0 || end == s || *end != '\0' || !(v >= 0) || v > max)
 		return false;
 	*out = v;
 	return true;
@@ -1085,11 +1071,12 @@ main(int argc, char **argv)
 			cfg.connections = (int)v;
 			break;
 		case 'd':
-			if (!lg_secs_arg(optarg, &cfg.duration) || cfg.duration <= 0)
+			if (!lg_num_arg(optarg, LG_MAX_SECONDS, &cfg.duration) ||
+			    cfg.duration <= 0)
 				goto bad;
 			break;
 		case 'W':
-			if (!lg_secs_arg(optarg, &cfg.warmup))
+			if (!lg_num_arg(optarg, LG_MAX_SECONDS, &cfg.warmup))
 				goto bad;
 			break;
 		case 'n':
@@ -1146,7 +1133,8 @@ main(int argc, char **argv)
 		case 'F':
 			return lg_free_port();
 		case 'R':
-			if (!lg_rate_arg(optarg, &cfg.rate))
+			if (!lg_num_arg(optarg, LG_MAX_RATE, &cfg.rate) ||
+			    cfg.rate <= 0)
 				goto bad;
 			break;
 		case 'S':
