@@ -109,6 +109,7 @@ struct lg_config {
 	int group_size;			/* category: consumer group size, 0 none */
 	int64_t position_max;		/* category: positions 1..position_max */
 	bool check;			/* validate 200 bodies */
+	double rate;			/* total requests/s, paced; 0: as fast as possible */
 };
 
 /* Latency histogram of one thread, merged by main(). */
@@ -586,6 +587,32 @@ out:
 	return oc;
 }
 
+/*
+ * With --rate, sleeps until this connection's next slot: each of the N
+ * connections sends one request every N / rate seconds, counted from the
+ * start t0 of the request just done (closed loop: a slow answer delays the
+ * next request, it never queues up a burst).  Never sleeps past end.
+ */
+static void
+lg_pace(const struct lg_config *cfg, int64_t t0, int64_t end)
+{
+	int64_t next, now;
+	struct timespec ts;
+
+	if (cfg->rate <= 0)
+		return;
+	next = t0 + (int64_t)((double)cfg->connections * 1e9 / cfg->rate);
+	if (next > end)
+		next = end;
+	now = lg_now();
+	if (next <= now)
+		return;
+	ts.tv_sec = (time_t)((next - now) / 1000000000);
+	ts.tv_nsec = (long)((next - now) % 1000000000);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static void *
 lg_thread_main(void *arg)
 {
@@ -617,6 +644,7 @@ lg_thread_main(void *arg)
 		t->out[oc]++;
 		if (oc == LG_OK)
 			lg_hist_record(&t->hist, (uint64_t)(t1 - t0));
+		lg_pace(t->cfg, t0, clk->end);
 	}
 	lg_close(t);
 	return NULL;
@@ -630,6 +658,7 @@ lg_usage(FILE *f)
 	    "               [--requests N] [--workload w1|write|stream-get|category|health]\n"
 	    "               [--streams N] [--writes-per-get N] [--batch-size N]\n"
 	    "               [--group-size N] [--position-max N] [--no-check] [--label L]\n"
+	    "               [--rate R]   (R requests/s in all, paced; default: unpaced)\n"
 	    "       loadgen --free-port\n"
 	    "Targets 127.0.0.1:P only.  Token from $LOADGEN_TOKEN.\n");
 }
@@ -791,6 +820,7 @@ main(int argc, char **argv)
 		{ "position-max", required_argument, NULL, 'P' },
 		{ "no-check", no_argument, NULL, 'N' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "rate", required_argument, NULL, 'R' },
 		{ "free-port", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -885,6 +915,11 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			cfg.label = optarg;
+			break;
+		case 'R':
+			if (!lg_int_arg(optarg, 1, 10000000, &v))
+				goto bad;
+			cfg.rate = (double)v;
 			break;
 		case 'F':
 			return lg_free_port();
