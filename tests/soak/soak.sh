@@ -111,7 +111,11 @@ sse_loop() {
 			-H "Authorization: Bearer $token" --data-binary \
 			"[\"stream.write\",\"soakprobe-$n\",{\"type\":\"P\",\"data\":{}}]" |
 			sed -n 's/.*"globalPosition":\([0-9]*\).*/\1/p')
-		[[ -n $head ]] || head=1
+		if [[ -z $head ]]; then
+			# A failed probe write is a failed request too.
+			printf 'probe 0\n' >>"$OPS_TMP/sse.$n"
+			head=1
+		fi
 		case $((i % 3)) in
 		0) q='all=true' ;;
 		1) q="stream=test-stream-$(((n * 7 + i) % 100))&position=$((head / 100))" ;;
