@@ -53,3 +53,13 @@ check_PROGRAMS += tests/unit/gate_t
 TESTS += tests/unit/gate_t
 tests_unit_gate_t_SOURCES = tests/unit/gate_t.c tests/tap.h
 tests_unit_gate_t_LDADD = $(UNIT_LDADD)
+
+# I/O faults through SQLite's seam (issue 14): a fault VFS, and the RPC,
+# import and backup code driven in-process through tests/fuzz/fuzz_env.c.
+check_PROGRAMS += tests/unit/store_faults_t
+TESTS += tests/unit/store_faults_t
+tests_unit_store_faults_t_SOURCES = tests/unit/store_faults_t.c \
+	tests/unit/faultvfs.c tests/unit/faultvfs.h \
+	tests/fuzz/fuzz_env.c tests/fuzz/fuzz.h tests/tap.h
+tests_unit_store_faults_t_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/fuzz
+tests_unit_store_faults_t_LDADD = $(UNIT_LDADD)

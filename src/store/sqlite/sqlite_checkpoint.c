@@ -103,8 +103,11 @@ sqlite_checkpoint_run(struct sqlite_store *st, struct checkpoint_file *f)
 		return;
 	}
 	if (f->db == NULL &&
-	    sqlite_open_db(st, f->path, false, &f->db, err, sizeof(err)) != EVDB_OK)
+	    sqlite_open_db(st, f->path, false, &f->db, err, sizeof(err)) != EVDB_OK) {
+		/* Said aloud: otherwise the WAL just grows, with no sign why. */
+		log_warn(st->log, "store: checkpoint of %s: %s", f->path, err);
 		return;
+	}
 	rc = sqlite3_wal_checkpoint_v2(f->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    &log_frames, &done);
 	if (rc == SQLITE_OK && log_frames >= STORE_CHECKPOINT_RESTART)
