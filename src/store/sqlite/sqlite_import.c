@@ -107,31 +107,11 @@ import_insert(struct sqlite_conn *c, struct ns_handle *h,
 {
 	sqlite3_stmt *s;
 	enum evdb_status rs;
-	const char *card;
-	size_t card_len;
 	int rc;
 
 	if ((rs = sqlite_ns_stmt(c, h, NS_IMPORT_INSERT, &s)) != EVDB_OK)
 		return rs;
-	sqlite3_bind_text(s, 1, m->id, (int)m->id_len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, m->stream, (int)m->stream_len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, m->stream,
-	    (int)streamname_category_len(m->stream, m->stream_len), SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, m->type, (int)m->type_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, m->position);
-	if (m->data != NULL)
-		sqlite3_bind_text(s, 6, m->data, (int)m->data_len, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 6);
-	if (m->metadata != NULL)
-		sqlite3_bind_text(s, 7, m->metadata, (int)m->metadata_len, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 7);
-	if (streamname_cardinal_id(m->stream, m->stream_len, &card, &card_len))
-		sqlite3_bind_int64(s, 9, streamname_hash64(card, card_len));
-	else
-		sqlite3_bind_null(s, 9);
-	sqlite3_bind_int64(s, 10, m->time_us);
+	sqlite_bind_message(s, m);
 	sqlite3_bind_int64(s, 11, m->global_position);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);

@@ -185,6 +185,13 @@ struct checkpoint_file *sqlite_checkpoint_file(struct sqlite_store *st, const ch
 void sqlite_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
 
 /* sqlite_write.c */
+/*
+ * Binds the columns NS_INSERT and NS_IMPORT_INSERT share (parameters 1-7,
+ * 9 and 10): m's id, stream, category, type, position, data and metadata
+ * (NULL for null), cardinal hash and time.  Not its global position.  The
+ * text is bound SQLITE_STATIC: m's buffers must outlive the step.
+ */
+void sqlite_bind_message(sqlite3_stmt *s, const struct store_import_record *m);
 struct write_queue *sqlite_write_queue(struct sqlite_store *st, const char *path);
 /* Closes the queue's writer connection to a deleted file (or has its
  * leader of the moment close it). */

@@ -241,6 +241,34 @@ write_retry_conflict(sqlite3_stmt *s, const struct store_message_in *m)
 	return NULL;
 }
 
+void
+sqlite_bind_message(sqlite3_stmt *s, const struct store_import_record *m)
+{
+	const char *card;
+	size_t card_len;
+
+	sqlite3_bind_text(s, 1, m->id, (int)m->id_len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, m->stream, (int)m->stream_len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, m->stream,
+	    (int)streamname_category_len(m->stream, m->stream_len), SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, m->type, (int)m->type_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, m->position);
+	if (m->data != NULL)
+		sqlite3_bind_text(s, 6, m->data, (int)m->data_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 6);
+	if (m->metadata != NULL)
+		sqlite3_bind_text(s, 7, m->metadata, (int)m->metadata_len,
+		    SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 7);
+	if (streamname_cardinal_id(m->stream, m->stream_len, &card, &card_len))
+		sqlite3_bind_int64(s, 9, streamname_hash64(card, card_len));
+	else
+		sqlite3_bind_null(s, 9);
+	sqlite3_bind_int64(s, 10, m->time_us);
+}
+
 /*
  * Applies one item inside the open transaction.  Returns EVDB_OK,
  * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT or EVDB_ERR_LIMIT (the
@@ -256,12 +284,14 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 	sqlite3_stmt *s = NULL;
 	enum evdb_status rs;
 	char genid[UUID_STR_LEN + 1];
-	const char *id = m->id, *card;
-	size_t id_len = m->id_len, card_len;
+	struct store_import_record row;	/* the row as inserted */
+	const char *id = m->id;
+	size_t id_len = m->id_len;
 	int64_t current;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	memset(&row, 0, sizeof(row));
 	if (id != NULL) {
 		/* Idempotency first (CONTRACT.md point 4), then expectedVersion. */
 		if ((rs = sqlite_ns_stmt(c, h, NS_ID_LOOKUP, &s)) != EVDB_OK)
@@ -304,22 +334,19 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 
 	if ((rs = sqlite_ns_stmt(c, h, NS_INSERT, &s)) != EVDB_OK)
 		return rs;
-	sqlite3_bind_text(s, 1, id, (int)id_len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, m->stream, (int)m->stream_len, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, m->stream,
-	    (int)streamname_category_len(m->stream, m->stream_len), SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, m->type, (int)m->type_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, current + 1);
-	sqlite3_bind_text(s, 6, m->data, (int)m->data_len, SQLITE_STATIC);
-	if (m->metadata != NULL)
-		sqlite3_bind_text(s, 7, m->metadata, (int)m->metadata_len, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 7);
-	if (streamname_cardinal_id(m->stream, m->stream_len, &card, &card_len))
-		sqlite3_bind_int64(s, 9, streamname_hash64(card, card_len));
-	else
-		sqlite3_bind_null(s, 9);
-	sqlite3_bind_int64(s, 10, timefmt_now_us());
+	row.id = id;
+	row.id_len = id_len;
+	row.stream = m->stream;
+	row.stream_len = m->stream_len;
+	row.type = m->type;
+	row.type_len = m->type_len;
+	row.position = current + 1;
+	row.data = m->data;
+	row.data_len = m->data_len;
+	row.metadata = m->metadata;
+	row.metadata_len = m->metadata_len;
+	row.time_us = timefmt_now_us();
+	sqlite_bind_message(s, &row);
 	rc = write_step_done(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_OK)
