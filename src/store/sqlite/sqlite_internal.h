@@ -12,7 +12,10 @@
  * background thread (sqlite_checkpoint.c).
  *
  * sqlite_backend.c     the struct store_backend: the seam's adaptors
- * sqlite_store.c       lifetime, connections, the per-connection caches, errors
+ * sqlite_db.c          one connection, statements, SQLite's result codes
+ * sqlite_handle.c      one open namespace file: statements, poke file, path
+ * sqlite_queue.c       the group-commit queues and their writer connections
+ * sqlite_store.c       lifetime, connections, the per-connection caches
  * sqlite_schema.c      schema migrations of the registry and namespace files
  * sqlite_registry.c    namespace operations
  * sqlite_write.c       group commit of writes
@@ -76,8 +79,8 @@ enum reg_stmt {
 	REG_STMT_COUNT
 };
 
-/* The in-process group-commit queue of one namespace file (sqlite_write.c). */
-struct write_queue;
+/* A pending write of a queue (sqlite_write.c). */
+struct write_item;
 /* The checkpoint state of one namespace file (store_checkpoint.c). */
 struct checkpoint_file;
 
@@ -85,7 +88,8 @@ struct checkpoint_file;
 struct ns_handle {
 	sqlite3 *db;			/* this thread's connection to the file */
 	sqlite3_stmt *stmt[NS_STMT_COUNT]; /* prepared lazily; NULL until used */
-	struct write_queue *queue;	/* shared group-commit queue of the file */
+	struct write_queue *queue;	/* shared group-commit queue of the file,
+					 * found by the first write (sqlite_write.c) */
 	struct checkpoint_file *ckpt;	/* shared checkpoint state of the file */
 	int poke_fd;			/* the file's poke file, written after commits */
 };
@@ -141,15 +145,87 @@ struct sqlite_conn {
 	char errmsg[512];		/* last failure text */
 };
 
-/* store.c */
+/*
+ * The files' functions, listed from the lowest layer up: a file calls only
+ * files listed before its own, never one after it, so that they form no
+ * circle.
+ */
+
+/* sqlite_db.c: one connection, statements, result codes. */
 enum evdb_status sqlite_status(int rc);
 enum evdb_status sqlite_fail(struct sqlite_conn *c, sqlite3 *db, int rc,
     const char *what);
 enum evdb_status sqlite_open_db(struct sqlite_store *st, const char *path,
     bool create, sqlite3 **out, char *err, size_t err_size);
 void sqlite_close_db(struct sqlite_store *st, sqlite3 *db);
+void sqlite_stmt_done(sqlite3_stmt *s);
+enum evdb_status sqlite_step_int64(struct sqlite_conn *c, sqlite3 *db,
+    sqlite3_stmt *s, const char *what, int64_t if_null, int64_t *v);
+enum evdb_status sqlite_exec(sqlite3 *db, const char *sql, char *err,
+    size_t err_size);
+
+/* sqlite_schema.c */
+enum evdb_status sqlite_schema_registry(struct sqlite_store *st, sqlite3 *db,
+    char *err, size_t err_size);
+enum evdb_status sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db,
+    char *err, size_t err_size);
+
+/* sqlite_checkpoint.c */
+enum evdb_status sqlite_checkpoint_start(struct sqlite_store *st);
+void sqlite_checkpoint_stop(struct sqlite_store *st);
+struct checkpoint_file *sqlite_checkpoint_file(struct sqlite_store *st,
+    const char *path);
+void sqlite_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
+
+/* sqlite_handle.c: one open namespace file. */
+enum evdb_status sqlite_handle_open(struct sqlite_store *st, const char *path,
+    struct ns_handle **out, char *err, size_t err_size);
+void sqlite_handle_close(struct sqlite_store *st, struct ns_handle *h);
 enum evdb_status sqlite_ns_stmt(struct sqlite_conn *c, struct ns_handle *h,
     enum ns_stmt which, sqlite3_stmt **out);
+enum evdb_status sqlite_ns_exec(struct sqlite_conn *c, struct ns_handle *h,
+    enum ns_stmt which, const char *what);
+void sqlite_ns_rollback(struct sqlite_conn *c, struct ns_handle *h);
+char *sqlite_ns_path(const struct sqlite_store *st, const char *ns,
+    int64_t generation);
+int sqlite_poke_open(const char *db_path);
+void sqlite_poke_signal(struct ns_handle *h, int64_t global_position);
+
+/* sqlite_queue.c: the group-commit queue of one namespace file. */
+struct write_queue {
+	struct write_queue *next;	/* store's list of queues */
+	char *path;			/* namespace file this queue serialises */
+	pthread_mutex_t mu;		/* guards everything below */
+	struct write_item *head;	/* pending items, oldest first */
+	struct write_item **tailp;	/* where the next item is linked */
+	bool leader_active;		/* a thread is running a batch */
+	struct ns_handle *writer;	/* the leaders' connection to the file,
+					 * opened by the first; used only by the
+					 * leader of the moment */
+	bool release_writer;		/* the file was deleted: the leader of
+					 * the moment closes writer when done */
+	uint64_t last_used_ns;		/* monotonic time of its last batch, for
+					 * closing the least recently used writer */
+};
+
+struct write_queue *sqlite_write_queue(struct sqlite_store *st, const char *path);
+/* Closes the queue's writer connection to a deleted file (or has its
+ * leader of the moment close it). */
+void sqlite_write_queue_release(struct sqlite_store *st, const char *path);
+void sqlite_write_queues_free(struct sqlite_store *st);
+/* Monotonic nanoseconds, for the writers' LRU. */
+uint64_t sqlite_queue_clock_ns(void);
+/* Closes a writer connection taken off its queue (NULL: nothing). */
+void sqlite_queue_writer_close(struct sqlite_store *st, struct ns_handle *w);
+/*
+ * Makes room for one more writer connection: while WRITE_OPEN_MAX are
+ * open, closes the least recently used one whose queue has no leader
+ * (never self's).  Called by a leader holding no lock.
+ */
+void sqlite_queue_writers_trim(struct sqlite_store *st,
+    const struct write_queue *self);
+
+/* sqlite_store.c: the store, a thread's connection and its cache. */
 enum evdb_status sqlite_reg_stmt(struct sqlite_conn *c, enum reg_stmt which,
     sqlite3_stmt **out);
 enum evdb_status sqlite_ns_lookup(struct sqlite_conn *c, const char *ns,
@@ -157,34 +233,9 @@ enum evdb_status sqlite_ns_lookup(struct sqlite_conn *c, const char *ns,
 enum evdb_status sqlite_ns_handle(struct sqlite_conn *c, const char *ns,
     struct ns_entry **entry, struct ns_handle **out);
 void sqlite_ns_forget(struct sqlite_conn *c, const char *ns);
-enum evdb_status sqlite_handle_open(struct sqlite_store *st, const char *path,
-    struct ns_handle **out, char *err, size_t err_size);
-void sqlite_handle_close(struct sqlite_store *st, struct ns_handle *h);
-char *sqlite_ns_path(const struct sqlite_store *st, const char *ns, int64_t generation);
-void sqlite_stmt_done(sqlite3_stmt *s);
-enum evdb_status sqlite_step_int64(struct sqlite_conn *c, sqlite3 *db,
-    sqlite3_stmt *s, const char *what, int64_t if_null, int64_t *v);
-enum evdb_status sqlite_exec(sqlite3 *db, const char *sql, char *err,
-    size_t err_size);
-enum evdb_status sqlite_ns_exec(struct sqlite_conn *c, struct ns_handle *h,
-    enum ns_stmt which, const char *what);
-void sqlite_ns_rollback(struct sqlite_conn *c, struct ns_handle *h);
-int sqlite_poke_open(const char *db_path);
-void sqlite_poke_signal(struct ns_handle *h, int64_t global_position);
 
-/* store_schema.c */
-enum evdb_status sqlite_schema_registry(struct sqlite_store *st, sqlite3 *db,
-    char *err, size_t err_size);
-enum evdb_status sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db,
-    char *err, size_t err_size);
-
-/* store_checkpoint.c */
-enum evdb_status sqlite_checkpoint_start(struct sqlite_store *st);
-void sqlite_checkpoint_stop(struct sqlite_store *st);
-struct checkpoint_file *sqlite_checkpoint_file(struct sqlite_store *st, const char *path);
-void sqlite_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
-
-/* sqlite_write.c */
+/* sqlite_write.c (with sqlite_registry.c, sqlite_read.c, sqlite_import.c,
+ * sqlite_poke.c, sqlite_health.c, sqlite_invariant.c: the operations) */
 /*
  * Binds the columns NS_INSERT and NS_IMPORT_INSERT share (parameters 1-7,
  * 9 and 10): m's id, stream, category, type, position, data and metadata
@@ -192,11 +243,6 @@ void sqlite_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
  * text is bound SQLITE_STATIC: m's buffers must outlive the step.
  */
 void sqlite_bind_message(sqlite3_stmt *s, const struct store_import_record *m);
-struct write_queue *sqlite_write_queue(struct sqlite_store *st, const char *path);
-/* Closes the queue's writer connection to a deleted file (or has its
- * leader of the moment close it). */
-void sqlite_write_queue_release(struct sqlite_store *st, const char *path);
-void sqlite_write_queues_free(struct sqlite_store *st);
 
 /* ---- the contract, on SQLite types (sqlite_backend.c adapts the seam) ----
  * Each has the contract of the store.h function of the same name. */

@@ -22,25 +22,6 @@
 #include "store/sqlite/sqlite_internal.h"
 #include "core/xalloc.h"
 
-int
-sqlite_poke_open(const char *db_path)
-{
-	char path[4096];
-
-	if ((size_t)snprintf(path, sizeof(path), "%s-poke", db_path) >= sizeof(path))
-		return -1;
-	/* Without a poke file, only this process's own subscribers hear of writes. */
-	return open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-}
-
-void
-sqlite_poke_signal(struct ns_handle *h, int64_t global_position)
-{
-	/* One small pwrite per commit: inotify reports it as IN_MODIFY. */
-	if (h->poke_fd >= 0)
-		(void)!pwrite(h->poke_fd, &global_position, sizeof(global_position), 0);
-}
-
 enum evdb_status
 sqlite_head(struct sqlite_conn *c, const char *ns, int64_t *gpos)
 {
