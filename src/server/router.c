@@ -28,16 +28,25 @@ static void
 router_health(struct request *r)
 {
 
+	enum evdb_status rs;
+	char why[128] = "";
+
 	r->label = "health";
-	/* Healthy means this worker can read the registry. */
-	if (store_ns_token_hash(r->store, AUTH_ADMIN_NAMESPACE,
-	    (char[TOKEN_HASH_HEX_LEN + 1]){ 0 }) == EVDB_OK) {
+	/* Healthy means this worker reaches its database and its registry. */
+	if ((rs = store_health(r->store, why, sizeof(why))) == EVDB_OK &&
+	    (rs = store_ns_token_hash(r->store, AUTH_ADMIN_NAMESPACE,
+	    (char[TOKEN_HASH_HEX_LEN + 1]){ 0 })) == EVDB_OK) {
 		static const char ok[] = "{\"status\":\"ok\"}";
 
 		request_send(r, 200, "application/json", ok, sizeof(ok) - 1);
 		return;
 	}
-	request_send_error(r, 503, "BACKEND_ERROR", "The store cannot be read", NULL);
+	if (rs == EVDB_ERR_UNAVAILABLE)
+		request_send_error(r, 503, "BACKEND_UNAVAILABLE",
+		    why[0] != '\0' ? why : "The database is unavailable", NULL);
+	else
+		request_send_error(r, 503, "BACKEND_ERROR", "The store cannot be read",
+		    NULL);
 }
 
 static void

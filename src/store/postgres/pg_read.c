@@ -1,0 +1,587 @@
+/*
+ * pg_read.c - reads on PostgreSQL: streams, categories, listings, the SSE
+ * hub's position reads, and bulk import.
+ *
+ * Every read runs as one statement outside an explicit transaction, on the
+ * calling thread's connection, and uses one of Message DB's indexes:
+ * messages_stream (stream_name, position) for stream reads, versions and
+ * listings; messages_category (category(stream_name), global_position, ...)
+ * for category reads; the primary key for reads of the whole namespace.
+ * Category and namespace reads fetch in chunks of PG_READ_CHUNK rows, so
+ * that a long read never holds a huge result in memory, and so that a
+ * consumer group (filtered here, in C, exactly as Message DB's
+ * MOD(@hash_64(cardinal_id(stream_name)), size) = member) still returns
+ * `limit` rows.
+ *
+ * Text order: listings compare with COLLATE "C" (byte order, as on
+ * SQLite); the indexes serve those comparisons when the database's own
+ * collation is C (docs/storage.md).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/postgres/pg_internal.h"
+#include "core/buf.h"
+#include "core/streamname.h"
+
+#define PG_READ_CHUNK 1000
+
+#define MSG_COLS \
+	"id::text, stream_name, type, position, global_position, data::text," \
+	" metadata::text, (extract(epoch FROM time) * 1000000)::bigint"
+
+/* A LIMIT taking -1 for none. */
+#define LIMIT_ARG(n) " LIMIT CASE WHEN $" #n "::bigint < 0 THEN NULL ELSE $" #n "::bigint END"
+
+bool
+pg_cardinal_id(const char *s, size_t len, const char **card, size_t *card_len)
+{
+	const char *dash = memchr(s, '-', len), *plus;
+
+	*card = NULL;
+	*card_len = 0;
+	if (dash == NULL)
+		return false;
+	*card = dash + 1;
+	*card_len = len - (size_t)(dash + 1 - s);
+	if ((plus = memchr(*card, '+', *card_len)) != NULL)
+		*card_len = (size_t)(plus - *card);
+	return true;
+}
+
+int64_t
+pg_group_member(const char *v, size_t len, int64_t size)
+{
+	int64_t h = streamname_hash64(v, len);
+	uint64_t u = h < 0 ? 0 - (uint64_t)h : (uint64_t)h;
+
+	return (int64_t)(u % (uint64_t)size);
+}
+
+/* Formats v into t (at least 24 bytes) and returns t. */
+static const char *
+read_num(char *t, int64_t v)
+{
+	snprintf(t, 24, "%lld", (long long)v);
+	return t;
+}
+
+/* Runs a read of ns: sql has "%1$s" for the schema. */
+static enum evdb_status
+read_query(struct pg_conn *c, const char *ns, const char *what, const char *sql,
+    int n, const char *const *vals, const int *lens, PGresult **res)
+{
+	struct pg_ns *e;
+	struct buf text;
+	enum evdb_status rs;
+
+	*res = NULL;
+	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
+		return rs;
+	buf_init(&text);
+	pg_sql_schema(&text, sql, e->schema);
+	rs = pg_query(c, what, buf_cstr(&text), n, vals, lens, res);
+	buf_free(&text);
+	return rs;
+}
+
+/* Fills m from row i of a MSG_COLS result. */
+static void
+read_row(const PGresult *res, int i, struct store_message *m)
+{
+	m->id = PQgetvalue(res, i, 0);
+	m->id_len = (size_t)PQgetlength(res, i, 0);
+	m->stream = PQgetvalue(res, i, 1);
+	m->stream_len = (size_t)PQgetlength(res, i, 1);
+	m->type = PQgetvalue(res, i, 2);
+	m->type_len = (size_t)PQgetlength(res, i, 2);
+	m->position = pg_value_int64(res, i, 3);
+	m->global_position = pg_value_int64(res, i, 4);
+	m->data = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
+	m->data_len = (size_t)PQgetlength(res, i, 5);
+	m->metadata = PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6);
+	m->metadata_len = (size_t)PQgetlength(res, i, 6);
+	m->time_us = pg_value_int64(res, i, 7);
+}
+
+static enum evdb_status
+read_rows(const PGresult *res, store_message_fn fn, void *ctx)
+{
+	struct store_message m;
+	enum evdb_status rs = EVDB_OK;
+	int i;
+
+	for (i = 0; i < PQntuples(res) && rs == EVDB_OK; i++) {
+		read_row(res, i, &m);
+		rs = fn(ctx, &m);
+	}
+	return rs;
+}
+
+enum evdb_status
+pg_read_stream(struct store_conn *base, const char *ns,
+    const struct store_stream_query *q, store_message_fn fn, void *ctx)
+{
+	const char *vals[3];
+	int lens[3] = { (int)q->stream_len, 0, 0 };
+	char from[24], limit[24];
+	enum evdb_status rs;
+	PGresult *res;
+
+	vals[0] = q->stream;
+	vals[1] = read_num(from, q->by_global ? q->global_position : q->position);
+	vals[2] = read_num(limit, q->limit);
+	lens[1] = (int)strlen(vals[1]);
+	lens[2] = (int)strlen(vals[2]);
+	rs = read_query(pg_conn_of(base), ns, "read stream", q->by_global ?
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND global_position >= $2 ORDER BY position" LIMIT_ARG(3) :
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND position >= $2 ORDER BY position" LIMIT_ARG(3),
+	    3, vals, lens, &res);
+	if (rs != EVDB_OK)
+		return rs;
+	rs = read_rows(res, fn, ctx);
+	PQclear(res);
+	return rs;
+}
+
+enum evdb_status
+pg_read_last(struct store_conn *base, const char *ns, const char *stream,
+    size_t stream_len, const char *type, size_t type_len, store_message_fn fn,
+    void *ctx)
+{
+	const char *vals[2] = { stream, type };
+	int lens[2] = { (int)stream_len, (int)type_len };
+	enum evdb_status rs;
+	PGresult *res;
+
+	rs = read_query(pg_conn_of(base), ns, "read last", type != NULL ?
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND type = $2 ORDER BY position DESC LIMIT 1" :
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " ORDER BY position DESC LIMIT 1",
+	    type != NULL ? 2 : 1, vals, lens, &res);
+	if (rs != EVDB_OK)
+		return rs;
+	rs = read_rows(res, fn, ctx);
+	PQclear(res);
+	return rs;
+}
+
+enum evdb_status
+pg_stream_version(struct store_conn *base, const char *ns, const char *stream,
+    size_t stream_len, int64_t *version)
+{
+	int len = (int)stream_len;
+	enum evdb_status rs;
+	PGresult *res;
+
+	*version = -1;
+	if ((rs = read_query(pg_conn_of(base), ns, "stream version",
+	    "SELECT coalesce(max(position), -1) FROM %1$s.messages"
+	    " WHERE stream_name = $1", 1, &stream, &len, &res)) != EVDB_OK)
+		return rs;
+	*version = pg_value_int64(res, 0, 0);
+	PQclear(res);
+	return EVDB_OK;
+}
+
+/* Whether the row's stream belongs to the query's consumer-group member. */
+static bool
+read_in_group(const PGresult *res, int i, const struct store_category_query *q)
+{
+	const char *card;
+	size_t card_len;
+
+	if (q->group_size <= 0)
+		return true;
+	if (!pg_cardinal_id(PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1),
+	    &card, &card_len))
+		return false;
+	return pg_group_member(card, card_len, q->group_size) == q->group_member;
+}
+
+enum evdb_status
+pg_read_category(struct store_conn *base, const char *ns,
+    const struct store_category_query *q, store_message_fn fn, void *ctx)
+{
+	static const char *const sql[2][2] = {
+		{	/* the whole namespace, by primary key */
+			"SELECT " MSG_COLS " FROM %1$s.messages"
+			" WHERE $1::text IS NOT NULL AND global_position >= $2"
+			" ORDER BY global_position LIMIT $3",
+			"SELECT " MSG_COLS " FROM %1$s.messages"
+			" WHERE $1::text IS NOT NULL AND global_position >= $2"
+			" AND %1$s.category(metadata->>'correlationStreamName') = $4"
+			" ORDER BY global_position LIMIT $3",
+		}, {	/* one category, by messages_category */
+			"SELECT " MSG_COLS " FROM %1$s.messages"
+			" WHERE %1$s.category(stream_name) = $1 AND global_position >= $2"
+			" ORDER BY global_position LIMIT $3",
+			"SELECT " MSG_COLS " FROM %1$s.messages"
+			" WHERE %1$s.category(stream_name) = $1 AND global_position >= $2"
+			" AND %1$s.category(metadata->>'correlationStreamName') = $4"
+			" ORDER BY global_position LIMIT $3",
+		},
+	};
+	struct pg_conn *c = pg_conn_of(base);
+	struct store_message m;
+	enum evdb_status rs = EVDB_OK;
+	const char *vals[4];
+	int lens[4];
+	char from[24], chunk[24];
+	int64_t next = q->global_position, taken = 0, want;
+	PGresult *res;
+	int i, rows;
+	bool all = q->category_len == 0, corr = q->correlation != NULL;
+
+	vals[0] = all ? "" : q->category;
+	lens[0] = all ? 0 : (int)q->category_len;
+	vals[3] = q->correlation;
+	lens[3] = (int)q->correlation_len;
+	for (;;) {
+		want = PG_READ_CHUNK;
+		if (q->group_size <= 0 && q->limit >= 0 && q->limit - taken < want)
+			want = q->limit - taken;
+		if (want <= 0)
+			break;
+		vals[1] = read_num(from, next);
+		vals[2] = read_num(chunk, want);
+		lens[1] = (int)strlen(vals[1]);
+		lens[2] = (int)strlen(vals[2]);
+		if ((rs = read_query(c, ns, "read category", sql[!all][corr],
+		    corr ? 4 : 3, vals, lens, &res)) != EVDB_OK)
+			return rs;
+		rows = PQntuples(res);
+		for (i = 0; i < rows && rs == EVDB_OK; i++) {
+			next = pg_value_int64(res, i, 4) + 1;
+			if (!read_in_group(res, i, q))
+				continue;
+			read_row(res, i, &m);
+			rs = fn(ctx, &m);
+			if (++taken == q->limit)
+				break;
+		}
+		PQclear(res);
+		if (rs != EVDB_OK || rows < want || taken == q->limit)
+			break;
+	}
+	return rs;
+}
+
+enum evdb_status
+pg_ns_streams(struct store_conn *base, const char *ns, const char *prefix,
+    size_t prefix_len, const char *cursor, size_t cursor_len, int64_t limit,
+    store_stream_fn fn, void *ctx)
+{
+	struct store_stream_info info;
+	const char *vals[3];
+	int lens[3], i;
+	char lim[24];
+	enum evdb_status rs;
+	PGresult *res;
+
+	vals[0] = prefix_len > 0 ? prefix : "";
+	lens[0] = (int)prefix_len;
+	vals[1] = cursor_len > 0 ? cursor : "";
+	lens[1] = (int)cursor_len;
+	vals[2] = read_num(lim, limit);
+	lens[2] = (int)strlen(vals[2]);
+	/*
+	 * Names with the prefix sort in [prefix, prefix || U+10FFFF): byte
+	 * order, and U+10FFFF is the highest code point.
+	 */
+	rs = read_query(pg_conn_of(base), ns, "list streams",
+	    "SELECT s.stream_name, l.position, l.time_us FROM"
+	    " (SELECT DISTINCT stream_name COLLATE \"C\" AS stream_name"
+	    "  FROM %1$s.messages"
+	    "  WHERE stream_name COLLATE \"C\" >= $1"
+	    "  AND stream_name COLLATE \"C\" < $1 || chr(1114111)"
+	    "  AND starts_with(stream_name, $1)"
+	    "  AND stream_name COLLATE \"C\" > $2"
+	    "  ORDER BY 1" LIMIT_ARG(3) ") s"
+	    " CROSS JOIN LATERAL (SELECT position,"
+	    "  (extract(epoch FROM time) * 1000000)::bigint AS time_us"
+	    "  FROM %1$s.messages m WHERE m.stream_name = s.stream_name"
+	    "  ORDER BY position DESC LIMIT 1) l"
+	    " ORDER BY s.stream_name", 3, vals, lens, &res);
+	if (rs != EVDB_OK)
+		return rs;
+	for (i = 0; i < PQntuples(res) && rs == EVDB_OK; i++) {
+		info.name = PQgetvalue(res, i, 0);
+		info.name_len = (size_t)PQgetlength(res, i, 0);
+		info.version = pg_value_int64(res, i, 1);
+		info.last_activity_us = pg_value_int64(res, i, 2);
+		rs = fn(ctx, &info);
+	}
+	PQclear(res);
+	return rs;
+}
+
+enum evdb_status
+pg_ns_categories(struct store_conn *base, const char *ns, store_category_fn fn,
+    void *ctx)
+{
+	struct store_category_info info;
+	enum evdb_status rs;
+	PGresult *res;
+	int i;
+
+	rs = read_query(pg_conn_of(base), ns, "list categories",
+	    "SELECT %1$s.category(stream_name) COLLATE \"C\", count(*),"
+	    " count(DISTINCT stream_name) FROM %1$s.messages GROUP BY 1 ORDER BY 1",
+	    0, NULL, NULL, &res);
+	if (rs != EVDB_OK)
+		return rs;
+	for (i = 0; i < PQntuples(res) && rs == EVDB_OK; i++) {
+		info.name = PQgetvalue(res, i, 0);
+		info.name_len = (size_t)PQgetlength(res, i, 0);
+		info.message_count = pg_value_int64(res, i, 1);
+		info.stream_count = pg_value_int64(res, i, 2);
+		rs = fn(ctx, &info);
+	}
+	PQclear(res);
+	return rs;
+}
+
+enum evdb_status
+pg_head(struct store_conn *base, const char *ns, int64_t *gpos)
+{
+	enum evdb_status rs;
+	PGresult *res;
+
+	*gpos = 0;
+	/* max(global_position), never the sequence: see pg_internal.h. */
+	if ((rs = read_query(pg_conn_of(base), ns, "read head",
+	    "SELECT coalesce(max(global_position), 0) FROM %1$s.messages", 0, NULL,
+	    NULL, &res)) != EVDB_OK)
+		return rs;
+	*gpos = pg_value_int64(res, 0, 0);
+	PQclear(res);
+	return EVDB_OK;
+}
+
+static enum evdb_status
+poke_rows(const PGresult *res, store_poke_fn fn, void *ctx)
+{
+	struct store_poke p;
+	enum evdb_status rs = EVDB_OK;
+	const char *card;
+	size_t card_len;
+	int i;
+
+	for (i = 0; i < PQntuples(res) && rs == EVDB_OK; i++) {
+		p.stream = PQgetvalue(res, i, 0);
+		p.stream_len = (size_t)PQgetlength(res, i, 0);
+		p.position = pg_value_int64(res, i, 1);
+		p.global_position = pg_value_int64(res, i, 2);
+		p.has_cardinal_hash = pg_cardinal_id(p.stream, p.stream_len, &card,
+		    &card_len);
+		p.cardinal_hash = p.has_cardinal_hash ?
+		    streamname_hash64(card, card_len) : 0;
+		rs = fn(ctx, &p);
+	}
+	return rs;
+}
+
+#define POKE_COLS "stream_name, position, global_position"
+
+enum evdb_status
+pg_poke_range(struct store_conn *base, const char *ns,
+    const struct store_poke_query *q, store_poke_fn fn, void *ctx)
+{
+	static const char *const sql[] = {
+		[STORE_POKE_STREAM] =
+		    "SELECT " POKE_COLS " FROM %1$s.messages WHERE stream_name = $1"
+		    " AND position >= $2 AND global_position > $3"
+		    " AND global_position <= $4 ORDER BY position" LIMIT_ARG(5),
+		[STORE_POKE_CATEGORY] =
+		    "SELECT " POKE_COLS " FROM %1$s.messages"
+		    " WHERE %1$s.category(stream_name) = $1 AND $2::bigint IS NOT NULL"
+		    " AND global_position > $3 AND global_position <= $4"
+		    " ORDER BY global_position" LIMIT_ARG(5),
+		[STORE_POKE_ALL] =
+		    "SELECT " POKE_COLS " FROM %1$s.messages WHERE $1::text IS NOT NULL"
+		    " AND $2::bigint IS NOT NULL AND global_position > $3"
+		    " AND global_position <= $4 ORDER BY global_position" LIMIT_ARG(5),
+	};
+	const char *vals[5];
+	int lens[5], i;
+	char t[4][24];
+	enum evdb_status rs;
+	PGresult *res;
+
+	vals[0] = q->kind == STORE_POKE_ALL ? "" : q->name;
+	lens[0] = q->kind == STORE_POKE_ALL ? 0 : (int)q->name_len;
+	vals[1] = read_num(t[0], q->min_position);
+	vals[2] = read_num(t[1], q->after_gpos);
+	vals[3] = read_num(t[2], q->upto_gpos);
+	vals[4] = read_num(t[3], q->limit);
+	for (i = 1; i < 5; i++)
+		lens[i] = (int)strlen(vals[i]);
+	if ((rs = read_query(pg_conn_of(base), ns, "read pokes", sql[q->kind], 5,
+	    vals, lens, &res)) != EVDB_OK)
+		return rs;
+	rs = poke_rows(res, fn, ctx);
+	PQclear(res);
+	return rs;
+}
+
+enum evdb_status
+pg_poke_tail(struct store_conn *base, const char *ns, int64_t after_gpos,
+    int64_t limit, store_poke_fn fn, void *ctx)
+{
+	const char *vals[2];
+	char t[2][24];
+	enum evdb_status rs;
+	PGresult *res;
+
+	vals[0] = read_num(t[0], after_gpos);
+	vals[1] = read_num(t[1], limit);
+	if ((rs = read_query(pg_conn_of(base), ns, "read poke tail",
+	    "SELECT " POKE_COLS " FROM %1$s.messages WHERE global_position > $1"
+	    " ORDER BY global_position" LIMIT_ARG(2), 2, vals, NULL, &res)) != EVDB_OK)
+		return rs;
+	rs = poke_rows(res, fn, ctx);
+	PQclear(res);
+	return rs;
+}
+
+/* ---- import ---------------------------------------------------------- */
+
+static void
+import_rollback(struct pg_conn *c)
+{
+	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+}
+
+/* BEGIN and the namespace lock, as every writer of ns takes it. */
+static enum evdb_status
+import_begin(struct pg_conn *c, const struct pg_ns *e)
+{
+	enum evdb_status rs;
+	char sql[96];
+
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d, %lld)",
+	    PG_LOCK_KEY1, (long long)e->id);
+	if ((rs = pg_exec(c, "begin", "BEGIN", 0, NULL, NULL)) != EVDB_OK)
+		return rs;
+	if ((rs = pg_exec(c, "namespace lock", sql, 0, NULL, NULL)) != EVDB_OK)
+		import_rollback(c);
+	return rs;
+}
+
+enum evdb_status
+pg_import_clear(struct store_conn *base, const char *ns)
+{
+	struct pg_conn *c = pg_conn_of(base);
+	struct pg_ns *e;
+	enum evdb_status rs;
+	struct buf sql;
+
+	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
+		return rs;
+	if ((rs = import_begin(c, e)) != EVDB_OK)
+		return rs;
+	buf_init(&sql);
+	buf_printf(&sql, "TRUNCATE %s.messages RESTART IDENTITY", e->schema);
+	if ((rs = pg_exec(c, "clear namespace", buf_cstr(&sql), 0, NULL, NULL)) ==
+	    EVDB_OK)
+		rs = pg_exec(c, "commit", "COMMIT", 0, NULL, NULL);
+	if (rs != EVDB_OK)
+		import_rollback(c);
+	buf_free(&sql);
+	return rs;
+}
+
+enum evdb_status
+pg_import_batch(struct store_conn *base, const char *ns,
+    const struct store_import_record *recs, size_t n)
+{
+	struct pg_conn *c = pg_conn_of(base);
+	const struct store_import_record *m;
+	struct pg_ns *e;
+	enum evdb_status rs;
+	struct buf ins, seq, notify;
+	const char *vals[8];
+	int lens[8];
+	char t[3][24], channel[32];
+	size_t i;
+
+	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
+		return rs;
+	for (i = 0; i < n; i++)
+		if ((recs[i].data != NULL &&
+		    !pg_json_acceptable(recs[i].data, recs[i].data_len)) ||
+		    (recs[i].metadata != NULL &&
+		    !pg_json_acceptable(recs[i].metadata, recs[i].metadata_len))) {
+			snprintf(c->errmsg, sizeof(c->errmsg), "import: a value"
+			    " PostgreSQL cannot store (\\u0000 or an unpaired surrogate)");
+			return EVDB_ERR_INVALID;
+		}
+	if ((rs = import_begin(c, e)) != EVDB_OK)
+		return rs;
+	buf_init(&ins);
+	buf_init(&seq);
+	buf_init(&notify);
+	buf_printf(&ins, "INSERT INTO %s.messages(global_position, position, time,"
+	    " stream_name, type, data, metadata, id) VALUES($1, $2,"
+	    " to_timestamp($3::bigint / 1000000.0) AT TIME ZONE 'utc', $4, $5,"
+	    " $6::jsonb, $7::jsonb, $8::uuid)", e->schema);
+	/* Writes after the import continue above the imported positions. */
+	pg_sql_schema(&seq, "SELECT setval(s, m) FROM (SELECT"
+	    " pg_get_serial_sequence('%1$s.messages', 'global_position') AS s,"
+	    " (SELECT max(global_position) FROM %1$s.messages) AS m) x"
+	    " WHERE m > coalesce(pg_sequence_last_value(s::regclass), 0)", e->schema);
+	pg_channel_name(e->id, channel, sizeof(channel));
+	buf_printf(&notify, "SELECT pg_notify('%s', '')", channel);
+	for (i = 0; i < n; i++) {
+		m = &recs[i];
+		vals[0] = read_num(t[0], m->global_position);
+		vals[1] = read_num(t[1], m->position);
+		vals[2] = read_num(t[2], m->time_us);
+		vals[3] = m->stream;
+		vals[4] = m->type;
+		vals[5] = m->data;
+		vals[6] = m->metadata;
+		vals[7] = m->id;
+		lens[0] = (int)strlen(vals[0]);
+		lens[1] = (int)strlen(vals[1]);
+		lens[2] = (int)strlen(vals[2]);
+		lens[3] = (int)m->stream_len;
+		lens[4] = (int)m->type_len;
+		lens[5] = (int)m->data_len;
+		lens[6] = (int)m->metadata_len;
+		lens[7] = (int)m->id_len;
+		if ((rs = pg_exec(c, "import", buf_cstr(&ins), 8, vals, lens)) != EVDB_OK)
+			goto out;
+	}
+	if ((rs = pg_exec(c, "import sequence", buf_cstr(&seq), 0, NULL, NULL)) !=
+	    EVDB_OK ||
+	    (n > 0 && (rs = pg_exec(c, "notify", buf_cstr(&notify), 0, NULL, NULL)) !=
+	    EVDB_OK))
+		goto out;
+	rs = pg_exec(c, "commit", "COMMIT", 0, NULL, NULL);
+out:
+	if (rs != EVDB_OK)
+		import_rollback(c);
+	buf_free(&ins);
+	buf_free(&seq);
+	buf_free(&notify);
+	return rs;
+}
+
+enum evdb_status
+pg_import_finish(struct store_conn *base, const char *ns)
+{
+	struct pg_ns *e;
+
+	/* Totals are counted when asked for: nothing to recompute. */
+	return pg_ns_lookup(pg_conn_of(base), ns, &e);
+}
