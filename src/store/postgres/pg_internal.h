@@ -205,15 +205,6 @@ enum evdb_status pg_import_clear(struct store_conn *c, const char *ns);
 enum evdb_status pg_import_batch(struct store_conn *c, const char *ns,
     const struct store_import_record *recs, size_t n);
 enum evdb_status pg_import_finish(struct store_conn *c, const char *ns);
-/**
- * Message DB's cardinal_id(): the id part of the stream name (after the
- * first '-') up to its first '+'; false when the name has no '-'.
- */
-bool pg_cardinal_id(const char *s, size_t len, const char **card,
-    size_t *card_len);
-/** Message DB's MOD(@hash_64(v), size) (size > 0). */
-int64_t pg_group_member(const char *v, size_t len, int64_t size);
-
 /* pg_watch.c */
 enum evdb_status pg_watch_open(struct store *st, struct store_watch **out);
 int pg_watch_fd(const struct store_watch *w);

@@ -9,9 +9,9 @@
  * for category reads; the primary key for reads of the whole namespace.
  * Category and namespace reads fetch in chunks of PG_READ_CHUNK rows, so
  * that a long read never holds a huge result in memory, and so that a
- * consumer group (filtered here, in C, exactly as Message DB's
- * MOD(@hash_64(cardinal_id(stream_name)), size) = member) still returns
- * `limit` rows.
+ * consumer group (filtered here, in C, by streamname_member_of_hash(),
+ * which is Message DB's MOD(@hash_64(cardinal_id(stream_name)), size)
+ * = member) still returns `limit` rows.
  *
  * Text order: listings compare with COLLATE "C" (byte order, as on
  * SQLite); the indexes serve those comparisons when the database's own
@@ -35,31 +35,6 @@
 
 /* A LIMIT taking -1 for none. */
 #define LIMIT_ARG(n) " LIMIT CASE WHEN $" #n "::bigint < 0 THEN NULL ELSE $" #n "::bigint END"
-
-bool
-pg_cardinal_id(const char *s, size_t len, const char **card, size_t *card_len)
-{
-	const char *dash = memchr(s, '-', len), *plus;
-
-	*card = NULL;
-	*card_len = 0;
-	if (dash == NULL)
-		return false;
-	*card = dash + 1;
-	*card_len = len - (size_t)(dash + 1 - s);
-	if ((plus = memchr(*card, '+', *card_len)) != NULL)
-		*card_len = (size_t)(plus - *card);
-	return true;
-}
-
-int64_t
-pg_group_member(const char *v, size_t len, int64_t size)
-{
-	int64_t h = streamname_hash64(v, len);
-	uint64_t u = h < 0 ? 0 - (uint64_t)h : (uint64_t)h;
-
-	return (int64_t)(u % (uint64_t)size);
-}
 
 /* Formats v into t (at least 24 bytes) and returns t. */
 static const char *
@@ -88,7 +63,41 @@ read_query(struct pg_conn *c, const char *ns, const char *what, const char *sql,
 	return rs;
 }
 
-/* Fills m from row i of a MSG_COLS result. */
+/*
+ * Removes, in place, the blanks jsonb's text output puts after ':' and ','
+ * (outside strings), so that data reads back as compact as it was written;
+ * returns the new length.  jsonb keeps neither key order nor duplicates:
+ * that difference stays (docs/storage.md).
+ */
+static size_t
+read_json_compact(char *s, size_t len)
+{
+	size_t i, o = 0;
+	bool in_str = false;
+
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (in_str) {
+			s[o++] = ch;
+			if (ch == '\\' && i + 1 < len)
+				s[o++] = s[++i];
+			else if (ch == '"')
+				in_str = false;
+			continue;
+		}
+		if (ch == ' ' && o > 0 && (s[o - 1] == ':' || s[o - 1] == ','))
+			continue;
+		if (ch == '"')
+			in_str = true;
+		s[o++] = ch;
+	}
+	if (o < len)
+		s[o] = '\0';
+	return o;
+}
+
+/* Fills m from row i of a MSG_COLS result (compacting its JSON in place). */
 static void
 read_row(const PGresult *res, int i, struct store_message *m)
 {
@@ -100,10 +109,21 @@ read_row(const PGresult *res, int i, struct store_message *m)
 	m->type_len = (size_t)PQgetlength(res, i, 2);
 	m->position = pg_value_int64(res, i, 3);
 	m->global_position = pg_value_int64(res, i, 4);
-	m->data = PQgetisnull(res, i, 5) ? NULL : PQgetvalue(res, i, 5);
-	m->data_len = (size_t)PQgetlength(res, i, 5);
-	m->metadata = PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6);
-	m->metadata_len = (size_t)PQgetlength(res, i, 6);
+	m->data = NULL;
+	m->data_len = 0;
+	if (!PQgetisnull(res, i, 5)) {
+		/* libpq's value buffers are the caller's to change in place. */
+		m->data = PQgetvalue(res, i, 5);
+		m->data_len = read_json_compact(PQgetvalue(res, i, 5),
+		    (size_t)PQgetlength(res, i, 5));
+	}
+	m->metadata = NULL;
+	m->metadata_len = 0;
+	if (!PQgetisnull(res, i, 6)) {
+		m->metadata = PQgetvalue(res, i, 6);
+		m->metadata_len = read_json_compact(PQgetvalue(res, i, 6),
+		    (size_t)PQgetlength(res, i, 6));
+	}
 	m->time_us = pg_value_int64(res, i, 7);
 }
 
@@ -199,10 +219,11 @@ read_in_group(const PGresult *res, int i, const struct store_category_query *q)
 
 	if (q->group_size <= 0)
 		return true;
-	if (!pg_cardinal_id(PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1),
-	    &card, &card_len))
+	if (!streamname_cardinal_id(PQgetvalue(res, i, 1),
+	    (size_t)PQgetlength(res, i, 1), &card, &card_len))
 		return false;
-	return pg_group_member(card, card_len, q->group_size) == q->group_member;
+	return streamname_member_of_hash(streamname_hash64(card, card_len),
+	    q->group_size) == q->group_member;
 }
 
 enum evdb_status
@@ -379,8 +400,8 @@ poke_rows(const PGresult *res, store_poke_fn fn, void *ctx)
 		p.stream_len = (size_t)PQgetlength(res, i, 0);
 		p.position = pg_value_int64(res, i, 1);
 		p.global_position = pg_value_int64(res, i, 2);
-		p.has_cardinal_hash = pg_cardinal_id(p.stream, p.stream_len, &card,
-		    &card_len);
+		p.has_cardinal_hash = streamname_cardinal_id(p.stream, p.stream_len,
+		    &card, &card_len);
 		p.cardinal_hash = p.has_cardinal_hash ?
 		    streamname_hash64(card, card_len) : 0;
 		rs = fn(ctx, &p);
