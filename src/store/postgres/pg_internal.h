@@ -46,6 +46,9 @@
 /* Longest schema name evdb makes: "evdb_ns_" + 19 digits. */
 #define PG_SCHEMA_MAX 32
 
+/* Most parameters of one statement. */
+#define PG_PARAMS_MAX 16
+
 /* Back-off between reconnection attempts, in milliseconds. */
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 5000
@@ -118,8 +121,18 @@ enum evdb_status pg_status_of(PGconn *pg, const PGresult *res);
 enum evdb_status pg_fail(struct pg_conn *c, const PGresult *res,
     const char *what);
 /**
+ * Copies params vals[0..n) of lengths lens (NULL: C strings) into b with
+ * a NUL after each, and points out[i] at the copies (NULL stays NULL):
+ * libpq reads text parameters up to a NUL, whatever their length says.
+ * The pointers are valid until b changes.
+ */
+void pg_params_copy(struct buf *b, int n, const char *const *vals,
+    const int *lens, const char **out);
+/** True when one of the n params holds a NUL byte (PostgreSQL text cannot). */
+bool pg_params_have_nul(int n, const char *const *vals, const int *lens);
+/**
  * Runs sql with text parameters on c->pg (NULL values are SQL NULLs;
- * lens may be NULL for C strings).  *out receives the result on success
+ * lens may be NULL for C strings; see pg_params_copy).  *out receives the result on success
  * (caller PQclear()s it) and is NULL on failure.
  */
 enum evdb_status pg_query(struct pg_conn *c, const char *what,

@@ -44,7 +44,11 @@ read_num(char *t, int64_t v)
 	return t;
 }
 
-/* Runs a read of ns: sql has "%1$s" for the schema. */
+/*
+ * Runs a read of ns: sql has "%1$s" for the schema.  *res is NULL, with
+ * EVDB_OK, when a parameter holds a NUL byte: then nothing matches, and
+ * libpq's accessors treat a NULL result as one of no rows.
+ */
 static enum evdb_status
 read_query(struct pg_conn *c, const char *ns, const char *what, const char *sql,
     int n, const char *const *vals, const int *lens, PGresult **res)
@@ -56,6 +60,9 @@ read_query(struct pg_conn *c, const char *ns, const char *what, const char *sql,
 	*res = NULL;
 	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
 		return rs;
+	/* No text value in PostgreSQL holds a NUL: such a name matches nothing. */
+	if (pg_params_have_nul(n, vals, lens))
+		return EVDB_OK;
 	buf_init(&text);
 	pg_sql_schema(&text, sql, e->schema);
 	rs = pg_query(c, what, buf_cstr(&text), n, vals, lens, res);
@@ -205,7 +212,7 @@ pg_stream_version(struct store_conn *base, const char *ns, const char *stream,
 	    "SELECT coalesce(max(position), -1) FROM %1$s.messages"
 	    " WHERE stream_name = $1", 1, &stream, &len, &res)) != EVDB_OK)
 		return rs;
-	*version = pg_value_int64(res, 0, 0);
+	*version = res != NULL ? pg_value_int64(res, 0, 0) : -1;
 	PQclear(res);
 	return EVDB_OK;
 }

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,18 +178,53 @@ pg_fail(struct pg_conn *c, const PGresult *res, const char *what)
 	return rs;
 }
 
+void
+pg_params_copy(struct buf *b, int n, const char *const *vals, const int *lens,
+    const char **out)
+{
+	size_t off[PG_PARAMS_MAX];
+	int i;
+
+	assert(n <= PG_PARAMS_MAX);
+	for (i = 0; i < n; i++) {
+		off[i] = b->len;
+		if (vals[i] == NULL)
+			continue;
+		buf_append(b, vals[i], lens != NULL ? (size_t)lens[i] : strlen(vals[i]));
+		buf_append(b, "", 1);
+	}
+	for (i = 0; i < n; i++)
+		out[i] = vals[i] != NULL ? b->data + off[i] : NULL;
+}
+
+bool
+pg_params_have_nul(int n, const char *const *vals, const int *lens)
+{
+	int i;
+
+	for (i = 0; lens != NULL && i < n; i++)
+		if (vals[i] != NULL && memchr(vals[i], '\0', (size_t)lens[i]) != NULL)
+			return true;
+	return false;
+}
+
 enum evdb_status
 pg_query(struct pg_conn *c, const char *what, const char *sql, int n,
     const char *const *vals, const int *lens, PGresult **out)
 {
+	const char *copy[PG_PARAMS_MAX];
 	enum evdb_status rs;
 	PGresult *res;
 	ExecStatusType es;
+	struct buf b;
 
 	*out = NULL;
 	if ((rs = pg_conn_ready(c)) != EVDB_OK)
 		return rs;
-	res = PQexecParams(c->pg, sql, n, NULL, vals, lens, NULL, 0);
+	buf_init(&b);
+	pg_params_copy(&b, n, vals, lens, copy);
+	res = PQexecParams(c->pg, sql, n, NULL, copy, NULL, NULL, 0);
+	buf_free(&b);
 	es = PQresultStatus(res);
 	if (es != PGRES_TUPLES_OK && es != PGRES_COMMAND_OK) {
 		rs = pg_fail(c, res, what);

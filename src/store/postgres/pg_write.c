@@ -280,7 +280,7 @@ write_item_result(struct pg_item *it, const PGresult *res)
 static enum evdb_status
 write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 {
-	struct buf item_sql, lock_sql, cats, notify_sql;
+	struct buf item_sql, lock_sql, cats, notify_sql, params;
 	struct pg_item *it, **items = NULL;
 	enum evdb_status rs, first = EVDB_OK;
 	char expected[24], firstmsg[512] = "";
@@ -300,6 +300,7 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	buf_init(&lock_sql);
 	buf_init(&cats);
 	buf_init(&notify_sql);
+	buf_init(&params);
 	pg_sql_schema(&item_sql, ITEM_SQL, ns->schema);
 	buf_printf(&lock_sql, "SELECT pg_advisory_xact_lock(%d, %lld)", PG_LOCK_KEY1,
 	    (long long)ns->id);
@@ -328,6 +329,7 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 		const struct store_message_in *m = items[q]->in;
 		int lens[6] = { 0, (int)m->stream_len, (int)m->type_len,
 		    (int)m->data_len, (int)m->metadata_len, 0 };
+		const char *copy[6];
 
 		vals[0] = items[q]->id;
 		vals[1] = m->stream;
@@ -340,10 +342,12 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 			    (long long)m->expected_version);
 			vals[5] = expected;
 		}
-		/* Text parameters with lengths: the strings need no NUL. */
 		lens[0] = (int)strlen(vals[0]);
 		lens[5] = vals[5] != NULL ? (int)strlen(vals[5]) : 0;
-		if (PQsendQueryParams(pg, buf_cstr(&item_sql), 6, NULL, vals, lens,
+		/* libpq copies the parameters into its output buffer at once. */
+		buf_reset(&params);
+		pg_params_copy(&params, 6, vals, lens, copy);
+		if (PQsendQueryParams(pg, buf_cstr(&item_sql), 6, NULL, copy, NULL,
 		    NULL, 0) != 1)
 			goto sendfail;
 	}
@@ -410,6 +414,7 @@ done:
 	buf_free(&lock_sql);
 	buf_free(&cats);
 	buf_free(&notify_sql);
+	buf_free(&params);
 fail:
 	if (first != EVDB_OK)
 		for (it = batch; it != NULL; it = it->next) {
