@@ -40,3 +40,10 @@ tests_unit_store_t_SOURCES = tests/unit/store_t.c tests/tap.h
 tests_unit_store_t_LDADD = $(UNIT_LDADD)
 tests_unit_store_powerloss_t_SOURCES = tests/unit/store_powerloss_t.c tests/tap.h
 tests_unit_store_powerloss_t_LDADD = $(UNIT_LDADD)
+
+# pg_order_t: the PostgreSQL backend on a private cluster (EVDB_E2E_PGDIR;
+# skipped without one): global order safety against a late commit.
+check_PROGRAMS += tests/unit/pg_order_t
+TESTS += tests/unit/pg_order_t
+tests_unit_pg_order_t_SOURCES = tests/unit/pg_order_t.c tests/tap.h
+tests_unit_pg_order_t_LDADD = $(UNIT_LDADD)

@@ -34,6 +34,11 @@ pg_accepts(const char *location)
 	    strchr(location, '=') != NULL;
 }
 
+static void
+pg_notice_ignore(void *arg, const char *message)
+{
+}
+
 PGconn *
 pg_connect(struct pg_store *st, const char *app, char *err, size_t err_size)
 {
@@ -61,6 +66,8 @@ pg_connect(struct pg_store *st, const char *app, char *err, size_t err_size)
 		PQfinish(pg);
 		return NULL;
 	}
+	/* NOTICEs (DROP ... IF EXISTS) are not for evdb's stderr. */
+	PQsetNoticeProcessor(pg, pg_notice_ignore, NULL);
 	/*
 	 * durability: "normal" waits for the local WAL flush only, "full" also
 	 * for synchronous standbys, when the cluster has any (docs/storage.md).
