@@ -103,7 +103,7 @@ EXTRA_DIST += tests/e2e/keepconn.sh
 # check-postgres: the end-to-end programs and the PostgreSQL unit test once
 # more, on the private cluster EVDB_E2E_PGDIR names (deploy/run-tests'
 # postgres suite starts and stops it; deploy/pg-cluster).
-PG_TESTS = $(E2E_TESTS) tests/unit/pg_order_t
+PG_TESTS = $(E2E_TESTS) tests/e2e/hostile_table_t tests/unit/pg_order_t
 check-postgres:
 	@test -n "$$EVDB_E2E_PGDIR" || { echo "check-postgres: set EVDB_E2E_PGDIR (deploy/pg-cluster start DIR)" >&2; exit 1; }
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(PG_TESTS)"
