@@ -108,3 +108,12 @@ check-postgres:
 	@test -n "$$EVDB_E2E_PGDIR" || { echo "check-postgres: set EVDB_E2E_PGDIR (deploy/pg-cluster start DIR)" >&2; exit 1; }
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(PG_TESTS)"
 .PHONY: check-postgres
+
+# pg_outage_t: PostgreSQL stopped (-m immediate) under load and started
+# again, on a private cluster of its own (skipped without EVDB_E2E_PGDIR).
+check_PROGRAMS += tests/e2e/pg_outage_t
+TESTS += tests/e2e/pg_outage_t
+tests_e2e_pg_outage_t_SOURCES = tests/e2e/pg_outage_t.c $(E2E_HARNESS)
+tests_e2e_pg_outage_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_pg_outage_t_LDADD = $(E2E_LDADD)
+PG_TESTS += tests/e2e/pg_outage_t
