@@ -149,6 +149,47 @@ main_write_pid_file(const char *path, struct log *log)
 	return 0;
 }
 
+static bool
+main_is_help(const char *arg)
+{
+	return strcmp(arg, "help") == 0 || strcmp(arg, "--help") == 0 ||
+	    strcmp(arg, "-h") == 0;
+}
+
+/*
+ * "evdb help": every command with one line; "evdb help COMMAND" (and
+ * "evdb COMMAND --help"): that command's own usage.  Returns the exit status.
+ */
+static int
+main_help(const char *command)
+{
+	char *help_argv[] = { "--help", NULL };
+
+	if (command == NULL || main_is_help(command)) {
+		printf("usage: evdb COMMAND [options]\n\ncommands:\n"
+		    "  %-9s %s\n", "serve",
+		    "run the FastCGI server (the default when no command is given)");
+		cli_list(stdout);
+		printf("  %-9s %s\n  %-9s %s\n\n"
+		    "evdb COMMAND --help (or evdb help COMMAND) shows a command's"
+		    " options; docs/operations.md is the manual.\n",
+		    "version", "print the version", "help", "print this list");
+		return 0;
+	}
+	if (strcmp(command, "serve") == 0) {
+		settings_usage();
+		return 0;
+	}
+	if (strcmp(command, "version") == 0) {
+		printf("usage: evdb version\n\nPrints evdb's version.\n");
+		return 0;
+	}
+	if (cli_is_command(command))
+		return cli_main(command, 1, help_argv);
+	fprintf(stderr, "evdb: unknown command '%s' (see evdb help)\n", command);
+	return 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -175,14 +216,13 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_open(&log, NULL, LOG_LEVEL_INFO);
+	if (argc > 1 && main_is_help(argv[1]))
+		return main_help(argc > 2 ? argv[2] : NULL);
 	if (argc > 1 && (strcmp(argv[1], "version") == 0 ||
 	    strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
+		if (argc > 2 && main_is_help(argv[2]))
+			return main_help("version");
 		printf("evdb %s\n", EVDB_VERSION);
-		return 0;
-	}
-	if (argc > 1 && (strcmp(argv[1], "help") == 0 ||
-	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		settings_usage();
 		return 0;
 	}
 	if (argc > 1 && cli_is_command(argv[1]))
@@ -191,6 +231,8 @@ main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
+	if (argc > 1 && main_is_help(argv[1]))
+		return main_help("serve");
 	if (settings_load(&s, argc - 1, argv + 1, err, sizeof(err)) != EVDB_OK) {
 		fprintf(stderr, "evdb: %s\n", err);
 		return 2;

@@ -23,6 +23,7 @@
 struct cli_command {
 	const char *name;			/* as typed after "evdb" */
 	int (*run)(int argc, char **argv);	/* returns the exit status */
+	const char *summary;			/* one line for "evdb help" */
 };
 
 static int cli_backup_main(int argc, char **argv);
@@ -30,11 +31,16 @@ static int cli_restore_main(int argc, char **argv);
 static int cli_report_main(int argc, char **argv);
 
 static const struct cli_command cli_commands[] = {
-	{ "export", cli_export_main },
-	{ "import", cli_import_main },
-	{ "backup", cli_backup_main },
-	{ "restore", cli_restore_main },
-	{ "report", cli_report_main },
+	{ "export", cli_export_main,
+	    "write a namespace's messages as NDJSON, through a running server" },
+	{ "import", cli_import_main,
+	    "load an NDJSON export into a namespace, through a running server" },
+	{ "backup", cli_backup_main,
+	    "copy a data directory while evdb keeps serving it" },
+	{ "restore", cli_restore_main,
+	    "make a data directory from a backup" },
+	{ "report", cli_report_main,
+	    "print a namespace's streams, categories or message types" },
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))
@@ -54,6 +60,16 @@ bool
 cli_is_command(const char *name)
 {
 	return name != NULL && cli_find(name) != NULL;
+}
+
+void
+cli_list(FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < CLI_NCOMMANDS; i++)
+		fprintf(out, "  %-9s %s\n", cli_commands[i].name,
+		    cli_commands[i].summary);
 }
 
 int

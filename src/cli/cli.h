@@ -17,6 +17,7 @@
 #define EVDB_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 /* Exit statuses of every subcommand. */
 #define CLI_EXIT_OK	0	/* done */
@@ -25,6 +26,9 @@
 
 /** True when name is one of the subcommands cli_main() serves. */
 bool cli_is_command(const char *name);
+
+/** Writes one line per subcommand ("  name  summary") to out, for "evdb help". */
+void cli_list(FILE *out);
 
 /**
  * Runs subcommand name with argv[0..argc) (its options, without the

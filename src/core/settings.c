@@ -329,8 +329,8 @@ settings_usage(void)
 {
 	size_t k;
 
-	printf("usage: evdb [serve] [options]\n"
-	    "       evdb version | help\n\n"
+	printf("usage: evdb [serve] [options]\n\n"
+	    "Runs the FastCGI server.  Other commands: evdb help.\n\n"
 	    "options (flag > environment > config file > default):\n");
 	for (k = 0; k < SETTING_COUNT; k++)
 		printf("  --%-20s %-25s %s\n", setting_defs[k].name,

@@ -12,6 +12,9 @@
  *	   does ('\r' and '\n' are skipped, stray low bits are ignored);
  *	5. the namespace is not empty.
  *
+ * token_check_secret() is evdb's own rule for secrets a client supplies
+ * (ns.create's options.token); generated secrets never need it.
+ *
  * Nothing here keeps state; libcrypto's RAND_bytes and EVP_Digest are
  * thread-safe, so every function is too.
  */
@@ -295,6 +298,68 @@ token_generate(const char *ns, char *out, size_t out_size)
 out:
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	return st;
+}
+
+enum evdb_status
+token_check_secret(const char *token, size_t len, char *err, size_t err_size)
+{
+	const char *rnd;
+	unsigned char pairs[256 / 8];
+	unsigned digits = 0, ndigits = 0, npairs = 0, run = 0, longest = 0;
+	int prev = -1, d;
+	size_t i;
+
+	if (err != NULL && err_size != 0)
+		err[0] = '\0';
+	if (len < 2 * TOKEN_RANDOM_BYTES)
+		goto weak_format;
+	rnd = token + len - 2 * TOKEN_RANDOM_BYTES;
+	memset(pairs, 0, sizeof(pairs));
+	for (i = 0; i < 2 * TOKEN_RANDOM_BYTES; i++) {
+		if ((d = strutil_hex_value((unsigned char)rnd[i])) < 0)
+			goto weak_format;
+		if ((digits & 1u << d) == 0) {
+			digits |= 1u << d;
+			ndigits++;
+		}
+		run = d == prev ? run + 1 : 1;
+		if (run > longest)
+			longest = run;
+		if (prev >= 0) {
+			unsigned p = (unsigned)prev << 4 | (unsigned)d;
+
+			if ((pairs[p / 8] & 1u << (p % 8)) == 0) {
+				pairs[p / 8] = (unsigned char)(pairs[p / 8] | 1u << (p % 8));
+				npairs++;
+			}
+		}
+		prev = d;
+	}
+	if (ndigits < TOKEN_SECRET_MIN_DIGITS) {
+		if (err != NULL && err_size != 0)
+			snprintf(err, err_size, "its secret has %u distinct hex digits, "
+			    "fewer than %d", ndigits, TOKEN_SECRET_MIN_DIGITS);
+		return EVDB_ERR_INVALID;
+	}
+	if (longest >= TOKEN_SECRET_MAX_RUN) {
+		if (err != NULL && err_size != 0)
+			snprintf(err, err_size, "its secret repeats one hex digit %u "
+			    "times in a row (at most %d allowed)", longest,
+			    TOKEN_SECRET_MAX_RUN - 1);
+		return EVDB_ERR_INVALID;
+	}
+	if (npairs < TOKEN_SECRET_MIN_PAIRS) {
+		if (err != NULL && err_size != 0)
+			snprintf(err, err_size, "its secret is a repeated pattern: %u "
+			    "distinct pairs of adjacent hex digits, fewer than %d",
+			    npairs, TOKEN_SECRET_MIN_PAIRS);
+		return EVDB_ERR_INVALID;
+	}
+	return EVDB_OK;
+weak_format:
+	if (err != NULL && err_size != 0)
+		snprintf(err, err_size, "its secret is not 64 hex digits");
+	return EVDB_ERR_INVALID;
 }
 
 void

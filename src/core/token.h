@@ -41,6 +41,28 @@ enum evdb_status token_parse(const char *token, size_t len, char *ns,
  */
 enum evdb_status token_generate(const char *ns, char *out, size_t out_size);
 
+/** Fewest distinct hex digits a supplied secret may have (of 16). */
+#define TOKEN_SECRET_MIN_DIGITS 8
+/** Shortest run of one repeated hex digit that makes a secret weak. */
+#define TOKEN_SECRET_MAX_RUN 16
+/** Fewest distinct pairs of adjacent hex digits a secret may have (of 63). */
+#define TOKEN_SECRET_MIN_PAIRS 24
+
+/**
+ * Checks that the 64-digit secret of token[0..len), a token that
+ * token_parse() accepted, is not guessable, for tokens that a client
+ * chooses (ns.create's options.token).  Digits are compared without case.
+ * A secret is weak when it has fewer than TOKEN_SECRET_MIN_DIGITS distinct
+ * digits, or a run of TOKEN_SECRET_MAX_RUN equal digits, or fewer than
+ * TOKEN_SECRET_MIN_PAIRS distinct pairs of adjacent digits (which catches
+ * repeated patterns such as "0123456789abcdef" x 4).  A secret of 32
+ * random bytes fails with a probability below 1e-15 (docs/security.md).
+ * Returns EVDB_OK, or EVDB_ERR_INVALID with the rule it breaks written
+ * into err[0..err_size) (always NUL-terminated).
+ */
+enum evdb_status token_check_secret(const char *token, size_t len, char *err,
+    size_t err_size);
+
 /** Writes SHA-256(token) as 64 lowercase hex digits plus NUL into hex. */
 void token_hash(const char *token, size_t len,
     char hex[TOKEN_HASH_HEX_LEN + 1]);

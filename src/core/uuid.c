@@ -1,5 +1,6 @@
 /*
- * uuid.c - UUIDv7 generation and UUID syntax checking (see uuid.h).
+ * uuid.c - UUIDv7 generation, UUID syntax checking and canonical form
+ * (see uuid.h).
  *
  * Layout of a generated id (RFC 9562 section 5.7, counter method 1 of
  * section 6.2):
@@ -166,4 +167,36 @@ uuid_is_valid(const char *s, size_t len)
 	default:
 		return false;
 	}
+}
+
+enum evdb_status
+uuid_canonical(const char *s, size_t len, char out[UUID_STR_LEN + 1])
+{
+	size_t i, o, digits;
+
+	out[0] = '\0';
+	if (!uuid_is_valid(s, len))
+		return EVDB_ERR_INVALID;
+	/* Skip the wrapper; then the 32 digits are the only hex bytes left. */
+	if (len == UUID_STR_LEN + 2) {
+		s++;
+		len -= 2;
+	} else if (len == UUID_STR_LEN + 9) {
+		s += 9;
+		len -= 9;
+	}
+	for (i = 0, o = 0, digits = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '-')
+			continue;
+		if (digits == 8 || digits == 12 || digits == 16 || digits == 20)
+			out[o++] = '-';
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		out[o++] = c;
+		digits++;
+	}
+	out[o] = '\0';
+	return EVDB_OK;
 }

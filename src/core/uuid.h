@@ -6,6 +6,12 @@
  * id index's inserts near its right edge.  Within one millisecond a
  * generator keeps ids increasing through a per-generator counter seeded
  * at random.
+ *
+ * Ids are compared and stored in one canonical form only: 36 lowercase
+ * characters, 8-4-4-4-12.  Every place where a client's id enters evdb
+ * (stream.write's options.id, /import records) passes it through
+ * uuid_canonical() first, so that one UUID written in any accepted
+ * spelling is one message.
  */
 #ifndef EVDB_UUID_H
 #define EVDB_UUID_H
@@ -41,5 +47,17 @@ enum evdb_status uuid_v7_generate(struct uuid_gen *gen,
  * braces, "urn:uuid:" + canonical, or 32 hex digits.
  */
 bool uuid_is_valid(const char *s, size_t len);
+
+/**
+ * Writes the canonical form of the UUID s[0..len) into out: 36 lowercase
+ * characters, 8-4-4-4-12, plus NUL.  Accepts exactly the spellings
+ * uuid_is_valid() accepts: canonical in any case, the same in braces,
+ * "urn:uuid:" (any case) + canonical, or 32 hex digits without dashes.
+ * s need not be NUL-terminated and must not overlap out.  Returns EVDB_OK,
+ * or EVDB_ERR_INVALID when s is none of those spellings; out is then the
+ * empty string.  Thread-safe: no state.
+ */
+enum evdb_status uuid_canonical(const char *s, size_t len,
+    char out[UUID_STR_LEN + 1]);
 
 #endif /* EVDB_UUID_H */

@@ -14,6 +14,7 @@
 #include "core/streamname.h"
 #include "core/timefmt.h"
 #include "core/json_guard.h"
+#include "core/uuid.h"
 #include "core/xalloc.h"
 
 #define IMPORT_CHUNK 65536
@@ -74,6 +75,26 @@ import_json(struct json_object *o, const char *key, const char **text,
 	return true;
 }
 
+/*
+ * Rewrites the record's id, in the parsed object o, to its canonical
+ * UUID spelling (uuid_canonical), so that an imported id is the id a
+ * stream.write retry of it is compared with.  rec->id then points into o
+ * again.  An id that is not a UUID is left as it is.
+ */
+static void
+import_canonical_id(struct json_object *o, struct store_import_record *rec)
+{
+	struct json_object *v = NULL;
+	char canon[UUID_STR_LEN + 1];
+
+	if (uuid_canonical(rec->id, rec->id_len, canon) != EVDB_OK ||
+	    !json_object_object_get_ex(o, "id", &v) ||
+	    json_object_set_string_len(v, canon, UUID_STR_LEN) != 1)
+		return;
+	rec->id = json_object_get_string(v);
+	rec->id_len = UUID_STR_LEN;
+}
+
 const char *
 import_parse_line(struct json_tokener *tok, const char *line, size_t len,
     struct json_object **root, struct store_import_record *rec, char *err,
@@ -113,6 +134,7 @@ import_parse_line(struct json_tokener *tok, const char *line, size_t len,
 		snprintf(err, err_size, "id must be a non-empty string");
 		return "INVALID_RECORD";
 	}
+	import_canonical_id(o, rec);
 	if ((rec->stream = import_string(o, "stream", &rec->stream_len)) == NULL ||
 	    !streamname_valid(rec->stream, rec->stream_len, &why)) {
 		snprintf(err, err_size, "stream must be a valid stream name");

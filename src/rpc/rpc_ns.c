@@ -101,6 +101,13 @@ rpc_ns_create(struct rpc_call *call)
 				    "Token is for another namespace, not '%s'", ns);
 			return;
 		}
+		/* A chosen secret must not be guessable (docs/security.md). */
+		if (token_check_secret(given, given_len, err, sizeof(err)) != EVDB_OK) {
+			rpc_fail(call, RPC_INVALID_REQUEST, "options.token is too weak: %s; "
+			    "use 32 random bytes, or omit options.token to have one "
+			    "generated", err);
+			return;
+		}
 		snprintf(token, sizeof(token), "%.*s", (int)given_len, given);
 	} else if ((rs = token_generate(ns, token, sizeof(token))) != EVDB_OK) {
 		rpc_fail(call, RPC_INTERNAL_ERROR, "Failed to generate a token: %s",

@@ -64,6 +64,30 @@ rpc_rows_add(void *ctx, const struct store_message *m)
 	return EVDB_OK;
 }
 
+/*
+ * Answers 409 MESSAGE_ID_CONFLICT: the id of in is stored with another
+ * stream, type, data or metadata (res->conflict says which), so the write
+ * is neither new nor a retry.  details name the id and the field.
+ */
+static void
+rpc_write_id_conflict(struct rpc_call *call, const struct store_message_in *in,
+    const struct store_write_result *res)
+{
+	const char *field = res->conflict != NULL ? res->conflict : "stream";
+	char details[96];
+
+	snprintf(details, sizeof(details), "{\"id\":\"%.*s\",\"field\":\"%s\"}",
+	    (int)in->id_len, in->id, field);
+	if (strcmp(field, "stream") == 0)
+		rpc_fail_details(call, RPC_MESSAGE_ID_CONFLICT, details,
+		    "Message id %.*s already exists in another stream",
+		    (int)in->id_len, in->id);
+	else
+		rpc_fail_details(call, RPC_MESSAGE_ID_CONFLICT, details,
+		    "Message id %.*s already exists with a different %s",
+		    (int)in->id_len, in->id, field);
+}
+
 void
 rpc_stream_write(struct rpc_call *call)
 {
@@ -74,7 +98,7 @@ rpc_stream_write(struct rpc_call *call)
 	const char *id = NULL;
 	size_t id_len = 0;
 	bool present;
-	char details[96];
+	char details[96], idbuf[UUID_STR_LEN + 1];
 
 	if (call->argc < 2) {
 		rpc_fail(call, RPC_INVALID_REQUEST,
@@ -122,12 +146,15 @@ rpc_stream_write(struct rpc_call *call)
 	    &in.expected_version))
 		return;
 	if (present && id_len > 0) {
-		if (!uuid_is_valid(id, id_len)) {
-			rpc_fail(call, RPC_INVALID_REQUEST, "options.id must be a UUID");
+		/* One UUID is one id, however it is spelled (docs/api.md). */
+		if (uuid_canonical(id, id_len, idbuf) != EVDB_OK) {
+			rpc_fail(call, RPC_INVALID_REQUEST, "options.id must be a UUID: "
+			    "8-4-4-4-12 hex digits, optionally in {} or after urn:uuid:, "
+			    "or 32 hex digits");
 			return;
 		}
-		in.id = id;
-		in.id_len = id_len;
+		in.id = idbuf;
+		in.id_len = UUID_STR_LEN;
 	}
 	in.data = rpc_json_text(data, &in.data_len);
 	if (meta != NULL)
@@ -148,9 +175,7 @@ rpc_stream_write(struct rpc_call *call)
 		    (long long)in.expected_version, (long long)res.actual_version);
 		return;
 	case EVDB_ERR_ID_CONFLICT:
-		rpc_fail(call, RPC_MESSAGE_ID_CONFLICT,
-		    "Message id %.*s already exists in another stream",
-		    (int)in.id_len, in.id);
+		rpc_write_id_conflict(call, &in, &res);
 		return;
 	default:
 		rpc_fail_store(call, rs, "write message");

@@ -76,6 +76,9 @@ struct store_write_result {
 	int64_t global_position;	/* namespace-wide position */
 	int64_t actual_version;		/* on EVDB_ERR_VERSION_CONFLICT: the stream's version */
 	bool duplicate;			/* true: an idempotent retry, nothing written */
+	const char *conflict;		/* on EVDB_ERR_ID_CONFLICT: what differs from the
+					 * stored message, "stream", "type", "data" or
+					 * "metadata" (static text) */
 };
 
 /** A stored message, as handed to read callbacks. */
@@ -261,6 +264,11 @@ enum evdb_status store_ns_categories(struct store_conn *c, const char *ns,
 
 /**
  * Writes one message to namespace ns (group-committed, see above).
+ * m->id, when set, must be in uuid_canonical() form: ids are compared as
+ * bytes.  A message with that id already stored is an idempotent retry
+ * when its stream, type, data and metadata are byte for byte those of m
+ * (data and metadata as the JSON text they were stored as); any
+ * difference is EVDB_ERR_ID_CONFLICT, with r->conflict naming the first.
  * Returns EVDB_OK (also for an idempotent retry: r->duplicate is set),
  * EVDB_ERR_VERSION_CONFLICT (r->actual_version set), EVDB_ERR_ID_CONFLICT,
  * EVDB_ERR_NOT_FOUND (no such namespace), EVDB_ERR_STORAGE_FULL,

@@ -100,6 +100,19 @@ EXTRA_DIST += tests/e2e/valgrind.sh
 TESTS += tests/e2e/keepconn.sh
 EXTRA_DIST += tests/e2e/keepconn.sh
 
+# tenant_ids_t: issue 15 findings 12, 13 and 15 - one UUID in five spellings
+# is one message, a retry with a changed payload is 409 MESSAGE_ID_CONFLICT,
+# and ns.create refuses a guessable supplied token.
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/tenant_ids_t
+TESTS += tests/e2e/tenant_ids_t
+tests_e2e_tenant_ids_t_SOURCES = tests/e2e/tenant_ids_t.c $(E2E_HARNESS)
+tests_e2e_tenant_ids_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_ids_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/tenant_ids_t.c
+endif
+
 # check-postgres: the end-to-end programs and the PostgreSQL unit test once
 # more, on the private cluster EVDB_E2E_PGDIR names (deploy/run-tests'
 # postgres suite starts and stops it; deploy/pg-cluster).
@@ -116,4 +129,4 @@ TESTS += tests/e2e/pg_outage_t
 tests_e2e_pg_outage_t_SOURCES = tests/e2e/pg_outage_t.c $(E2E_HARNESS)
 tests_e2e_pg_outage_t_CFLAGS = $(E2E_CFLAGS)
 tests_e2e_pg_outage_t_LDADD = $(E2E_LDADD)
-PG_TESTS += tests/e2e/pg_outage_t
+PG_TESTS += tests/e2e/pg_outage_t tests/e2e/tenant_ids_t

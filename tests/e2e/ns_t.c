@@ -17,7 +17,8 @@
 
 #define ADM	HARNESS_ADMIN_TOKEN
 #define HEX_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define HEX_B	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+/* A random-looking secret: ns.create refuses guessable ones (issue 15). */
+#define HEX_B	"8d3f0a61c9e27b54f0196ae3d7c28b45a1e09f7c3b6d2854e7a0c1f9b36d4e82"
 
 static struct json_object *
 bad_ok(struct harness *h, const char *body, const char *desc)

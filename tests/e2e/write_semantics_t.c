@@ -220,10 +220,11 @@ test_idempotency(struct harness *h)
 	    p0, g0, p, g);
 	is_int(count(h, "idem-1"), 3, "... and nothing new written");
 
-	write_ok(h, ADM, "idem-1", "Changed", "{\"n\":99}", NULL,
-	    "{\"id\":\"" UUID2 "\"}", &p, &g, "a retry with a different "
-	    "payload -> 200");
-	ok(p == p0 && g == g0, "... with the original positions");
+	/* Issue 15 finding 13: a changed payload is not a retry. */
+	rpc_ok(h, ADM, hstr(h, "[\"stream.write\",\"idem-1\",{\"type\":"
+	    "\"Changed\",\"data\":{\"n\":99}},{\"id\":\"" UUID2 "\"}]"), 409,
+	    "MESSAGE_ID_CONFLICT", "a retry with a different payload -> 409 "
+	    "MESSAGE_ID_CONFLICT");
 	m = stream_read_all(h, ADM, "idem-1");
 	ok(jpath_len(m, "") == 3 && jvalue_equal(jpath_get(m, "1." M_DATA),
 	    jparse(h, "{\"n\":1}"), 0) && jpath_str(m, "1." M_TYPE) != NULL &&

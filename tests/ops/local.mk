@@ -9,7 +9,8 @@
 OPS_TESTS = \
 	tests/ops/roundtrip.sh \
 	tests/ops/backup.sh \
-	tests/ops/report.sh
+	tests/ops/report.sh \
+	tests/ops/help.sh
 
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/ops/lib.sh

@@ -5,7 +5,9 @@
  * ParseToken (reference-behaviour.md section 6), including the texts of
  * Go's encoding/hex and encoding/base64 errors and Go's lenient decoding
  * quirks.  Generation is checked by round trips and format, hashing by
- * SHA-256 test vectors.
+ * SHA-256 test vectors.  token_check_secret (issue 15 finding 15) refuses
+ * guessable supplied secrets, each rule at its edge, and accepts every one
+ * of 100,000 generated ones.
  */
 #include "config.h"
 
@@ -300,6 +302,87 @@ hash_ok(void)
 	    "NULL never matches");
 }
 
+/* One supplied secret and whether token_check_secret must accept it. */
+struct secret_case {
+	const char *hex;	/* the 64 digits */
+	bool strong;		/* expected: EVDB_OK */
+	const char *why;	/* what it is, and the start of err when weak */
+};
+
+static const struct secret_case secret_cases[] = {
+	{ ZERO64, false, "its secret has 1 distinct" },
+	{ "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+	    false, "its secret has 1 distinct" },
+	{ "0101010101010101010101010101010101010101010101010101010101010101",
+	    false, "its secret has 2 distinct" },
+	{ "e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0",
+	    false, "its secret has 3 distinct" },
+	{ "deadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeef",
+	    false, "its secret has 5 distinct" },
+	/* 7 distinct digits, otherwise irregular: the digit rule alone. */
+	{ "0123456012345601234560123456012345601234560123456012345601234560",
+	    false, "its secret has 7 distinct" },
+	{ HEX64, false, "its secret is a repeated pattern: 16 distinct" },
+	{ "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
+	    false, "its secret is a repeated pattern" },
+	/* Case does not make a pattern stronger. */
+	{ "0123456789ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef",
+	    false, "its secret is a repeated pattern: 16 distinct" },
+	{ "0000000000000000000000000000000000000000000000004f9a1c7e2b8d6053",
+	    false, "its secret repeats one hex digit 48 times" },
+	/* 16 equal digits in a row is the shortest weak run. */
+	{ "8d3f0a61c9e27b54aaaaaaaaaaaaaaaaa1e09f7c3b6d2854e7a0c1f9b36d4e82",
+	    false, "its secret repeats one hex digit 17 times" },
+	{ "8d3f0a61c9e27b54aaaaaaaaaaaaaaaa1e09f7c3b6d2854e7a0c1f9b36d4e825",
+	    false, "its secret repeats one hex digit 16 times" },
+	{ "8d3f0a61c9e27b54aaaaaaaaaaaaaaa91e09f7c3b6d2854e7a0c1f9b36d4e825",
+	    true, "a run of 15 equal digits in random ones" },
+	{ "8d3f0a61c9e27b54f0196ae3d7c28b45a1e09f7c3b6d2854e7a0c1f9b36d4e82",
+	    true, "random digits" },
+	{ "8D3F0A61C9E27B54F0196AE3D7C28B45A1E09F7C3B6D2854E7A0C1F9B36D4E82",
+	    true, "random digits in upper case" },
+	/* A random 32-digit half twice: 128 bits, not guessable. */
+	{ "8d3f0a61c9e27b54f0196ae3d7c28b458d3f0a61c9e27b54f0196ae3d7c28b45",
+	    true, "a random half repeated" },
+};
+
+static void
+secret_ok(void)
+{
+	char tok[TOKEN_MAX_LEN], err[160];
+	size_t i, weak = 0;
+	int n;
+
+	for (i = 0; i < NELEM(secret_cases); i++) {
+		const struct secret_case *c = &secret_cases[i];
+		enum evdb_status st;
+
+		snprintf(tok, sizeof(tok), "ns_ZGVmYXVsdA_%s", c->hex);
+		memset(err, 0x5a, sizeof(err));
+		st = token_check_secret(tok, strlen(tok), err, sizeof(err));
+		if (c->strong)
+			ok(st == EVDB_OK && err[0] == '\0', "strong: %s", c->why);
+		else
+			ok(st == EVDB_ERR_INVALID &&
+			    strncmp(err, c->why, strlen(c->why)) == 0,
+			    "weak: %s: %s", c->hex, err);
+	}
+	/* Generated secrets always pass: the rule costs honest clients nothing. */
+	for (n = 0; n < 100000; n++) {
+		if (token_generate("default", tok, sizeof(tok)) != EVDB_OK ||
+		    token_check_secret(tok, strlen(tok), err, sizeof(err)) != EVDB_OK) {
+			if (weak++ == 0)
+				tap_diag("refused %s: %s", tok, err);
+		}
+	}
+	is_int(weak, 0, "none of 100000 generated tokens is refused");
+	ok(token_check_secret("ns_ZGVmYXVsdA_12", 16, err, sizeof(err)) ==
+	    EVDB_ERR_INVALID && strcmp(err, "its secret is not 64 hex digits") == 0,
+	    "a short token is refused, not read out of bounds");
+	ok(token_check_secret(REF_TOKEN, strlen(REF_TOKEN), NULL, 0) ==
+	    EVDB_ERR_INVALID, "err may be NULL");
+}
+
 int
 main(void)
 {
@@ -308,11 +391,12 @@ main(void)
 	for (i = 0; i < NELEM(cases); i++)
 		if (cases[i].want == NULL)
 			nfail++;
-	tap_plan((int)(NELEM(cases) + nfail + 14 + 5 + 10));
+	tap_plan((int)(NELEM(cases) + nfail + 14 + 5 + 10 + NELEM(secret_cases) + 3));
 	for (i = 0; i < NELEM(cases); i++)
 		parse_ok(&cases[i]);
 	generate_ok();
 	parse_limits_ok();
 	hash_ok();
+	secret_ok();
 	return tap_done();
 }

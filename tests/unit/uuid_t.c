@@ -5,7 +5,8 @@
  * timestamp taken from the wall clock, strictly increasing, unique, and
  * still increasing when the clock steps back or the 12-bit counter
  * overflows.  Syntax checking: every form Go's uuid.Parse accepts, and a
- * list of near misses.
+ * list of near misses.  Canonical form (issue 15 finding 12): every
+ * accepted spelling of one UUID gives the same lowercase 8-4-4-4-12 text.
  */
 #include "config.h"
 
@@ -233,11 +234,76 @@ valid_ok(void)
 	}
 }
 
+/* One canonicalisation: input and expected output ("" when refused). */
+struct canon_case {
+	const char *s;		/* input */
+	const char *want;	/* canonical form, or "" */
+};
+
+static const struct canon_case canon_cases[] = {
+	/* Issue 15 finding 12: five spellings of one UUID, one canonical id. */
+	{ "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+	    "3f2504e0-4f89-41d3-9a0c-0305e82c3301" },
+	{ "3F2504E0-4F89-41D3-9A0C-0305E82C3301",
+	    "3f2504e0-4f89-41d3-9a0c-0305e82c3301" },
+	{ "{3f2504e0-4f89-41d3-9a0c-0305e82c3301}",
+	    "3f2504e0-4f89-41d3-9a0c-0305e82c3301" },
+	{ "urn:uuid:3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+	    "3f2504e0-4f89-41d3-9a0c-0305e82c3301" },
+	{ "3f2504e04f8941d39a0c0305e82c3301",
+	    "3f2504e0-4f89-41d3-9a0c-0305e82c3301" },
+	{ "{3F2504E0-4f89-41D3-9a0c-0305E82C3301}",
+	    "3f2504e0-4f89-41d3-9a0c-0305e82c3301" },
+	{ "URN:UUID:3F2504E0-4F89-41D3-9A0C-0305E82C3301",
+	    "3f2504e0-4f89-41d3-9a0c-0305e82c3301" },
+	{ "3F2504E04F8941D39A0C0305E82C3301",
+	    "3f2504e0-4f89-41d3-9a0c-0305e82c3301" },
+	{ "ABCDEF01-2345-6789-ABCD-EF0123456789",
+	    "abcdef01-2345-6789-abcd-ef0123456789" },
+	/* Refused, as uuid_is_valid refuses them. */
+	{ "", "" },
+	{ "{3f2504e04f8941d39a0c0305e82c3301}", "" },
+	{ "urn:uuid:3f2504e04f8941d39a0c0305e82c3301", "" },
+	{ "3f2504e0-4f89-41d3-9a0c-0305e82c330g", "" },
+	{ "3f2504e0-4f89-41d3-9a0c-0305e82c330", "" },
+	{ "3f2504e04f8941d39a0c0305e82c33-1", "" },
+};
+
+static void
+canonical_ok(void)
+{
+	char out[UUID_STR_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < NELEM(canon_cases); i++) {
+		const struct canon_case *c = &canon_cases[i];
+		size_t len = strlen(c->s);
+		char *copy = malloc(len ? len : 1);
+		enum evdb_status st;
+
+		/* Exact-size copy, no NUL: ASan catches reads past len. */
+		if (copy == NULL)
+			tap_bail("out of memory");
+		memcpy(copy, c->s, len);
+		memset(out, 'x', sizeof(out));
+		st = uuid_canonical(copy, len, out);
+		if (c->want[0] != '\0')
+			ok(st == EVDB_OK && strcmp(out, c->want) == 0 &&
+			    uuid_is_valid(out, strlen(out)),
+			    "canonical: \"%s\" -> %s", c->s, out);
+		else
+			ok(st == EVDB_ERR_INVALID && out[0] == '\0',
+			    "refused: \"%s\"", c->s);
+		free(copy);
+	}
+}
+
 int
 main(void)
 {
-	tap_plan((int)(15 + NELEM(valid_cases)));
+	tap_plan((int)(15 + NELEM(valid_cases) + NELEM(canon_cases)));
 	generate_ok();
 	valid_ok();
+	canonical_ok();
 	return tap_done();
 }

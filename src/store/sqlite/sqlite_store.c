@@ -23,7 +23,8 @@ static const char *const ns_sql[NS_STMT_COUNT] = {
 	[NS_COMMIT] = "COMMIT",
 	[NS_ROLLBACK] = "ROLLBACK",
 	[NS_ID_LOOKUP] =
-	    "SELECT stream_name, position, global_position FROM messages WHERE id = ?1",
+	    "SELECT stream_name, position, global_position, type, data, metadata"
+	    " FROM messages WHERE id = ?1",
 	[NS_STREAM_VERSION] =
 	    "SELECT max(position) FROM messages WHERE stream_name = ?1",
 	[NS_INSERT] =

@@ -122,6 +122,42 @@ write_step_done(sqlite3_stmt *s)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* True when column col of s holds exactly text[0..len), NULL for NULL. */
+static bool
+write_column_equal(sqlite3_stmt *s, int col, const char *text, size_t len)
+{
+	const void *v;
+
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return text == NULL;
+	if (text == NULL)
+		return false;
+	v = sqlite3_column_blob(s, col);
+	return (size_t)sqlite3_column_bytes(s, col) == len &&
+	    (len == 0 || memcmp(v, text, len) == 0);
+}
+
+/*
+ * Compares the stored message that the NS_ID_LOOKUP row s describes with
+ * the write m (issue 15 finding 13): NULL when m is an idempotent retry of
+ * it, else the name of the first field that differs.  data and metadata
+ * are compared as JSON text: both sides were serialised by the same
+ * writer, so the same values give the same bytes.
+ */
+static const char *
+write_retry_conflict(sqlite3_stmt *s, const struct store_message_in *m)
+{
+	if (!write_column_equal(s, 0, m->stream, m->stream_len))
+		return "stream";
+	if (!write_column_equal(s, 3, m->type, m->type_len))
+		return "type";
+	if (!write_column_equal(s, 4, m->data, m->data_len))
+		return "data";
+	if (!write_column_equal(s, 5, m->metadata, m->metadata_len))
+		return "metadata";
+	return NULL;
+}
+
 /*
  * Applies one item inside the open transaction.  Returns EVDB_OK,
  * EVDB_ERR_VERSION_CONFLICT or EVDB_ERR_ID_CONFLICT for outcomes that leave
@@ -149,10 +185,7 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 		sqlite3_bind_text(s, 1, id, (int)id_len, SQLITE_STATIC);
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_ROW) {
-			const void *sn = sqlite3_column_blob(s, 0);
-			size_t sn_len = (size_t)sqlite3_column_bytes(s, 0);
-
-			if (sn_len == m->stream_len && memcmp(sn, m->stream, sn_len) == 0) {
+			if ((r->conflict = write_retry_conflict(s, m)) == NULL) {
 				r->position = sqlite3_column_int64(s, 1);
 				r->global_position = sqlite3_column_int64(s, 2);
 				r->duplicate = true;
