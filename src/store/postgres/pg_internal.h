@@ -80,6 +80,8 @@ struct pg_conn {
 	struct store_conn base;		/* first: the seam's view */
 	struct pg_store *st;		/* the shared store */
 	PGconn *pg;			/* this thread's connection, or NULL */
+	bool broken;			/* pg failed at the connection level:
+					 * replace it before the next use */
 	int64_t retry_at_us;		/* no reconnect attempt before this time */
 	int backoff_ms;			/* the next back-off step */
 	struct pg_ns *cache;		/* namespaces looked up so far */

@@ -101,8 +101,9 @@ pg_conn_ready(struct pg_conn *c)
 	char err[400];
 	int64_t now;
 
-	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
+	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK && !c->broken)
 		return EVDB_OK;
+	c->broken = false;
 	if (c->pg != NULL) {
 		pg_disconnect(c->st, c->pg);
 		c->pg = NULL;
@@ -139,8 +140,13 @@ pg_status_of(PGconn *pg, const PGresult *res)
 	if (pg == NULL || PQstatus(pg) != CONNECTION_OK)
 		return EVDB_ERR_UNAVAILABLE;
 	state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	/*
+	 * No SQLSTATE: libpq made the error itself ("server closed the
+	 * connection unexpectedly"), which it may report before the
+	 * connection's status says so.
+	 */
 	if (state == NULL)
-		return EVDB_ERR_BACKEND;
+		return EVDB_ERR_UNAVAILABLE;
 	if (strcmp(state, "53100") == 0)		/* disk_full */
 		return EVDB_ERR_STORAGE_FULL;
 	if (strcmp(state, "23505") == 0)		/* unique_violation */
@@ -178,8 +184,10 @@ pg_fail(struct pg_conn *c, const PGresult *res, const char *what)
 	n = strcspn(msg, "\n");
 	snprintf(c->errmsg, sizeof(c->errmsg), "%s: %.*s (sqlstate %s)", what,
 	    (int)n, msg, state != NULL ? state : "none");
-	if (rs == EVDB_ERR_UNAVAILABLE)
+	if (rs == EVDB_ERR_UNAVAILABLE) {
+		c->broken = true;	/* replaced at the next pg_conn_ready */
 		log_warn(c->st->log, "store: postgres: %s", c->errmsg);
+	}
 	else
 		log_error(c->st->log, "store: postgres: %s", c->errmsg);
 	return rs;

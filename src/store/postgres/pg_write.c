@@ -71,12 +71,17 @@ struct pg_queue {
 /*
  * One item: $1 id, $2 stream, $3 type, $4 data, $5 metadata, $6 expected
  * version (NULL: any).  Answers one row: kind 'w' (written: position,
- * global position), 'd' (duplicate of the same stream: its positions),
- * 'i' (the id belongs to another stream) or 'v' (version conflict: the
- * stream's version).  %1$s is the schema.
+ * global position), 'd' (an idempotent retry: same stream, type, data and
+ * metadata; its positions), 'i' (the id is taken by another message:
+ * column 5 names the first field that differs) or 'v' (version conflict:
+ * the stream's version).  data and metadata compare as jsonb values: the
+ * text as written is not kept.  %1$s is the schema.
  */
 #define ITEM_SQL \
-	"WITH dup AS (SELECT stream_name, position, global_position" \
+	"WITH dup AS (SELECT stream_name, position, global_position," \
+	"  CASE WHEN stream_name <> $2 THEN 'stream' WHEN type <> $3 THEN 'type'" \
+	"  WHEN data IS DISTINCT FROM $4::jsonb THEN 'data'" \
+	"  WHEN metadata IS DISTINCT FROM $5::jsonb THEN 'metadata' END AS differs" \
 	"  FROM %1$s.messages WHERE id = $1::uuid)," \
 	" ver AS (SELECT coalesce(max(position), -1) AS v FROM %1$s.messages" \
 	"  WHERE stream_name = $2)," \
@@ -87,10 +92,10 @@ struct pg_queue {
 	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
 	"  AND ($6::bigint IS NULL OR $6::bigint = ver.v)" \
 	"  RETURNING position, global_position)" \
-	" SELECT 'w', position, global_position, NULL::bigint FROM ins" \
-	" UNION ALL SELECT CASE WHEN d.stream_name = $2 THEN 'd' ELSE 'i' END," \
-	"  d.position, d.global_position, NULL FROM dup d" \
-	" UNION ALL SELECT 'v', NULL, NULL, ver.v FROM ver" \
+	" SELECT 'w', position, global_position, NULL::bigint, NULL::text FROM ins" \
+	" UNION ALL SELECT CASE WHEN d.differs IS NULL THEN 'd' ELSE 'i' END," \
+	"  d.position, d.global_position, NULL, d.differs FROM dup d" \
+	" UNION ALL SELECT 'v', NULL, NULL, ver.v, NULL FROM ver" \
 	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND $6::bigint IS NOT NULL" \
 	"  AND $6::bigint <> ver.v"
 
@@ -262,9 +267,21 @@ write_item_result(struct pg_item *it, const PGresult *res)
 		r->duplicate = kind[0] == 'd';
 		it->status = EVDB_OK;
 		break;
-	case 'i':
+	case 'i': {
+		static const char *const fields[] = {
+			"stream", "type", "data", "metadata"
+		};
+		const char *f = PQgetvalue(res, 0, 4);
+		size_t i;
+
+		/* r->conflict is static text (store.h). */
+		r->conflict = fields[0];
+		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			if (strcmp(f, fields[i]) == 0)
+				r->conflict = fields[i];
 		it->status = EVDB_ERR_ID_CONFLICT;
 		break;
+	}
 	default:
 		r->actual_version = pg_value_int64(res, 0, 3);
 		it->status = EVDB_ERR_VERSION_CONFLICT;
