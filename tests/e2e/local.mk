@@ -129,4 +129,4 @@ TESTS += tests/e2e/pg_outage_t
 tests_e2e_pg_outage_t_SOURCES = tests/e2e/pg_outage_t.c $(E2E_HARNESS)
 tests_e2e_pg_outage_t_CFLAGS = $(E2E_CFLAGS)
 tests_e2e_pg_outage_t_LDADD = $(E2E_LDADD)
-PG_TESTS += tests/e2e/pg_outage_t tests/e2e/tenant_ids_t
+PG_TESTS += tests/e2e/pg_outage_t tests/e2e/tenant_ids_t tests/unit/pg_mdb_t

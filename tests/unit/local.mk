@@ -47,3 +47,10 @@ check_PROGRAMS += tests/unit/pg_order_t
 TESTS += tests/unit/pg_order_t
 tests_unit_pg_order_t_SOURCES = tests/unit/pg_order_t.c tests/tap.h
 tests_unit_pg_order_t_LDADD = $(UNIT_LDADD)
+
+# pg_mdb_t: Message DB's own functions (fetched with npm, or EVDB_MDB_SQL)
+# on evdb's data, side by side; skipped without a cluster or the SQL.
+check_PROGRAMS += tests/unit/pg_mdb_t
+TESTS += tests/unit/pg_mdb_t
+tests_unit_pg_mdb_t_SOURCES = tests/unit/pg_mdb_t.c tests/tap.h
+tests_unit_pg_mdb_t_LDADD = $(UNIT_LDADD)
