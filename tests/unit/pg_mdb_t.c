@@ -19,6 +19,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,7 @@ mdb_dir(void)
 {
 	static char dir[512];
 	const char *env = getenv("EVDB_MDB_SQL");
-	char cmd[1024];
+	char cmd[1536];
 
 	if (env != NULL && *env != '\0')
 		return env;
@@ -173,6 +174,119 @@ writer_main(void *arg)
 		tap_bail("conn_open");
 	/* Another category: only the namespace lock orders it after A. */
 	w->rs = write_one(c, "lateb-2", NULL, -2, &w->r);
+	store_conn_close(c);
+	return NULL;
+}
+
+/* ---- eight writers over ten categories, one reader in global order ---- */
+
+#define STRESS_WRITES 150		/* per writer */
+#define STRESS_MAX 4096			/* global positions tracked */
+
+struct stress {
+	struct store *st;		/* the store (evdb writers, the reader) */
+	const char *conninfo;		/* for write_message writers */
+	int index;			/* writer number */
+	atomic_int *done;		/* writers finished */
+	int failures;			/* writes that failed */
+	unsigned char *seen;		/* reader: times each position was read */
+	int64_t read;			/* reader: messages read */
+	int64_t cursor;			/* reader: the next position to read */
+};
+
+static void *
+stress_evdb(void *arg)
+{
+	struct stress *s = arg;
+	struct store_write_result r;
+	struct store_conn *c;
+	char stream[32];
+	int i;
+
+	if (store_conn_open(s->st, &c) != EVDB_OK)
+		tap_bail("conn_open");
+	for (i = 0; i < STRESS_WRITES; i++) {
+		snprintf(stream, sizeof(stream), "cat%d-%d", (i + s->index) % 10,
+		    s->index);
+		if (write_one(c, stream, NULL, -2, &r) != EVDB_OK)
+			s->failures++;
+	}
+	store_conn_close(c);
+	atomic_fetch_add(s->done, 1);
+	return NULL;
+}
+
+static void *
+stress_mdb(void *arg)
+{
+	struct stress *s = arg;
+	PGconn *pg = PQconnectdb(s->conninfo);
+	PGresult *res;
+	char sql[256];
+	int i;
+
+	PQclear(PQexec(pg, "SET search_path = message_store"));
+	for (i = 0; i < STRESS_WRITES; i++) {
+		snprintf(sql, sizeof(sql), "SELECT write_message("
+		    "gen_random_uuid()::varchar, 'cat%d-m%d', 'M', '{}')",
+		    (i * 3 + s->index) % 10, s->index);
+		res = PQexec(pg, sql);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			s->failures++;
+		PQclear(res);
+	}
+	PQfinish(pg);
+	atomic_fetch_add(s->done, 1);
+	return NULL;
+}
+
+static enum evdb_status
+stress_row(void *ctx, const struct store_message *m)
+{
+	struct stress *s = ctx;
+
+	if (m->global_position > 0 && m->global_position < STRESS_MAX &&
+	    s->seen[m->global_position] < 255)
+		s->seen[m->global_position]++;
+	s->read++;
+	s->cursor = m->global_position + 1;
+	return EVDB_OK;
+}
+
+/* The query of every global position from lo on (static buffer). */
+static const char *
+hstr_positions(int64_t lo)
+{
+	static char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT global_position FROM messages WHERE"
+	    " global_position >= %lld", (long long)lo);
+	return sql;
+}
+
+/* Follows the namespace from a cursor, as the SSE hub and export do. */
+static void *
+stress_reader(void *arg)
+{
+	struct stress *s = arg;
+	struct store_category_query q;
+	struct store_conn *c;
+	int64_t before;
+	bool finished;
+
+	if (store_conn_open(s->st, &c) != EVDB_OK)
+		tap_bail("conn_open");
+	for (;;) {
+		/* Read once more after the writers finished, to the end. */
+		finished = atomic_load(s->done) == 8;
+		memset(&q, 0, sizeof(q));
+		q.global_position = s->cursor;
+		q.limit = 100;
+		before = s->read;
+		(void)store_read_category(c, "default", &q, stress_row, s);
+		if (finished && s->read == before)
+			break;
+	}
 	store_conn_close(c);
 	return NULL;
 }
@@ -388,6 +502,57 @@ main(void)
 	    ev.gpos[1] == wb.r.global_position, "then both, in order:"
 	    " write_message's %lld and evdb's %lld", (long long)v,
 	    (long long)wb.r.global_position);
+
+	/* Eight writers, evdb's and write_message's, over ten categories. */
+	{
+		struct stress sw[8], rd;
+		pthread_t ts[8], tr;
+		atomic_int done = 0;
+		int missing = 0, twice = 0, failures = 0;
+		int64_t lo;
+
+		res = sql_ok(pg, "SELECT max(global_position) FROM messages");
+		lo = strtoll(PQgetvalue(res, 0, 0), NULL, 10) + 1;
+		PQclear(res);
+		memset(&rd, 0, sizeof(rd));
+		rd.st = st;
+		rd.done = &done;
+		rd.cursor = lo;
+		rd.seen = calloc(STRESS_MAX, 1);
+		pthread_create(&tr, NULL, stress_reader, &rd);
+		for (k = 0; k < 8; k++) {
+			memset(&sw[k], 0, sizeof(sw[k]));
+			sw[k].st = st;
+			sw[k].conninfo = conninfo;
+			sw[k].index = k;
+			sw[k].done = &done;
+			pthread_create(&ts[k], NULL, k % 2 ? stress_mdb : stress_evdb,
+			    &sw[k]);
+		}
+		for (k = 0; k < 8; k++) {
+			pthread_join(ts[k], NULL);
+			failures += sw[k].failures;
+		}
+		pthread_join(tr, NULL);
+		ok(failures == 0, "8 writers (4 evdb, 4 write_message) over 10"
+		    " categories wrote %d messages (%d failures)", 8 * STRESS_WRITES,
+		    failures);
+		res = sql_ok(pg, hstr_positions(lo));
+		for (k = 0; k < PQntuples(res); k++) {
+			int64_t g = strtoll(PQgetvalue(res, k, 0), NULL, 10);
+
+			if (g >= STRESS_MAX || rd.seen[g] == 0)
+				missing++;
+			else if (rd.seen[g] > 1)
+				twice++;
+		}
+		ok(PQntuples(res) == 8 * STRESS_WRITES && missing == 0 && twice == 0,
+		    "a reader following the namespace in global order got every one"
+		    " of the %d exactly once (%d missed, %d twice)", PQntuples(res),
+		    missing, twice);
+		PQclear(res);
+		free(rd.seen);
+	}
 
 	store_conn_close(c2);
 	store_conn_close(c);
