@@ -677,6 +677,7 @@ harness_stop(struct harness *h)
 	free(h->tmp);
 	free(h->datadir);
 	free(h->evdbdir);
+	free(h->store);
 	free(h->url);
 	free(h->evdb_local);
 	free(h->evdb_bin);

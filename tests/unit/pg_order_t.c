@@ -215,7 +215,7 @@ main(void)
 	/* ---- the deterministic late commit ---- */
 	memset(&rd, 0, sizeof(rd));
 	rd.cursor = 1;
-	sql_ok(pg, "BEGIN");
+	PQclear(sql_ok(pg, "BEGIN"));
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d, %lld)",
 	    LOCK_KEY1, (long long)id);
 	PQclear(sql_ok(pg, sql));
