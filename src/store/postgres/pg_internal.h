@@ -62,6 +62,8 @@ struct pg_store {
 	enum durability durability;	/* -> synchronous_commit */
 	struct log *log;		/* borrowed */
 	atomic_llong connections;	/* PGconns open in this process */
+	bool bytewise;			/* the database's collation sorts text
+					 * by bytes (C, POSIX, C.UTF-8) */
 	pthread_mutex_t queues_mu;	/* guards queues */
 	struct pg_queue *queues;	/* every queue made so far */
 };
@@ -197,6 +199,29 @@ bool pg_json_acceptable(const char *text, size_t len);
 bool pg_uuid_canonical(const char *s, size_t len);
 
 /* pg_read.c */
+/** The read statements (pg_read_sql), for the tests' EXPLAIN checks too. */
+enum pg_read_query {
+	PGQ_STREAM,		/* $1 stream, $2 position, $3 limit */
+	PGQ_STREAM_GLOBAL,	/* $1 stream, $2 global position, $3 limit */
+	PGQ_LAST,		/* $1 stream */
+	PGQ_LAST_TYPE,		/* $1 stream, $2 type */
+	PGQ_VERSION,		/* $1 stream */
+	PGQ_ALL,		/* $1 "", $2 global position, $3 limit */
+	PGQ_ALL_CORR,		/* ... and $4 correlation */
+	PGQ_CATEGORY,		/* $1 category, $2 global position, $3 limit */
+	PGQ_CATEGORY_CORR,	/* ... and $4 correlation */
+	PGQ_STREAMS,		/* $1 prefix, $2 cursor, $3 limit */
+	PGQ_STREAMS_C,		/* the same for a collation that is not bytewise */
+	PGQ_CATEGORIES,		/* none: scans the table (ns.categories) */
+	PGQ_HEAD,		/* none */
+	PGQ_POKE_STREAM,	/* $1 stream, $2 position, $3 after, $4 upto, $5 limit */
+	PGQ_POKE_CATEGORY,	/* $1 category, $2 -, $3 after, $4 upto, $5 limit */
+	PGQ_POKE_ALL,		/* $1 "", $2 -, $3 after, $4 upto, $5 limit */
+	PGQ_POKE_TAIL,		/* $1 after, $2 limit */
+	PGQ_COUNT
+};
+/** SQL of each read; "%1$s" stands for the namespace's schema. */
+extern const char *const pg_read_sql[PGQ_COUNT];
 enum evdb_status pg_read_stream(struct store_conn *c, const char *ns,
     const struct store_stream_query *q, store_message_fn fn, void *ctx);
 enum evdb_status pg_read_last(struct store_conn *c, const char *ns,

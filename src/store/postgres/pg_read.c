@@ -36,6 +36,99 @@
 /* A LIMIT taking -1 for none. */
 #define LIMIT_ARG(n) " LIMIT CASE WHEN $" #n "::bigint < 0 THEN NULL ELSE $" #n "::bigint END"
 
+#define POKE_COLS "stream_name, position, global_position"
+
+const char *const pg_read_sql[PGQ_COUNT] = {
+	[PGQ_STREAM] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND position >= $2 ORDER BY position" LIMIT_ARG(3),
+	[PGQ_STREAM_GLOBAL] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND global_position >= $2 ORDER BY position" LIMIT_ARG(3),
+	[PGQ_LAST] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " ORDER BY position DESC LIMIT 1",
+	[PGQ_LAST_TYPE] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND type = $2 ORDER BY position DESC LIMIT 1",
+	[PGQ_VERSION] =
+	    "SELECT coalesce(max(position), -1) FROM %1$s.messages"
+	    " WHERE stream_name = $1",
+	/* The whole namespace, by primary key. */
+	[PGQ_ALL] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages"
+	    " WHERE $1::text IS NOT NULL AND global_position >= $2"
+	    " ORDER BY global_position LIMIT $3",
+	[PGQ_ALL_CORR] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages"
+	    " WHERE $1::text IS NOT NULL AND global_position >= $2"
+	    " AND %1$s.category(metadata->>'correlationStreamName') = $4"
+	    " ORDER BY global_position LIMIT $3",
+	/* One category, by messages_category. */
+	[PGQ_CATEGORY] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages"
+	    " WHERE %1$s.category(stream_name) = $1 AND global_position >= $2"
+	    " ORDER BY global_position LIMIT $3",
+	[PGQ_CATEGORY_CORR] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages"
+	    " WHERE %1$s.category(stream_name) = $1 AND global_position >= $2"
+	    " AND %1$s.category(metadata->>'correlationStreamName') = $4"
+	    " ORDER BY global_position LIMIT $3",
+	/*
+	 * Names with the prefix sort in [prefix, prefix || U+10FFFF): byte
+	 * order, and U+10FFFF is the highest code point.  This one is for a
+	 * database whose collation is byte order already (C, C.UTF-8), where
+	 * messages_stream serves it; PGQ_STREAMS_C for any other.
+	 */
+	[PGQ_STREAMS] =
+	    "SELECT s.stream_name, l.position, l.time_us FROM"
+	    " (SELECT DISTINCT stream_name FROM %1$s.messages"
+	    "  WHERE stream_name >= $1 AND stream_name < $1 || chr(1114111)"
+	    "  AND starts_with(stream_name, $1) AND stream_name > $2"
+	    "  ORDER BY 1" LIMIT_ARG(3) ") s"
+	    " CROSS JOIN LATERAL (SELECT position,"
+	    "  (extract(epoch FROM time) * 1000000)::bigint AS time_us"
+	    "  FROM %1$s.messages m WHERE m.stream_name = s.stream_name"
+	    "  ORDER BY position DESC LIMIT 1) l"
+	    " ORDER BY s.stream_name",
+	[PGQ_STREAMS_C] =
+	    "SELECT s.stream_name, l.position, l.time_us FROM"
+	    " (SELECT DISTINCT stream_name COLLATE \"C\" AS stream_name"
+	    "  FROM %1$s.messages"
+	    "  WHERE stream_name COLLATE \"C\" >= $1"
+	    "  AND stream_name COLLATE \"C\" < $1 || chr(1114111)"
+	    "  AND starts_with(stream_name, $1)"
+	    "  AND stream_name COLLATE \"C\" > $2"
+	    "  ORDER BY 1" LIMIT_ARG(3) ") s"
+	    " CROSS JOIN LATERAL (SELECT position,"
+	    "  (extract(epoch FROM time) * 1000000)::bigint AS time_us"
+	    "  FROM %1$s.messages m"
+	    "  WHERE m.stream_name = s.stream_name COLLATE \"default\""
+	    "  ORDER BY position DESC LIMIT 1) l"
+	    " ORDER BY s.stream_name",
+	[PGQ_CATEGORIES] =
+	    "SELECT %1$s.category(stream_name) COLLATE \"C\", count(*),"
+	    " count(DISTINCT stream_name) FROM %1$s.messages GROUP BY 1 ORDER BY 1",
+	/* max(global_position), never the sequence: see pg_internal.h. */
+	[PGQ_HEAD] = "SELECT coalesce(max(global_position), 0) FROM %1$s.messages",
+	[PGQ_POKE_STREAM] =
+	    "SELECT " POKE_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND position >= $2 AND global_position > $3"
+	    " AND global_position <= $4 ORDER BY position" LIMIT_ARG(5),
+	[PGQ_POKE_CATEGORY] =
+	    "SELECT " POKE_COLS " FROM %1$s.messages"
+	    " WHERE %1$s.category(stream_name) = $1 AND $2::bigint IS NOT NULL"
+	    " AND global_position > $3 AND global_position <= $4"
+	    " ORDER BY global_position" LIMIT_ARG(5),
+	[PGQ_POKE_ALL] =
+	    "SELECT " POKE_COLS " FROM %1$s.messages WHERE $1::text IS NOT NULL"
+	    " AND $2::bigint IS NOT NULL AND global_position > $3"
+	    " AND global_position <= $4 ORDER BY global_position" LIMIT_ARG(5),
+	[PGQ_POKE_TAIL] =
+	    "SELECT " POKE_COLS " FROM %1$s.messages WHERE global_position > $1"
+	    " ORDER BY global_position" LIMIT_ARG(2),
+};
+
 /* Formats v into t (at least 24 bytes) and returns t. */
 static const char *
 read_num(char *t, int64_t v)
@@ -163,12 +256,9 @@ pg_read_stream(struct store_conn *base, const char *ns,
 	vals[2] = read_num(limit, q->limit);
 	lens[1] = (int)strlen(vals[1]);
 	lens[2] = (int)strlen(vals[2]);
-	rs = read_query(pg_conn_of(base), ns, "read stream", q->by_global ?
-	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
-	    " AND global_position >= $2 ORDER BY position" LIMIT_ARG(3) :
-	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
-	    " AND position >= $2 ORDER BY position" LIMIT_ARG(3),
-	    3, vals, lens, &res);
+	rs = read_query(pg_conn_of(base), ns, "read stream",
+	    pg_read_sql[q->by_global ? PGQ_STREAM_GLOBAL : PGQ_STREAM], 3, vals,
+	    lens, &res);
 	if (rs != EVDB_OK)
 		return rs;
 	rs = read_rows(res, fn, ctx);
@@ -186,11 +276,8 @@ pg_read_last(struct store_conn *base, const char *ns, const char *stream,
 	enum evdb_status rs;
 	PGresult *res;
 
-	rs = read_query(pg_conn_of(base), ns, "read last", type != NULL ?
-	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
-	    " AND type = $2 ORDER BY position DESC LIMIT 1" :
-	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
-	    " ORDER BY position DESC LIMIT 1",
+	rs = read_query(pg_conn_of(base), ns, "read last",
+	    pg_read_sql[type != NULL ? PGQ_LAST_TYPE : PGQ_LAST],
 	    type != NULL ? 2 : 1, vals, lens, &res);
 	if (rs != EVDB_OK)
 		return rs;
@@ -209,8 +296,7 @@ pg_stream_version(struct store_conn *base, const char *ns, const char *stream,
 
 	*version = -1;
 	if ((rs = read_query(pg_conn_of(base), ns, "stream version",
-	    "SELECT coalesce(max(position), -1) FROM %1$s.messages"
-	    " WHERE stream_name = $1", 1, &stream, &len, &res)) != EVDB_OK)
+	    pg_read_sql[PGQ_VERSION], 1, &stream, &len, &res)) != EVDB_OK)
 		return rs;
 	*version = res != NULL ? pg_value_int64(res, 0, 0) : -1;
 	PQclear(res);
@@ -237,24 +323,9 @@ enum evdb_status
 pg_read_category(struct store_conn *base, const char *ns,
     const struct store_category_query *q, store_message_fn fn, void *ctx)
 {
-	static const char *const sql[2][2] = {
-		{	/* the whole namespace, by primary key */
-			"SELECT " MSG_COLS " FROM %1$s.messages"
-			" WHERE $1::text IS NOT NULL AND global_position >= $2"
-			" ORDER BY global_position LIMIT $3",
-			"SELECT " MSG_COLS " FROM %1$s.messages"
-			" WHERE $1::text IS NOT NULL AND global_position >= $2"
-			" AND %1$s.category(metadata->>'correlationStreamName') = $4"
-			" ORDER BY global_position LIMIT $3",
-		}, {	/* one category, by messages_category */
-			"SELECT " MSG_COLS " FROM %1$s.messages"
-			" WHERE %1$s.category(stream_name) = $1 AND global_position >= $2"
-			" ORDER BY global_position LIMIT $3",
-			"SELECT " MSG_COLS " FROM %1$s.messages"
-			" WHERE %1$s.category(stream_name) = $1 AND global_position >= $2"
-			" AND %1$s.category(metadata->>'correlationStreamName') = $4"
-			" ORDER BY global_position LIMIT $3",
-		},
+	static const enum pg_read_query which[2][2] = {
+		{ PGQ_ALL, PGQ_ALL_CORR },
+		{ PGQ_CATEGORY, PGQ_CATEGORY_CORR },
 	};
 	struct pg_conn *c = pg_conn_of(base);
 	struct store_message m;
@@ -281,7 +352,8 @@ pg_read_category(struct store_conn *base, const char *ns,
 		vals[2] = read_num(chunk, want);
 		lens[1] = (int)strlen(vals[1]);
 		lens[2] = (int)strlen(vals[2]);
-		if ((rs = read_query(c, ns, "read category", sql[!all][corr],
+		if ((rs = read_query(c, ns, "read category",
+		    pg_read_sql[which[!all][corr]],
 		    corr ? 4 : 3, vals, lens, &res)) != EVDB_OK)
 			return rs;
 		rows = PQntuples(res);
@@ -319,24 +391,9 @@ pg_ns_streams(struct store_conn *base, const char *ns, const char *prefix,
 	lens[1] = (int)cursor_len;
 	vals[2] = read_num(lim, limit);
 	lens[2] = (int)strlen(vals[2]);
-	/*
-	 * Names with the prefix sort in [prefix, prefix || U+10FFFF): byte
-	 * order, and U+10FFFF is the highest code point.
-	 */
 	rs = read_query(pg_conn_of(base), ns, "list streams",
-	    "SELECT s.stream_name, l.position, l.time_us FROM"
-	    " (SELECT DISTINCT stream_name COLLATE \"C\" AS stream_name"
-	    "  FROM %1$s.messages"
-	    "  WHERE stream_name COLLATE \"C\" >= $1"
-	    "  AND stream_name COLLATE \"C\" < $1 || chr(1114111)"
-	    "  AND starts_with(stream_name, $1)"
-	    "  AND stream_name COLLATE \"C\" > $2"
-	    "  ORDER BY 1" LIMIT_ARG(3) ") s"
-	    " CROSS JOIN LATERAL (SELECT position,"
-	    "  (extract(epoch FROM time) * 1000000)::bigint AS time_us"
-	    "  FROM %1$s.messages m WHERE m.stream_name = s.stream_name"
-	    "  ORDER BY position DESC LIMIT 1) l"
-	    " ORDER BY s.stream_name", 3, vals, lens, &res);
+	    pg_read_sql[pg_conn_of(base)->st->bytewise ? PGQ_STREAMS :
+	    PGQ_STREAMS_C], 3, vals, lens, &res);
 	if (rs != EVDB_OK)
 		return rs;
 	for (i = 0; i < PQntuples(res) && rs == EVDB_OK; i++) {
@@ -360,9 +417,7 @@ pg_ns_categories(struct store_conn *base, const char *ns, store_category_fn fn,
 	int i;
 
 	rs = read_query(pg_conn_of(base), ns, "list categories",
-	    "SELECT %1$s.category(stream_name) COLLATE \"C\", count(*),"
-	    " count(DISTINCT stream_name) FROM %1$s.messages GROUP BY 1 ORDER BY 1",
-	    0, NULL, NULL, &res);
+	    pg_read_sql[PGQ_CATEGORIES], 0, NULL, NULL, &res);
 	if (rs != EVDB_OK)
 		return rs;
 	for (i = 0; i < PQntuples(res) && rs == EVDB_OK; i++) {
@@ -385,8 +440,7 @@ pg_head(struct store_conn *base, const char *ns, int64_t *gpos)
 	*gpos = 0;
 	/* max(global_position), never the sequence: see pg_internal.h. */
 	if ((rs = read_query(pg_conn_of(base), ns, "read head",
-	    "SELECT coalesce(max(global_position), 0) FROM %1$s.messages", 0, NULL,
-	    NULL, &res)) != EVDB_OK)
+	    pg_read_sql[PGQ_HEAD], 0, NULL, NULL, &res)) != EVDB_OK)
 		return rs;
 	*gpos = pg_value_int64(res, 0, 0);
 	PQclear(res);
@@ -416,26 +470,14 @@ poke_rows(const PGresult *res, store_poke_fn fn, void *ctx)
 	return rs;
 }
 
-#define POKE_COLS "stream_name, position, global_position"
-
 enum evdb_status
 pg_poke_range(struct store_conn *base, const char *ns,
     const struct store_poke_query *q, store_poke_fn fn, void *ctx)
 {
-	static const char *const sql[] = {
-		[STORE_POKE_STREAM] =
-		    "SELECT " POKE_COLS " FROM %1$s.messages WHERE stream_name = $1"
-		    " AND position >= $2 AND global_position > $3"
-		    " AND global_position <= $4 ORDER BY position" LIMIT_ARG(5),
-		[STORE_POKE_CATEGORY] =
-		    "SELECT " POKE_COLS " FROM %1$s.messages"
-		    " WHERE %1$s.category(stream_name) = $1 AND $2::bigint IS NOT NULL"
-		    " AND global_position > $3 AND global_position <= $4"
-		    " ORDER BY global_position" LIMIT_ARG(5),
-		[STORE_POKE_ALL] =
-		    "SELECT " POKE_COLS " FROM %1$s.messages WHERE $1::text IS NOT NULL"
-		    " AND $2::bigint IS NOT NULL AND global_position > $3"
-		    " AND global_position <= $4 ORDER BY global_position" LIMIT_ARG(5),
+	static const enum pg_read_query which[] = {
+		[STORE_POKE_STREAM] = PGQ_POKE_STREAM,
+		[STORE_POKE_CATEGORY] = PGQ_POKE_CATEGORY,
+		[STORE_POKE_ALL] = PGQ_POKE_ALL,
 	};
 	const char *vals[5];
 	int lens[5], i;
@@ -451,7 +493,8 @@ pg_poke_range(struct store_conn *base, const char *ns,
 	vals[4] = read_num(t[3], q->limit);
 	for (i = 1; i < 5; i++)
 		lens[i] = (int)strlen(vals[i]);
-	if ((rs = read_query(pg_conn_of(base), ns, "read pokes", sql[q->kind], 5,
+	if ((rs = read_query(pg_conn_of(base), ns, "read pokes",
+	    pg_read_sql[which[q->kind]], 5,
 	    vals, lens, &res)) != EVDB_OK)
 		return rs;
 	rs = poke_rows(res, fn, ctx);
@@ -471,8 +514,7 @@ pg_poke_tail(struct store_conn *base, const char *ns, int64_t after_gpos,
 	vals[0] = read_num(t[0], after_gpos);
 	vals[1] = read_num(t[1], limit);
 	if ((rs = read_query(pg_conn_of(base), ns, "read poke tail",
-	    "SELECT " POKE_COLS " FROM %1$s.messages WHERE global_position > $1"
-	    " ORDER BY global_position" LIMIT_ARG(2), 2, vals, NULL, &res)) != EVDB_OK)
+	    pg_read_sql[PGQ_POKE_TAIL], 2, vals, NULL, &res)) != EVDB_OK)
 		return rs;
 	rs = poke_rows(res, fn, ctx);
 	PQclear(res);

@@ -378,6 +378,7 @@ pg_open(const struct store_options *opt, struct store **out)
 	struct pg_store *st;
 	struct pg_conn *c;
 	enum evdb_status rs;
+	PGresult *res;
 
 	*out = NULL;
 	st = xcalloc(1, sizeof(*st));
@@ -397,6 +398,15 @@ pg_open(const struct store_options *opt, struct store **out)
 		log_error(st->log, "store: postgres: migrations: %s", c->errmsg);
 		goto out;
 	}
+	if ((rs = pg_query(c, "collation", "SELECT datcollate IN ('C', 'POSIX',"
+	    " 'C.UTF-8', 'C.utf8') FROM pg_database"
+	    " WHERE datname = current_database()", 0, NULL, NULL, &res)) != EVDB_OK)
+		goto out;
+	st->bytewise = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!st->bytewise)
+		log_info(st->log, "store: postgres: the database's collation is not"
+		    " byte order: ns.streams scans instead of using messages_stream");
 	*out = &st->base;
 out:
 	pg_conn_close(cb);
