@@ -12,6 +12,8 @@
  *   data: {"done":true,"imported":N,"elapsed":"1.2s"}  at the end
  *   data: {"error":"CODE","message":"...","line":L}   on failure (batches
  *                                                     before it stay committed)
+ * A failed import answers 4xx/5xx with the same event stream; any other
+ * non-200 answer (authentication, nginx) is shown as it came.
  * --force asks the server to empty the namespace first, after a [y/N]
  * confirmation (or --yes).
  */
@@ -77,8 +79,10 @@ struct import_ctx {
 	struct buf pending;		/* event-stream bytes not yet parsed */
 	struct buf errbody;		/* body of a non-200 answer */
 	long http;			/* response status, once known */
+	bool events;			/* the answer is an event stream (any status) */
 	int64_t imported;		/* records committed so far */
 	int64_t gpos;			/* last global position committed */
+	int64_t skipped;		/* records found stored already (a resume) */
 	bool done;			/* the done event arrived */
 	char elapsed[32];		/* the server's elapsed time, from done */
 	bool failed;			/* an error event arrived */
@@ -196,6 +200,8 @@ import_event(struct import_ctx *x, const char *data, size_t len)
 		x->imported = json_object_get_int64(v);
 	if (json_object_object_get_ex(ev, "gpos", &v))
 		x->gpos = json_object_get_int64(v);
+	if (json_object_object_get_ex(ev, "skipped", &v))
+		x->skipped = json_object_get_int64(v);
 	if (json_object_object_get_ex(ev, "done", &v) && json_object_get_boolean(v)) {
 		x->done = true;
 		snprintf(x->elapsed, sizeof(x->elapsed), "%s",
@@ -275,9 +281,16 @@ import_write(char *data, size_t size, size_t n, void *arg)
 	struct import_ctx *x = arg;
 	size_t len = size * n, room;
 
-	if (x->http == 0)
+	if (x->http == 0) {
+		char *ctype = NULL;
+
 		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->http);
-	if (x->http != 200) {
+		/* A failed import answers 4xx/5xx with its events, error included. */
+		curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ctype);
+		x->events = ctype != NULL &&
+		    strncasecmp(ctype, "text/event-stream", 17) == 0;
+	}
+	if (!x->events) {
 		room = IMPORT_MAX_ERRBODY - x->errbody.len;
 		buf_append(&x->errbody, data, len < room ? len : room);
 		return len;
@@ -338,7 +351,7 @@ static int
 import_outcome(struct import_ctx *x, CURLcode rc, const char *errbuf,
     const char *url)
 {
-	char extra[64];
+	char extra[128];
 
 	if (x->failed) {
 		cli_progress_break(&x->prog);
@@ -352,7 +365,7 @@ import_outcome(struct import_ctx *x, CURLcode rc, const char *errbuf,
 			    " the error\n", (long long)x->imported);
 		return CLI_EXIT_FAIL;
 	}
-	if (x->http != 0 && x->http != 200) {
+	if (x->http != 0 && x->http != 200 && !x->events) {
 		cli_progress_break(&x->prog);
 		while (x->errbody.len > 0 && (x->errbody.data[x->errbody.len - 1] == '\n' ||
 		    x->errbody.data[x->errbody.len - 1] == '\r'))
@@ -385,10 +398,14 @@ import_outcome(struct import_ctx *x, CURLcode rc, const char *errbuf,
 		    " (%lld events imported)\n", url, (long long)x->imported);
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(extra, sizeof(extra), " (last global position %lld)",
-	    (long long)x->gpos);
+	if (x->skipped > 0)
+		snprintf(extra, sizeof(extra), " (last global position %lld; %lld"
+		    " already stored, skipped)", (long long)x->gpos, (long long)x->skipped);
+	else
+		snprintf(extra, sizeof(extra), " (last global position %lld)",
+		    (long long)x->gpos);
 	cli_progress_finish(&x->prog, x->imported, x->elapsed,
-	    x->imported > 0 ? extra : NULL);
+	    x->imported > 0 || x->skipped > 0 ? extra : NULL);
 	return CLI_EXIT_OK;
 }
 

@@ -24,12 +24,16 @@ struct import_ctx {
 	struct json_tokener *tok;		/* reused for every line */
 	struct json_object **objs;		/* parsed lines of the pending batch */
 	struct store_import_record *recs;	/* the pending batch */
+	int64_t *lines;				/* the line of each pending record */
 	size_t n;				/* records pending */
 	size_t bytes;				/* their size in bytes */
 	int64_t imported;			/* records committed */
+	int64_t skipped;			/* records found stored already (resume) */
 	int64_t line;				/* lines read (blank ones included) */
 	struct timespec start;			/* for "elapsed" */
+	bool clear;				/* force: the next commit clears first */
 	bool failed;				/* an error event was produced */
+	int status;				/* HTTP status of the answer */
 	struct buf events;			/* events not yet sent */
 };
 
@@ -79,7 +83,7 @@ import_json(struct json_object *o, const char *key, const char **text,
  * Rewrites the record's id, in the parsed object o, to its canonical
  * UUID spelling (uuid_canonical), so that an imported id is the id a
  * stream.write retry of it is compared with.  rec->id then points into o
- * again.  An id that is not a UUID is left as it is.
+ * again.  The caller has checked that the id is a UUID.
  */
 static void
 import_canonical_id(struct json_object *o, struct store_import_record *rec)
@@ -129,9 +133,9 @@ import_parse_line(struct json_tokener *tok, const char *line, size_t len,
 		snprintf(err, err_size, "a record must be a JSON object");
 		return "INVALID_RECORD";
 	}
-	if ((rec->id = import_string(o, "id", &rec->id_len)) == NULL || rec->id_len == 0 ||
-	    memchr(rec->id, '\0', rec->id_len) != NULL) {
-		snprintf(err, err_size, "id must be a non-empty string");
+	if ((rec->id = import_string(o, "id", &rec->id_len)) == NULL ||
+	    !uuid_is_valid(rec->id, rec->id_len)) {
+		snprintf(err, err_size, "id must be a UUID");
 		return "INVALID_RECORD";
 	}
 	import_canonical_id(o, rec);
@@ -145,12 +149,16 @@ import_parse_line(struct json_tokener *tok, const char *line, size_t len,
 		snprintf(err, err_size, "type must be a non-empty string");
 		return "INVALID_RECORD";
 	}
-	if (!import_int(o, "pos", &rec->position) || rec->position < 0) {
-		snprintf(err, err_size, "pos must be an integer >= 0");
+	if (!import_int(o, "pos", &rec->position) || rec->position < 0 ||
+	    rec->position > STORE_POSITION_MAX) {
+		snprintf(err, err_size, "pos must be an integer from 0 to %lld",
+		    (long long)STORE_POSITION_MAX);
 		return "INVALID_RECORD";
 	}
-	if (!import_int(o, "gpos", &rec->global_position) || rec->global_position < 1) {
-		snprintf(err, err_size, "gpos must be an integer >= 1");
+	if (!import_int(o, "gpos", &rec->global_position) || rec->global_position < 1 ||
+	    rec->global_position > STORE_POSITION_MAX) {
+		snprintf(err, err_size, "gpos must be an integer from 1 to %lld",
+		    (long long)STORE_POSITION_MAX);
 		return "INVALID_RECORD";
 	}
 	if (!import_json(o, "data", &rec->data, &rec->data_len) ||
@@ -175,8 +183,14 @@ import_event(struct import_ctx *x, const char *json)
 	buf_puts(&x->events, "\n\n");
 }
 
+/*
+ * Ends the import with an error event about line (0: none) and makes the
+ * answer's status say so: the events go out only after the upload, so the
+ * status can still tell a failed import from a done one.
+ */
 static void
-import_fail(struct import_ctx *x, const char *code, const char *message)
+import_fail_at(struct import_ctx *x, int status, const char *code,
+    const char *message, int64_t line)
 {
 	struct buf *b = &x->events;
 	char tmp[64];
@@ -185,14 +199,66 @@ import_fail(struct import_ctx *x, const char *code, const char *message)
 	json_out_cstr(b, code);
 	buf_puts(b, ",\"message\":");
 	json_out_cstr(b, message);
-	if (x->line > 0) {
-		snprintf(tmp, sizeof(tmp), ",\"line\":%lld", (long long)x->line);
+	if (line > 0) {
+		snprintf(tmp, sizeof(tmp), ",\"line\":%lld", (long long)line);
 		buf_puts(b, tmp);
 	}
 	buf_puts(b, "}\n\n");
 	x->failed = true;
+	x->status = status;
 	log_warn(x->r->log, "req=%s import into %s stopped at line %lld: %s: %s",
-	    x->r->request_id, x->r->ns, (long long)x->line, code, message);
+	    x->r->request_id, x->r->ns, (long long)line, code, message);
+}
+
+/* An error about the line being read. */
+static void
+import_fail(struct import_ctx *x, const char *code, const char *message)
+{
+	import_fail_at(x, 400, code, message, x->line);
+}
+
+/* Reports a record store_import_batch() refused, naming its line. */
+static void
+import_refused(struct import_ctx *x, const struct store_import_outcome *out)
+{
+	const struct store_import_record *m = &x->recs[out->refused];
+	int64_t line = x->lines[out->refused];
+	const char *code = "POSITION_EXISTS";
+	char msg[512];
+
+	switch (out->refusal) {
+	case STORE_IMPORT_DIFFERS:
+		snprintf(msg, sizeof(msg), "line %lld: global position %lld holds a"
+		    " different message", (long long)line, (long long)m->global_position);
+		break;
+	case STORE_IMPORT_ID_TAKEN:
+		snprintf(msg, sizeof(msg), "line %lld: id %.*s belongs to another message",
+		    (long long)line, (int)m->id_len, m->id);
+		break;
+	case STORE_IMPORT_BEHIND_HEAD:
+		code = "POSITION_BEHIND_HEAD";
+		snprintf(msg, sizeof(msg), "line %lld: global position %lld is not above"
+		    " the namespace's head (%lld)", (long long)line,
+		    (long long)m->global_position, (long long)out->head);
+		break;
+	case STORE_IMPORT_NOT_NEXT:
+		code = "POSITION_GAP";
+		/* A long name is left out rather than cut inside a UTF-8 sequence. */
+		snprintf(msg, sizeof(msg), "line %lld: position %lld does not continue"
+		    " stream %.*s (its version is %lld: the next position is %lld)",
+		    (long long)line, (long long)m->position,
+		    m->stream_len > 200 ? 10 : (int)m->stream_len,
+		    m->stream_len > 200 ? "(its name)" : m->stream,
+		    (long long)out->version, (long long)out->version + 1);
+		break;
+	default:
+		code = "INVALID_RECORD";
+		snprintf(msg, sizeof(msg), "line %lld: a position is above %lld",
+		    (long long)line, (long long)STORE_POSITION_MAX);
+		import_fail_at(x, 400, code, msg, line);
+		return;
+	}
+	import_fail_at(x, 409, code, msg, line);
 }
 
 static void
@@ -206,37 +272,52 @@ import_release(struct import_ctx *x)
 	x->bytes = 0;
 }
 
-/* Commits the pending batch and reports it. */
+/*
+ * Commits the pending batch (with force, the first one clears the
+ * namespace in the same transaction) and reports it.  With no record
+ * pending it commits only a pending clear.
+ */
 static bool
 import_flush(struct import_ctx *x)
 {
+	struct store_import_outcome out;
 	enum evdb_status rs;
-	char msg[256], json[96];
+	char msg[256], json[128];
 	int64_t last;
 
-	if (x->n == 0)
+	if (x->n == 0 && !x->clear)
 		return true;
-	last = x->recs[x->n - 1].global_position;
-	rs = store_import_batch(x->r->store, x->r->ns, x->recs, x->n);
+	last = x->n > 0 ? x->recs[x->n - 1].global_position : 0;
+	rs = store_import_batch(x->r->store, x->r->ns, x->recs, x->n, x->clear, &out);
 	if (rs != EVDB_OK) {
-		import_release(x);
-		if (rs == EVDB_ERR_EXISTS) {
-			snprintf(msg, sizeof(msg), "a global position, id or stream position of"
-			    " the batch ending at global position %lld already exists",
-			    (long long)last);
-			import_fail(x, "POSITION_EXISTS", msg);
-		} else {
+		if (out.refusal != STORE_IMPORT_ACCEPTED)
+			import_refused(x, &out);
+		else {
 			snprintf(msg, sizeof(msg), "batch failed: %s", evdb_strerror(rs));
-			import_fail(x, rs == EVDB_ERR_STORAGE_FULL ? "STORAGE_FULL"
-			    : "IMPORT_FAILED", msg);
+			import_fail_at(x, rs == EVDB_ERR_STORAGE_FULL ? 507 :
+			    rs == EVDB_ERR_BUSY ? 503 : 500, rs == EVDB_ERR_STORAGE_FULL ?
+			    "STORAGE_FULL" : "IMPORT_FAILED", msg, x->line);
 		}
+		import_release(x);
 		return false;
 	}
-	x->imported += (int64_t)x->n;
-	metrics_writes(x->r->metrics, (int64_t)x->n);
+	if (x->clear)
+		log_info(x->r->log, "req=%s import into %s: namespace cleared (force)",
+		    x->r->request_id, x->r->ns);
+	x->clear = false;
+	if (x->n == 0)
+		return true;
+	x->imported += (int64_t)out.inserted;
+	x->skipped += (int64_t)out.skipped;
+	metrics_writes(x->r->metrics, (int64_t)out.inserted);
 	import_release(x);
-	snprintf(json, sizeof(json), "{\"imported\":%lld,\"gpos\":%lld}",
-	    (long long)x->imported, (long long)last);
+	if (x->skipped > 0)
+		snprintf(json, sizeof(json), "{\"imported\":%lld,\"gpos\":%lld,"
+		    "\"skipped\":%lld}", (long long)x->imported, (long long)last,
+		    (long long)x->skipped);
+	else
+		snprintf(json, sizeof(json), "{\"imported\":%lld,\"gpos\":%lld}",
+		    (long long)x->imported, (long long)last);
 	import_event(x, json);
 	return true;
 }
@@ -268,6 +349,7 @@ import_line(struct import_ctx *x, const char *line, size_t len)
 		import_fail(x, code, msg);
 		return false;
 	}
+	x->lines[x->n] = x->line;
 	x->objs[x->n++] = root;
 	x->bytes += len;
 	if (x->n == IMPORT_BATCH || x->bytes >= IMPORT_BATCH_BYTES)
@@ -285,8 +367,13 @@ import_done(struct import_ctx *x)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (double)(now.tv_sec - x->start.tv_sec) +
 	    (double)(now.tv_nsec - x->start.tv_nsec) / 1e9;
-	snprintf(json, sizeof(json), "{\"done\":true,\"imported\":%lld,\"elapsed\":\"%.1fs\"}",
-	    (long long)x->imported, secs);
+	if (x->skipped > 0)
+		snprintf(json, sizeof(json), "{\"done\":true,\"imported\":%lld,"
+		    "\"skipped\":%lld,\"elapsed\":\"%.1fs\"}", (long long)x->imported,
+		    (long long)x->skipped, secs);
+	else
+		snprintf(json, sizeof(json), "{\"done\":true,\"imported\":%lld,"
+		    "\"elapsed\":\"%.1fs\"}", (long long)x->imported, secs);
 	import_event(x, json);
 }
 
@@ -315,24 +402,23 @@ import_serve(struct request *r)
 	int n;
 
 	r->label = "import";
-	force = request_query(r, "force", &len);
-	if (force != NULL && strcmp(force, "true") == 0) {
-		if (store_import_clear(r->store, r->ns) != EVDB_OK) {
-			request_send_error(r, 500, "CLEAR_FAILED",
-			    "Failed to clear the namespace before the import", NULL);
-			return;
-		}
-		log_info(r->log, "req=%s import into %s: namespace cleared (force)",
-		    r->request_id, r->ns);
-	}
 	x = arena_alloc(r->arena, sizeof(*x));
 	memset(x, 0, sizeof(*x));
 	x->r = r;
+	x->status = 200;
+	/*
+	 * force clears in the first commit's own transaction, never before:
+	 * a file refused before or in its first batch leaves the namespace as
+	 * it was (see import_flush).
+	 */
+	force = request_query(r, "force", &len);
+	x->clear = force != NULL && strcmp(force, "true") == 0;
 	x->tok = json_tokener_new_ex(RPC_MAX_DEPTH);
 	/* UTF-8 was checked, more strictly than json-c can, by json_guard_check. */
 	json_tokener_set_flags(x->tok, JSON_TOKENER_STRICT);
 	x->objs = arena_alloc(r->arena, sizeof(*x->objs) * IMPORT_BATCH);
 	x->recs = arena_alloc(r->arena, sizeof(*x->recs) * IMPORT_BATCH);
+	x->lines = arena_alloc(r->arena, sizeof(*x->lines) * IMPORT_BATCH);
 	arena_cleanup_add(r->arena, import_cleanup, x);
 	buf_init(&x->events);
 	clock_gettime(CLOCK_MONOTONIC, &x->start);
@@ -406,15 +492,15 @@ end:
 	if (x->imported > 0 && store_import_finish(r->store, r->ns) != EVDB_OK)
 		log_error(r->log, "req=%s import: cannot recompute totals of %s",
 		    r->request_id, r->ns);
-	log_info(r->log, "req=%s import into %s: %lld records", r->request_id, r->ns,
-	    (long long)x->imported);
+	log_info(r->log, "req=%s import into %s: %lld records, %lld already stored",
+	    r->request_id, r->ns, (long long)x->imported, (long long)x->skipped);
 	/*
 	 * The events go out only now.  nginx forwards a request body only until
 	 * the response headers are sent (ngx_http_upstream_send_request_handler
 	 * stops at header_sent), so answering earlier would starve the import of
 	 * its own body.  Each event was still produced as its batch committed.
 	 */
-	if (request_stream_begin(r, 200, "text/event-stream", headers) == EVDB_OK)
+	if (request_stream_begin(r, x->status, "text/event-stream", headers) == EVDB_OK)
 		(void)request_stream_write(r, x->events.data ? x->events.data : "",
 		    x->events.len);
 }

@@ -7,7 +7,12 @@
  * of IMPORT_LINE_MAX bytes.  Each batch is committed in one transaction and
  * acknowledged with a progress event; a failure ends the stream with an
  * error event, and the batches before it stay committed
- * (reference-behaviour.md section 8, CONTRACT.md point 19).
+ * (reference-behaviour.md section 8, CONTRACT.md point 19).  The events go
+ * out once the body has been read, so the status says how it ended: 200
+ * done, 400/409/500/503/507 failed.  The import rules (records above the
+ * head, streams continued, identical records skipped, force cleared in the
+ * first batch's transaction) are store_import_batch()'s (store.h) and
+ * docs/api.md section 8's.
  */
 #ifndef EVDB_IMPORT_H
 #define EVDB_IMPORT_H

@@ -177,6 +177,11 @@ rpc_stream_write(struct rpc_call *call)
 	case EVDB_ERR_ID_CONFLICT:
 		rpc_write_id_conflict(call, &in, &res);
 		return;
+	case EVDB_ERR_LIMIT:
+		rpc_fail(call, RPC_STORAGE_FULL, "Failed to write message: the stream"
+		    " or the namespace has reached the highest position (%lld)",
+		    (long long)STORE_POSITION_MAX);
+		return;
 	default:
 		rpc_fail_store(call, rs, "write message");
 		return;

@@ -220,9 +220,10 @@ store_import_clear(struct store_conn *c, const char *ns)
 
 enum evdb_status
 store_import_batch(struct store_conn *c, const char *ns,
-    const struct store_import_record *recs, size_t n)
+    const struct store_import_record *recs, size_t n, bool clear,
+    struct store_import_outcome *out)
 {
-	return c->backend->import_batch(c, ns, recs, n);
+	return c->backend->import_batch(c, ns, recs, n, clear, out);
 }
 
 enum evdb_status

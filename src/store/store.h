@@ -271,7 +271,9 @@ enum evdb_status store_ns_categories(struct store_conn *c, const char *ns,
  * difference is EVDB_ERR_ID_CONFLICT, with r->conflict naming the first.
  * Returns EVDB_OK (also for an idempotent retry: r->duplicate is set),
  * EVDB_ERR_VERSION_CONFLICT (r->actual_version set), EVDB_ERR_ID_CONFLICT,
- * EVDB_ERR_NOT_FOUND (no such namespace), EVDB_ERR_STORAGE_FULL,
+ * EVDB_ERR_LIMIT (the stream or the namespace is at STORE_POSITION_MAX: a
+ * position would leave the range), EVDB_ERR_NOT_FOUND (no such namespace),
+ * EVDB_ERR_STORAGE_FULL,
  * EVDB_ERR_BUSY or EVDB_ERR_BACKEND.  Nothing is written unless EVDB_OK.
  */
 enum evdb_status store_write(struct store_conn *c, const char *ns,
@@ -299,6 +301,14 @@ enum evdb_status store_read_category(struct store_conn *c, const char *ns,
 
 /* ---- import ---------------------------------------------------------------- */
 
+/**
+ * The highest stream position and global position evdb stores or hands
+ * out: 2^62 - 1.  Imports above it are refused, and a write that would go
+ * past it is refused with EVDB_ERR_LIMIT, so that position + 1 never
+ * overflows and SQLite never has to pick a rowid at random.
+ */
+#define STORE_POSITION_MAX ((INT64_C(1) << 62) - 1)
+
 /** A message with every field given, as an import supplies it. */
 struct store_import_record {
 	const char *id;			/* message id, stored as given */
@@ -316,20 +326,57 @@ struct store_import_record {
 	int64_t time_us;		/* microseconds since the epoch */
 };
 
+/** Why store_import_batch() refused a record. */
+enum store_import_refusal {
+	STORE_IMPORT_ACCEPTED = 0,	/* nothing was refused */
+	STORE_IMPORT_DIFFERS,		/* another message holds its global position */
+	STORE_IMPORT_ID_TAKEN,		/* its id belongs to another message */
+	STORE_IMPORT_BEHIND_HEAD,	/* its global position is not above the head */
+	STORE_IMPORT_NOT_NEXT,		/* its position is not its stream's version + 1 */
+	STORE_IMPORT_TOO_HIGH		/* a position above STORE_POSITION_MAX */
+};
+
+/** What one store_import_batch() call did. */
+struct store_import_outcome {
+	size_t inserted;		/* records written */
+	size_t skipped;			/* records found stored, identical, not written again */
+	enum store_import_refusal refusal; /* why a record was refused, or ACCEPTED */
+	size_t refused;			/* on a refusal: index of the record refused */
+	int64_t head;			/* on BEHIND_HEAD: the namespace's head */
+	int64_t version;		/* on NOT_NEXT: the stream's version (-1: empty) */
+};
+
 /**
  * Deletes every message of ns, so that its global positions start again
- * at 1 (import with force).  Writers are locked out while it runs.
+ * at 1.  Writers are locked out while it runs.  (/import?force=true does
+ * not call it: store_import_batch() clears in the first batch's own
+ * transaction.)
  */
 enum evdb_status store_import_clear(struct store_conn *c, const char *ns);
 
 /**
- * Inserts recs[0..n) with their positions in one transaction.  Returns
- * EVDB_ERR_EXISTS when a global position, an id or a (stream, position)
- * is taken; nothing of the batch is written unless EVDB_OK.  Subscribers
- * are poked after the commit.
+ * Imports recs[0..n) in one transaction, in order, under these rules
+ * (docs/api.md section 8):
+ *   - a record identical to the message stored at its global position
+ *     (same id, stream, type, position, data, metadata and time) is
+ *     skipped: a re-sent import resumes where it stopped;
+ *   - any other record must lie above the head (the highest global
+ *     position, batch included), continue its stream (position = the
+ *     stream's version + 1, batch included), carry an id no other message
+ *     has, and keep both positions at most STORE_POSITION_MAX.
+ * With clear, every message of ns is deleted first, in the same
+ * transaction, so a refused batch leaves the namespace as it was.  n may
+ * be 0 (with clear: only the clear).
+ * Returns EVDB_OK with *out counting what was done, or on a refusal
+ * EVDB_ERR_EXISTS (DIFFERS, ID_TAKEN), EVDB_ERR_INVALID (BEHIND_HEAD,
+ * NOT_NEXT) or EVDB_ERR_LIMIT (TOO_HIGH) with out->refused naming the
+ * record; any other status is a storage failure.  Nothing of the batch (nor
+ * the clear) is committed unless EVDB_OK.  Subscribers are poked after the
+ * commit.  The records are borrowed for the call only.
  */
 enum evdb_status store_import_batch(struct store_conn *c, const char *ns,
-    const struct store_import_record *recs, size_t n);
+    const struct store_import_record *recs, size_t n, bool clear,
+    struct store_import_outcome *out);
 
 /** Recomputes the namespace's totals (ns.info, ns.list) after an import. */
 enum evdb_status store_import_finish(struct store_conn *c, const char *ns);

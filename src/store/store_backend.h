@@ -120,7 +120,8 @@ struct store_backend {
 	/* ---- import ---- */
 	enum evdb_status (*import_clear)(struct store_conn *c, const char *ns);
 	enum evdb_status (*import_batch)(struct store_conn *c, const char *ns,
-	    const struct store_import_record *recs, size_t n);
+	    const struct store_import_record *recs, size_t n, bool clear,
+	    struct store_import_outcome *out);
 	enum evdb_status (*import_finish)(struct store_conn *c, const char *ns);
 
 	/* ---- change notification (for the SSE hub) ---- */

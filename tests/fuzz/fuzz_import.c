@@ -5,11 +5,13 @@
  * temporary store.
  *
  * import_parse_line must either accept a record whose fields keep the
- * endpoint's rules (non-empty id and type, a valid stream name, pos >= 0,
- * gpos >= 1, data and meta null or JSON text that parses back), or name
- * INVALID_JSON or INVALID_RECORD with a NUL-terminated reason.
- * import_serve must answer 200 with a stream of "data: {...}\n\n" events,
- * each strict JSON, the last of them "done" or an error event.
+ * endpoint's rules (a UUID id, a non-empty type, a valid stream name, pos
+ * from 0 and gpos from 1, both at most STORE_POSITION_MAX, data and meta
+ * null or JSON text that parses back), or name INVALID_JSON or
+ * INVALID_RECORD with a NUL-terminated reason.
+ * import_serve must answer a stream of "data: {...}\n\n" events, each
+ * strict JSON, the last of them "done" (status 200) or an error event
+ * (status 400, 409, 500, 503 or 507).
  */
 #include "config.h"
 
@@ -22,6 +24,7 @@
 #include "import/import.h"
 #include "rpc/rpc.h"
 #include "core/streamname.h"
+#include "core/uuid.h"
 
 /* libFuzzer's entry points take no context: see fuzz_rpc.c. */
 static struct fuzz_env fuzz_import_env;
@@ -40,9 +43,12 @@ fuzz_import_line(const char *line, size_t len)
 	code = import_parse_line(fuzz_import_tok, line, len, &root, &rec, err,
 	    sizeof(err));
 	if (code == NULL) {
-		if (rec.id == NULL || rec.id_len == 0 || rec.type_len == 0 ||
+		if (rec.id == NULL || !uuid_is_valid(rec.id, rec.id_len) ||
+		    rec.type_len == 0 ||
 		    !streamname_valid(rec.stream, rec.stream_len, &why) ||
-		    rec.position < 0 || rec.global_position < 1)
+		    rec.position < 0 || rec.global_position < 1 ||
+		    rec.position > STORE_POSITION_MAX ||
+		    rec.global_position > STORE_POSITION_MAX)
 			fuzz_fail(NULL, "import_parse_line accepted a record it should refuse");
 		if (rec.data != NULL) {
 			if (!fuzz_json_parse(rec.data, rec.data_len, &back, &why))
@@ -70,10 +76,8 @@ fuzz_import_events(const struct request *r)
 	const char *p = r->out->data ? r->out->data : "", *end = p + r->out->len;
 	struct json_object *ev = NULL, *v;
 	const char *why;
-	bool last_ok = false;
+	bool done = false, failed = false;
 
-	if (r->status != 200)
-		fuzz_fail(r, "import answered %d", r->status);
 	while (p < end) {
 		const char *nl = strstr(p, "\n\n");
 
@@ -82,13 +86,18 @@ fuzz_import_events(const struct request *r)
 		json_object_put(ev);
 		if (!fuzz_json_parse(p + 6, (size_t)(nl - p - 6), &ev, &why))
 			fuzz_fail(r, "import: an event is not JSON: %s", why);
-		last_ok = json_object_object_get_ex(ev, "done", &v) ||
-		    json_object_object_get_ex(ev, "error", &v);
+		done = json_object_object_get_ex(ev, "done", &v);
+		failed = json_object_object_get_ex(ev, "error", &v);
 		p = nl + 2;
 	}
 	json_object_put(ev);
-	if (!last_ok)
+	if (!done && !failed)
 		fuzz_fail(r, "import: the stream does not end with done or an error");
+	if (done && r->status != 200)
+		fuzz_fail(r, "import: done, but answered %d", r->status);
+	if (failed && r->status != 400 && r->status != 409 && r->status != 500 &&
+	    r->status != 503 && r->status != 507)
+		fuzz_fail(r, "import: an error event, but answered %d", r->status);
 }
 
 int

@@ -10,7 +10,7 @@
 
 MESSAGES=3000
 
-plan 33
+plan 35
 ops_setup
 stack_start "$OPS_TMP/stack"
 url=$STACK_URL
@@ -120,9 +120,14 @@ is_ok "$bad/$bad2/$(($(wc -l <"$OPS_TMP/before") + $(wc -l <"$OPS_TMP/after")))"
 is_ok "$(wc -c <"$OPS_TMP/none" | tr -d ' ')" "0" "--until a date in the past exports nothing"
 
 # ---- --force ----------------------------------------------------------------------
-run_ok 1 "import into a non-empty namespace fails" \
-	"$EVDB" import --url "$url" --token "$rt_token" --input "$e1" --quiet
-like_ok "$err_out" '^Error: POSITION_EXISTS: .*\(line [0-9]+\)$' \
+run_ok 0 "importing the same export again resumes: nothing to do" \
+	"$EVDB" import --url "$url" --token "$rt_token" --input "$e1"
+like_ok "$err_out" "^Imported 0 events in [0-9.]+s \\(last global position $MESSAGES; $MESSAGES already stored, skipped\\)$" \
+	"... every record is already stored, identical, and skipped"
+sed '1s/"type":"[^"]*"/"type":"Changed"/' "$e1" >"$OPS_TMP/changed.ndjson"
+run_ok 1 "importing a record that differs from the stored one fails" \
+	"$EVDB" import --url "$url" --token "$rt_token" --input "$OPS_TMP/changed.ndjson" --quiet
+like_ok "$err_out" '^Error: POSITION_EXISTS: .*\(line 1\)$' \
 	"... with the server's error code, message and line"
 run_ok 0 "--force without an answer is cancelled" \
 	"$EVDB" import --url "$url" --token "$rt_token" --input "$e1" --force </dev/null

@@ -41,6 +41,13 @@ tests_unit_store_t_LDADD = $(UNIT_LDADD)
 tests_unit_store_powerloss_t_SOURCES = tests/unit/store_powerloss_t.c tests/tap.h
 tests_unit_store_powerloss_t_LDADD = $(UNIT_LDADD)
 
+# sqlite_invariant_t: the commit-time position check (issue 15, finding 10),
+# and that make check runs with it on.
+check_PROGRAMS += tests/unit/sqlite_invariant_t
+TESTS += tests/unit/sqlite_invariant_t
+tests_unit_sqlite_invariant_t_SOURCES = tests/unit/sqlite_invariant_t.c tests/tap.h
+tests_unit_sqlite_invariant_t_LDADD = $(UNIT_LDADD)
+
 # pg_order_t: the PostgreSQL backend on a private cluster (EVDB_E2E_PGDIR;
 # skipped without one): global order safety against a late commit.
 check_PROGRAMS += tests/unit/pg_order_t

@@ -135,6 +135,7 @@ main(void)
 	struct store_stream_query sq;
 	struct store_category_query cq;
 	struct store_import_record rec[2];
+	struct store_import_outcome io;
 	struct collect col;
 	pthread_t threads[4];
 	struct writer_arg wa[4];
@@ -143,7 +144,7 @@ main(void)
 	int64_t v, deleted;
 	int i, n, gaps;
 
-	tap_plan(54);
+	tap_plan(55);
 	if (mkdtemp(dir) == NULL)
 		tap_bail("mkdtemp: cannot create a temporary directory");
 	memset(&opt, 0, sizeof(opt));
@@ -377,9 +378,15 @@ main(void)
 		rec[i].global_position = 10 + i;
 		rec[i].time_us = 1000000;
 	}
-	ok(store_import_batch(c, "tenant-a", rec, 2) == EVDB_OK, "an import batch");
-	ok(store_import_batch(c, "tenant-a", rec, 1) == EVDB_ERR_EXISTS,
-	    "importing a taken global position fails");
+	ok(store_import_batch(c, "tenant-a", rec, 2, false, &io) == EVDB_OK &&
+	    io.inserted == 2, "an import batch");
+	ok(store_import_batch(c, "tenant-a", rec, 1, false, &io) == EVDB_OK &&
+	    io.skipped == 1 && io.inserted == 0,
+	    "a record identical to the stored one is skipped (a resumed import)");
+	rec[0].type = "U";
+	ok(store_import_batch(c, "tenant-a", rec, 1, false, &io) == EVDB_ERR_EXISTS &&
+	    io.refusal == STORE_IMPORT_DIFFERS && io.refused == 0,
+	    "importing another message at a taken global position fails");
 	ok(write_ok(c, "tenant-a", "after-1", NULL, -2, &r) == EVDB_OK &&
 	    r.global_position == 12, "writes continue at max(global position) + 1");
 	ok(store_import_finish(c, "tenant-a") == EVDB_OK, "totals recomputed");

@@ -243,7 +243,8 @@ enum evdb_status pg_poke_tail(struct store_conn *c, const char *ns,
     int64_t after_gpos, int64_t limit, store_poke_fn fn, void *ctx);
 enum evdb_status pg_import_clear(struct store_conn *c, const char *ns);
 enum evdb_status pg_import_batch(struct store_conn *c, const char *ns,
-    const struct store_import_record *recs, size_t n);
+    const struct store_import_record *recs, size_t n, bool clear,
+    struct store_import_outcome *out);
 enum evdb_status pg_import_finish(struct store_conn *c, const char *ns);
 /* pg_watch.c */
 enum evdb_status pg_watch_open(struct store *st, struct store_watch **out);

@@ -570,20 +570,120 @@ pg_import_clear(struct store_conn *base, const char *ns)
 	return rs;
 }
 
-enum evdb_status
-pg_import_batch(struct store_conn *base, const char *ns,
-    const struct store_import_record *recs, size_t n)
+/*
+ * One import record, checked and inserted by one statement: $1 global
+ * position, $2 position, $3 time (us), $4 stream, $5 type, $6 data, $7
+ * metadata, $8 id.  The verdict follows store.h's rules in order: a record
+ * identical to the message at its global position (data and metadata as
+ * jsonb values) is skipped; then it must lie above the head, continue its
+ * stream and carry a free id.  Answers (verdict, head, stream version).
+ * The time is exact: microseconds added to the epoch, never a double.
+ */
+#define IMPORT_SQL \
+	"WITH at AS (SELECT id = $8::uuid AND stream_name = $4 AND type = $5" \
+	"  AND position = $2::bigint AND data IS NOT DISTINCT FROM $6::jsonb" \
+	"  AND metadata IS NOT DISTINCT FROM $7::jsonb" \
+	"  AND time = timestamp '1970-01-01' + $3::bigint * interval '1 microsecond'" \
+	"  AS same FROM %1$s.messages WHERE global_position = $1::bigint)," \
+	" head AS (SELECT coalesce(max(global_position), 0) AS h FROM %1$s.messages)," \
+	" ver AS (SELECT coalesce(max(position), -1) AS v FROM %1$s.messages" \
+	"  WHERE stream_name = $4)," \
+	" verdict AS (SELECT CASE" \
+	"  WHEN EXISTS (SELECT 1 FROM at) THEN" \
+	"   CASE WHEN (SELECT same FROM at) THEN 'skip' ELSE 'differs' END" \
+	"  WHEN $1::bigint <= (SELECT h FROM head) THEN 'behind'" \
+	"  WHEN $2::bigint <> (SELECT v FROM ver) + 1 THEN 'notnext'" \
+	"  WHEN EXISTS (SELECT 1 FROM %1$s.messages WHERE id = $8::uuid)" \
+	"   THEN 'idtaken'" \
+	"  ELSE 'insert' END AS k)," \
+	" ins AS (INSERT INTO %1$s.messages(global_position, position, time," \
+	"  stream_name, type, data, metadata, id)" \
+	"  SELECT $1::bigint, $2::bigint," \
+	"  timestamp '1970-01-01' + $3::bigint * interval '1 microsecond'," \
+	"  $4, $5, $6::jsonb, $7::jsonb, $8::uuid FROM verdict WHERE k = 'insert'" \
+	"  RETURNING 1)" \
+	" SELECT k, (SELECT h FROM head), (SELECT v FROM ver)," \
+	"  (SELECT count(*) FROM ins) FROM verdict"
+
+static const struct {
+	const char *verdict;			/* IMPORT_SQL's answer */
+	enum store_import_refusal refusal;	/* what it means */
+	enum evdb_status status;		/* and the call's status */
+} import_verdicts[] = {
+	{ "differs", STORE_IMPORT_DIFFERS, EVDB_ERR_EXISTS },
+	{ "behind", STORE_IMPORT_BEHIND_HEAD, EVDB_ERR_INVALID },
+	{ "notnext", STORE_IMPORT_NOT_NEXT, EVDB_ERR_INVALID },
+	{ "idtaken", STORE_IMPORT_ID_TAKEN, EVDB_ERR_EXISTS },
+};
+
+/* Applies one record; EVDB_OK with out->refusal set means refused. */
+static enum evdb_status
+import_one(struct pg_conn *c, const char *sql, const struct store_import_record *m,
+    struct store_import_outcome *out)
 {
-	struct pg_conn *c = pg_conn_of(base);
-	const struct store_import_record *m;
-	struct pg_ns *e;
-	enum evdb_status rs;
-	struct buf ins, seq, notify;
 	const char *vals[8];
 	int lens[8];
-	char t[3][24], channel[32];
+	char t[3][24];
+	enum evdb_status rs;
+	PGresult *res;
+	const char *k;
 	size_t i;
 
+	if (m->position < 0 || m->position > STORE_POSITION_MAX ||
+	    m->global_position < 1 || m->global_position > STORE_POSITION_MAX) {
+		out->refusal = STORE_IMPORT_TOO_HIGH;
+		return EVDB_OK;
+	}
+	vals[0] = read_num(t[0], m->global_position);
+	vals[1] = read_num(t[1], m->position);
+	vals[2] = read_num(t[2], m->time_us);
+	vals[3] = m->stream;
+	vals[4] = m->type;
+	vals[5] = m->data;
+	vals[6] = m->metadata;
+	vals[7] = m->id;
+	for (i = 0; i < 3; i++)
+		lens[i] = (int)strlen(vals[i]);
+	lens[3] = (int)m->stream_len;
+	lens[4] = (int)m->type_len;
+	lens[5] = (int)m->data_len;
+	lens[6] = (int)m->metadata_len;
+	lens[7] = (int)m->id_len;
+	if (pg_params_have_nul(8, vals, lens)) {
+		snprintf(c->errmsg, sizeof(c->errmsg), "import: a NUL byte");
+		return EVDB_ERR_INVALID;
+	}
+	if ((rs = pg_query(c, "import", sql, 8, vals, lens, &res)) != EVDB_OK)
+		return rs;
+	k = PQgetvalue(res, 0, 0);
+	if (strcmp(k, "insert") == 0)
+		out->inserted++;
+	else if (strcmp(k, "skip") == 0)
+		out->skipped++;
+	else
+		for (i = 0; i < sizeof(import_verdicts) / sizeof(import_verdicts[0]); i++)
+			if (strcmp(k, import_verdicts[i].verdict) == 0) {
+				out->refusal = import_verdicts[i].refusal;
+				out->head = pg_value_int64(res, 0, 1);
+				out->version = pg_value_int64(res, 0, 2);
+			}
+	PQclear(res);
+	return EVDB_OK;
+}
+
+enum evdb_status
+pg_import_batch(struct store_conn *base, const char *ns,
+    const struct store_import_record *recs, size_t n, bool clear,
+    struct store_import_outcome *out)
+{
+	struct pg_conn *c = pg_conn_of(base);
+	struct pg_ns *e;
+	enum evdb_status rs;
+	struct buf ins, seq, notify, trunc;
+	char channel[32];
+	size_t i, j;
+
+	memset(out, 0, sizeof(*out));
 	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
 		return rs;
 	for (i = 0; i < n; i++)
@@ -600,10 +700,8 @@ pg_import_batch(struct store_conn *base, const char *ns,
 	buf_init(&ins);
 	buf_init(&seq);
 	buf_init(&notify);
-	buf_printf(&ins, "INSERT INTO %s.messages(global_position, position, time,"
-	    " stream_name, type, data, metadata, id) VALUES($1, $2,"
-	    " to_timestamp($3::bigint / 1000000.0) AT TIME ZONE 'utc', $4, $5,"
-	    " $6::jsonb, $7::jsonb, $8::uuid)", e->schema);
+	buf_init(&trunc);
+	pg_sql_schema(&ins, IMPORT_SQL, e->schema);
 	/* Writes after the import continue above the imported positions. */
 	pg_sql_schema(&seq, "SELECT setval(s, m) FROM (SELECT"
 	    " pg_get_serial_sequence('%1$s.messages', 'global_position') AS s,"
@@ -611,39 +709,39 @@ pg_import_batch(struct store_conn *base, const char *ns,
 	    " WHERE m > coalesce(pg_sequence_last_value(s::regclass), 0)", e->schema);
 	pg_channel_name(e->id, channel, sizeof(channel));
 	buf_printf(&notify, "SELECT pg_notify('%s', '')", channel);
+	/* Cleared in the batch's own transaction: a refusal keeps the old data. */
+	pg_sql_schema(&trunc, "TRUNCATE %1$s.messages RESTART IDENTITY", e->schema);
+	if (clear && (rs = pg_exec(c, "clear namespace", buf_cstr(&trunc), 0, NULL,
+	    NULL)) != EVDB_OK)
+		goto out;
 	for (i = 0; i < n; i++) {
-		m = &recs[i];
-		vals[0] = read_num(t[0], m->global_position);
-		vals[1] = read_num(t[1], m->position);
-		vals[2] = read_num(t[2], m->time_us);
-		vals[3] = m->stream;
-		vals[4] = m->type;
-		vals[5] = m->data;
-		vals[6] = m->metadata;
-		vals[7] = m->id;
-		lens[0] = (int)strlen(vals[0]);
-		lens[1] = (int)strlen(vals[1]);
-		lens[2] = (int)strlen(vals[2]);
-		lens[3] = (int)m->stream_len;
-		lens[4] = (int)m->type_len;
-		lens[5] = (int)m->data_len;
-		lens[6] = (int)m->metadata_len;
-		lens[7] = (int)m->id_len;
-		if ((rs = pg_exec(c, "import", buf_cstr(&ins), 8, vals, lens)) != EVDB_OK)
+		if ((rs = import_one(c, buf_cstr(&ins), &recs[i], out)) != EVDB_OK)
 			goto out;
+		if (out->refusal != STORE_IMPORT_ACCEPTED) {
+			out->refused = i;
+			rs = EVDB_ERR_LIMIT;
+			for (j = 0; j < sizeof(import_verdicts) /
+			    sizeof(import_verdicts[0]); j++)
+				if (import_verdicts[j].refusal == out->refusal)
+					rs = import_verdicts[j].status;
+			goto out;
+		}
 	}
 	if ((rs = pg_exec(c, "import sequence", buf_cstr(&seq), 0, NULL, NULL)) !=
 	    EVDB_OK ||
-	    (n > 0 && (rs = pg_exec(c, "notify", buf_cstr(&notify), 0, NULL, NULL)) !=
-	    EVDB_OK))
+	    (out->inserted > 0 && (rs = pg_exec(c, "notify", buf_cstr(&notify), 0,
+	    NULL, NULL)) != EVDB_OK))
 		goto out;
 	rs = pg_exec(c, "commit", "COMMIT", 0, NULL, NULL);
 out:
-	if (rs != EVDB_OK)
+	if (rs != EVDB_OK) {
 		import_rollback(c);
+		out->inserted = out->skipped = 0;
+	}
 	buf_free(&ins);
 	buf_free(&seq);
 	buf_free(&notify);
+	buf_free(&trunc);
 	return rs;
 }
 

@@ -73,8 +73,9 @@ struct pg_queue {
  * version (NULL: any).  Answers one row: kind 'w' (written: position,
  * global position), 'd' (an idempotent retry: same stream, type, data and
  * metadata; its positions), 'i' (the id is taken by another message:
- * column 5 names the first field that differs) or 'v' (version conflict:
- * the stream's version).  data and metadata compare as jsonb values: the
+ * column 5 names the first field that differs), 'v' (version conflict:
+ * the stream's version) or 'l' (the stream or the namespace is at
+ * STORE_POSITION_MAX, 2^62 - 1, written out in the SQL).  data and metadata compare as jsonb values: the
  * text as written is not kept.  %1$s is the schema.
  */
 #define ITEM_SQL \
@@ -85,19 +86,27 @@ struct pg_queue {
 	"  FROM %1$s.messages WHERE id = $1::uuid)," \
 	" ver AS (SELECT coalesce(max(position), -1) AS v FROM %1$s.messages" \
 	"  WHERE stream_name = $2)," \
+	" hd AS (SELECT coalesce(max(global_position), 0) AS h FROM %1$s.messages)," \
 	" ins AS (INSERT INTO %1$s.messages" \
 	"  (id, stream_name, position, type, data, metadata, time)" \
 	"  SELECT $1::uuid, $2, ver.v + 1, $3, $4::jsonb, $5::jsonb," \
 	"  clock_timestamp() AT TIME ZONE 'utc' FROM ver" \
 	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
 	"  AND ($6::bigint IS NULL OR $6::bigint = ver.v)" \
+	"  AND ver.v < 4611686018427387903" \
+	"  AND (SELECT h FROM hd) < 4611686018427387903" \
 	"  RETURNING position, global_position)" \
 	" SELECT 'w', position, global_position, NULL::bigint, NULL::text FROM ins" \
 	" UNION ALL SELECT CASE WHEN d.differs IS NULL THEN 'd' ELSE 'i' END," \
 	"  d.position, d.global_position, NULL, d.differs FROM dup d" \
 	" UNION ALL SELECT 'v', NULL, NULL, ver.v, NULL FROM ver" \
 	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND $6::bigint IS NOT NULL" \
-	"  AND $6::bigint <> ver.v"
+	"  AND $6::bigint <> ver.v" \
+	" UNION ALL SELECT 'l', NULL, NULL, ver.v, NULL FROM ver" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
+	"  AND ($6::bigint IS NULL OR $6::bigint = ver.v)" \
+	"  AND (ver.v >= 4611686018427387903" \
+	"  OR (SELECT h FROM hd) >= 4611686018427387903)"
 
 bool
 pg_uuid_canonical(const char *s, size_t len)
@@ -282,6 +291,9 @@ write_item_result(struct pg_item *it, const PGresult *res)
 		it->status = EVDB_ERR_ID_CONFLICT;
 		break;
 	}
+	case 'l':
+		it->status = EVDB_ERR_LIMIT;
+		break;
 	default:
 		r->actual_version = pg_value_int64(res, 0, 3);
 		it->status = EVDB_ERR_VERSION_CONFLICT;

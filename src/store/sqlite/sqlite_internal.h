@@ -119,6 +119,7 @@ struct sqlite_store {
 	bool ckpt_stop;			/* sqlite_close asked it to end */
 	struct checkpoint_file *ckpt_files; /* every file seen so far */
 	atomic_llong checkpoints;	/* checkpoints run */
+	bool invariants;		/* check every commit (sqlite_invariant.h) */
 };
 
 struct sqlite_conn {
@@ -228,7 +229,8 @@ enum evdb_status sqlite_read_category(struct sqlite_conn *c, const char *ns,
     const struct store_category_query *q, store_message_fn fn, void *ctx);
 enum evdb_status sqlite_import_clear(struct sqlite_conn *c, const char *ns);
 enum evdb_status sqlite_import_batch(struct sqlite_conn *c, const char *ns,
-    const struct store_import_record *recs, size_t n);
+    const struct store_import_record *recs, size_t n, bool clear,
+    struct store_import_outcome *out);
 enum evdb_status sqlite_import_finish(struct sqlite_conn *c, const char *ns);
 enum evdb_status sqlite_head(
     struct sqlite_conn *c, const char *ns, int64_t *gpos);

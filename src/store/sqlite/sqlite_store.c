@@ -302,6 +302,9 @@ sqlite_open(const struct store_options *opt, struct sqlite_store **out)
 	st->durability = opt->durability;
 	st->busy_timeout_ms = opt->busy_timeout_ms;
 	st->log = opt->log;
+	/* Test builds' switch (sqlite_invariant.h): read once, here. */
+	st->invariants = getenv("EVDB_STORE_INVARIANTS") != NULL &&
+	    strcmp(getenv("EVDB_STORE_INVARIANTS"), "1") == 0;
 	atomic_init(&st->connections, 0);
 	atomic_init(&st->checkpoints, 0);
 	pthread_mutex_init(&st->queues_mu, NULL);

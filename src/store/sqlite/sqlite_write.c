@@ -11,7 +11,8 @@
  * fsync) serves many writes.
  *
  * Each item is checked on its own inside the batch (idempotent id, then
- * expectedVersion), so one writer's conflict never fails another.  Only a
+ * expectedVersion, then room below STORE_POSITION_MAX), so one writer's
+ * conflict never fails another.  Only a
  * storage failure (disk full, I/O error, lock timeout) fails the batch, and
  * then it fails all of it: the transaction is rolled back and no item of it
  * is reported written.
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #include "store/sqlite/sqlite_internal.h"
+#include "store/sqlite/sqlite_invariant.h"
 #include "core/streamname.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
@@ -160,8 +162,9 @@ write_retry_conflict(sqlite3_stmt *s, const struct store_message_in *m)
 
 /*
  * Applies one item inside the open transaction.  Returns EVDB_OK,
- * EVDB_ERR_VERSION_CONFLICT or EVDB_ERR_ID_CONFLICT for outcomes that leave
- * the transaction usable, anything else for a storage failure.
+ * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT or EVDB_ERR_LIMIT (the
+ * stream is at STORE_POSITION_MAX) for outcomes that leave the transaction
+ * usable, anything else for a storage failure.
  */
 static enum evdb_status
 write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
@@ -215,6 +218,8 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 		r->actual_version = current;
 		return EVDB_ERR_VERSION_CONFLICT;
 	}
+	if (current >= STORE_POSITION_MAX)
+		return EVDB_ERR_LIMIT;	/* current + 1 must stay in range */
 
 	if ((rs = sqlite_ns_stmt(c, h, NS_INSERT, &s)) != EVDB_OK)
 		return rs;
@@ -246,27 +251,55 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 	return EVDB_OK;
 }
 
+/*
+ * Reads the head (0 when empty) at the start of a batch.  A head at
+ * STORE_POSITION_MAX refuses further writes with EVDB_ERR_LIMIT instead of
+ * letting SQLite, past INT64_MAX, pick a rowid at random.
+ */
+static enum evdb_status
+write_head(struct sqlite_conn *c, struct ns_handle *h, int64_t *head)
+{
+	sqlite3_stmt *s;
+	enum evdb_status rs;
+
+	if ((rs = sqlite_ns_stmt(c, h, NS_HEAD, &s)) != EVDB_OK)
+		return rs;
+	return sqlite_step_int64(c, h->db, s, "head", 0, head);
+}
+
 /* Runs one batch in one transaction; sets every item's status. */
 static void
 write_batch(struct sqlite_conn *c, struct ns_handle *h, struct write_item *batch)
 {
 	struct write_item *it;
 	enum evdb_status rs;
-	int64_t added = 0, new_streams = 0;
+	int64_t added = 0, new_streams = 0, head_before, head;
 	sqlite3_stmt *s;
 	int rc;
 
 	c->errmsg[0] = '\0';
-	if ((rs = sqlite_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK)
+	if ((rs = sqlite_ns_exec(c, h, NS_BEGIN_IMMEDIATE, "begin")) != EVDB_OK ||
+	    (rs = write_head(c, h, &head_before)) != EVDB_OK)
 		goto fail;
+	head = head_before;
 	for (it = batch; it != NULL; it = it->next) {
+		if (head >= STORE_POSITION_MAX) {
+			memset(it->res, 0, sizeof(*it->res));
+			it->status = EVDB_ERR_LIMIT;
+			continue;
+		}
 		it->status = write_one(c, h, it, &added, &new_streams);
 		if (it->status != EVDB_OK && it->status != EVDB_ERR_VERSION_CONFLICT &&
-		    it->status != EVDB_ERR_ID_CONFLICT) {
+		    it->status != EVDB_ERR_ID_CONFLICT && it->status != EVDB_ERR_LIMIT) {
 			rs = it->status;
 			goto fail;
 		}
+		if (it->status == EVDB_OK && !it->res->duplicate)
+			head = it->res->global_position;
 	}
+	if ((rs = sqlite_invariant_commit(c, h, head_before, added, "a write batch")) !=
+	    EVDB_OK)
+		goto fail;
 	if (added > 0) {
 		if ((rs = sqlite_ns_stmt(c, h, NS_STATS_ADD, &s)) != EVDB_OK)
 			goto fail;
