@@ -45,6 +45,29 @@ buf_trim(struct buf *b, size_t keep)
 }
 
 void
+buf_truncate(struct buf *b, size_t len)
+{
+	if (len >= b->len)
+		return;
+	b->len = len;
+	b->data[len] = '\0';
+}
+
+void
+buf_drop_front(struct buf *b, size_t n)
+{
+	if (n == 0)
+		return;
+	if (n >= b->len) {
+		buf_reset(b);
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = '\0';
+}
+
+void
 buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need = xadd(xadd(b->len, extra), 1);

@@ -28,6 +28,13 @@ void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 /** Empties the buffer and frees its storage if it is above keep bytes. */
 void buf_trim(struct buf *b, size_t keep);
+/** Shortens the contents to their first len bytes (no-op if len >= b->len). */
+void buf_truncate(struct buf *b, size_t len);
+/**
+ * Removes the first n bytes (all when n >= b->len), moving the rest to the
+ * front; keeps the storage.
+ */
+void buf_drop_front(struct buf *b, size_t n);
 /** Ensures room for extra more bytes (plus the NUL); aborts on overflow/OOM. */
 void buf_reserve(struct buf *b, size_t extra);
 /** Appends n bytes of p. */

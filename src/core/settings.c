@@ -55,6 +55,9 @@ static const struct setting_def setting_defs[] = {
 	    "normal (survives a crash) or full (survives a power loss)"),
 	S_NUM("max-body", "EVDB_MAX_BODY", SETTING_LONG, max_body, 1024, 1L << 30,
 	    "largest request body in bytes (default 1048576)"),
+	S_NUM("max-response-bytes", "EVDB_MAX_RESPONSE_BYTES", SETTING_LONG,
+	    max_response_bytes, 1024, 1L << 30,
+	    "bytes of messages in one read answer before the page ends (default 4194304)"),
 	S_STR("log-file", "EVDB_LOG_FILE", log_file,
 	    "log file (default stderr); SIGHUP reopens it"),
 	S_NUM("log-level", "EVDB_LOG_LEVEL", SETTING_LOG_LEVEL, log_level, 0, 0,
@@ -95,6 +98,7 @@ settings_defaults(struct settings *s)
 	s->backlog = 1024;
 	s->busy_timeout_ms = 10000;
 	s->max_body = 1L << 20;
+	s->max_response_bytes = 4L << 20;
 	s->sse_heartbeat_ms = 15000;
 	s->sse_batch_ms = 2;
 	s->sse_max_subscribers = 16384;

@@ -39,6 +39,8 @@ struct settings {
 	int backlog;			/* listen(2) backlog */
 	int busy_timeout_ms;		/* how long a write waits for another process's lock */
 	long max_body;			/* largest accepted request body, bytes */
+	long max_response_bytes;	/* bytes of messages in one read answer
+					 * (one message always fits); 0: no cap */
 	int sse_heartbeat_ms;		/* ": ping" after this much silence on a stream */
 	int sse_batch_ms;		/* commits gathered before live pokes go out */
 	int sse_max_subscribers;	/* subscribers per process */

@@ -322,7 +322,13 @@ void
 rpc_sys_health(struct rpc_call *call)
 {
 	const struct store *st = store_conn_store(call->req->store);
+	char why[256];
 
+	/* Not "ok" over a store that cannot open its files (as /health). */
+	if (store_health(call->req->store, why, sizeof(why)) != EVDB_OK) {
+		rpc_fail(call, RPC_BACKEND_ERROR, "%s", why);
+		return;
+	}
 	buf_puts(call->out, "{\"backend\":");
 	json_out_cstr(call->out, store_backend_name(st));
 	buf_puts(call->out, ",\"connections\":");

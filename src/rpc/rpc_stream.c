@@ -16,12 +16,45 @@
 /* Longest message type accepted, in bytes. */
 #define RPC_TYPE_MAX 1024
 
-/* State of a read that appends messages to a JSON array. */
+/*
+ * State of a read that appends messages to a JSON array.  A read stops
+ * early, as a short page, once its messages would pass max_bytes
+ * (--max-response-bytes): the answer of one request never grows with the
+ * size of what is stored.  The first message always goes in, so a client
+ * paging from its last position makes progress whatever one message weighs.
+ */
 struct rpc_rows {
 	struct buf *out;	/* response buffer */
 	bool with_stream;	/* category shape: include the stream name */
 	size_t count;		/* rows written so far */
+	size_t start;		/* out->len where the first row goes */
+	size_t max_bytes;	/* bytes of rows at most (0: no cap) */
+	bool full;		/* the read stopped at max_bytes */
 };
+
+/* Starts rows for call's answer; with_stream selects the category shape. */
+static void
+rpc_rows_init(struct rpc_rows *rows, struct rpc_call *call, bool with_stream)
+{
+	const struct settings *s = call->req->settings;
+
+	memset(rows, 0, sizeof(*rows));
+	rows->out = call->out;
+	rows->with_stream = with_stream;
+	rows->start = call->out->len;
+	rows->max_bytes = s != NULL && s->max_response_bytes > 0 ?
+	    (size_t)s->max_response_bytes : 0;
+}
+
+/*
+ * The status of a read that fed rows: a read stopped by the byte cap
+ * (rpc_rows_add's EVDB_ERR_LIMIT) succeeded, with a short page.
+ */
+static enum evdb_status
+rpc_rows_status(const struct rpc_rows *rows, enum evdb_status rs)
+{
+	return rs == EVDB_ERR_LIMIT && rows->full ? EVDB_OK : rs;
+}
 
 static void
 rpc_put_message(struct buf *out, const struct store_message *m, bool with_stream)
@@ -53,15 +86,41 @@ rpc_put_message(struct buf *out, const struct store_message *m, bool with_stream
 	buf_putc(out, ']');
 }
 
+/* Bytes m takes in an answer at least: its texts unescaped, no punctuation. */
+static size_t
+rpc_message_min_size(const struct store_message *m)
+{
+	return m->id_len + m->type_len + m->data_len + m->metadata_len;
+}
+
 static enum evdb_status
 rpc_rows_add(void *ctx, const struct store_message *m)
 {
 	struct rpc_rows *rows = ctx;
+	size_t mark = rows->out->len;
 
-	if (rows->count++ > 0)
+	/*
+	 * Over the cap, this message opens the next page instead.  Checked
+	 * first on the raw sizes (a lower bound of the JSON), so the buffer
+	 * does not grow past the cap for a message that will not stay, then
+	 * exactly once it is written (escapes can make it longer).
+	 */
+	if (rows->count > 0 && rows->max_bytes > 0 &&
+	    mark - rows->start + rpc_message_min_size(m) > rows->max_bytes)
+		goto full;
+	if (rows->count > 0)
 		buf_putc(rows->out, ',');
 	rpc_put_message(rows->out, m, rows->with_stream);
+	if (rows->count > 0 && rows->max_bytes > 0 &&
+	    rows->out->len - rows->start > rows->max_bytes) {
+		buf_truncate(rows->out, mark);
+		goto full;
+	}
+	rows->count++;
 	return EVDB_OK;
+full:
+	rows->full = true;
+	return EVDB_ERR_LIMIT;
 }
 
 /*
@@ -197,7 +256,7 @@ void
 rpc_stream_get(struct rpc_call *call)
 {
 	struct store_stream_query q;
-	struct rpc_rows rows = { call->out, false, 0 };
+	struct rpc_rows rows;
 	struct json_object *opts;
 	enum evdb_status rs;
 	bool present;
@@ -220,8 +279,10 @@ rpc_stream_get(struct rpc_call *call)
 		return;
 	metrics_read(call->req->metrics);
 	buf_putc(call->out, '[');
-	if (q.limit != 0 && (rs = store_read_stream(call->req->store, call->req->ns,
-	    &q, rpc_rows_add, &rows)) != EVDB_OK) {
+	rpc_rows_init(&rows, call, false);
+	if (q.limit != 0 && (rs = rpc_rows_status(&rows,
+	    store_read_stream(call->req->store, call->req->ns, &q, rpc_rows_add,
+	    &rows))) != EVDB_OK) {
 		rpc_fail_store(call, rs, "read stream");
 		return;
 	}
@@ -231,7 +292,7 @@ rpc_stream_get(struct rpc_call *call)
 void
 rpc_stream_last(struct rpc_call *call)
 {
-	struct rpc_rows rows = { call->out, false, 0 };
+	struct rpc_rows rows;
 	struct json_object *opts;
 	const char *stream, *type = NULL;
 	size_t stream_len, type_len = 0;
@@ -252,6 +313,7 @@ rpc_stream_last(struct rpc_call *call)
 	if (type_len == 0)
 		type = NULL;	/* "" means no filter */
 	metrics_read(call->req->metrics);
+	rpc_rows_init(&rows, call, false);	/* one row: the cap never applies */
 	rs = store_read_last(call->req->store, call->req->ns, stream, stream_len,
 	    type, type_len, rpc_rows_add, &rows);
 	if (rs != EVDB_OK) {
@@ -331,7 +393,7 @@ void
 rpc_category_get(struct rpc_call *call)
 {
 	struct store_category_query q;
-	struct rpc_rows rows = { call->out, true, 0 };
+	struct rpc_rows rows;
 	struct json_object *opts;
 	enum evdb_status rs;
 	bool present, has_global;
@@ -364,8 +426,10 @@ rpc_category_get(struct rpc_call *call)
 	}
 	metrics_read(call->req->metrics);
 	buf_putc(call->out, '[');
-	if (q.limit != 0 && (rs = store_read_category(call->req->store, call->req->ns,
-	    &q, rpc_rows_add, &rows)) != EVDB_OK) {
+	rpc_rows_init(&rows, call, true);
+	if (q.limit != 0 && (rs = rpc_rows_status(&rows,
+	    store_read_category(call->req->store, call->req->ns, &q, rpc_rows_add,
+	    &rows))) != EVDB_OK) {
 		rpc_fail_store(call, rs, "read category");
 		return;
 	}

@@ -29,9 +29,13 @@
 #include "server/router.h"
 #include "server/server.h"
 
-/* Buffers above these sizes are freed after the request that grew them. */
+/*
+ * Buffers above these sizes are freed after the request that grew them.
+ * Read answers reach --max-response-bytes (4 MiB by default); keeping only
+ * 1 MiB means a worker holds such a buffer only while it answers.
+ */
 #define SERVER_BODY_KEEP (2u << 20)
-#define SERVER_OUT_KEEP (4u << 20)
+#define SERVER_OUT_KEEP (1u << 20)
 
 struct server_ctx {
 	const struct settings *settings; /* process settings */

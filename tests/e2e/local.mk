@@ -124,6 +124,47 @@ tests_e2e_tenant_import_t_CFLAGS = $(E2E_CFLAGS)
 tests_e2e_tenant_import_t_LDADD = $(E2E_LDADD)
 endif
 
+# Issue 15, tenant bounds: what one tenant can make evdb hold, measured on
+# the evdb process from /proc (harness_proc.c).
+# tenant_read_bytes_t: a read answer is capped in bytes (finding 3).
+TENANT_HARNESS = $(E2E_HARNESS) tests/e2e/harness_proc.c tests/e2e/harness_proc.h
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/tenant_read_bytes_t
+TESTS += tests/e2e/tenant_read_bytes_t
+tests_e2e_tenant_read_bytes_t_SOURCES = tests/e2e/tenant_read_bytes_t.c \
+	$(TENANT_HARNESS)
+tests_e2e_tenant_read_bytes_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_read_bytes_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/tenant_read_bytes_t.c tests/e2e/harness_proc.c \
+	tests/e2e/harness_proc.h
+endif
+
+# tenant_sse_memory_t: a subscriber that never reads holds at most
+# --sse-buffer of evdb's memory (issue 15, finding 6).
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/tenant_sse_memory_t
+TESTS += tests/e2e/tenant_sse_memory_t
+tests_e2e_tenant_sse_memory_t_SOURCES = tests/e2e/tenant_sse_memory_t.c \
+	$(TENANT_HARNESS)
+tests_e2e_tenant_sse_memory_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_sse_memory_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/tenant_sse_memory_t.c
+endif
+
+# tenant_fds_t: descriptors stay bounded as namespaces are written, and
+# /health fails when they run out (issue 15, finding 8).
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/tenant_fds_t
+TESTS += tests/e2e/tenant_fds_t
+tests_e2e_tenant_fds_t_SOURCES = tests/e2e/tenant_fds_t.c $(TENANT_HARNESS)
+tests_e2e_tenant_fds_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_fds_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/tenant_fds_t.c
+endif
+
 # check-postgres: the end-to-end programs and the PostgreSQL unit test once
 # more, on the private cluster EVDB_E2E_PGDIR names (deploy/run-tests'
 # postgres suite starts and stops it; deploy/pg-cluster).
@@ -141,4 +182,4 @@ tests_e2e_pg_outage_t_SOURCES = tests/e2e/pg_outage_t.c $(E2E_HARNESS)
 tests_e2e_pg_outage_t_CFLAGS = $(E2E_CFLAGS)
 tests_e2e_pg_outage_t_LDADD = $(E2E_LDADD)
 PG_TESTS += tests/e2e/pg_outage_t tests/e2e/tenant_ids_t tests/unit/pg_mdb_t \
-	tests/e2e/tenant_import_t
+	tests/e2e/tenant_import_t tests/e2e/tenant_sse_memory_t

@@ -158,6 +158,7 @@ fuzz_env_open(struct fuzz_env *e)
 	/* Only these settings are read by the code under test. */
 	e->settings.workers = 1;
 	e->settings.max_body = 1048576;
+	e->settings.max_response_bytes = 4194304;
 	e->settings.busy_timeout_ms = 1000;
 	e->settings.sse_heartbeat_ms = 15000;
 	e->settings.sse_max_subscribers = 16384;

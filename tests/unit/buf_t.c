@@ -171,14 +171,42 @@ reuse_ok(void)
 	ok(b.data == NULL, "trim of an untouched buf is safe");
 }
 
+/* buf_truncate and buf_drop_front keep the NUL invariant and the storage. */
+static void
+shrink_ok(void)
+{
+	struct buf b;
+	char *data;
+
+	buf_init(&b);
+	buf_puts(&b, "0123456789");
+	data = b.data;
+	buf_truncate(&b, 20);
+	ok(b.len == 10, "truncate past the end changes nothing");
+	buf_truncate(&b, 4);
+	ok(b.len == 4 && strcmp(b.data, "0123") == 0 && b.data == data,
+	    "truncate keeps the first bytes, NUL-terminated, in place");
+	buf_puts(&b, "abcdef");
+	buf_drop_front(&b, 3);
+	ok(b.len == 7 && strcmp(b.data, "3abcdef") == 0 && b.data == data,
+	    "drop_front moves the rest to the front of the same storage");
+	buf_drop_front(&b, 0);
+	ok(b.len == 7, "dropping 0 bytes changes nothing");
+	buf_drop_front(&b, 99);
+	ok(b.len == 0 && b.data[0] == '\0' && b.data == data,
+	    "dropping more than there is empties it and keeps the storage");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
-	tap_plan(9 + 3 + 3 + 7 + 1);
+	tap_plan(9 + 3 + 3 + 7 + 5 + 1);
 	basics_ok();
 	growth_ok();
 	printf_ok();
 	reuse_ok();
+	shrink_ok();
 	ok(dies(reserve_huge), "buf_reserve(SIZE_MAX) aborts instead of wrapping");
 	return tap_done();
 }

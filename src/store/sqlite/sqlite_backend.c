@@ -235,6 +235,12 @@ be_poke_tail(struct store_conn *c, const char *ns, int64_t after_gpos,
 }
 
 static enum evdb_status
+be_health(struct store_conn *c, char *why, size_t why_size)
+{
+	return sqlite_health(sq_conn(c), why, why_size);
+}
+
+static enum evdb_status
 be_watch_open(struct store *st, struct store_watch **out)
 {
 	return sqlite_watch_open(sq_store(st), out);
@@ -259,7 +265,7 @@ const struct store_backend store_sqlite_backend = {
 	.conn_errmsg = be_conn_errmsg,
 	.connection_count = be_connection_count,
 	.checkpoint_count = be_checkpoint_count,
-	.health = NULL,
+	.health = be_health,
 	.ns_token_hash = be_ns_token_hash,
 	.ns_create = be_ns_create,
 	.ns_delete = be_ns_delete,

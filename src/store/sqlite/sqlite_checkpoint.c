@@ -39,7 +39,8 @@ struct checkpoint_file {
 	char *path;			/* the namespace database */
 	bool wanted;			/* its WAL passed the threshold (ckpt_mu) */
 	int asked_at;			/* WAL frames when it was last asked for (ckpt_mu) */
-	sqlite3 *db;			/* the checkpointer thread's connection, or NULL */
+	sqlite3 *db;			/* the checkpointer thread's connection while
+					 * it runs a checkpoint, else NULL */
 };
 
 struct checkpoint_file *
@@ -114,6 +115,13 @@ sqlite_checkpoint_run(struct sqlite_store *st, struct checkpoint_file *f)
 	else if ((rc & 0xff) != SQLITE_BUSY)
 		log_warn(st->log, "store: checkpoint of %s: %s", f->path,
 		    sqlite3_errmsg(f->db));
+	/*
+	 * Let the file go until it asks again (once per 1000 frames): kept
+	 * open, these connections would hold descriptors for every file ever
+	 * checkpointed.
+	 */
+	sqlite_close_db(st, f->db);
+	f->db = NULL;
 }
 
 static void *

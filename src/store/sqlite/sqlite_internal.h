@@ -20,6 +20,8 @@
  * sqlite_import.c      bulk import
  * sqlite_poke.c        poke files, the inotify watch and the hub's reads
  * sqlite_checkpoint.c  the background checkpointer
+ * sqlite_health.c      whether the files can still be opened (/health)
+ * sqlite_invariant.c   the commit-time position check (test builds)
  */
 #ifndef EVDB_SQLITE_INTERNAL_H
 #define EVDB_SQLITE_INTERNAL_H
@@ -112,6 +114,8 @@ struct sqlite_store {
 	atomic_llong connections;	/* open SQLite connections */
 	pthread_mutex_t queues_mu;	/* guards queues */
 	struct write_queue *queues;	/* every queue made so far */
+	atomic_int writers_open;	/* queues' writer connections open
+					 * (sqlite_write.c bounds it) */
 	pthread_t ckpt_thread;		/* the checkpointer (store_checkpoint.c) */
 	bool ckpt_started;		/* ckpt_thread runs */
 	pthread_mutex_t ckpt_mu;	/* guards ckpt_files and ckpt_stop */
@@ -238,6 +242,11 @@ enum evdb_status sqlite_poke_range(struct sqlite_conn *c, const char *ns,
     const struct store_poke_query *q, store_poke_fn fn, void *ctx);
 enum evdb_status sqlite_poke_tail(struct sqlite_conn *c, const char *ns,
     int64_t after_gpos, int64_t limit, store_poke_fn fn, void *ctx);
+
+/* sqlite_health.c: store_health(), as a probe that opens as many
+ * descriptors on the namespace directory as a namespace needs. */
+enum evdb_status sqlite_health(struct sqlite_conn *c, char *why,
+    size_t why_size);
 
 /* sqlite_poke.c: the watch, on inotify of the namespaces' poke files. */
 enum evdb_status sqlite_watch_open(

@@ -307,6 +307,7 @@ sqlite_open(const struct store_options *opt, struct sqlite_store **out)
 	    strcmp(getenv("EVDB_STORE_INVARIANTS"), "1") == 0;
 	atomic_init(&st->connections, 0);
 	atomic_init(&st->checkpoints, 0);
+	atomic_init(&st->writers_open, 0);
 	pthread_mutex_init(&st->queues_mu, NULL);
 	pthread_mutex_init(&st->ckpt_mu, NULL);
 	pthread_cond_init(&st->ckpt_cv, NULL);

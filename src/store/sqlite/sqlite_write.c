@@ -16,12 +16,21 @@
  * storage failure (disk full, I/O error, lock timeout) fails the batch, and
  * then it fails all of it: the transaction is rolled back and no item of it
  * is reported written.
+ *
+ * Writer connections are bounded: at most WRITE_OPEN_MAX are open at once,
+ * across all namespace files.  A leader that needs one more closes the
+ * least recently used idle one first (write_writers_trim), so descriptors
+ * do not grow with every namespace ever written (issue 15, finding 8).
+ * Lock order: store.queues_mu, then a queue's mu; nothing that holds a
+ * queue's mu takes queues_mu.
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/sqlite/sqlite_internal.h"
 #include "store/sqlite/sqlite_invariant.h"
@@ -30,6 +39,12 @@
 #include "core/xalloc.h"
 
 #define WRITE_BATCH_MAX 512
+/*
+ * Writer connections open at once (each holds the file, its WAL and its
+ * poke file; the -shm is shared per file).  Namespaces written more
+ * often than the least recent of 64 pay one connection open per batch.
+ */
+#define WRITE_OPEN_MAX 64
 
 struct write_item {
 	struct write_item *next;		/* queue order */
@@ -54,7 +69,73 @@ struct write_queue {
 					 * leader of the moment */
 	bool release_writer;		/* the file was deleted: the leader of
 					 * the moment closes writer when done */
+	uint64_t last_used_ns;		/* monotonic time of its last batch, for
+					 * closing the least recently used writer */
 };
+
+/* Monotonic nanoseconds, for the writers' LRU. */
+static uint64_t
+write_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Closes a writer connection taken off its queue (NULL: nothing). */
+static void
+write_writer_close(struct sqlite_store *st, struct ns_handle *w)
+{
+	if (w == NULL)
+		return;
+	sqlite_handle_close(st, w);
+	atomic_fetch_sub(&st->writers_open, 1);
+}
+
+/*
+ * Makes room for one more writer connection: while WRITE_OPEN_MAX are
+ * open, closes the least recently used one whose queue has no leader
+ * (never self's).  When every one is busy the caller goes over the bound
+ * for this batch rather than wait.  Called by a leader holding no lock.
+ */
+static void
+write_writers_trim(struct sqlite_store *st, const struct write_queue *self)
+{
+	struct write_queue *q, *victim;
+	struct ns_handle *w;
+	uint64_t oldest;
+
+	while (atomic_load(&st->writers_open) >= WRITE_OPEN_MAX) {
+		victim = NULL;
+		w = NULL;
+		oldest = UINT64_MAX;
+		pthread_mutex_lock(&st->queues_mu);
+		for (q = st->queues; q != NULL; q = q->next) {
+			if (q == self)
+				continue;
+			pthread_mutex_lock(&q->mu);
+			if (q->writer != NULL && !q->leader_active &&
+			    q->last_used_ns < oldest) {
+				victim = q;
+				oldest = q->last_used_ns;
+			}
+			pthread_mutex_unlock(&q->mu);
+		}
+		if (victim != NULL) {
+			pthread_mutex_lock(&victim->mu);
+			if (victim->writer != NULL && !victim->leader_active) {
+				w = victim->writer;
+				victim->writer = NULL;
+			}
+			pthread_mutex_unlock(&victim->mu);
+		}
+		pthread_mutex_unlock(&st->queues_mu);
+		if (victim == NULL)
+			return;		/* all busy */
+		write_writer_close(st, w);	/* NULL if it became busy: look again */
+	}
+}
 
 struct write_queue *
 sqlite_write_queue(struct sqlite_store *st, const char *path)
@@ -97,7 +178,7 @@ sqlite_write_queue_release(struct sqlite_store *st, const char *path)
 		q->writer = NULL;
 	}
 	pthread_mutex_unlock(&q->mu);
-	sqlite_handle_close(st, w);
+	write_writer_close(st, w);
 }
 
 void
@@ -107,7 +188,7 @@ sqlite_write_queues_free(struct sqlite_store *st)
 		struct write_queue *q = st->queues;
 
 		st->queues = q->next;
-		sqlite_handle_close(st, q->writer);
+		write_writer_close(st, q->writer);
 		pthread_mutex_destroy(&q->mu);
 		free(q->path);
 		free(q);
@@ -338,10 +419,16 @@ write_queue_writer(struct sqlite_conn *c, struct write_queue *q,
 {
 	char err[512];
 
-	if (q->writer == NULL &&
-	    sqlite_handle_open(c->st, q->path, &q->writer, err, sizeof(err)) != EVDB_OK) {
-		log_warn(c->st->log, "store: writer connection to %s: %s", q->path, err);
-		return own;
+	/* The leader alone touches q->writer while leader_active is set. */
+	if (q->writer == NULL) {
+		write_writers_trim(c->st, q);
+		if (sqlite_handle_open(c->st, q->path, &q->writer, err,
+		    sizeof(err)) != EVDB_OK) {
+			log_warn(c->st->log, "store: writer connection to %s: %s",
+			    q->path, err);
+			return own;
+		}
+		atomic_fetch_add(&c->st->writers_open, 1);
 	}
 	return q->writer;
 }
@@ -389,10 +476,11 @@ sqlite_write(struct sqlite_conn *c, const char *ns,
 		pthread_mutex_lock(&q->mu);
 		if (q->release_writer) {
 			/* Rare (a namespace deleted mid-batch): closed under the lock. */
-			sqlite_handle_close(c->st, q->writer);
+			write_writer_close(c->st, q->writer);
 			q->writer = NULL;
 			q->release_writer = false;
 		}
+		q->last_used_ns = write_clock_ns();
 		for (it = batch; it != NULL; it = it->next) {
 			it->done = true;
 			if (it != &item)
