@@ -441,6 +441,12 @@ harness_pick_store(struct harness *h, const char *src)
 }
 
 const char *
+harness_store(struct harness *h)
+{
+	return h->store;
+}
+
+const char *
 harness_backend(struct harness *h)
 {
 	return h->store == NULL || strncmp(h->store, "sqlite:", 7) == 0 ?

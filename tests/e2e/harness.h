@@ -89,6 +89,9 @@ void		 harness_stop(struct harness *h);
  */
 int		 harness_restart(struct harness *h);
 
+/** The --store the stack runs on (a libpq conninfo), or NULL for SQLite. */
+const char	*harness_store(struct harness *h);
+
 /** The backend the stack runs on: "sqlite" or "postgres" (sys.health's name). */
 const char	*harness_backend(struct harness *h);
 
