@@ -84,6 +84,8 @@ struct pg_conn {
 	PGconn *pg;			/* this thread's connection, or NULL */
 	bool broken;			/* pg failed at the connection level:
 					 * replace it before the next use */
+	char **prepared;		/* names of the statements prepared on pg */
+	size_t nprepared;		/* entries of prepared */
 	int64_t retry_at_us;		/* no reconnect attempt before this time */
 	int backoff_ms;			/* the next back-off step */
 	struct pg_ns *cache;		/* namespaces looked up so far */
@@ -142,6 +144,16 @@ bool pg_params_have_nul(int n, const char *const *vals, const int *lens);
 enum evdb_status pg_query(struct pg_conn *c, const char *what,
     const char *sql, int n, const char *const *vals, const int *lens,
     PGresult **out);
+/**
+ * Makes sure statement `name` is prepared on c->pg from sql (n parameters,
+ * types inferred), once per connection: a reconnect forgets them all.
+ */
+enum evdb_status pg_prepare(struct pg_conn *c, const char *name,
+    const char *sql, int n);
+/** pg_query through the prepared statement `name` (pg_prepare). */
+enum evdb_status pg_query_prepared(struct pg_conn *c, const char *what,
+    const char *name, const char *sql, int n, const char *const *vals,
+    const int *lens, PGresult **out);
 /** pg_query for statements whose result is not wanted. */
 enum evdb_status pg_exec(struct pg_conn *c, const char *what, const char *sql,
     int n, const char *const *vals, const int *lens);

@@ -138,17 +138,20 @@ read_num(char *t, int64_t v)
 }
 
 /*
- * Runs a read of ns: sql has "%1$s" for the schema.  *res is NULL, with
+ * Runs read statement q on ns (pg_read_sql[q], "%1$s" the schema).
+ * *res is NULL, with
  * EVDB_OK, when a parameter holds a NUL byte: then nothing matches, and
  * libpq's accessors treat a NULL result as one of no rows.
  */
 static enum evdb_status
-read_query(struct pg_conn *c, const char *ns, const char *what, const char *sql,
-    int n, const char *const *vals, const int *lens, PGresult **res)
+read_query(struct pg_conn *c, const char *ns, const char *what,
+    enum pg_read_query q, int n, const char *const *vals, const int *lens,
+    PGresult **res)
 {
 	struct pg_ns *e;
 	struct buf text;
 	enum evdb_status rs;
+	char name[48];
 
 	*res = NULL;
 	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
@@ -156,9 +159,11 @@ read_query(struct pg_conn *c, const char *ns, const char *what, const char *sql,
 	/* No text value in PostgreSQL holds a NUL: such a name matches nothing. */
 	if (pg_params_have_nul(n, vals, lens))
 		return EVDB_OK;
+	/* Prepared once per connection and namespace: parsed and planned once. */
+	snprintf(name, sizeof(name), "r%d_%lld", (int)q, (long long)e->id);
 	buf_init(&text);
-	pg_sql_schema(&text, sql, e->schema);
-	rs = pg_query(c, what, buf_cstr(&text), n, vals, lens, res);
+	pg_sql_schema(&text, pg_read_sql[q], e->schema);
+	rs = pg_query_prepared(c, what, name, buf_cstr(&text), n, vals, lens, res);
 	buf_free(&text);
 	return rs;
 }
@@ -257,7 +262,7 @@ pg_read_stream(struct store_conn *base, const char *ns,
 	lens[1] = (int)strlen(vals[1]);
 	lens[2] = (int)strlen(vals[2]);
 	rs = read_query(pg_conn_of(base), ns, "read stream",
-	    pg_read_sql[q->by_global ? PGQ_STREAM_GLOBAL : PGQ_STREAM], 3, vals,
+	    q->by_global ? PGQ_STREAM_GLOBAL : PGQ_STREAM, 3, vals,
 	    lens, &res);
 	if (rs != EVDB_OK)
 		return rs;
@@ -277,7 +282,7 @@ pg_read_last(struct store_conn *base, const char *ns, const char *stream,
 	PGresult *res;
 
 	rs = read_query(pg_conn_of(base), ns, "read last",
-	    pg_read_sql[type != NULL ? PGQ_LAST_TYPE : PGQ_LAST],
+	    type != NULL ? PGQ_LAST_TYPE : PGQ_LAST,
 	    type != NULL ? 2 : 1, vals, lens, &res);
 	if (rs != EVDB_OK)
 		return rs;
@@ -296,7 +301,7 @@ pg_stream_version(struct store_conn *base, const char *ns, const char *stream,
 
 	*version = -1;
 	if ((rs = read_query(pg_conn_of(base), ns, "stream version",
-	    pg_read_sql[PGQ_VERSION], 1, &stream, &len, &res)) != EVDB_OK)
+	    PGQ_VERSION, 1, &stream, &len, &res)) != EVDB_OK)
 		return rs;
 	*version = res != NULL ? pg_value_int64(res, 0, 0) : -1;
 	PQclear(res);
@@ -353,7 +358,7 @@ pg_read_category(struct store_conn *base, const char *ns,
 		lens[1] = (int)strlen(vals[1]);
 		lens[2] = (int)strlen(vals[2]);
 		if ((rs = read_query(c, ns, "read category",
-		    pg_read_sql[which[!all][corr]],
+		    which[!all][corr],
 		    corr ? 4 : 3, vals, lens, &res)) != EVDB_OK)
 			return rs;
 		rows = PQntuples(res);
@@ -392,8 +397,8 @@ pg_ns_streams(struct store_conn *base, const char *ns, const char *prefix,
 	vals[2] = read_num(lim, limit);
 	lens[2] = (int)strlen(vals[2]);
 	rs = read_query(pg_conn_of(base), ns, "list streams",
-	    pg_read_sql[pg_conn_of(base)->st->bytewise ? PGQ_STREAMS :
-	    PGQ_STREAMS_C], 3, vals, lens, &res);
+	    pg_conn_of(base)->st->bytewise ? PGQ_STREAMS :
+	    PGQ_STREAMS_C, 3, vals, lens, &res);
 	if (rs != EVDB_OK)
 		return rs;
 	for (i = 0; i < PQntuples(res) && rs == EVDB_OK; i++) {
@@ -417,7 +422,7 @@ pg_ns_categories(struct store_conn *base, const char *ns, store_category_fn fn,
 	int i;
 
 	rs = read_query(pg_conn_of(base), ns, "list categories",
-	    pg_read_sql[PGQ_CATEGORIES], 0, NULL, NULL, &res);
+	    PGQ_CATEGORIES, 0, NULL, NULL, &res);
 	if (rs != EVDB_OK)
 		return rs;
 	for (i = 0; i < PQntuples(res) && rs == EVDB_OK; i++) {
@@ -440,7 +445,7 @@ pg_head(struct store_conn *base, const char *ns, int64_t *gpos)
 	*gpos = 0;
 	/* max(global_position), never the sequence: see pg_internal.h. */
 	if ((rs = read_query(pg_conn_of(base), ns, "read head",
-	    pg_read_sql[PGQ_HEAD], 0, NULL, NULL, &res)) != EVDB_OK)
+	    PGQ_HEAD, 0, NULL, NULL, &res)) != EVDB_OK)
 		return rs;
 	*gpos = pg_value_int64(res, 0, 0);
 	PQclear(res);
@@ -494,7 +499,7 @@ pg_poke_range(struct store_conn *base, const char *ns,
 	for (i = 1; i < 5; i++)
 		lens[i] = (int)strlen(vals[i]);
 	if ((rs = read_query(pg_conn_of(base), ns, "read pokes",
-	    pg_read_sql[which[q->kind]], 5,
+	    which[q->kind], 5,
 	    vals, lens, &res)) != EVDB_OK)
 		return rs;
 	rs = poke_rows(res, fn, ctx);
@@ -514,7 +519,7 @@ pg_poke_tail(struct store_conn *base, const char *ns, int64_t after_gpos,
 	vals[0] = read_num(t[0], after_gpos);
 	vals[1] = read_num(t[1], limit);
 	if ((rs = read_query(pg_conn_of(base), ns, "read poke tail",
-	    pg_read_sql[PGQ_POKE_TAIL], 2, vals, NULL, &res)) != EVDB_OK)
+	    PGQ_POKE_TAIL, 2, vals, NULL, &res)) != EVDB_OK)
 		return rs;
 	rs = poke_rows(res, fn, ctx);
 	PQclear(res);

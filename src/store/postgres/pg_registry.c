@@ -81,7 +81,7 @@ pg_ns_lookup(struct pg_conn *c, const char *ns, struct pg_ns **out)
 		*out = e;
 		return EVDB_OK;
 	}
-	if ((rs = pg_query(c, "namespace lookup",
+	if ((rs = pg_query_prepared(c, "namespace lookup", "ns_lookup",
 	    "SELECT id, schema_name, token_hash FROM evdb.namespaces WHERE name = $1",
 	    1, &ns, NULL, &res)) != EVDB_OK)
 		return rs;

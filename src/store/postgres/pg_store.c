@@ -95,6 +95,19 @@ pg_disconnect(struct pg_store *st, PGconn *pg)
 	atomic_fetch_sub(&st->connections, 1);
 }
 
+/* Forgets the statements prepared on the connection (it is gone). */
+static void
+pg_prepared_forget(struct pg_conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nprepared; i++)
+		free(c->prepared[i]);
+	free(c->prepared);
+	c->prepared = NULL;
+	c->nprepared = 0;
+}
+
 enum evdb_status
 pg_conn_ready(struct pg_conn *c)
 {
@@ -108,6 +121,7 @@ pg_conn_ready(struct pg_conn *c)
 		pg_disconnect(c->st, c->pg);
 		c->pg = NULL;
 	}
+	pg_prepared_forget(c);
 	now = timefmt_now_us();
 	if (now < c->retry_at_us) {
 		snprintf(c->errmsg, sizeof(c->errmsg),
@@ -251,6 +265,59 @@ pg_query(struct pg_conn *c, const char *what, const char *sql, int n,
 }
 
 enum evdb_status
+pg_prepare(struct pg_conn *c, const char *name, const char *sql, int n)
+{
+	enum evdb_status rs;
+	PGresult *res;
+	size_t i;
+
+	if ((rs = pg_conn_ready(c)) != EVDB_OK)
+		return rs;
+	for (i = 0; i < c->nprepared; i++)
+		if (strcmp(c->prepared[i], name) == 0)
+			return EVDB_OK;
+	res = PQprepare(c->pg, name, sql, n, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rs = pg_fail(c, res, "prepare");
+		PQclear(res);
+		return rs;
+	}
+	PQclear(res);
+	c->prepared = xrealloc(c->prepared, xmul(c->nprepared + 1,
+	    sizeof(*c->prepared)));
+	c->prepared[c->nprepared++] = xstrdup(name);
+	return EVDB_OK;
+}
+
+enum evdb_status
+pg_query_prepared(struct pg_conn *c, const char *what, const char *name,
+    const char *sql, int n, const char *const *vals, const int *lens,
+    PGresult **out)
+{
+	const char *copy[PG_PARAMS_MAX];
+	enum evdb_status rs;
+	PGresult *res;
+	ExecStatusType es;
+	struct buf b;
+
+	*out = NULL;
+	if ((rs = pg_prepare(c, name, sql, n)) != EVDB_OK)
+		return rs;
+	buf_init(&b);
+	pg_params_copy(&b, n, vals, lens, copy);
+	res = PQexecPrepared(c->pg, name, n, copy, NULL, NULL, 0);
+	buf_free(&b);
+	es = PQresultStatus(res);
+	if (es != PGRES_TUPLES_OK && es != PGRES_COMMAND_OK) {
+		rs = pg_fail(c, res, what);
+		PQclear(res);
+		return rs;
+	}
+	*out = res;
+	return EVDB_OK;
+}
+
+enum evdb_status
 pg_exec(struct pg_conn *c, const char *what, const char *sql, int n,
     const char *const *vals, const int *lens)
 {
@@ -312,6 +379,7 @@ pg_conn_close(struct store_conn *base)
 		free(e);
 	}
 	pg_disconnect(c->st, c->pg);
+	pg_prepared_forget(c);
 	free(c);
 }
 

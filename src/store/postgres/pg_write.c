@@ -317,7 +317,7 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	PGconn *pg;
 	PGresult *res;
 	size_t n = 0, q, nq;
-	char channel[32];
+	char channel[32], item_name[32];
 
 	if ((rs = pg_conn_ready(c)) != EVDB_OK) {
 		first = rs;
@@ -344,6 +344,14 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 		items[n++] = it;
 	}
 
+	/* The item statement is parsed and planned once per connection. */
+	snprintf(item_name, sizeof(item_name), "w_%lld", (long long)ns->id);
+	if ((rs = pg_prepare(c, item_name, buf_cstr(&item_sql), 6)) != EVDB_OK) {
+		first = rs;
+		snprintf(firstmsg, sizeof(firstmsg), "%s", c->errmsg);
+		goto done;
+	}
+	pg = c->pg;
 	if (PQenterPipelineMode(pg) != 1) {
 		first = pg_fail(c, NULL, "pipeline mode");
 		goto done;
@@ -376,8 +384,7 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 		/* libpq copies the parameters into its output buffer at once. */
 		buf_reset(&params);
 		pg_params_copy(&params, 6, vals, lens, copy);
-		if (PQsendQueryParams(pg, buf_cstr(&item_sql), 6, NULL, copy, NULL,
-		    NULL, 0) != 1)
+		if (PQsendQueryPrepared(pg, item_name, 6, copy, NULL, NULL, 0) != 1)
 			goto sendfail;
 	}
 	if (!write_send(pg, buf_cstr(&notify_sql), 0, NULL, NULL) ||
