@@ -21,7 +21,7 @@
 # The units, and the nginx site, are generated at build time from their
 # .in templates by sed (not by config.status): @bindir@, @sysconfdir@ and
 # @docdir@ become the fully expanded make variables, and the nginx server
-# block's @LISTEN@, @EVDB_SOCKET@ and @ACCESS_LOG@ the EVDB_NGINX_* values
+# block's @LISTEN@, @EVDB_SOCKET@, @ACCESS_LOG@ and @TEMP_DIR@ the EVDB_NGINX_* values
 # below.  The paths systemd gives the service (StateDirectory=evdb and so
 # on) are fixed: /var/lib/evdb, /var/log/evdb, /run/evdb, whatever the
 # prefix.  (The [@] keeps config.status from substituting the placeholders
@@ -40,6 +40,9 @@ logrotatedir = $(sysconfdir)/logrotate.d
 EVDB_NGINX_LISTEN = 127.0.0.1:8080
 EVDB_NGINX_SOCKET = /run/evdb/evdb.sock
 EVDB_NGINX_ACCESS_LOG = /var/log/nginx/evdb.access.log
+# nginx's temporary files (/import bodies): Debian's nginx directory.  Put
+# it on a filesystem other than /var/lib/evdb's (docs/deployment.md).
+EVDB_NGINX_TEMP = /var/lib/nginx
 
 DEPLOY_UNITS = \
 	deploy/systemd/evdb.service \
@@ -93,6 +96,7 @@ deploy/nginx/evdb: $(srcdir)/conf/nginx-evdb.conf.in Makefile
 	  sed -e 's|@LISTEN[@]|$(EVDB_NGINX_LISTEN)|g' \
 	      -e 's|@EVDB_SOCKET[@]|$(EVDB_NGINX_SOCKET)|g' \
 	      -e 's|@ACCESS_LOG[@]|$(EVDB_NGINX_ACCESS_LOG)|g' \
+	      -e 's|@TEMP_DIR[@]|$(EVDB_NGINX_TEMP)|g' \
 	      $(srcdir)/conf/nginx-evdb.conf.in; } >$@.tmp && \
 	mv $@.tmp $@
 
@@ -174,6 +178,7 @@ print-deploy-dirs:
 	@echo "nginx_listen=$(EVDB_NGINX_LISTEN)"
 	@echo "nginx_socket=$(EVDB_NGINX_SOCKET)"
 	@echo "nginx_access_log=$(EVDB_NGINX_ACCESS_LOG)"
+	@echo "nginx_temp=$(EVDB_NGINX_TEMP)"
 
 .PHONY: install-deploy-config uninstall-deploy-config install-deploy-docs \
 	uninstall-deploy-docs print-deploy-dirs

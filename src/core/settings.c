@@ -76,7 +76,14 @@ static const struct setting_def setting_defs[] = {
 	S_NUM("sse-max-subscribers", "EVDB_SSE_MAX_SUBSCRIBERS", SETTING_INT,
 	    sse_max_subscribers, 1, 1000000, "subscribers per process (default 16384)"),
 	S_NUM("sse-max-per-token", "EVDB_SSE_MAX_PER_TOKEN", SETTING_INT,
-	    sse_max_per_token, 1, 1000000, "subscribers per token (default 10000)"),
+	    sse_max_per_token, 1, 1000000,
+	    "subscribers per token, <= sse-max-subscribers (default 1/16 of it)"),
+	S_NUM("token-concurrency", "EVDB_TOKEN_CONCURRENCY", SETTING_INT,
+	    token_concurrency, 1, 1024,
+	    "requests of one token in the workers at once (default workers / 2)"),
+	S_NUM("import-concurrency", "EVDB_IMPORT_CONCURRENCY", SETTING_INT,
+	    import_concurrency, 1, 1024,
+	    "imports running at once, one per token (default workers / 4)"),
 	S_NUM("sse-buffer", "EVDB_SSE_BUFFER", SETTING_INT, sse_buffer, 1024,
 	    16777216, "unsent bytes per subscriber before it falls back to catch-up"
 	    " (default 65536)"),
@@ -102,7 +109,9 @@ settings_defaults(struct settings *s)
 	s->sse_heartbeat_ms = 15000;
 	s->sse_batch_ms = 2;
 	s->sse_max_subscribers = 16384;
-	s->sse_max_per_token = 10000;
+	s->sse_max_per_token = 0;	/* settings_resolve: 1/16 of the process cap */
+	s->token_concurrency = 0;	/* settings_resolve: workers / 2 */
+	s->import_concurrency = 0;	/* settings_resolve: workers / 4 */
 	s->sse_buffer = 65536;
 	s->durability = DURABILITY_NORMAL;
 	s->log_level = LOG_LEVEL_INFO;
@@ -258,6 +267,47 @@ settings_config_path(int argc, char **argv, int *explicit_path)
 	return *explicit_path ? path : SETTINGS_DEFAULT_CONFIG;
 }
 
+/*
+ * Gives the settings whose default follows another one their value, and
+ * checks the limits that keep one tenant from taking what all share: a
+ * token may never hold every worker (unless there is only one) nor every
+ * subscriber place.
+ */
+static enum evdb_status
+settings_resolve(struct settings *s, char *err, size_t err_size)
+{
+	int half = s->workers / 2, quarter = s->workers / 4;
+
+	if (s->sse_max_per_token == 0) {
+		s->sse_max_per_token = s->sse_max_subscribers / SETTINGS_SSE_TOKEN_SHARE;
+		if (s->sse_max_per_token < 1)
+			s->sse_max_per_token = 1;
+	}
+	if (s->sse_max_per_token > s->sse_max_subscribers) {
+		snprintf(err, err_size, "sse-max-per-token (%d) must not exceed "
+		    "sse-max-subscribers (%d)", s->sse_max_per_token,
+		    s->sse_max_subscribers);
+		return EVDB_ERR_CONFIG;
+	}
+	if (s->token_concurrency == 0)
+		s->token_concurrency = half > 0 ? half : 1;
+	if (s->import_concurrency == 0)
+		s->import_concurrency = quarter > 0 ? quarter : 1;
+	if (s->workers > 1 && s->token_concurrency >= s->workers) {
+		snprintf(err, err_size, "token-concurrency (%d) must be below workers "
+		    "(%d), or one token can hold every worker", s->token_concurrency,
+		    s->workers);
+		return EVDB_ERR_CONFIG;
+	}
+	if (s->workers > 1 && s->import_concurrency >= s->workers) {
+		snprintf(err, err_size, "import-concurrency (%d) must be below workers "
+		    "(%d), or imports can hold every worker", s->import_concurrency,
+		    s->workers);
+		return EVDB_ERR_CONFIG;
+	}
+	return EVDB_OK;
+}
+
 enum evdb_status
 settings_load(struct settings *s, int argc, char **argv, char *err,
     size_t err_size)
@@ -325,7 +375,7 @@ settings_load(struct settings *s, int argc, char **argv, char *err,
 		snprintf(err, err_size, "data-dir is too long");
 		return EVDB_ERR_CONFIG;
 	}
-	return EVDB_OK;
+	return settings_resolve(s, err, err_size);
 }
 
 void

@@ -44,7 +44,12 @@ struct settings {
 	int sse_heartbeat_ms;		/* ": ping" after this much silence on a stream */
 	int sse_batch_ms;		/* commits gathered before live pokes go out */
 	int sse_max_subscribers;	/* subscribers per process */
-	int sse_max_per_token;		/* subscribers per token (namespace) */
+	int sse_max_per_token;		/* subscribers per token (namespace);
+					 * 0 until resolved: 1/16 of the process cap */
+	int token_concurrency;		/* requests one token may have in the workers
+					 * at once; 0 until resolved: half the workers */
+	int import_concurrency;		/* imports running at once in the process;
+					 * 0 until resolved: a quarter of the workers */
 	int sse_buffer;			/* unsent bytes per subscriber before it is paused */
 	enum durability durability;	/* commit durability */
 	enum log_level log_level;	/* lowest level logged */
@@ -53,11 +58,17 @@ struct settings {
 /**
  * Fills s from defaults, then the config file (--config / EVDB_CONFIG, or
  * the default path when it exists), then EVDB_* variables, then argv.
+ * Settings whose default depends on another (sse-max-per-token,
+ * token-concurrency, import-concurrency) are resolved last, and the
+ * limits between tenants are checked against each other.
  * argv holds only options (the subcommand already removed).  On failure
  * returns EVDB_ERR_CONFIG with a message in err[0..err_size).
  */
 enum evdb_status settings_load(struct settings *s, int argc, char **argv,
     char *err, size_t err_size);
+
+/** Divisor of the default per-token subscriber cap: 16384 / 16 = 1024. */
+#define SETTINGS_SSE_TOKEN_SHARE 16
 
 /** Writes the option summary for --help to stdout. */
 void settings_usage(void);

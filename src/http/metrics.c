@@ -42,6 +42,8 @@ struct metrics {
 	atomic_ullong writes;		/* messages written */
 	atomic_ullong reads;		/* read requests */
 	atomic_ullong conflicts;	/* expectedVersion conflicts */
+	atomic_ullong abandoned;	/* requests skipped: nginx had closed */
+	atomic_ullong parked;		/* requests queued behind their token's limit */
 };
 
 struct metrics *
@@ -108,6 +110,22 @@ metrics_conflict(struct metrics *m)
 	if (m == NULL)
 		return;
 	atomic_fetch_add_explicit(&m->conflicts, 1, memory_order_relaxed);
+}
+
+void
+metrics_abandoned(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	atomic_fetch_add_explicit(&m->abandoned, 1, memory_order_relaxed);
+}
+
+void
+metrics_parked(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	atomic_fetch_add_explicit(&m->parked, 1, memory_order_relaxed);
 }
 
 static unsigned long long
@@ -230,6 +248,15 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g, struct buf *ou
 	    g->workers, g->workers_busy, (long long)g->subscribers,
 	    (long long)g->pokes_sent, (long long)g->sqlite_connections,
 	    (long long)g->checkpoints);
+	buf_printf(out, "# HELP evdb_requests_abandoned_total Requests not run because "
+	    "nginx had closed their connection (it gave up on them).\n"
+	    "# TYPE evdb_requests_abandoned_total counter\n"
+	    "evdb_requests_abandoned_total %llu\n"
+	    "# HELP evdb_requests_parked_total Requests queued because their token had "
+	    "token-concurrency requests running.\n"
+	    "# TYPE evdb_requests_parked_total counter\n"
+	    "evdb_requests_parked_total %llu\n",
+	    metrics_get(&m->abandoned), metrics_get(&m->parked));
 	if (g->data_dir != NULL)
 		metrics_render_files(out, g->data_dir);
 }

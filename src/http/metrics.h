@@ -46,6 +46,11 @@ void metrics_read(struct metrics *m);
 /** Counts one expectedVersion conflict. */
 void metrics_conflict(struct metrics *m);
 
+/** Counts one request skipped because nginx had closed its connection. */
+void metrics_abandoned(struct metrics *m);
+/** Counts one request parked behind its token's concurrency limit. */
+void metrics_parked(struct metrics *m);
+
 /** Appends the Prometheus text exposition (format 0.0.4) to out. */
 void metrics_render(struct metrics *m, const struct metrics_gauges *g,
     struct buf *out);

@@ -32,6 +32,7 @@
 #include "store/store.h"
 #include "core/token.h"
 
+struct gate;
 struct hub;
 struct metrics;
 struct metrics_gauges;
@@ -66,6 +67,12 @@ struct request {
 	bool streaming;			/* headers already written by request_stream_begin */
 	const char *label;		/* what was served, for the log ("stream.write") */
 	char ns[TOKEN_NS_MAX + 1];	/* authenticated namespace, "" before auth */
+	struct gate *gate;		/* per-token admission, or NULL (no limits) */
+	bool admitted;			/* holds a gate slot for ns (set by the
+					 * server for a request resumed from the
+					 * gate's queue) */
+	bool import_slot;		/* that slot is also an import slot */
+	bool parked;			/* handed to the gate's queue: not answered */
 };
 
 /** Returns FastCGI parameter name, or NULL. */

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "http/auth.h"
@@ -11,6 +12,7 @@
 #include "core/json_out.h"
 #include "server/router.h"
 #include "rpc/rpc.h"
+#include "server/gate.h"
 #include "sse/sse.h"
 #include "core/token.h"
 #include "core/version.h"
@@ -114,6 +116,44 @@ router_subscribe(struct request *r)
 	sse_serve(r, r->hub);
 }
 
+/*
+ * Admits an authenticated request through the gate (gate.h).  Returns true
+ * when the handler may run; false when the request was parked (the server
+ * serves it later) or refused with 429.
+ */
+static bool
+router_admit(struct request *r, bool import)
+{
+	char details[64];
+
+	if (r->gate == NULL || r->admitted)
+		return true;
+	switch (gate_enter(r->gate, r->ns, import, r->fcgi)) {
+	case GATE_RUN:
+		r->admitted = true;
+		r->import_slot = import;
+		return true;
+	case GATE_PARKED:
+		r->parked = true;
+		return false;
+	case GATE_FULL_IMPORT:
+		r->label = "import";
+		snprintf(details, sizeof(details), "{\"limit\":%d}",
+		    r->settings->import_concurrency);
+		request_send_error(r, 429, "IMPORT_LIMIT", "Too many imports are "
+		    "running (one per token, import-concurrency in all); retry later",
+		    details);
+		return false;
+	case GATE_FULL_TOKEN:
+		break;
+	}
+	snprintf(details, sizeof(details), "{\"limit\":%d}",
+	    r->settings->token_concurrency);
+	request_send_error(r, 429, "CONCURRENCY_LIMIT", "This token has too many "
+	    "requests in progress; retry later", details);
+	return false;
+}
+
 static const struct route routes[] = {
 	{ "/rpc", false, true, rpc_serve },
 	{ "/health", false, false, router_health },
@@ -136,7 +176,8 @@ router_dispatch(struct request *r)
 		rt = &routes[i];
 		if (rt->is_prefix ? strncmp(r->path, rt->path, strlen(rt->path)) == 0
 		    : strcmp(r->path, rt->path) == 0) {
-			if (rt->needs_auth && !auth_request(r))
+			if (rt->needs_auth && (!auth_request(r) ||
+			    !router_admit(r, rt->fn == import_serve)))
 				return;
 			rt->fn(r);
 			return;

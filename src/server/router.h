@@ -12,7 +12,12 @@
 
 #include "http/request.h"
 
-/** Serves r: authenticates when the route needs it and calls its handler. */
+/**
+ * Serves r: authenticates when the route needs it, admits it through
+ * r->gate (when set), and calls its handler.  A request over its token's
+ * limit is either refused with 429 or parked (r->parked: nothing was
+ * answered, and the server must not finish it; see server/gate.h).
+ */
 void router_dispatch(struct request *r);
 
 #endif /* EVDB_ROUTER_H */

@@ -10,12 +10,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -26,6 +28,7 @@
 #include "sse/hub.h"
 #include "http/metrics.h"
 #include "http/request.h"
+#include "server/gate.h"
 #include "server/router.h"
 #include "server/server.h"
 
@@ -36,6 +39,10 @@
  */
 #define SERVER_BODY_KEEP (2u << 20)
 #define SERVER_OUT_KEEP (1u << 20)
+/* Longest the unread body of a refused request is read and dropped. */
+#define SERVER_DRAIN_MS 5000
+/* Requests one token may have parked behind its limit (gate.h). */
+#define SERVER_PARK_MAX 256
 
 struct server_ctx {
 	const struct settings *settings; /* process settings */
@@ -43,6 +50,7 @@ struct server_ctx {
 	struct log *log;		/* process log */
 	struct hub *hub;		/* SSE subscriptions */
 	struct metrics *metrics;	/* counters for /metrics */
+	struct gate *gate;		/* per-token admission */
 	int listen_fd;			/* FastCGI listening socket (non-blocking) */
 	int wake[2];			/* pipe: readable once the server stops */
 	pthread_mutex_t accept_mu;	/* one worker in accept() at a time */
@@ -56,6 +64,8 @@ struct worker {
 	pthread_t thread;		/* the worker's thread */
 	struct server_ctx *srv;		/* shared state */
 	bool started;			/* thread was created */
+	char slot_ns[TOKEN_NS_MAX + 1];	/* namespace of the slot a resumed
+					 * request holds */
 };
 
 /* The request_gauges_fn of every request: reads the process's gauges. */
@@ -91,16 +101,52 @@ server_param(FCGX_Request *req, const char *name, const char *dflt)
 	return v != NULL ? v : dflt;
 }
 
-static void
-server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
-    struct arena *arena, struct buf *body, struct buf *out)
+/*
+ * True when nginx has closed the connection of a request not yet served:
+ * it gave up (fastcgi_read_timeout, or its client went away) while the
+ * request waited in the listen backlog or in the gate's queue.  nginx never
+ * half-closes a FastCGI connection, so a hang-up means nobody will read the
+ * answer, and a write run now would be applied behind a 504 (issue 15,
+ * finding 5).  POLLRDHUP is set once the peer's FIN or close has arrived,
+ * even with the rest of the request still unread in the socket.
+ */
+static bool
+server_peer_closed(int fd)
+{
+	struct pollfd pfd;
+
+	if (fd < 0)
+		return false;
+	pfd.fd = fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) <= 0)
+		return false;
+	return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/*
+ * Serves one accepted (or resumed) request.  slot_ns is non-NULL for a
+ * request resumed from the gate's queue: it already holds a slot of that
+ * namespace.  Returns the next request to serve (one the gate handed over
+ * when this one left), or NULL.  *parked is set when the request went to
+ * the gate's queue instead: it was not answered and must not be finished.
+ * *refused is set when it was answered 4xx (server_finish).
+ */
+static FCGX_Request *
+server_serve_one(struct worker *w, FCGX_Request *fcgi, const char *slot_ns,
+    struct store_conn *sc, struct arena *arena, struct buf *body,
+    struct buf *out, bool *parked, bool *refused)
 {
 	struct server_ctx *srv = w->srv;
 	struct request r;
 	const char *cl;
-	char *end;
+	char *end, ns[TOKEN_NS_MAX + 1];
 	int64_t start = server_now_us();
+	FCGX_Request *next = NULL;
 
+	*parked = false;
+	*refused = false;
 	memset(&r, 0, sizeof(r));
 	r.fcgi = fcgi;
 	r.arena = arena;
@@ -109,6 +155,7 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
 	r.log = srv->log;
 	r.metrics = srv->metrics;
 	r.hub = srv->hub;
+	r.gate = srv->gate;
 	r.gauges = server_gauges;
 	r.gauges_ctx = srv;
 	r.worker_id = w->id;
@@ -122,6 +169,17 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
 	r.authorization = server_param(fcgi, "HTTP_AUTHORIZATION", NULL);
 	r.request_id = server_param(fcgi, "REQUEST_ID", "-");
 	r.content_length = -1;
+	if (slot_ns != NULL) {
+		r.admitted = true;
+		snprintf(r.ns, sizeof(r.ns), "%s", slot_ns);
+	}
+	if (server_peer_closed(fcgi->ipcFd)) {
+		metrics_abandoned(srv->metrics);
+		log_warn(srv->log, "req=%s worker=%d %s %s not run: nginx closed the "
+		    "connection before it was served (the client got a 504 or left)",
+		    r.request_id, w->id, r.method, r.path);
+		goto leave;
+	}
 	cl = server_param(fcgi, "CONTENT_LENGTH", NULL);
 	if (cl != NULL && *cl != '\0') {
 		errno = 0;
@@ -130,11 +188,20 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
 			request_send_error(&r, 400, "INVALID_REQUEST",
 			    "Invalid Content-Length", NULL);
 			request_finish(&r);
-			return;
+			*refused = true;
+			goto leave;
 		}
 	}
 	router_dispatch(&r);
+	if (r.parked) {
+		*parked = true;
+		metrics_parked(srv->metrics);
+		log_debug(srv->log, "req=%s worker=%d %s parked behind its token's limit",
+		    r.request_id, w->id, r.path);
+		return NULL;
+	}
 	request_finish(&r);
+	*refused = !r.streaming && r.status >= 400 && r.status < 500;
 	metrics_request(srv->metrics, r.label, r.status, server_now_us() - start);
 	if (r.status >= 500)
 		log_warn(srv->log, "req=%s worker=%d %s %s %s -> %d", r.request_id, w->id,
@@ -142,6 +209,15 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, struct store_conn *sc,
 	else
 		log_debug(srv->log, "req=%s worker=%d %s %s %s -> %d", r.request_id, w->id,
 		    r.method, r.path, r.label ? r.label : "-", r.status);
+leave:
+	if (r.admitted) {
+		/* slot_ns may be w->slot_ns itself: copy it first. */
+		snprintf(ns, sizeof(ns), "%s", slot_ns != NULL ? slot_ns : r.ns);
+		next = gate_leave(srv->gate, ns, r.import_slot);
+		if (next != NULL)
+			snprintf(w->slot_ns, sizeof(w->slot_ns), "%s", ns);
+	}
+	return next;
 }
 
 /*
@@ -177,6 +253,34 @@ server_wait_readable(struct server_ctx *srv, int fd)
 }
 
 /*
+ * Reads and drops what is left of a request's body, until its end or for
+ * at most SERVER_DRAIN_MS.  Each read(2) waits 1 s at most (SO_RCVTIMEO),
+ * and asks libfcgi for no more than it holds (or one byte), so that the
+ * deadline is looked at after every read.
+ */
+static void
+server_drain(FCGX_Request *fcgi)
+{
+	struct timeval tv = { 1, 0 };
+	int64_t end = server_now_us() + (int64_t)SERVER_DRAIN_MS * 1000;
+	char buf[65536];
+	ptrdiff_t want;
+
+	if (fcgi->ipcFd < 0 || fcgi->in == NULL)
+		return;
+	(void)setsockopt(fcgi->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (FCGX_HasSeenEOF(fcgi->in) != EOF && server_now_us() < end) {
+		want = fcgi->in->stop - fcgi->in->rdNext;
+		if (want <= 0)
+			want = 1;
+		if (want > (ptrdiff_t)sizeof(buf))
+			want = (ptrdiff_t)sizeof(buf);
+		if (FCGX_GetStr(buf, (int)want, fcgi->in) <= 0)
+			break;
+	}
+}
+
+/*
  * Ends the request.  libfcgi closes a connection with shutdown(SHUT_WR)
  * and then reads until nginx closes its side, so that unread input never
  * turns the close into a reset; the worker sleeps through that round
@@ -184,13 +288,87 @@ server_wait_readable(struct server_ctx *srv, int fd)
  * there is nothing left to reset, so the connection is marked detached,
  * which makes libfcgi close it at once.  A kept connection is never
  * closed here, and it stays undetached for the requests that follow.
+ *
+ * A refused request (answered 4xx, maybe before its body was read) has its
+ * body read and dropped first, for at most SERVER_DRAIN_MS, then is
+ * detached.  The drain keeps the close clean for nginx, which may still be
+ * sending a large body (a reset there turns the 4xx into nginx's own
+ * error).  The bound is for a client that trickles a body it was refused
+ * (429, 401): libfcgi's linger reads for as long as input keeps coming, 2 s
+ * apart at most, and would hold the worker for as long as it likes.
  */
 static void
-server_finish(FCGX_Request *fcgi)
+server_finish(FCGX_Request *fcgi, bool refused)
 {
-	if (!fcgi->keepConnection && FCGX_HasSeenEOF(fcgi->in) == EOF)
+	if (!fcgi->keepConnection && refused)
+		server_drain(fcgi);
+	if (!fcgi->keepConnection &&
+	    (refused || FCGX_HasSeenEOF(fcgi->in) == EOF))
 		FCGX_Detach(fcgi);
 	FCGX_Finish_r(fcgi);
+}
+
+/* A new FastCGI request on the listening socket; NULL when out of memory. */
+static FCGX_Request *
+server_request_new(struct server_ctx *srv)
+{
+	FCGX_Request *fcgi = calloc(1, sizeof(*fcgi));
+
+	if (fcgi != NULL)
+		FCGX_InitRequest(fcgi, srv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	return fcgi;
+}
+
+/* Frees a request made by server_request_new, closing its connection. */
+static void
+server_request_free(FCGX_Request *fcgi)
+{
+	if (fcgi == NULL)
+		return;
+	FCGX_Free(fcgi, 1);
+	free(fcgi);
+}
+
+/*
+ * Serves the request just accepted in *fcgip, then every request the gate
+ * hands over as they leave (gate.h).  A request that is parked stays with
+ * the gate, and *fcgip becomes a fresh request to accept into.  At the end
+ * *fcgip is the request to accept the next one into (NULL when out of
+ * memory).  The worker counts as busy throughout.
+ */
+static void
+server_serve_chain(struct worker *w, FCGX_Request **fcgip, struct store_conn *sc,
+    struct arena *arena, struct buf *body, struct buf *out)
+{
+	struct server_ctx *srv = w->srv;
+	FCGX_Request *fcgi = *fcgip, *next;
+	const char *slot_ns = NULL;
+	bool parked, refused;
+
+	for (;;) {
+		store_conn_request_begin(sc);
+		next = server_serve_one(w, fcgi, slot_ns, sc, arena, body, out, &parked,
+		    &refused);
+		store_conn_request_end(sc);
+		if (parked)
+			fcgi = server_request_new(srv);
+		else
+			server_finish(fcgi, refused);
+		arena_reset(arena);
+		buf_trim(body, SERVER_BODY_KEEP);
+		buf_trim(out, SERVER_OUT_KEEP);
+		atomic_fetch_add(&srv->served, 1);
+		if (next == NULL)
+			break;
+		/*
+		 * Serve the one handed over.  A connection nginx kept alive for
+		 * this worker is closed: nginx opens another when it needs one.
+		 */
+		server_request_free(fcgi);
+		fcgi = next;
+		slot_ns = w->slot_ns;
+	}
+	*fcgip = fcgi;
 }
 
 static void *
@@ -201,7 +379,7 @@ server_worker_main(void *arg)
 	struct store_conn *sc = NULL;
 	struct arena arena;
 	struct buf body, out;
-	FCGX_Request fcgi;
+	FCGX_Request *fcgi = NULL;
 	char name[16];		/* a thread name holds 15 bytes */
 	int rc, saved_errno;
 
@@ -214,22 +392,26 @@ server_worker_main(void *arg)
 		log_error(srv->log, "worker=%d cannot open the store; exiting", w->id);
 		return NULL;
 	}
-	FCGX_InitRequest(&fcgi, srv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!atomic_load(&srv->stopping)) {
-		if (fcgi.ipcFd >= 0) {
+		if (fcgi == NULL && (fcgi = server_request_new(srv)) == NULL) {
+			log_warn(srv->log, "worker=%d out of memory; retrying", w->id);
+			usleep(10000);
+			continue;
+		}
+		if (fcgi->ipcFd >= 0) {
 			/*
 			 * nginx kept the connection (fastcgi_keep_conn on): the next
 			 * request comes on it.  Wait for it without holding the accept
 			 * lock, and give the connection up when the server stops.
 			 */
-			if (!server_wait_readable(srv, fcgi.ipcFd))
+			if (!server_wait_readable(srv, fcgi->ipcFd))
 				break;
-			rc = FCGX_Accept_r(&fcgi);
+			rc = FCGX_Accept_r(fcgi);
 			saved_errno = errno;
 		} else {
 			pthread_mutex_lock(&srv->accept_mu);
 			rc = server_wait_readable(srv, srv->listen_fd) ?
-			    FCGX_Accept_r(&fcgi) : -1;
+			    FCGX_Accept_r(fcgi) : -1;
 			saved_errno = errno;
 			pthread_mutex_unlock(&srv->accept_mu);
 		}
@@ -246,17 +428,10 @@ server_worker_main(void *arg)
 			continue;
 		}
 		atomic_fetch_add(&srv->busy, 1);
-		store_conn_request_begin(sc);
-		server_serve_one(w, &fcgi, sc, &arena, &body, &out);
-		store_conn_request_end(sc);
-		server_finish(&fcgi);
-		arena_reset(&arena);
-		buf_trim(&body, SERVER_BODY_KEEP);
-		buf_trim(&out, SERVER_OUT_KEEP);
+		server_serve_chain(w, &fcgi, sc, &arena, &body, &out);
 		atomic_fetch_sub(&srv->busy, 1);
-		atomic_fetch_add(&srv->served, 1);
 	}
-	FCGX_Free(&fcgi, 1);
+	server_request_free(fcgi);
 	store_conn_close(sc);
 	arena_free(&arena);
 	buf_free(&body);
@@ -407,6 +582,7 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 {
 	struct server_ctx srv;
 	struct hub_options hopt;
+	struct gate_options gopt;
 	struct worker *workers = NULL;
 	sigset_t set;
 	char *unix_path = NULL;
@@ -453,6 +629,14 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 		rs = EVDB_ERR_IO;
 		goto out;
 	}
+	gopt.per_token = s->token_concurrency;
+	gopt.imports_total = s->import_concurrency;
+	gopt.queue_max = SERVER_PARK_MAX;
+	gopt.max_active = s->workers;
+	if ((srv.gate = gate_new(&gopt)) == NULL) {
+		rs = EVDB_ERR_NOMEM;
+		goto out;
+	}
 	workers = calloc((size_t)s->workers, sizeof(*workers));
 	if (workers == NULL) {
 		rs = EVDB_ERR_NOMEM;
@@ -471,8 +655,11 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 		workers[i].started = true;
 	}
 	if (rs == EVDB_OK)
-		log_info(log, "evdb ready: %d workers, durability %s, data in %s",
-		    s->workers, settings_durability_name(s->durability), s->data_dir);
+		log_info(log, "evdb ready: %d workers (%d per token, %d imports), "
+		    "%d SSE subscribers (%d per token), durability %s, data in %s",
+		    s->workers, s->token_concurrency, s->import_concurrency,
+		    s->sse_max_subscribers, s->sse_max_per_token,
+		    settings_durability_name(s->durability), s->data_dir);
 
 	while (rs == EVDB_OK) {
 		if (sigwait(&set, &sig) != 0)
@@ -511,6 +698,7 @@ out:
 		free(unix_path);
 	}
 	free(workers);
+	gate_free(srv.gate);
 	metrics_free(srv.metrics);
 	pthread_mutex_destroy(&srv.accept_mu);
 	return rs;

@@ -14,6 +14,12 @@
  * that file every $HEAPCOUNT_INTERVAL_MS (default 100) with one line:
  *   live=<bytes> peak=<bytes> allocs=<count> frees=<count>
  * The peak is the largest live size since the process started.
+ * The line then goes on with own_allocs=<count>: the allocations whose
+ * immediate caller is code of the main executable (evdb itself, not a
+ * library such as json-c, SQLite or libc): the return address of each
+ * allocator call is compared with the executable's code segments, found with
+ * dl_iterate_phdr() by the constructor.  An allocation made inside a library
+ * on evdb's behalf (strdup, json_tokener_parse...) counts as the library's.
  *
  * Threads: the counters are atomics updated with relaxed ordering by every
  * thread that allocates; the reporter thread only reads them, and runs with
@@ -23,6 +29,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -46,6 +53,30 @@ static atomic_llong hc_live;		/* usable bytes of live blocks */
 static atomic_llong hc_peak;		/* largest hc_live seen */
 static atomic_llong hc_allocs;		/* blocks handed out */
 static atomic_llong hc_frees;		/* blocks given back */
+static atomic_llong hc_own;		/* blocks asked for by the executable */
+
+/* The main executable's code segments, set once by the constructor. */
+#define HC_MAX_SEGS 4
+static uintptr_t hc_seg_lo[HC_MAX_SEGS];	/* first byte of each */
+static uintptr_t hc_seg_hi[HC_MAX_SEGS];	/* one past its last byte */
+static int hc_nsegs;				/* entries in use */
+
+/* Counts p as the executable's own when its caller lies in its code. */
+static void
+hc_own_add(void *p, void *caller)
+{
+	uintptr_t a = (uintptr_t)caller;
+	int i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < hc_nsegs; i++)
+		if (a >= hc_seg_lo[i] && a < hc_seg_hi[i]) {
+			atomic_fetch_add_explicit(&hc_own, 1,
+			    memory_order_relaxed);
+			return;
+		}
+}
 
 static void
 hc_add(void *p)
@@ -79,6 +110,7 @@ malloc(size_t n)
 	void *p = __libc_malloc(n);
 
 	hc_add(p);
+	hc_own_add(p, __builtin_return_address(0));
 	return p;
 }
 
@@ -88,11 +120,13 @@ calloc(size_t n, size_t size)
 	void *p = __libc_calloc(n, size);
 
 	hc_add(p);
+	hc_own_add(p, __builtin_return_address(0));
 	return p;
 }
 
-void *
-realloc(void *old, size_t n)
+/* realloc() on behalf of caller (for the own count). */
+static void *
+hc_realloc(void *old, size_t n, void *caller)
 {
 	size_t before = old != NULL ? malloc_usable_size(old) : 0;
 	void *p;
@@ -110,7 +144,14 @@ realloc(void *old, size_t n)
 		atomic_fetch_add_explicit(&hc_frees, 1, memory_order_relaxed);
 	}
 	hc_add(p);
+	hc_own_add(p, caller);
 	return p;
+}
+
+void *
+realloc(void *old, size_t n)
+{
+	return hc_realloc(old, n, __builtin_return_address(0));
 }
 
 void *
@@ -122,7 +163,7 @@ reallocarray(void *old, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(old, total);
+	return hc_realloc(old, total, __builtin_return_address(0));
 }
 
 void
@@ -132,19 +173,27 @@ free(void *p)
 	__libc_free(p);
 }
 
-void *
-memalign(size_t align, size_t n)
+/* memalign() on behalf of caller (for the own count). */
+static void *
+hc_memalign(size_t align, size_t n, void *caller)
 {
 	void *p = __libc_memalign(align, n);
 
 	hc_add(p);
+	hc_own_add(p, caller);
 	return p;
+}
+
+void *
+memalign(size_t align, size_t n)
+{
+	return hc_memalign(align, n, __builtin_return_address(0));
 }
 
 void *
 aligned_alloc(size_t align, size_t n)
 {
-	return memalign(align, n);
+	return hc_memalign(align, n, __builtin_return_address(0));
 }
 
 int
@@ -154,7 +203,7 @@ posix_memalign(void **out, size_t align, size_t n)
 
 	if (align < sizeof(void *) || (align & (align - 1)) != 0)
 		return EINVAL;
-	if ((p = memalign(align, n)) == NULL)
+	if ((p = hc_memalign(align, n, __builtin_return_address(0))) == NULL)
 		return ENOMEM;
 	*out = p;
 	return 0;
@@ -163,7 +212,8 @@ posix_memalign(void **out, size_t align, size_t n)
 void *
 valloc(size_t n)
 {
-	return memalign((size_t)sysconf(_SC_PAGESIZE), n);
+	return hc_memalign((size_t)sysconf(_SC_PAGESIZE), n,
+	    __builtin_return_address(0));
 }
 
 void *
@@ -171,7 +221,31 @@ pvalloc(size_t n)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 
-	return memalign(pg, (n + pg - 1) & ~(pg - 1));
+	return hc_memalign(pg, (n + pg - 1) & ~(pg - 1),
+	    __builtin_return_address(0));
+}
+
+/*
+ * dl_iterate_phdr() callback: records the executable segments of the first
+ * object, the main program, and stops.
+ */
+static int
+hc_find_exe(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	int i;
+
+	(void)size;
+	(void)arg;
+	for (i = 0; i < info->dlpi_phnum && hc_nsegs < HC_MAX_SEGS; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_X) == 0)
+			continue;
+		hc_seg_lo[hc_nsegs] = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+		hc_seg_hi[hc_nsegs] = hc_seg_lo[hc_nsegs] + ph->p_memsz;
+		hc_nsegs++;
+	}
+	return 1;
 }
 
 /* Rewrites the report file periodically; fd and interval packed in arg. */
@@ -186,9 +260,10 @@ hc_reporter(void *arg)
 
 	for (;;) {
 		n = snprintf(line, sizeof(line),
-		    "live=%lld peak=%lld allocs=%lld frees=%lld\n",
+		    "live=%lld peak=%lld allocs=%lld frees=%lld own_allocs=%lld\n",
 		    atomic_load(&hc_live), atomic_load(&hc_peak),
-		    atomic_load(&hc_allocs), atomic_load(&hc_frees));
+		    atomic_load(&hc_allocs), atomic_load(&hc_frees),
+		    atomic_load(&hc_own));
 		/* Pad to a fixed size so that a shorter line leaves no tail. */
 		while (n < (int)sizeof(line) - 1)
 			line[n++] = ' ';
@@ -209,6 +284,7 @@ hc_start(void)
 	pthread_t tid;
 	int fd, ms = 100;
 
+	(void)dl_iterate_phdr(hc_find_exe, NULL);
 	if (path == NULL || *path == '\0')
 		return;
 	if (iv != NULL && atoi(iv) > 0 && atoi(iv) <= 60000)

@@ -1,11 +1,21 @@
 /*
- * loadgen.c - closed-loop HTTP/1.1 load generator for evdb's benchmark.
+ * loadgen.c - HTTP/1.1 load generator for evdb's benchmark, closed or open
+ * loop.
  *
  * N connections to 127.0.0.1:PORT (never any other address), one thread
- * each, keep-alive, plain sockets.  Each thread sends one request, reads the
- * whole response, records its latency and sends the next, until the run's
- * duration is over or the run's request cap is reached; both are bounded
- * (LG_MAX_SECONDS, LG_MAX_REQUESTS).  Any response other than a 200 (or,
+ * each, keep-alive, plain sockets.  Closed loop (the default): each thread
+ * sends one request, reads the whole response, records its latency and
+ * sends the next, until the run's duration is over or the run's request cap
+ * is reached; both are bounded (LG_MAX_SECONDS, LG_MAX_REQUESTS).
+ *
+ * Open loop (--rate R): requests are due at a fixed rate, R per second
+ * across the connections; request k of thread i (of N) is due at
+ * start + (k * N + i) / R.  A thread sleeps until its next request is due,
+ * or sends it at once when it is late, and a request's latency is measured
+ * from the time it was due, not from when it could be sent: a response
+ * that holds up the requests behind it is charged to all of them, so that
+ * coordinated omission is corrected.  A request due in the measured window
+ * counts in it, however late its answer comes (within the I/O timeout).  Any response other than a 200 (or,
  * with checking on, a 200 whose body is not what the workload expects) is
  * an error, as is a connection that fails or times out.
  *
@@ -22,24 +32,41 @@
  *               uniformly per request)
  *   health      GET /health
  *
+ * --subscribers S opens S more connections first, each a GET /subscribe of
+ * category "test" (the category w1 and write write to), from global
+ * position --subscribe-position G (default: evdb's, every message, so
+ * the history is sent first as a catch-up), waits until every
+ * one has sent ": ready", and keeps them open for the run, a thread reading
+ * and discarding what they receive: so every write pokes S subscribers.
+ * The pokes counted are reported (pokes=).
+ *
+ * --seed N makes a run repeatable: the draws (streams, positions, members)
+ * come from N instead of the clock, and the write's counter field is a
+ * request number of fixed width instead of the time, so that two runs with
+ * one connection send the same bytes (make bench-count counts instructions).
+ *
  * The token, when the server needs one, comes from $LOADGEN_TOKEN (not argv,
  * so that it stays out of ps).
  *
  * Output: a human summary, then one machine-readable line
  *   RESULT label=.. requests=.. seconds=.. ops_s=.. p50_us=.. p99_us=..
  *          p999_us=.. max_us=.. mean_us=.. errors=.. warmup_errors=.. cpu_s=..
+ *          rate=.. pokes=..
+ * (rate is the asked rate, 0 in closed loop; pokes the subscribers' frames.)
  * Latency percentiles come from a log-linear histogram of nanoseconds with
  * 64 sub-buckets per power of two (relative error under 1.6 %); each is
  * reported as the upper bound of its bucket.
  *
  * Threads: the configuration and the run clock are read-only once the
  * threads start; each thread owns its connection, buffers and histogram; the
- * only shared mutable datum is the atomic request counter.  main() merges the
- * histograms after joining every thread.
+ * only shared mutable data are the atomic request counter and the atomic
+ * poke counter of the subscriber thread.  main() merges the histograms after
+ * joining every thread.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -67,6 +94,9 @@
 #define LG_REQ_MAX 4096			/* one request, headers and body */
 #define LG_RESP_MAX (64u << 20)		/* a larger response is an error */
 #define LG_ERR_SAMPLE 240		/* bytes of the first bad response kept */
+#define LG_MAX_SUBSCRIBERS 1000		/* --subscribers */
+#define LG_MAX_RATE 1000000.0		/* --rate, requests per second */
+#define LG_READY_TIMEOUT_S 60		/* for every subscriber's ": ready" */
 
 /* Histogram: values below 2*LG_SUB exactly, then LG_SUB buckets per octave. */
 #define LG_SUB_BITS 6
@@ -109,6 +139,21 @@ struct lg_config {
 	int group_size;			/* category: consumer group size, 0 none */
 	int64_t position_max;		/* category: positions 1..position_max */
 	bool check;			/* validate 200 bodies */
+	double rate;			/* open loop: requests/s, 0 closed loop */
+	bool seeded;			/* --seed given: repeatable draws */
+	uint64_t seed;			/* its value */
+	int subscribers;		/* SSE subscribers held open, 0 none */
+	int64_t sub_position;		/* their first global position, 0 none */
+};
+
+/* The subscribers of --subscribers and the thread that drains them. */
+struct lg_subs {
+	int *fds;			/* cfg.subscribers connections */
+	int n;				/* entries of fds in use */
+	atomic_bool stop;		/* set by main(): the drain thread ends */
+	atomic_uint_fast64_t pokes;	/* "event:" frames seen, all subscribers */
+	pthread_t thread;		/* the drain thread */
+	bool started;			/* thread was created */
 };
 
 /* Latency histogram of one thread, merged by main(). */
@@ -330,8 +375,11 @@ lg_build(struct lg_thread *t)
 			t->expect = '[';
 		} else {
 			t->last_stream = (int)lg_rand(t, (uint64_t)cfg->streams);
+			/* Seeded: the same width as the clock's 19 digits. */
 			blen = snprintf(body, sizeof(body), lg_write_fmt,
-			    t->last_stream, (long long)lg_realtime_ns());
+			    t->last_stream, cfg->seeded ?
+			    1000000000000000000LL + (long long)t->seq :
+			    (long long)lg_realtime_ns());
 			t->expect = '{';
 		}
 		break;
@@ -586,23 +634,44 @@ out:
 	return oc;
 }
 
+/* Sleeps until CLOCK_MONOTONIC time at (ns); returns at once if past. */
+static void
+lg_sleep_until(int64_t at)
+{
+	struct timespec ts = { (time_t)(at / 1000000000), (long)(at % 1000000000) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+/*
+ * One connection's loop.  Closed loop: each request is sent when the last
+ * answer came, and timed from then.  Open loop (cfg->rate > 0): request k
+ * of thread id (of N) is due at start + (k * N + id) / rate, sent then or
+ * at once when late, and timed from when it was due.
+ */
 static void *
 lg_thread_main(void *arg)
 {
 	struct lg_thread *t = arg;
+	const struct lg_config *cfg = t->cfg;
 	const struct lg_clock *clk = t->clk;
+	bool open = cfg->rate > 0;
+	double step = open ? 1e9 / cfg->rate : 0; /* ns between requests, all threads */
 	int64_t t0, t1;
 	enum lg_outcome oc;
 
-	while (clk->start > lg_now())
-		usleep(1000);
+	lg_sleep_until(clk->start);
 	for (;;) {
-		t0 = lg_now();
+		t0 = open ? clk->start + (int64_t)(((double)t->seq *
+		    (double)cfg->connections + (double)t->id) * step) : lg_now();
 		if (t0 >= clk->end)
 			break;
-		if (atomic_fetch_add(t->issued, 1) >= t->cfg->max_requests)
+		if (atomic_fetch_add(t->issued, 1) >= cfg->max_requests)
 			break;
 		lg_build(t);
+		if (open)
+			lg_sleep_until(t0);
 		oc = lg_exchange(t);
 		t->seq++;
 		t1 = lg_now();
@@ -610,16 +679,166 @@ lg_thread_main(void *arg)
 			t->warm[oc]++;
 			continue;
 		}
-		/* A request still in flight at the end is not counted. */
-		if (t1 > clk->end)
+		/*
+		 * Closed loop: a request still in flight at the end is not
+		 * counted.  Open loop: every request due in the window is.
+		 */
+		if (!open && t1 > clk->end)
 			break;
-		t->last_done = t1;
+		if (t1 > t->last_done)
+			t->last_done = t1;
 		t->out[oc]++;
 		if (oc == LG_OK)
 			lg_hist_record(&t->hist, (uint64_t)(t1 - t0));
 	}
 	lg_close(t);
 	return NULL;
+}
+
+/* ---- subscribers (--subscribers) --------------------------------------- */
+
+static const char lg_poke_pat[] = "event: poke";
+
+/*
+ * Opens one subscriber of category "test" and waits for its ": ready".
+ * Returns the connection, or -1 (with a message on stderr).
+ */
+static int
+lg_sub_open(const struct lg_config *cfg)
+{
+	struct sockaddr_in sa;
+	struct timeval tv = { LG_IO_TIMEOUT_S, 0 };
+	char req[1024], buf[4096], pos[40] = "";
+	size_t have = 0;
+	int64_t deadline = lg_now() + (int64_t)LG_READY_TIMEOUT_S * 1000000000;
+	ssize_t r;
+	int fd, n;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)cfg->port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (cfg->sub_position > 0)
+		(void)snprintf(pos, sizeof(pos), "&position=%lld",
+		    (long long)cfg->sub_position);
+	n = snprintf(req, sizeof(req), "GET /subscribe?category=test%s HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:%d\r\n%s%s%s\r\n", pos, cfg->port,
+	    cfg->token ? "Authorization: Bearer " : "",
+	    cfg->token ? cfg->token : "", cfg->token ? "\r\n" : "");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    !lg_send_all(fd, req, (size_t)n))
+		goto fail;
+	while (lg_now() < deadline) {
+		if ((r = recv(fd, buf + have, sizeof(buf) - 1 - have, 0)) < 0 &&
+		    errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+		buf[have] = '\0';
+		if (strstr(buf, ": ready") != NULL)
+			return fd;
+		if (strncmp(buf, "HTTP/1.1 200", 12) != 0 && have >= 12)
+			break;
+		if (have == sizeof(buf) - 1)
+			break;
+	}
+fail:
+	fprintf(stderr, "loadgen: subscriber %s: %.*s\n", "not ready",
+	    (int)(have < 200 ? have : 200), have ? buf : "no answer");
+	close(fd);
+	return -1;
+}
+
+/* The drain thread: reads every subscriber and counts the pokes. */
+static void *
+lg_subs_main(void *arg)
+{
+	struct lg_subs *subs = arg;
+	struct pollfd *pf;
+	int *state;			/* bytes of lg_poke_pat matched, per fd */
+	char buf[16384];
+	int i, k, ready;
+	ssize_t r;
+
+	pf = calloc((size_t)subs->n, sizeof(*pf));
+	state = calloc((size_t)subs->n, sizeof(*state));
+	if (pf == NULL || state == NULL) {
+		free(pf);
+		free(state);
+		return NULL;
+	}
+	for (i = 0; i < subs->n; i++) {
+		pf[i].fd = subs->fds[i];
+		pf[i].events = POLLIN;
+	}
+	while (!atomic_load(&subs->stop)) {
+		if ((ready = poll(pf, (nfds_t)subs->n, 50)) <= 0)
+			continue;
+		for (i = 0; i < subs->n; i++) {
+			if ((pf[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+				continue;
+			r = recv(pf[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+				pf[i].fd = -1;	/* gone: poll ignores it */
+				continue;
+			}
+			for (k = 0; k < r; k++) {
+				if (buf[k] == lg_poke_pat[state[i]])
+					state[i]++;
+				else
+					state[i] = buf[k] == lg_poke_pat[0];
+				if (lg_poke_pat[state[i]] == '\0') {
+					atomic_fetch_add(&subs->pokes, 1);
+					state[i] = 0;
+				}
+			}
+		}
+	}
+	free(pf);
+	free(state);
+	return NULL;
+}
+
+/* Opens cfg->subscribers subscribers and starts the drain thread. */
+static bool
+lg_subs_start(const struct lg_config *cfg, struct lg_subs *subs)
+{
+	int fd;
+
+	if ((subs->fds = calloc((size_t)cfg->subscribers, sizeof(int))) == NULL)
+		return false;
+	while (subs->n < cfg->subscribers) {
+		if ((fd = lg_sub_open(cfg)) < 0)
+			return false;
+		subs->fds[subs->n++] = fd;
+	}
+	if (pthread_create(&subs->thread, NULL, lg_subs_main, subs) != 0)
+		return false;
+	subs->started = true;
+	return true;
+}
+
+/* Stops the drain thread and closes the subscribers. */
+static void
+lg_subs_stop(struct lg_subs *subs)
+{
+	int i;
+
+	if (subs->started) {
+		atomic_store(&subs->stop, true);
+		pthread_join(subs->thread, NULL);
+		subs->started = false;
+	}
+	for (i = 0; i < subs->n; i++)
+		close(subs->fds[i]);
+	free(subs->fds);
+	subs->fds = NULL;
+	subs->n = 0;
 }
 
 static void
@@ -630,6 +849,8 @@ lg_usage(FILE *f)
 	    "               [--requests N] [--workload w1|write|stream-get|category|health]\n"
 	    "               [--streams N] [--writes-per-get N] [--batch-size N]\n"
 	    "               [--group-size N] [--position-max N] [--no-check] [--label L]\n"
+	    "               [--rate R] [--seed N] [--subscribers S]\n"
+	    "               [--subscribe-position G]\n"
 	    "       loadgen --free-port\n"
 	    "Targets 127.0.0.1:P only.  Token from $LOADGEN_TOKEN.\n");
 }
@@ -649,15 +870,16 @@ lg_int_arg(const char *s, long long lo, long long hi, long long *out)
 	return true;
 }
 
+/* Parses a number of 0..max (seconds, a rate); false when out of range. */
 static bool
-lg_secs_arg(const char *s, double *out)
+lg_num_arg(const char *s, double max, double *out)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= 0) || v > LG_MAX_SECONDS)
+	if (errno != 0 || end == s || *end != '\0' || !(v >= 0) || v > max)
 		return false;
 	*out = v;
 	return true;
@@ -704,7 +926,7 @@ lg_token_ok(const char *s)
 
 static void
 lg_report(const struct lg_config *cfg, struct lg_thread *th, int n,
-    const struct lg_clock *clk)
+    const struct lg_clock *clk, uint64_t pokes)
 {
 	struct lg_hist *h;
 	struct rusage ru;
@@ -734,8 +956,15 @@ lg_report(const struct lg_config *cfg, struct lg_thread *th, int n,
 			sample = th[i].sample;
 	}
 	errors = total - out[LG_OK];
-	/* Stopped by the request cap: the window ends with the last answer. */
-	if (atomic_load(th[0].issued) < cfg->max_requests || last > clk->end)
+	/*
+	 * Stopped by the request cap: the window ends with the last answer.
+	 * Open loop: it ends at the end, or with the last answer due in it.
+	 */
+	if (cfg->rate > 0) {
+		if (last < clk->end)
+			last = clk->end;
+	} else if (atomic_load(th[0].issued) < cfg->max_requests ||
+	    last > clk->end)
 		last = clk->end;
 	secs = (double)(last - clk->measure) / 1e9;
 	ops = secs > 0 ? (double)total / secs : 0;
@@ -745,6 +974,12 @@ lg_report(const struct lg_config *cfg, struct lg_thread *th, int n,
 	printf("loadgen: %s: workload %s, %d connection%s, %.2f s measured "
 	    "(+%.2f s warm-up)\n", cfg->label, cfg->workload_name,
 	    cfg->connections, cfg->connections == 1 ? "" : "s", secs, cfg->warmup);
+	if (cfg->rate > 0)
+		printf("  open loop at %.1f requests/s; latency from the time each "
+		    "was due\n", cfg->rate);
+	if (cfg->subscribers > 0)
+		printf("  %d subscribers of category test: %" PRIu64 " pokes\n",
+		    cfg->subscribers, pokes);
 	printf("  requests %" PRIu64 " (%.1f/s), errors %" PRIu64
 	    " (io %" PRIu64 ", bad body %" PRIu64 ", 4xx %" PRIu64
 	    ", 5xx %" PRIu64 ", other %" PRIu64 "), reconnects %" PRIu64 "\n",
@@ -764,12 +999,12 @@ lg_report(const struct lg_config *cfg, struct lg_thread *th, int n,
 	printf("RESULT label=%s workload=%s connections=%d requests=%" PRIu64
 	    " seconds=%.3f ops_s=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f"
 	    " max_us=%.1f mean_us=%.1f errors=%" PRIu64 " warmup_errors=%" PRIu64
-	    " cpu_s=%.2f\n", cfg->label, cfg->workload_name, cfg->connections,
+	    " cpu_s=%.2f rate=%.1f pokes=%" PRIu64 "\n", cfg->label, cfg->workload_name, cfg->connections,
 	    total, secs, ops, lg_hist_quantile(h, 0.50) / 1e3,
 	    lg_hist_quantile(h, 0.99) / 1e3, lg_hist_quantile(h, 0.999) / 1e3,
 	    h->max_ns / 1e3,
 	    h->total ? (double)h->sum_ns / (double)h->total / 1e3 : 0.0,
-	    errors, warm_total - warm[LG_OK], cpu);
+	    errors, warm_total - warm[LG_OK], cpu, cfg->rate, pokes);
 	fflush(stdout);
 	free(h);
 }
@@ -792,6 +1027,10 @@ main(int argc, char **argv)
 		{ "no-check", no_argument, NULL, 'N' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "free-port", no_argument, NULL, 'F' },
+		{ "rate", required_argument, NULL, 'R' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "subscribers", required_argument, NULL, 'U' },
+		{ "subscribe-position", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -799,12 +1038,16 @@ main(int argc, char **argv)
 	struct lg_clock clk;
 	struct lg_thread *th = NULL;
 	atomic_uint_fast64_t issued = 0;
+	struct lg_subs subs;
 	long long v;
 	int c, i, n = 0, rc = 2, batch = -1, err;
 	uint64_t good = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&cfg, 0, sizeof(cfg));
+	memset(&subs, 0, sizeof(subs));
+	atomic_init(&subs.stop, false);
+	atomic_init(&subs.pokes, 0);
 	cfg.connections = 10;
 	cfg.duration = 10;
 	cfg.max_requests = LG_MAX_REQUESTS;
@@ -828,11 +1071,12 @@ main(int argc, char **argv)
 			cfg.connections = (int)v;
 			break;
 		case 'd':
-			if (!lg_secs_arg(optarg, &cfg.duration) || cfg.duration <= 0)
+			if (!lg_num_arg(optarg, LG_MAX_SECONDS, &cfg.duration) ||
+			    cfg.duration <= 0)
 				goto bad;
 			break;
 		case 'W':
-			if (!lg_secs_arg(optarg, &cfg.warmup))
+			if (!lg_num_arg(optarg, LG_MAX_SECONDS, &cfg.warmup))
 				goto bad;
 			break;
 		case 'n':
@@ -888,6 +1132,27 @@ main(int argc, char **argv)
 			break;
 		case 'F':
 			return lg_free_port();
+		case 'R':
+			if (!lg_num_arg(optarg, LG_MAX_RATE, &cfg.rate) ||
+			    cfg.rate <= 0)
+				goto bad;
+			break;
+		case 'S':
+			if (!lg_int_arg(optarg, 0, INT64_MAX, &v))
+				goto bad;
+			cfg.seeded = true;
+			cfg.seed = (uint64_t)v;
+			break;
+		case 'U':
+			if (!lg_int_arg(optarg, 0, LG_MAX_SUBSCRIBERS, &v))
+				goto bad;
+			cfg.subscribers = (int)v;
+			break;
+		case 'u':
+			if (!lg_int_arg(optarg, 1, INT64_MAX / 2, &v))
+				goto bad;
+			cfg.sub_position = v;
+			break;
 		case 'h':
 			lg_usage(stdout);
 			return 0;
@@ -914,6 +1179,10 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (cfg.subscribers > 0 && !lg_subs_start(&cfg, &subs)) {
+		rc = 1;
+		goto out;
+	}
 	clk.start = lg_now() + 20000000;
 	clk.measure = clk.start + (int64_t)(cfg.warmup * 1e9);
 	clk.end = clk.measure + (int64_t)(cfg.duration * 1e9);
@@ -926,7 +1195,7 @@ main(int argc, char **argv)
 		t->id = i;
 		t->fd = -1;
 		t->rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1) ^
-		    (uint64_t)lg_realtime_ns();
+		    (cfg.seeded ? cfg.seed : (uint64_t)lg_realtime_ns());
 		if (t->rng == 0)
 			t->rng = 1;
 		t->rcap = 65536;
@@ -951,7 +1220,9 @@ main(int argc, char **argv)
 		th[i].started = false;
 		good += th[i].out[LG_OK];
 	}
-	lg_report(&cfg, th, cfg.connections, &clk);
+	if (subs.started)
+		usleep(200000);	/* the pokes of the last writes */
+	lg_report(&cfg, th, cfg.connections, &clk, atomic_load(&subs.pokes));
 	rc = good > 0 ? 0 : 1;
 	goto out;
 bad:
@@ -967,5 +1238,6 @@ out:
 			free(th[i].rbuf);
 		free(th);
 	}
+	lg_subs_stop(&subs);
 	return rc;
 }

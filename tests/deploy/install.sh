@@ -197,7 +197,7 @@ chmod 0755 "$T"
 D=$T/dest		# DESTDIR
 R=$T/root		# where relocate() moves the system's paths
 N=$T/nginx		# the test nginx's pid, logs and temporary files
-mkdir -p "$R/var/lib" "$R/var/log/nginx" "$R/run" "$N/tmp"
+mkdir -p "$R/var/lib/nginx" "$R/var/log/nginx" "$R/run" "$N/tmp"
 
 # ---- install -----------------------------------------------------------------
 # The installation directories, as make knows them (deploy/local.mk).
@@ -307,7 +307,8 @@ relocate() {
 	sed -e "s|/var/lib/evdb|$R/var/lib/evdb|g" \
 		-e "s|/var/log/evdb|$R/var/log/evdb|g" \
 		-e "s|/var/log/nginx/|$R/var/log/nginx/|g" \
-		-e "s|/run/evdb|$R/run/evdb|g"
+		-e "s|/run/evdb|$R/run/evdb|g" \
+		-e "s|/var/lib/nginx/|$R/var/lib/nginx/|g"
 }
 ngx=$D$nginxconfdir
 mkdir -p "$ngx/sites-enabled"
@@ -351,10 +352,11 @@ http {
 }
 EOF
 relocate <"$site" >"$ngx/sites-enabled/evdb"
-# Outside comments, relocate changes the socket and the access log only.
+# Outside comments, relocate changes the socket, the access log and the two
+# temporary paths only.
 ndiff=$(diff <(grep -v "^[[:space:]]*#" "$site") \
 	<(grep -v "^[[:space:]]*#" "$ngx/sites-enabled/evdb") | grep -c "^>")
-is_ok "$ndiff" 2 "the site under test differs from the installed one in 2 lines (socket, access log)"
+is_ok "$ndiff" 4 "the site under test differs from the installed one in 4 lines (socket, access log, temporary paths)"
 out=$("$NGINX" -t -p "$N/" -e "$N/error.log" -c "$ngx/nginx.conf" 2>&1)
 rc=$?
 cond_ok $rc "nginx -t: the installed site and snippets in Debian's layout" "$out"

@@ -199,8 +199,10 @@ int		 write_quiet(struct harness *h, const char *token,
 		    int64_t *gpos);
 
 /**
- * Reads stream with batchSize -1 through stream.get without reporting a
- * result; returns the message array (harness-owned) or NULL on any error.
+ * Reads the whole stream through stream.get (batchSize -1), page after
+ * page as a client must since answers are capped in bytes
+ * (--max-response-bytes), without reporting a result; returns the message
+ * array (harness-owned) or NULL on any error.
  */
 struct json_object *stream_read_all(struct harness *h, const char *token,
 		    const char *stream);
@@ -295,6 +297,18 @@ int		 fcgi_rpc(int port, const char *token, const char *body,
 int		 fcgi_rpc_closing(int port, const char *token, const char *body,
 		    struct http_resp *out, int wait_ms, bool *closed);
 
+/**
+ * The bytes of one FastCGI request as nginx would send it (harness-owned;
+ * *outlen their length): BEGIN_REQUEST, the parameters of a POST to
+ * path?query with "Authorization: Bearer <token>" (none when token is
+ * NULL) and CONTENT_LENGTH content_length (empty when negative), then body
+ * as STDIN records, ended by the empty STDIN record only when stdin_end.
+ * For tests that send a request in pieces, or never finish it.
+ */
+char		*fcgi_request_bytes(struct harness *h, const char *path,
+		    const char *query, const char *token, const char *body,
+		    size_t blen, long content_length, bool stdin_end,
+		    size_t *outlen);
 /** A free loopback TCP port (bind 127.0.0.1:0, read, close), or -1. */
 int		 harness_free_port(void);
 

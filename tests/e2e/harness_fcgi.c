@@ -251,28 +251,31 @@ fcgi_peer_closed(int fd, int wait_ms)
 	return false;
 }
 
-static int
-fcgi_exchange(int port, const char *token, const char *body,
-    struct http_resp *out, int close_wait_ms, bool *closed)
+/*
+ * Appends a whole request to req: BEGIN_REQUEST, the parameters nginx's
+ * fastcgi_params.evdb sends for a POST to path?query (with a Bearer token
+ * when token is non-NULL, and CONTENT_LENGTH content_length unless it is
+ * negative), then body as STDIN, closed with the empty record when
+ * stdin_end.
+ */
+static void
+fcgi_build(struct sink *req, const char *path, const char *query,
+    const char *token, const char *body, size_t blen, long content_length,
+    bool stdin_end)
 {
-	struct sink req = { NULL, 0, 0 }, params = { NULL, 0, 0 };
-	struct sink so = { NULL, 0, 0 }, se = { NULL, 0, 0 };
+	struct sink params = { NULL, 0, 0 };
 	unsigned char begin[8] = { 0, FCGI_RESPONDER, 0, 0, 0, 0, 0, 0 };
-	unsigned char hdr[8], *content = NULL;
-	char lenbuf[32], *auth = NULL, *sep, *line, *next, *hend;
-	size_t blen = strlen(body), off, clen, plen;
-	ssize_t n;
-	int fd = -1, rc = -1, done = 0;
+	char lenbuf[32], *auth = NULL;
+	size_t off, n;
 
-	memset(out, 0, sizeof(out[0]));
-	fcgi_record(&req, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
-	snprintf(lenbuf, sizeof(lenbuf), "%zu", blen);
+	fcgi_record(req, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
+	snprintf(lenbuf, sizeof(lenbuf), "%ld", content_length);
 	fcgi_param(&params, "REQUEST_METHOD", "POST");
-	fcgi_param(&params, "DOCUMENT_URI", "/rpc");
-	fcgi_param(&params, "SCRIPT_NAME", "/rpc");
-	fcgi_param(&params, "REQUEST_URI", "/rpc");
-	fcgi_param(&params, "QUERY_STRING", "");
-	fcgi_param(&params, "CONTENT_LENGTH", lenbuf);
+	fcgi_param(&params, "DOCUMENT_URI", path);
+	fcgi_param(&params, "SCRIPT_NAME", path);
+	fcgi_param(&params, "REQUEST_URI", path);
+	fcgi_param(&params, "QUERY_STRING", query);
+	fcgi_param(&params, "CONTENT_LENGTH", content_length >= 0 ? lenbuf : "");
 	fcgi_param(&params, "CONTENT_TYPE", "application/json");
 	fcgi_param(&params, "SERVER_PROTOCOL", "HTTP/1.1");
 	fcgi_param(&params, "GATEWAY_INTERFACE", "CGI/1.1");
@@ -283,8 +286,48 @@ fcgi_exchange(int port, const char *token, const char *body,
 		auth = xasprintf("Bearer %s", token);
 		fcgi_param(&params, "HTTP_AUTHORIZATION", auth);
 	}
-	fcgi_stream(&req, FCGI_PARAMS, params.data, params.len);
-	fcgi_stream(&req, FCGI_STDIN, body, blen);
+	fcgi_stream(req, FCGI_PARAMS, params.data, params.len);
+	if (stdin_end)
+		fcgi_stream(req, FCGI_STDIN, body, blen);
+	else
+		for (off = 0; off < blen; off += n) {
+			n = blen - off > 32768 ? 32768 : blen - off;
+			fcgi_record(req, FCGI_STDIN, body + off, n);
+		}
+	free(auth);
+	free(params.data);
+}
+
+char *
+fcgi_request_bytes(struct harness *h, const char *path, const char *query,
+    const char *token, const char *body, size_t blen, long content_length,
+    bool stdin_end, size_t *outlen)
+{
+	struct sink req = { NULL, 0, 0 };
+	char *p;
+
+	fcgi_build(&req, path, query, token, body, blen, content_length,
+	    stdin_end);
+	p = hmem(h, req.data, req.len);
+	*outlen = req.len;
+	free(req.data);
+	return p;
+}
+
+static int
+fcgi_exchange(int port, const char *token, const char *body,
+    struct http_resp *out, int close_wait_ms, bool *closed)
+{
+	struct sink req = { NULL, 0, 0 };
+	struct sink so = { NULL, 0, 0 }, se = { NULL, 0, 0 };
+	unsigned char hdr[8], *content = NULL;
+	char *sep, *line, *next, *hend;
+	size_t blen = strlen(body), off, clen, plen;
+	ssize_t n;
+	int fd = -1, rc = -1, done = 0;
+
+	memset(out, 0, sizeof(out[0]));
+	fcgi_build(&req, "/rpc", "", token, body, blen, (long)blen, true);
 
 	if ((fd = tcp_connect(port)) == -1) {
 		snprintf(out->err, sizeof(out->err), "connect 127.0.0.1:%d: %s",
@@ -376,9 +419,7 @@ out:
 	if (fd != -1)
 		close(fd);
 	free(content);
-	free(auth);
 	free(req.data);
-	free(params.data);
 	free(so.data);
 	free(se.data);
 	return rc;

@@ -684,15 +684,33 @@ struct json_object *
 stream_read_all(struct harness *h, const char *token, const char *stream)
 {
 	struct http_resp r;
-	struct json_object *j = NULL;
+	struct json_object *all = json_object_new_array(), *last;
+	int64_t position = 0;
+	size_t i, n;
 
-	hconn_rpc(h->conn, token, hstr(h, "[\"stream.get\",%s,"
-	    "{\"batchSize\":-1}]", jstring(h, stream)), &r);
-	if (r.status == 200 && r.json != NULL &&
-	    json_object_is_type(r.json, json_type_array))
-		j = harness_keep(h, json_object_get(r.json));
-	http_resp_free(&r);
-	return j;
+	for (;;) {
+		hconn_rpc(h->conn, token, hstr(h, "[\"stream.get\",%s,"
+		    "{\"position\":%lld,\"batchSize\":-1}]", jstring(h, stream),
+		    (long long)position), &r);
+		if (r.status != 200 || r.json == NULL ||
+		    !json_object_is_type(r.json, json_type_array)) {
+			http_resp_free(&r);
+			json_object_put(all);
+			return NULL;
+		}
+		n = json_object_array_length(r.json);
+		for (i = 0; i < n; i++)
+			json_object_array_add(all,
+			    json_object_get(json_object_array_get_idx(r.json, i)));
+		/* A message is [id, type, position, ...]: go on after the last. */
+		last = n > 0 ? json_object_array_get_idx(r.json, n - 1) : NULL;
+		position = last != NULL ? json_object_get_int64(
+		    json_object_array_get_idx(last, 2)) + 1 : 0;
+		http_resp_free(&r);
+		if (n == 0)
+			break;
+	}
+	return harness_keep(h, all);
 }
 
 const char *

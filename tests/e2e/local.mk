@@ -165,6 +165,45 @@ else
 EXTRA_DIST += tests/e2e/tenant_fds_t.c
 endif
 
+# Tenant isolation (issue 15): no tenant can take the service from the
+# others.  tenant_abandon_t: a request nginx gave up on is never run
+# (finding 5).  tenant_upload_t: slow uploads hold no worker (finding 1).
+# tenant_spool_t: clients that never read fill no disk (finding 4).
+# tenant_scan_t: one tenant's scans leave the others their workers
+# (finding 7).  tenant_sse_caps_t: two tenants cannot take every SSE place
+# (finding 14).
+TENANT_TESTS = \
+	tests/e2e/tenant_abandon_t \
+	tests/e2e/tenant_upload_t \
+	tests/e2e/tenant_scan_t \
+	tests/e2e/tenant_spool_t \
+	tests/e2e/tenant_sse_caps_t
+TENANT_SRC = tests/e2e/tenant.c tests/e2e/tenant.h $(E2E_HARNESS)
+if HAVE_CURL
+check_PROGRAMS += $(TENANT_TESTS)
+TESTS += $(TENANT_TESTS)
+tests_e2e_tenant_abandon_t_SOURCES = tests/e2e/tenant_abandon_t.c $(TENANT_SRC)
+tests_e2e_tenant_abandon_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_abandon_t_LDADD = $(E2E_LDADD)
+tests_e2e_tenant_upload_t_SOURCES = tests/e2e/tenant_upload_t.c $(TENANT_SRC)
+tests_e2e_tenant_upload_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_upload_t_LDADD = $(E2E_LDADD)
+tests_e2e_tenant_scan_t_SOURCES = tests/e2e/tenant_scan_t.c $(TENANT_SRC)
+tests_e2e_tenant_scan_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_scan_t_LDADD = $(E2E_LDADD)
+tests_e2e_tenant_spool_t_SOURCES = tests/e2e/tenant_spool_t.c $(TENANT_SRC)
+tests_e2e_tenant_spool_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_spool_t_LDADD = $(E2E_LDADD)
+tests_e2e_tenant_sse_caps_t_SOURCES = tests/e2e/tenant_sse_caps_t.c $(TENANT_SRC)
+tests_e2e_tenant_sse_caps_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_tenant_sse_caps_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/tenant.c tests/e2e/tenant.h \
+	tests/e2e/tenant_abandon_t.c tests/e2e/tenant_upload_t.c \
+	tests/e2e/tenant_scan_t.c tests/e2e/tenant_spool_t.c \
+	tests/e2e/tenant_sse_caps_t.c
+endif
+
 # check-postgres: the end-to-end programs and the PostgreSQL unit test once
 # more, on the private cluster EVDB_E2E_PGDIR names (deploy/run-tests'
 # postgres suite starts and stops it; deploy/pg-cluster).

@@ -48,6 +48,12 @@ TESTS += tests/unit/sqlite_invariant_t
 tests_unit_sqlite_invariant_t_SOURCES = tests/unit/sqlite_invariant_t.c tests/tap.h
 tests_unit_sqlite_invariant_t_LDADD = $(UNIT_LDADD)
 
+# gate_t: the per-token admission gate of src/server/gate.c (issue 15).
+check_PROGRAMS += tests/unit/gate_t
+TESTS += tests/unit/gate_t
+tests_unit_gate_t_SOURCES = tests/unit/gate_t.c tests/tap.h
+tests_unit_gate_t_LDADD = $(UNIT_LDADD)
+
 # pg_order_t: the PostgreSQL backend on a private cluster (EVDB_E2E_PGDIR;
 # skipped without one): global order safety against a late commit.
 check_PROGRAMS += tests/unit/pg_order_t
