@@ -221,4 +221,6 @@ tests_e2e_pg_outage_t_SOURCES = tests/e2e/pg_outage_t.c $(E2E_HARNESS)
 tests_e2e_pg_outage_t_CFLAGS = $(E2E_CFLAGS)
 tests_e2e_pg_outage_t_LDADD = $(E2E_LDADD)
 PG_TESTS += tests/e2e/pg_outage_t tests/e2e/tenant_ids_t tests/unit/pg_mdb_t \
-	tests/e2e/tenant_import_t tests/e2e/tenant_sse_memory_t
+	tests/e2e/tenant_import_t tests/e2e/tenant_sse_memory_t \
+	tests/e2e/tenant_abandon_t tests/e2e/tenant_scan_t tests/e2e/tenant_spool_t \
+	tests/e2e/tenant_sse_caps_t tests/e2e/tenant_upload_t
