@@ -22,6 +22,7 @@ static const char *const status_text[EVDB_STATUS_COUNT] = {
 	[EVDB_ERR_CONFIG] = "bad configuration",
 	[EVDB_ERR_CLOSED] = "connection closed",
 	[EVDB_ERR_LIMIT] = "limit reached",
+	[EVDB_ERR_UNAVAILABLE] = "storage backend unavailable",
 };
 
 const char *

@@ -25,6 +25,7 @@ enum evdb_status {
 	EVDB_ERR_CONFIG,	/* configuration is unusable */
 	EVDB_ERR_CLOSED,	/* the peer went away or the server is stopping */
 	EVDB_ERR_LIMIT,		/* a configured limit was reached */
+	EVDB_ERR_UNAVAILABLE,	/* the database server cannot be reached now */
 	EVDB_STATUS_COUNT	/* number of statuses; not a status */
 };
 

@@ -77,15 +77,18 @@ streamname_cardinal_id(const char *s, size_t len, const char **card,
 	const char *id, *plus;
 	size_t id_len;
 
-	streamname_id(s, len, &id, &id_len);
+	bool has_id = streamname_id(s, len, &id, &id_len);
+
 	plus = id_len != 0 ? memchr(id, '+', id_len) : NULL;
 	*card = id;
 	*card_len = plus != NULL ? (size_t)(plus - id) : id_len;
 	/*
-	 * "account-+x" has an id but an empty cardinal id; the reference
-	 * treats it like "account-": no member owns it.
+	 * "account-" and "account-+x" have the empty cardinal id "", which
+	 * Message DB's cardinal_id() returns too (not NULL): it hashes like
+	 * any other and a member owns it (CONTRACT.md).  Only a name without
+	 * '-' has none.
 	 */
-	return *card_len != 0;
+	return has_id;
 }
 
 int64_t

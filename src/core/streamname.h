@@ -7,7 +7,8 @@
  * a stream belongs to member m of a group of size n when
  * abs(hash64(cardinal_id)) mod n == m, where hash64 is the first 8 bytes of
  * the MD5 digest read as a big-endian signed 64-bit integer.  A stream with
- * no cardinal id ("account", "account-") belongs to no member.
+ * no cardinal id ("account") belongs to no member; "account-" has the empty
+ * cardinal id "" and belongs to one, as in Message DB.
  *
  * Names are (pointer, length) pairs: they may come straight from a JSON
  * parser or a database row and need not be NUL-terminated.  Returned spans
@@ -46,8 +47,9 @@ bool streamname_id(const char *s, size_t len, const char **id, size_t *id_len);
 
 /**
  * Sets *card and *card_len to the cardinal id: the id cut at its first '+'.
- * Returns false when the stream has no cardinal id (no '-', or nothing after
- * it), in which case the span is empty.
+ * Returns false when the stream has no cardinal id (no '-'), in which case
+ * the span is empty.  "account-" has the empty cardinal id "", as in
+ * Message DB, and so belongs to a consumer-group member.
  */
 bool streamname_cardinal_id(const char *s, size_t len, const char **card,
     size_t *card_len);

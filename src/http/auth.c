@@ -55,6 +55,11 @@ auth_request(struct request *r)
 			memcpy(r->ns, ns, sizeof(r->ns));
 			return true;
 		}
+	} else if (rs == EVDB_ERR_UNAVAILABLE) {
+		/* The database is down or restarting: retry soon (PostgreSQL). */
+		request_send_error(r, 503, "BACKEND_UNAVAILABLE",
+		    "The database is unavailable, retry later", NULL);
+		return false;
 	} else if (rs != EVDB_ERR_NOT_FOUND) {
 		log_error(r->log, "req=%s auth: registry lookup failed: %s",
 		    r->request_id, evdb_strerror(rs));

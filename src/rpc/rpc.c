@@ -52,6 +52,7 @@ static const struct {
 	[RPC_BACKEND_BUSY] = { "BACKEND_BUSY", 503 },
 	[RPC_BACKEND_ERROR] = { "BACKEND_ERROR", 500 },
 	[RPC_INTERNAL_ERROR] = { "INTERNAL_ERROR", 500 },
+	[RPC_BACKEND_UNAVAILABLE] = { "BACKEND_UNAVAILABLE", 503 },
 };
 
 static bool
@@ -107,6 +108,13 @@ rpc_fail_store(struct rpc_call *call, enum evdb_status st, const char *what)
 	case EVDB_ERR_BUSY:
 		return rpc_fail(call, RPC_BACKEND_BUSY,
 		    "Failed to %s: database is busy, retry later", what);
+	case EVDB_ERR_UNAVAILABLE:
+		return rpc_fail(call, RPC_BACKEND_UNAVAILABLE,
+		    "Failed to %s: the database is unavailable, retry later", what);
+	case EVDB_ERR_INVALID:
+		/* A value the backend cannot store (PostgreSQL: \u0000 in jsonb). */
+		return rpc_fail(call, RPC_INVALID_REQUEST, "Failed to %s: %s", what,
+		    store_conn_errmsg(call->req->store));
 	default:
 		log_error(call->req->log, "req=%s %s failed: %s: %s",
 		    call->req->request_id, what, evdb_strerror(st),

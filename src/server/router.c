@@ -30,21 +30,32 @@ static void
 router_health(struct request *r)
 {
 	static const char ok[] = "{\"status\":\"ok\"}";
-	char why[160];
+	enum evdb_status rs;
+	char why[160] = "";
 
 	r->label = "health";
 	/*
 	 * Healthy means this worker can read the registry, and the store can
 	 * still open the files of a namespace: with descriptors exhausted
 	 * every namespace not already open fails while the registry answers.
+	 * A database that cannot be reached (PostgreSQL down or restarting)
+	 * is BACKEND_UNAVAILABLE, as on every other endpoint.
 	 */
-	if (store_ns_token_hash(r->store, AUTH_ADMIN_NAMESPACE,
-	    (char[TOKEN_HASH_HEX_LEN + 1]){ 0 }) != EVDB_OK) {
+	if ((rs = store_ns_token_hash(r->store, AUTH_ADMIN_NAMESPACE,
+	    (char[TOKEN_HASH_HEX_LEN + 1]){ 0 })) != EVDB_OK &&
+	    rs != EVDB_ERR_UNAVAILABLE) {
 		request_send_error(r, 503, "BACKEND_ERROR", "The store cannot be read",
 		    NULL);
 		return;
 	}
-	if (store_health(r->store, why, sizeof(why)) != EVDB_OK) {
+	if (rs == EVDB_OK)
+		rs = store_health(r->store, why, sizeof(why));
+	if (rs == EVDB_ERR_UNAVAILABLE) {
+		request_send_error(r, 503, "BACKEND_UNAVAILABLE", why[0] != '\0' ?
+		    why : "The database is unavailable", NULL);
+		return;
+	}
+	if (rs != EVDB_OK) {
 		request_send_error(r, 503, "BACKEND_ERROR", why, NULL);
 		return;
 	}

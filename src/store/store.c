@@ -12,15 +12,6 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 
-/* Whether location has one of libpq's two forms: a URI, or key=value. */
-static bool
-store_names_postgres(const char *location)
-{
-	return strncmp(location, "postgresql://", 13) == 0 ||
-	    strncmp(location, "postgres://", 11) == 0 ||
-	    strchr(location, '=') != NULL;
-}
-
 /* The backend that location names, and the location as it hands it on
  * (NULL: the SQLite data directory of the options). */
 static const struct store_backend *
@@ -33,6 +24,10 @@ store_pick(const char *location, const char **rest)
 		*rest = location + 7;
 		return store_sqlite_backend.accepts(*rest) ? &store_sqlite_backend :
 		    NULL;
+	}
+	if (store_postgres_backend.accepts(location)) {
+		*rest = location;
+		return &store_postgres_backend;
 	}
 	return NULL;
 }
@@ -47,12 +42,8 @@ store_open(const struct store_options *opt, struct store **out)
 	*out = NULL;
 	if ((be = store_pick(opt->location, &rest)) == NULL) {
 		/* Never log the location itself: a conninfo may hold a password. */
-		if (store_names_postgres(opt->location))
-			log_error(opt->log, "store: this build has no PostgreSQL"
-			    " backend yet; use sqlite:DIR");
-		else
-			log_error(opt->log, "store: --store takes sqlite:DIR, a"
-			    " postgresql:// URL or a libpq conninfo (key=value ...)");
+		log_error(opt->log, "store: --store takes sqlite:DIR, a"
+		    " postgresql:// URL or a libpq conninfo (key=value ...)");
 		return EVDB_ERR_CONFIG;
 	}
 	o.location = rest;

@@ -145,4 +145,7 @@ struct store_backend {
 /** The SQLite backend (src/store/sqlite/). */
 extern const struct store_backend store_sqlite_backend;
 
+/** The PostgreSQL backend (src/store/postgres/). */
+extern const struct store_backend store_postgres_backend;
+
 #endif /* EVDB_STORE_BACKEND_H */

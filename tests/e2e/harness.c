@@ -400,6 +400,65 @@ tcp_connect(int port)
 	return fd;
 }
 
+/*
+ * The store the stack runs on.  EVDB_E2E_PGDIR names a running private
+ * PostgreSQL cluster (deploy/pg-cluster): the program gets a database of
+ * its own in it, so that programs running in parallel never share a
+ * namespace.  EVDB_E2E_STORE, when set, is used as it is.  Otherwise the
+ * stack runs on SQLite.  EVDB_STORE is set too, so that evdb processes the
+ * tests start themselves open the same store.
+ */
+static void
+harness_pick_store(struct harness *h, const char *src)
+{
+	const char *env;
+	char *argv[6], *log, *db;
+
+	if ((env = getenv("EVDB_E2E_STORE")) != NULL && *env != '\0')
+		h->store = xasprintf("%s", env);
+	else if ((env = getenv("EVDB_E2E_PGDIR")) != NULL && *env != '\0') {
+		db = xasprintf("e2e_%ld", (long)getpid());
+		log = xasprintf("%s/pg-createdb.log", h->tmp);
+		argv[0] = xasprintf("%s/deploy/pg-cluster", src);
+		argv[1] = "createdb";
+		argv[2] = (char *)env;
+		argv[3] = db;
+		argv[4] = NULL;
+		if (run_argv(argv, log, HARNESS_CMD_TIMEOUT, NULL) != 0) {
+			harness_diag_file(h, log);
+			harness_bail("e2e harness: pg-cluster createdb %s failed", db);
+		}
+		h->store = xasprintf("host=%s user=evdb dbname=%s", env, db);
+		free(argv[0]);
+		free(log);
+		free(db);
+	}
+	if (h->store != NULL) {
+		setenv("EVDB_STORE", h->store, 1);
+		h->diagf("store: %s", h->store);
+	} else
+		unsetenv("EVDB_STORE");
+}
+
+const char *
+harness_store(struct harness *h)
+{
+	return h->store;
+}
+
+const char *
+harness_backend(struct harness *h)
+{
+	return h->store == NULL || strncmp(h->store, "sqlite:", 7) == 0 ?
+	    "sqlite" : "postgres";
+}
+
+int
+harness_keeps_key_order(struct harness *h)
+{
+	return strcmp(harness_backend(h), "sqlite") == 0;
+}
+
 /* Runs "evdb-local start" on a fresh port; 0 on success. */
 static int
 harness_try_start(struct harness *h, const char *startlog)
@@ -429,6 +488,10 @@ harness_try_start(struct harness *h, const char *startlog)
 	argv[i++] = "--workers";
 	argv[i++] = (char *)(workers != NULL && *workers != '\0' ?
 	    workers : "4");
+	if (h->store != NULL) {
+		argv[i++] = "--store";
+		argv[i++] = h->store;
+	}
 	argv[i] = NULL;
 
 	/* The stop command must exist before the stack can: a signal may
@@ -511,6 +574,8 @@ harness_start_with(harness_ok_fn okf, harness_diag_fn diagf)
 	if (mkdir(h->datadir, 0700) == -1)
 		harness_bail("e2e harness: mkdir in %s: %s", h->tmp,
 		    strerror(errno));
+
+	harness_pick_store(h, src);
 
 	/* From here on, every way out stops the stack. */
 	harness_live = h;
@@ -618,6 +683,7 @@ harness_stop(struct harness *h)
 	free(h->tmp);
 	free(h->datadir);
 	free(h->evdbdir);
+	free(h->store);
 	free(h->url);
 	free(h->evdb_local);
 	free(h->evdb_bin);

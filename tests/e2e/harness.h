@@ -89,6 +89,19 @@ void		 harness_stop(struct harness *h);
  */
 int		 harness_restart(struct harness *h);
 
+/** The --store the stack runs on (a libpq conninfo), or NULL for SQLite. */
+const char	*harness_store(struct harness *h);
+
+/** The backend the stack runs on: "sqlite" or "postgres" (sys.health's name). */
+const char	*harness_backend(struct harness *h);
+
+/**
+ * 1 when the stack stores JSON as text and reads back keys in the order
+ * written (SQLite); 0 on PostgreSQL, whose jsonb keeps values but not key
+ * order or duplicate keys (docs/storage.md).  Tests of key order ask.
+ */
+int		 harness_keeps_key_order(struct harness *h);
+
 /** "http://127.0.0.1:<port>", owned by h. */
 const char	*harness_url(const struct harness *h);
 /** The stack's data directory D given to evdb-local, owned by h. */

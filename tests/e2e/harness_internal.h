@@ -39,6 +39,7 @@ struct harness {
 	char		*tmp;		/* mkdtemp root, removed at stop */
 	char		*datadir;	/* tmp/stack: evdb-local --data-dir */
 	char		*evdbdir;	/* tmp/stack/data: evdb's data dir */
+	char		*store;		/* --store for evdb, or NULL (SQLite) */
 	char		*url;		/* "http://127.0.0.1:<port>" */
 	char		*evdb_local;	/* path of deploy/evdb-local */
 	char		*evdb_bin;	/* path of the evdb binary */

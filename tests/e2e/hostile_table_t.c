@@ -1096,6 +1096,10 @@ intact_write(struct harness *h, struct intact *in, const char *token,
 		{ "{\"u\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"esc\":"
 		    "\"a\\u0000b\\n\\\"\"}", "{\"correlationStreamName\":"
 		    "\"x-1\"}" },
+		/* Instead of the one above on PostgreSQL: jsonb has no U+0000. */
+		{ "{\"u\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"esc\":"
+		    "\"a\\u0001b\\n\\\"\"}", "{\"correlationStreamName\":"
+		    "\"x-1\"}" },
 		{ "{\"big\":9007199254740993,\"neg\":-9223372036854775808,"
 		    "\"max\":9223372036854775807,\"f\":0.1,\"e\":1e-7}", NULL },
 		{ "{\"deep\":{\"a\":[1,[2,[3,{\"b\":null}]]]},\"t\":true,"
@@ -1108,9 +1112,12 @@ intact_write(struct harness *h, struct intact *in, const char *token,
 
 	in->token = token;
 	in->stream = stream;
-	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
+		if (i == (harness_keeps_key_order(h) ? 2 : 1))
+			continue;
 		good &= write_quiet(h, token, stream, "Before", data[i][0],
 		    data[i][1], NULL, NULL, NULL) == 0;
+	}
 	rpc_call(h, token, hstr(h, "[\"stream.get\",\"%s\",{\"batchSize\":-1}]",
 	    stream), &r);
 	in->before = hmem(h, r.body, r.len);
@@ -1267,15 +1274,21 @@ at_rest_checks(struct harness *h, const struct tokens *tk)
 	char hash[65];
 	int n = 0, leaks;
 
+	bool sqlite = strcmp(harness_backend(h), "sqlite") == 0;
+
 	leaks = tree_leaks(hstr(h, "%s/data", d), secrets, "admin.token", &n);
-	ok(leaks == 0 && n >= 3, "no token is stored in clear in the %d files "
-	    "of the data directory (admin.token aside)", n);
+	/* On PostgreSQL the data directory holds admin.token only. */
+	ok(leaks == 0 && (n >= 3 || !sqlite), "no token is stored in clear in"
+	    " the %d files of the data directory (admin.token aside)", n);
 	sha256_hex(tk->tenant, hash);
+	if (!sqlite)
+		goto logs;
 	file_slurp(hstr(h, "%s/data/registry.db", d), &b);
 	file_slurp(hstr(h, "%s/data/registry.db-wal", d), &w);
 	ok(hash[0] != '\0' && (memmem(b.data, b.len, hash, 64) != NULL ||
 	    memmem(w.data, w.len, hash, 64) != NULL), "the registry holds the "
 	    "SHA-256 of tenant1's token: %s", hash);
+logs:
 	file_slurp(hstr(h, "%s/log/evdb.log", d), &b);
 	ok(b.len > 0 && memmem(b.data, b.len, tk->admin, strlen(tk->admin)) ==
 	    NULL && memmem(b.data, b.len, tk->tenant, strlen(tk->tenant)) ==
@@ -1290,11 +1303,11 @@ at_rest_checks(struct harness *h, const struct tokens *tk)
 	ok(b.len > 0 && leaks == 0, "nginx's access log (%zu bytes) holds no "
 	    "token and no query string with token=", b.len);
 	ok(mode_is(hstr(h, "%s/data", d), 0700) &&
-	    mode_is(hstr(h, "%s/data/ns", d), 0700),
+	    (!sqlite || mode_is(hstr(h, "%s/data/ns", d), 0700)),
 	    "the data directory and data/ns are mode 0700");
 	ok(mode_is(hstr(h, "%s/data/admin.token", d), 0600) &&
-	    mode_is(hstr(h, "%s/data/registry.db", d), 0600) &&
-	    mode_is(hstr(h, "%s/data/registry.db-wal", d), 0600),
+	    (!sqlite || (mode_is(hstr(h, "%s/data/registry.db", d), 0600) &&
+	    mode_is(hstr(h, "%s/data/registry.db-wal", d), 0600))),
 	    "admin.token and the registry files are mode 0600");
 	ok(mode_is(hstr(h, "%s/run/evdb.sock", d), 0660),
 	    "evdb's unix socket is mode 0660");
@@ -1313,6 +1326,28 @@ cases_path(void)
 	return path;
 }
 
+/*
+ * Whether a case line is for the stack's backend: a line whose name starts
+ * "[sqlite] " or "[postgres] " runs only there (the marker is removed), for
+ * the documented differences of PostgreSQL's jsonb (docs/storage.md).
+ */
+static int
+case_for_backend(char *line, const char *backend)
+{
+	char *p = line, *end;
+	size_t n;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '[' || (end = strstr(p, "] ")) == NULL)
+		return 1;
+	n = (size_t)(end - p - 1);
+	if (n != strlen(backend) || memcmp(p + 1, backend, n) != 0)
+		return 0;
+	memmove(p, end + 2, strlen(end + 2) + 1);
+	return 1;
+}
+
 /* Runs every case of the file; returns the number of cases. */
 static int
 run_table(struct harness *h, const struct tokens *tk)
@@ -1327,7 +1362,8 @@ run_table(struct harness *h, const struct tokens *tk)
 		tap_bail("cannot open %s: %s", cases_path(), strerror(errno));
 	while (getline(&line, &cap, fp) != -1) {
 		lineno++;
-		if (!parse_case(tk, line, lineno, &c))
+		if (!case_for_backend(line, harness_backend(h)) ||
+		    !parse_case(tk, line, lineno, &c))
 			continue;
 		run_case(h, &c);
 		case_free(&c);

@@ -203,3 +203,24 @@ EXTRA_DIST += tests/e2e/tenant.c tests/e2e/tenant.h \
 	tests/e2e/tenant_scan_t.c tests/e2e/tenant_spool_t.c \
 	tests/e2e/tenant_sse_caps_t.c
 endif
+
+# check-postgres: the end-to-end programs and the PostgreSQL unit test once
+# more, on the private cluster EVDB_E2E_PGDIR names (deploy/run-tests'
+# postgres suite starts and stops it; deploy/pg-cluster).
+PG_TESTS = $(E2E_TESTS) tests/e2e/hostile_table_t tests/unit/pg_order_t
+check-postgres:
+	@test -n "$$EVDB_E2E_PGDIR" || { echo "check-postgres: set EVDB_E2E_PGDIR (deploy/pg-cluster start DIR)" >&2; exit 1; }
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(PG_TESTS)"
+.PHONY: check-postgres
+
+# pg_outage_t: PostgreSQL stopped (-m immediate) under load and started
+# again, on a private cluster of its own (skipped without EVDB_E2E_PGDIR).
+check_PROGRAMS += tests/e2e/pg_outage_t
+TESTS += tests/e2e/pg_outage_t
+tests_e2e_pg_outage_t_SOURCES = tests/e2e/pg_outage_t.c $(E2E_HARNESS) tests/pgtest.h
+tests_e2e_pg_outage_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_pg_outage_t_LDADD = $(E2E_LDADD)
+PG_TESTS += tests/e2e/tenant_ids_t tests/unit/pg_mdb_t \
+	tests/e2e/tenant_import_t tests/e2e/tenant_sse_memory_t \
+	tests/e2e/tenant_abandon_t tests/e2e/tenant_scan_t tests/e2e/tenant_spool_t \
+	tests/e2e/tenant_sse_caps_t tests/e2e/tenant_upload_t

@@ -63,3 +63,19 @@ tests_unit_store_faults_t_SOURCES = tests/unit/store_faults_t.c \
 	tests/fuzz/fuzz_env.c tests/fuzz/fuzz.h tests/tap.h
 tests_unit_store_faults_t_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/fuzz
 tests_unit_store_faults_t_LDADD = $(UNIT_LDADD)
+
+# pg_order_t: the PostgreSQL backend on a private cluster (EVDB_E2E_PGDIR):
+# global order safety against a late commit.  make check runs it on a
+# private cluster of its own (tests/pgtest.h), make check-postgres on the
+# shared one.
+check_PROGRAMS += tests/unit/pg_order_t
+TESTS += tests/unit/pg_order_t
+tests_unit_pg_order_t_SOURCES = tests/unit/pg_order_t.c tests/tap.h tests/pgtest.h
+tests_unit_pg_order_t_LDADD = $(UNIT_LDADD)
+
+# pg_mdb_t: Message DB's own functions (fetched with npm, or EVDB_MDB_SQL)
+# on evdb's data, side by side, on a cluster as pg_order_t.
+check_PROGRAMS += tests/unit/pg_mdb_t
+TESTS += tests/unit/pg_mdb_t
+tests_unit_pg_mdb_t_SOURCES = tests/unit/pg_mdb_t.c tests/tap.h tests/pgtest.h
+tests_unit_pg_mdb_t_LDADD = $(UNIT_LDADD)

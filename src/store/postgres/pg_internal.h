@@ -1,0 +1,273 @@
+/*
+ * pg_internal.h - what the files of the PostgreSQL backend share; not a
+ * public contract (the backend's one export is store_postgres_backend).
+ *
+ * pg_store.c     lifetime, the per-thread connection, reconnect with
+ *                back-off, SQLSTATE mapping, health
+ * pg_schema.c    the registry schema "evdb", its migrations, and the DDL of
+ *                a namespace schema (Message DB 1.3.0's messages table)
+ * pg_registry.c  namespace lookup, create, delete, listing
+ * pg_write.c     group commit: one pipelined transaction per batch
+ * pg_read.c      stream, category and listing reads; SSE pokes; import
+ * pg_watch.c     change notification through LISTEN/NOTIFY
+ *
+ * Layout in the database:
+ *   evdb.schema_version   one row: the registry's migration level
+ *   evdb.namespaces       one row per namespace: id, name, schema_name,
+ *                         token hash, description, metadata, created_us
+ *   message_store.*       the "default" namespace (Message DB's own schema)
+ *   evdb_ns_<id>.*        every other namespace, named by registry id
+ * Each namespace schema holds a table "messages" of Message DB's shape and
+ * the function "category" its index calls.
+ *
+ * Global order.  Every writer of a namespace (evdb's batches, imports, and
+ * Message DB's write_message once its acquire_lock is evdb's) takes the
+ * transaction advisory lock (PG_LOCK_KEY1, namespace id) before its first
+ * nextval and holds it to commit, so global positions become visible in
+ * increasing order and a reader following global_position never steps over
+ * a message that commits late (docs/storage.md).
+ */
+#ifndef EVDB_PG_INTERNAL_H
+#define EVDB_PG_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "store/store_backend.h"
+#include "core/buf.h"
+#include "core/uuid.h"
+
+/* First key of evdb's two-key advisory locks: "evdb" in ASCII. */
+#define PG_LOCK_KEY1 0x65766462
+/* Second key of the registry migration lock (namespace ids start at 1). */
+#define PG_LOCK_MIGRATE 0
+
+/* Longest schema name evdb makes: "evdb_ns_" + 19 digits. */
+#define PG_SCHEMA_MAX 32
+
+/* Most parameters of one statement. */
+#define PG_PARAMS_MAX 16
+
+/* Back-off between reconnection attempts, in milliseconds. */
+#define PG_BACKOFF_MIN_MS 100
+#define PG_BACKOFF_MAX_MS 5000
+
+/* The in-process group-commit queue of one namespace (pg_write.c). */
+struct pg_queue;
+
+struct pg_store {
+	struct store base;		/* first: the seam's view */
+	char *conninfo;			/* owned: the libpq URL or conninfo */
+	enum durability durability;	/* -> synchronous_commit */
+	struct log *log;		/* borrowed */
+	atomic_llong connections;	/* PGconns open in this process */
+	bool bytewise;			/* the database's collation sorts text
+					 * by bytes (C, POSIX, C.UTF-8) */
+	pthread_mutex_t queues_mu;	/* guards queues */
+	struct pg_queue *queues;	/* every queue made so far */
+};
+
+/* A namespace as a connection knows it: its registry row, cached. */
+struct pg_ns {
+	struct pg_ns *next;		/* the connection's list */
+	char name[TOKEN_NS_MAX + 1];	/* namespace name */
+	int64_t id;			/* registry id: the lock key, the channel */
+	char schema[PG_SCHEMA_MAX + 1];	/* schema name (a safe identifier) */
+	char token_hash[TOKEN_HASH_HEX_LEN + 1]; /* SHA-256 hex of the token */
+	uint64_t checked;		/* request serial of the last registry check */
+};
+
+struct pg_conn {
+	struct store_conn base;		/* first: the seam's view */
+	struct pg_store *st;		/* the shared store */
+	PGconn *pg;			/* this thread's connection, or NULL */
+	bool broken;			/* pg failed at the connection level:
+					 * replace it before the next use */
+	char **prepared;		/* names of the statements prepared on pg */
+	size_t nprepared;		/* entries of prepared */
+	int64_t retry_at_us;		/* no reconnect attempt before this time */
+	int backoff_ms;			/* the next back-off step */
+	struct pg_ns *cache;		/* namespaces looked up so far */
+	bool in_request;		/* between request_begin and _end */
+	uint64_t request_serial;	/* ticks at every request_begin */
+	struct uuid_gen uuid;		/* this thread's id generator */
+	char errmsg[512];		/* last failure text */
+};
+
+static inline struct pg_store *
+pg_store_of(struct store *st)
+{
+	return (struct pg_store *)st;
+}
+
+static inline struct pg_conn *
+pg_conn_of(struct store_conn *c)
+{
+	return (struct pg_conn *)c;
+}
+
+/* pg_store.c */
+/** Opens a PGconn with evdb's settings (application_name = app). */
+PGconn *pg_connect(struct pg_store *st, const char *app, char *err,
+    size_t err_size);
+/** Closes a PGconn opened by pg_connect; accepts NULL. */
+void pg_disconnect(struct pg_store *st, PGconn *pg);
+/**
+ * Makes sure c->pg is usable: reconnects a lost connection, but not before
+ * c->retry_at_us.  EVDB_ERR_UNAVAILABLE, quickly, while the server is down.
+ */
+enum evdb_status pg_conn_ready(struct pg_conn *c);
+/** Maps a failed result's SQLSTATE (or a lost connection) to a status. */
+enum evdb_status pg_status_of(PGconn *pg, const PGresult *res);
+/**
+ * Records a failure of what on c (errmsg, log) and returns its status;
+ * res may be NULL (connection-level failure).
+ */
+enum evdb_status pg_fail(struct pg_conn *c, const PGresult *res,
+    const char *what);
+/**
+ * Copies params vals[0..n) of lengths lens (NULL: C strings) into b with
+ * a NUL after each, and points out[i] at the copies (NULL stays NULL):
+ * libpq reads text parameters up to a NUL, whatever their length says.
+ * The pointers are valid until b changes.
+ */
+void pg_params_copy(struct buf *b, int n, const char *const *vals,
+    const int *lens, const char **out);
+/** True when one of the n params holds a NUL byte (PostgreSQL text cannot). */
+bool pg_params_have_nul(int n, const char *const *vals, const int *lens);
+/**
+ * Runs sql with text parameters on c->pg (NULL values are SQL NULLs;
+ * lens may be NULL for C strings; see pg_params_copy).  *out receives the result on success
+ * (caller PQclear()s it) and is NULL on failure.
+ */
+enum evdb_status pg_query(struct pg_conn *c, const char *what,
+    const char *sql, int n, const char *const *vals, const int *lens,
+    PGresult **out);
+/**
+ * Makes sure statement `name` is prepared on c->pg from sql (n parameters,
+ * types inferred), once per connection: a reconnect forgets them all.
+ */
+enum evdb_status pg_prepare(struct pg_conn *c, const char *name,
+    const char *sql, int n);
+/** pg_query through the prepared statement `name` (pg_prepare). */
+enum evdb_status pg_query_prepared(struct pg_conn *c, const char *what,
+    const char *name, const char *sql, int n, const char *const *vals,
+    const int *lens, PGresult **out);
+/** pg_query for statements whose result is not wanted. */
+enum evdb_status pg_exec(struct pg_conn *c, const char *what, const char *sql,
+    int n, const char *const *vals, const int *lens);
+/**
+ * Appends tmpl to out with every "%1$s" replaced by schema (a name
+ * generated by evdb, safe unquoted).
+ */
+void pg_sql_schema(struct buf *out, const char *tmpl, const char *schema);
+/** Parses a text integer column value (0 when NULL). */
+int64_t pg_value_int64(const PGresult *res, int row, int col);
+
+/* pg_schema.c */
+/** Runs the registry's migrations (in one transaction, under the lock). */
+enum evdb_status pg_schema_migrate(struct pg_conn *c);
+/**
+ * Creates the objects of namespace schema `schema` inside the caller's
+ * transaction, keeping what exists already (an existing Message DB).
+ */
+enum evdb_status pg_schema_namespace(struct pg_conn *c, const char *schema);
+/**
+ * Replaces the namespace's acquire_lock, when Message DB's functions are
+ * installed there, by one that takes evdb's namespace lock first.
+ */
+enum evdb_status pg_schema_adopt_lock(struct pg_conn *c, const struct pg_ns *ns);
+
+/* pg_registry.c */
+/** Looks ns up (the registry is read at most once per request). */
+enum evdb_status pg_ns_lookup(struct pg_conn *c, const char *ns,
+    struct pg_ns **out);
+/** Drops ns from c's cache. */
+void pg_ns_forget(struct pg_conn *c, const char *ns);
+enum evdb_status pg_ns_token_hash(struct store_conn *c, const char *ns,
+    char hash[TOKEN_HASH_HEX_LEN + 1]);
+enum evdb_status pg_ns_create(struct store_conn *c, const char *ns,
+    const char *token_hash, const char *description, const char *metadata,
+    int64_t created_us);
+enum evdb_status pg_ns_delete(struct store_conn *c, const char *ns,
+    int64_t *messages_deleted);
+enum evdb_status pg_ns_list(struct store_conn *c, store_ns_fn fn, void *ctx);
+enum evdb_status pg_ns_get(struct store_conn *c, const char *ns,
+    store_ns_fn fn, void *ctx);
+
+/* pg_write.c */
+enum evdb_status pg_write(struct store_conn *c, const char *ns,
+    const struct store_message_in *m, struct store_write_result *r);
+/** Frees every queue (store close). */
+void pg_queues_free(struct pg_store *st);
+/**
+ * True when text is JSON that jsonb accepts as evdb's parser did: no
+ * \u0000 and no unpaired surrogate escape.  (UTF-8 validity is checked
+ * by the callers above the store.)
+ */
+bool pg_json_acceptable(const char *text, size_t len);
+/** True when s is a UUID in the canonical 8-4-4-4-12 form. */
+bool pg_uuid_canonical(const char *s, size_t len);
+
+/* pg_read.c */
+/** The read statements (pg_read_sql), for the tests' EXPLAIN checks too. */
+enum pg_read_query {
+	PGQ_STREAM,		/* $1 stream, $2 position, $3 limit */
+	PGQ_STREAM_GLOBAL,	/* $1 stream, $2 global position, $3 limit */
+	PGQ_LAST,		/* $1 stream */
+	PGQ_LAST_TYPE,		/* $1 stream, $2 type */
+	PGQ_VERSION,		/* $1 stream */
+	PGQ_ALL,		/* $1 "", $2 global position, $3 limit */
+	PGQ_ALL_CORR,		/* ... and $4 correlation */
+	PGQ_CATEGORY,		/* $1 category, $2 global position, $3 limit */
+	PGQ_CATEGORY_CORR,	/* ... and $4 correlation */
+	PGQ_STREAMS,		/* $1 prefix, $2 cursor, $3 limit */
+	PGQ_STREAMS_C,		/* the same for a collation that is not bytewise */
+	PGQ_CATEGORIES,		/* none: scans the table (ns.categories) */
+	PGQ_HEAD,		/* none */
+	PGQ_POKE_STREAM,	/* $1 stream, $2 position, $3 after, $4 upto, $5 limit */
+	PGQ_POKE_CATEGORY,	/* $1 category, $2 -, $3 after, $4 upto, $5 limit */
+	PGQ_POKE_ALL,		/* $1 "", $2 -, $3 after, $4 upto, $5 limit */
+	PGQ_POKE_TAIL,		/* $1 after, $2 limit */
+	PGQ_COUNT
+};
+/** SQL of each read; "%1$s" stands for the namespace's schema. */
+extern const char *const pg_read_sql[PGQ_COUNT];
+enum evdb_status pg_read_stream(struct store_conn *c, const char *ns,
+    const struct store_stream_query *q, store_message_fn fn, void *ctx);
+enum evdb_status pg_read_last(struct store_conn *c, const char *ns,
+    const char *stream, size_t stream_len, const char *type, size_t type_len,
+    store_message_fn fn, void *ctx);
+enum evdb_status pg_stream_version(struct store_conn *c, const char *ns,
+    const char *stream, size_t stream_len, int64_t *version);
+enum evdb_status pg_read_category(struct store_conn *c, const char *ns,
+    const struct store_category_query *q, store_message_fn fn, void *ctx);
+enum evdb_status pg_ns_streams(struct store_conn *c, const char *ns,
+    const char *prefix, size_t prefix_len, const char *cursor,
+    size_t cursor_len, int64_t limit, store_stream_fn fn, void *ctx);
+enum evdb_status pg_ns_categories(struct store_conn *c, const char *ns,
+    store_category_fn fn, void *ctx);
+enum evdb_status pg_head(struct store_conn *c, const char *ns, int64_t *gpos);
+enum evdb_status pg_poke_range(struct store_conn *c, const char *ns,
+    const struct store_poke_query *q, store_poke_fn fn, void *ctx);
+enum evdb_status pg_poke_tail(struct store_conn *c, const char *ns,
+    int64_t after_gpos, int64_t limit, store_poke_fn fn, void *ctx);
+enum evdb_status pg_import_clear(struct store_conn *c, const char *ns);
+enum evdb_status pg_import_batch(struct store_conn *c, const char *ns,
+    const struct store_import_record *recs, size_t n, bool clear,
+    struct store_import_outcome *out);
+enum evdb_status pg_import_finish(struct store_conn *c, const char *ns);
+/* pg_watch.c */
+enum evdb_status pg_watch_open(struct store *st, struct store_watch **out);
+int pg_watch_fd(const struct store_watch *w);
+enum evdb_status pg_watch_add(struct store_watch *w, struct store_conn *c,
+    const char *ns, int64_t *id);
+void pg_watch_remove(struct store_watch *w, int64_t id);
+enum evdb_status pg_watch_read(struct store_watch *w, store_watch_fn fn,
+    void *ctx);
+void pg_watch_close(struct store_watch *w);
+/** The NOTIFY channel of namespace id (out: at least 32 bytes). */
+void pg_channel_name(int64_t id, char *out, size_t out_size);
+
+#endif /* EVDB_PG_INTERNAL_H */

@@ -1,0 +1,210 @@
+/*
+ * pg_schema.c - the registry schema "evdb" and its migrations, and the
+ * objects of a namespace schema.
+ *
+ * The registry's migrations are an append-only array of SQL scripts:
+ * migration i takes evdb.schema_version from i to i + 1.  They run in one
+ * transaction that first takes the advisory lock (PG_LOCK_KEY1,
+ * PG_LOCK_MIGRATE), so that hosts starting together take turns and a
+ * failed step leaves the database as it was.  Never edit a released
+ * migration; add a new one.
+ *
+ * A namespace schema gets exactly Message DB 1.3.0's table "messages"
+ * (columns, types, defaults, primary key and the three indexes, with the
+ * expressions Message DB's queries use) and the function "category" that
+ * its category index calls.  The DDL is written here from that shape.
+ * Objects that exist already are kept, so that evdb serves an existing
+ * Message DB database as it is.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/postgres/pg_internal.h"
+#include "core/buf.h"
+
+static const char *const registry_migrations[] = {
+	/* 0 -> 1: namespaces */
+	"CREATE TABLE evdb.namespaces ("
+	"  id bigserial PRIMARY KEY,"		/* never reused: names the schema */
+	"  name text NOT NULL UNIQUE,"
+	"  schema_name text NOT NULL UNIQUE,"	/* message_store or evdb_ns_<id> */
+	"  owns_schema boolean NOT NULL,"	/* false: a Message DB schema found */
+	"  token_hash text NOT NULL,"		/* SHA-256 hex of the token */
+	"  description text NOT NULL DEFAULT '',"
+	"  metadata text,"			/* JSON object or NULL */
+	"  created_us bigint NOT NULL"
+	")",
+};
+
+#define MIGRATION_COUNT \
+	(int)(sizeof(registry_migrations) / sizeof(registry_migrations[0]))
+
+/* Runs sql, which may hold several statements (simple query protocol). */
+static enum evdb_status
+schema_exec(struct pg_conn *c, const char *sql)
+{
+	enum evdb_status rs;
+	PGresult *res;
+	ExecStatusType es;
+
+	if ((rs = pg_conn_ready(c)) != EVDB_OK)
+		return rs;
+	res = PQexec(c->pg, sql);
+	es = PQresultStatus(res);
+	if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
+		rs = pg_fail(c, res, "schema");
+	PQclear(res);
+	return rs;
+}
+
+enum evdb_status
+pg_schema_migrate(struct pg_conn *c)
+{
+	enum evdb_status rs;
+	PGresult *res = NULL;
+	int64_t version;
+	char sql[160];
+	int i;
+
+	if ((rs = schema_exec(c, "BEGIN")) != EVDB_OK)
+		return rs;
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d, %d)",
+	    PG_LOCK_KEY1, PG_LOCK_MIGRATE);
+	if ((rs = schema_exec(c, sql)) != EVDB_OK ||
+	    (rs = schema_exec(c, "CREATE SCHEMA IF NOT EXISTS evdb")) != EVDB_OK ||
+	    (rs = schema_exec(c, "CREATE TABLE IF NOT EXISTS evdb.schema_version"
+	    " (version integer NOT NULL)")) != EVDB_OK ||
+	    (rs = pg_query(c, "schema version",
+	    "SELECT coalesce(max(version), 0) FROM evdb.schema_version", 0, NULL,
+	    NULL, &res)) != EVDB_OK)
+		goto out;
+	version = pg_value_int64(res, 0, 0);
+	PQclear(res);
+	if (version > MIGRATION_COUNT) {
+		snprintf(c->errmsg, sizeof(c->errmsg),
+		    "registry schema version %lld is newer than this evdb (%d)",
+		    (long long)version, MIGRATION_COUNT);
+		rs = EVDB_ERR_BACKEND;
+		goto out;
+	}
+	for (i = (int)version; i < MIGRATION_COUNT; i++)
+		if ((rs = schema_exec(c, registry_migrations[i])) != EVDB_OK)
+			goto out;
+	if (version < MIGRATION_COUNT) {
+		snprintf(sql, sizeof(sql), "DELETE FROM evdb.schema_version;"
+		    " INSERT INTO evdb.schema_version VALUES (%d)", MIGRATION_COUNT);
+		if ((rs = schema_exec(c, sql)) != EVDB_OK)
+			goto out;
+	}
+	rs = schema_exec(c, "COMMIT");
+out:
+	if (rs != EVDB_OK && c->pg != NULL)
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+	return rs;
+}
+
+/* Whether the query (one row, one boolean) answers true. */
+static enum evdb_status
+schema_ask(struct pg_conn *c, const char *sql, const char *arg, bool *yes)
+{
+	PGresult *res;
+	enum evdb_status rs;
+
+	*yes = false;
+	if ((rs = pg_query(c, "schema", sql, 1, &arg, NULL, &res)) != EVDB_OK)
+		return rs;
+	*yes = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return EVDB_OK;
+}
+
+enum evdb_status
+pg_schema_namespace(struct pg_conn *c, const char *schema)
+{
+	enum evdb_status rs;
+	struct buf sql;
+	char name[PG_SCHEMA_MAX + 32];
+	bool have;
+
+	buf_init(&sql);
+	buf_printf(&sql, "CREATE SCHEMA IF NOT EXISTS %s", schema);
+	if ((rs = schema_exec(c, buf_cstr(&sql))) != EVDB_OK)
+		goto out;
+	snprintf(name, sizeof(name), "%s.category(varchar)", schema);
+	if ((rs = schema_ask(c, "SELECT to_regprocedure($1) IS NOT NULL", name,
+	    &have)) != EVDB_OK)
+		goto out;
+	if (!have) {
+		/* Message DB's category(): the stream name up to its first '-'. */
+		buf_reset(&sql);
+		buf_printf(&sql, "CREATE FUNCTION %s.category(stream_name varchar)"
+		    " RETURNS varchar AS $$ BEGIN"
+		    " RETURN split_part(category.stream_name, '-', 1);"
+		    " END; $$ LANGUAGE plpgsql IMMUTABLE", schema);
+		if ((rs = schema_exec(c, buf_cstr(&sql))) != EVDB_OK)
+			goto out;
+	}
+	buf_reset(&sql);
+	buf_printf(&sql,
+	    "CREATE TABLE IF NOT EXISTS %s.messages ("
+	    " global_position bigserial NOT NULL,"
+	    " position bigint NOT NULL,"
+	    " time timestamp without time zone"
+	    "  DEFAULT (now() AT TIME ZONE 'utc') NOT NULL,"
+	    " stream_name text NOT NULL,"
+	    " type text NOT NULL,"
+	    " data jsonb,"
+	    " metadata jsonb,"
+	    " id uuid NOT NULL DEFAULT gen_random_uuid(),"
+	    " CONSTRAINT messages_pkey PRIMARY KEY (global_position));"
+	    "CREATE UNIQUE INDEX IF NOT EXISTS messages_id ON %s.messages (id);"
+	    "CREATE UNIQUE INDEX IF NOT EXISTS messages_stream"
+	    " ON %s.messages (stream_name, position);"
+	    "CREATE INDEX IF NOT EXISTS messages_category ON %s.messages"
+	    " (%s.category(stream_name), global_position,"
+	    "  %s.category(metadata->>'correlationStreamName'))",
+	    schema, schema, schema, schema, schema, schema);
+	rs = schema_exec(c, buf_cstr(&sql));
+out:
+	buf_free(&sql);
+	return rs;
+}
+
+enum evdb_status
+pg_schema_adopt_lock(struct pg_conn *c, const struct pg_ns *ns)
+{
+	enum evdb_status rs;
+	struct buf sql;
+	char name[PG_SCHEMA_MAX + 32];
+	bool mdb;
+
+	/* Only where Message DB's own functions are installed. */
+	snprintf(name, sizeof(name), "%s.acquire_lock(varchar)", ns->schema);
+	if ((rs = schema_ask(c, "SELECT p.prosrc NOT LIKE '%evdb namespace lock%'"
+	    " FROM pg_proc p WHERE p.oid = to_regprocedure($1)", name,
+	    &mdb)) != EVDB_OK || !mdb)
+		return rs;
+	buf_init(&sql);
+	buf_printf(&sql,
+	    "CREATE OR REPLACE FUNCTION %s.acquire_lock(stream_name varchar)"
+	    " RETURNS bigint AS $$"
+	    " DECLARE _category_name_hash bigint;"
+	    " BEGIN"
+	    /* The marker that pg_schema_adopt_lock looks for. */
+	    "  -- evdb namespace lock: global positions commit in order\n"
+	    "  PERFORM pg_advisory_xact_lock(%d, %lld);"
+	    "  _category_name_hash := %s.hash_64(%s.category(acquire_lock.stream_name));"
+	    "  PERFORM pg_advisory_xact_lock(_category_name_hash);"
+	    "  RETURN _category_name_hash;"
+	    " END; $$ LANGUAGE plpgsql VOLATILE",
+	    ns->schema, PG_LOCK_KEY1, (long long)ns->id, ns->schema, ns->schema);
+	rs = schema_exec(c, buf_cstr(&sql));
+	buf_free(&sql);
+	if (rs == EVDB_OK)
+		log_info(c->st->log, "store: postgres: %s.acquire_lock now takes"
+		    " evdb's namespace lock", ns->schema);
+	return rs;
+}

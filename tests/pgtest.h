@@ -1,0 +1,75 @@
+/*
+ * tests/pgtest.h - a PostgreSQL cluster for the test programs of the
+ * PostgreSQL backend, so that they never skip: the shared cluster that
+ * EVDB_E2E_PGDIR names (make check-postgres), or else a private one that
+ * pgtest_cluster() starts in a temporary directory (deploy/pg-cluster:
+ * initdb as an unprivileged user, a unix socket only, no TCP) and stops at
+ * exit.  Header-only, for single-threaded main()s; include "tap.h" first.
+ */
+#ifndef EVDB_TESTS_PGTEST_H
+#define EVDB_TESTS_PGTEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char pgtest_private[256];	/* the private cluster's directory, or "" */
+
+/** Runs deploy/pg-cluster with args (already quoted); its exit status. */
+static int
+pgtest_run(const char *args)
+{
+	const char *src = getenv("EVDB_SRCDIR");
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd), "%s/deploy/pg-cluster %s >/dev/null",
+	    src != NULL && *src != '\0' ? src : ".", args);
+	return system(cmd);
+}
+
+static void
+pgtest_stop(void)
+{
+	char args[512];
+
+	if (pgtest_private[0] == '\0')
+		return;
+	snprintf(args, sizeof(args), "stop '%s'", pgtest_private);
+	(void)pgtest_run(args);
+	snprintf(args, sizeof(args), "rm -rf '%s'", pgtest_private);
+	(void)!system(args);
+	pgtest_private[0] = '\0';
+}
+
+/**
+ * Starts a private cluster in a new temporary directory, stopped and
+ * removed at exit; returns its directory (static).  Bails out on failure.
+ */
+static const char *
+pgtest_start_private(const char *tag)
+{
+	const char *tmp = getenv("TMPDIR");
+	char args[512];
+
+	snprintf(pgtest_private, sizeof(pgtest_private), "%s/evpg-%s.%ld",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp", tag, (long)getpid());
+	snprintf(args, sizeof(args), "start '%s'", pgtest_private);
+	if (pgtest_run(args) != 0) {
+		pgtest_private[0] = '\0';
+		tap_bail("deploy/pg-cluster start failed (is the postgresql"
+		    " package installed?)");
+	}
+	atexit(pgtest_stop);
+	return pgtest_private;
+}
+
+/** The cluster to use: EVDB_E2E_PGDIR's, or a private one (see above). */
+static const char *
+pgtest_cluster(const char *tag)
+{
+	const char *dir = getenv("EVDB_E2E_PGDIR");
+
+	return dir != NULL && *dir != '\0' ? dir : pgtest_start_private(tag);
+}
+
+#endif /* EVDB_TESTS_PGTEST_H */
