@@ -203,3 +203,8 @@ EXTRA_DIST += tests/e2e/tenant.c tests/e2e/tenant.h \
 	tests/e2e/tenant_scan_t.c tests/e2e/tenant_spool_t.c \
 	tests/e2e/tenant_sse_caps_t.c
 endif
+
+# sse_import.sh: every imported message reaches every matching live SSE
+# subscriber exactly once, also after an import with force (issue 14).
+TESTS += tests/e2e/sse_import.sh
+EXTRA_DIST += tests/e2e/sse_import.sh
