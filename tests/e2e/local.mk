@@ -208,3 +208,8 @@ endif
 # subscriber exactly once, also after an import with force (issue 14).
 TESTS += tests/e2e/sse_import.sh
 EXTRA_DIST += tests/e2e/sse_import.sh
+
+# edge_limits.sh: nginx's rate and connection limits cut a flooding client
+# with JSON 429 while another client is served (issue 14).
+TESTS += tests/e2e/edge_limits.sh
+EXTRA_DIST += tests/e2e/edge_limits.sh
