@@ -157,8 +157,8 @@ hub_hash(enum store_poke_kind kind, const char *s, size_t n)
 }
 
 /*
- * The identity of a message for hub_ns_replaced(): its stream and stream
- * position, hashed; never 0.
+ * The identity of a message for hub_ns_reset_if_replaced(): its stream and
+ * stream position, hashed; never 0.
  */
 static uint64_t
 hub_poke_key(const struct store_poke *p)
@@ -510,10 +510,9 @@ hub_tail_row(void *arg, const struct store_poke *p)
  * is below the tail or not.  Every message of the new content is new to
  * every subscriber, so the tail and the cursors of n's subscribers go back
  * to 0 (a stream subscriber to the position it asked for) and the tail read
- * that follows fans the new content out from its start.  True when that
- * happened.
+ * that follows fans the new content out from its start.
  */
-static bool
+static void
 hub_ns_reset_if_replaced(struct hub *h, struct hub_ns *n)
 {
 	struct sub *s;
@@ -521,7 +520,7 @@ hub_ns_reset_if_replaced(struct hub *h, struct hub_ns *n)
 
 	if (n->tail == 0 || hub_key_at(h, n->name, n->tail, &key) != EVDB_OK ||
 	    key == n->tail_key)
-		return false;	/* a failed read: the tail read reports it */
+		return;	/* a failed read: the tail read reports it */
 	log_info(h->opt.log, "hub: namespace %s was replaced (import with force); "
 	    "its subscribers get the new messages from the start", n->name);
 	for (s = h->subs; s != NULL; s = s->next) {
@@ -532,7 +531,6 @@ hub_ns_reset_if_replaced(struct hub *h, struct hub_ns *n)
 	}
 	n->tail = 0;
 	n->tail_key = 0;
-	return true;
 }
 
 /* Fans out everything above the namespace's tail to its live subscribers. */
@@ -543,7 +541,7 @@ hub_ns_advance(struct hub *h, struct hub_ns *n)
 	enum evdb_status rs;
 
 	n->dirty = false;
-	(void)hub_ns_reset_if_replaced(h, n);
+	hub_ns_reset_if_replaced(h, n);
 	do {
 		t.rows = 0;
 		rs = store_poke_tail(h->store, n->name, n->tail, HUB_BATCH, hub_tail_row, &t);
