@@ -70,6 +70,8 @@ struct sub {
 	size_t name_len;
 	int64_t min_position;		/* stream subscriptions: first position not
 					 * yet sent (advanced by catch-up) */
+	int64_t first_position;		/* the min_position it asked for, restored
+					 * when its namespace is replaced */
 	int64_t cursor;			/* every global position <= cursor is done */
 	int64_t group_member;		/* consumer group */
 	int64_t group_size;		/* 0: none */
@@ -86,6 +88,8 @@ struct hub_ns {
 	struct hub_ns *next;		/* the hub's namespaces */
 	char name[TOKEN_NS_MAX + 1];
 	int64_t tail;			/* live pokes were fanned out up to here */
+	uint64_t tail_key;		/* hub_poke_key of the message at tail;
+					 * 0 when tail is 0 or nothing is there */
 	int64_t watch_id;		/* its id in the store watch, or -1 */
 	bool dirty;			/* the namespace changed since the tail */
 	bool gone;			/* the namespace was deleted */
@@ -150,6 +154,20 @@ hub_hash(enum store_poke_kind kind, const char *s, size_t n)
 {
 	return strutil_fnv1a(STRUTIL_FNV1A_SEED ^ (uint32_t)kind, s, n) %
 	    HUB_BUCKETS;
+}
+
+/*
+ * The identity of a message for hub_ns_reset_if_replaced(): its stream and
+ * stream position, hashed; never 0.
+ */
+static uint64_t
+hub_poke_key(const struct store_poke *p)
+{
+	uint64_t k;
+
+	k = (uint64_t)strutil_fnv1a(STRUTIL_FNV1A_SEED, p->stream, p->stream_len);
+	k = (k * UINT64_C(0x9E3779B97F4A7C15)) ^ (uint64_t)p->position;
+	return k != 0 ? k : 1;
 }
 
 /* ---- FastCGI output ---------------------------------------------------- */
@@ -287,6 +305,30 @@ hub_sub_write(struct hub *h, struct sub *s)
 
 /* ---- namespaces and the live index ------------------------------------ */
 
+static enum evdb_status
+hub_key_row(void *arg, const struct store_poke *p)
+{
+	*(uint64_t *)arg = hub_poke_key(p);
+	return EVDB_OK;
+}
+
+/* Sets *key to hub_poke_key of the message at global position gpos, 0 if none. */
+static enum evdb_status
+hub_key_at(struct hub *h, const char *ns, int64_t gpos, uint64_t *key)
+{
+	struct store_poke_query q;
+
+	*key = 0;
+	if (gpos <= 0)
+		return EVDB_OK;
+	memset(&q, 0, sizeof(q));
+	q.kind = STORE_POKE_ALL;
+	q.after_gpos = gpos - 1;
+	q.upto_gpos = gpos;
+	q.limit = 1;
+	return store_poke_range(h->store, ns, &q, hub_key_row, key);
+}
+
 static struct hub_ns *
 hub_ns_get(struct hub *h, const char *name, bool create)
 {
@@ -305,8 +347,11 @@ hub_ns_get(struct hub *h, const char *name, bool create)
 	    store_watch_add(h->watch, h->store, name, &n->watch_id) != EVDB_OK)
 		n->watch_id = -1;
 	/* Whatever is committed now is catch-up; what comes later is live. */
-	if (store_head(h->store, name, &n->tail) != EVDB_OK)
+	if (store_head(h->store, name, &n->tail) != EVDB_OK ||
+	    hub_key_at(h, name, n->tail, &n->tail_key) != EVDB_OK) {
 		n->tail = 0;
+		n->tail_key = 0;
+	}
 	n->next = h->namespaces;
 	h->namespaces = n;
 	return n;
@@ -454,7 +499,38 @@ hub_tail_row(void *arg, const struct store_poke *p)
 		hub_live_deliver(t->h, s, p);
 	}
 	n->tail = p->global_position;
+	n->tail_key = hub_poke_key(p);
 	return EVDB_OK;
+}
+
+/*
+ * Since issue 15 a namespace only grows above its head, except through an
+ * import with force, which empties it and imports anew in one transaction:
+ * the message at the tail is then gone or another one, whether the new head
+ * is below the tail or not.  Every message of the new content is new to
+ * every subscriber, so the tail and the cursors of n's subscribers go back
+ * to 0 (a stream subscriber to the position it asked for) and the tail read
+ * that follows fans the new content out from its start.
+ */
+static void
+hub_ns_reset_if_replaced(struct hub *h, struct hub_ns *n)
+{
+	struct sub *s;
+	uint64_t key;
+
+	if (n->tail == 0 || hub_key_at(h, n->name, n->tail, &key) != EVDB_OK ||
+	    key == n->tail_key)
+		return;	/* a failed read: the tail read reports it */
+	log_info(h->opt.log, "hub: namespace %s was replaced (import with force); "
+	    "its subscribers get the new messages from the start", n->name);
+	for (s = h->subs; s != NULL; s = s->next) {
+		if (s->ns != n)
+			continue;
+		s->cursor = 0;
+		s->min_position = s->first_position;
+	}
+	n->tail = 0;
+	n->tail_key = 0;
 }
 
 /* Fans out everything above the namespace's tail to its live subscribers. */
@@ -465,6 +541,7 @@ hub_ns_advance(struct hub *h, struct hub_ns *n)
 	enum evdb_status rs;
 
 	n->dirty = false;
+	hub_ns_reset_if_replaced(h, n);
 	do {
 		t.rows = 0;
 		rs = store_poke_tail(h->store, n->name, n->tail, HUB_BATCH, hub_tail_row, &t);
@@ -572,6 +649,7 @@ hub_take_pending(struct hub *h)
 		s->name = xstrndup(p->sub.name ? p->sub.name : "", p->sub.name_len);
 		s->name_len = p->sub.name_len;
 		s->min_position = p->sub.min_position;
+		s->first_position = p->sub.min_position;
 		s->group_member = p->sub.group_member;
 		s->group_size = p->sub.group_size;
 		s->ns = hub_ns_get(h, p->sub.ns, true);

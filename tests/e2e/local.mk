@@ -214,7 +214,7 @@ check-postgres:
 .PHONY: check-postgres
 
 # pg_outage_t: PostgreSQL stopped (-m immediate) under load and started
-# again, on a private cluster of its own (skipped without EVDB_E2E_PGDIR).
+# again, on a private cluster of its own (tests/pgtest.h).
 check_PROGRAMS += tests/e2e/pg_outage_t
 TESTS += tests/e2e/pg_outage_t
 tests_e2e_pg_outage_t_SOURCES = tests/e2e/pg_outage_t.c $(E2E_HARNESS) tests/pgtest.h
@@ -224,3 +224,13 @@ PG_TESTS += tests/e2e/tenant_ids_t tests/unit/pg_mdb_t \
 	tests/e2e/tenant_import_t tests/e2e/tenant_sse_memory_t \
 	tests/e2e/tenant_abandon_t tests/e2e/tenant_scan_t tests/e2e/tenant_spool_t \
 	tests/e2e/tenant_sse_caps_t tests/e2e/tenant_upload_t
+
+# sse_import.sh: every imported message reaches every matching live SSE
+# subscriber exactly once, also after an import with force (issue 14).
+TESTS += tests/e2e/sse_import.sh
+EXTRA_DIST += tests/e2e/sse_import.sh
+
+# edge_limits.sh: nginx's rate and connection limits cut a flooding client
+# with JSON 429 while another client is served (issue 14).
+TESTS += tests/e2e/edge_limits.sh
+EXTRA_DIST += tests/e2e/edge_limits.sh
