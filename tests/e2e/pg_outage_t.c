@@ -2,10 +2,14 @@
  * tests/e2e/pg_outage_t.c - PostgreSQL stopped under load and started
  * again (issue 9, "Failures"): while four writers keep writing through
  * nginx, the cluster is stopped with `pg_ctl stop -m immediate` and started
- * again.  Every write that answered 200 is present afterwards; every answer
- * in between is 503 BACKEND_UNAVAILABLE JSON, and it comes quickly (no
- * request hangs); /health says 503 while the database is down; evdb serves
- * again without a restart.
+ * again.  Then (issue 14) evdb's connections are killed at random with
+ * pg_terminate_backend(), and the postmaster is stopped with SIGSTOP for
+ * 10 s (evdb's backends killed too, so that every reconnection meets the
+ * frozen postmaster) and continued.  Every write that answered 200 is
+ * present afterwards; every answer in between is 503 BACKEND_UNAVAILABLE
+ * JSON, and it comes within the connection time-out (no request hangs);
+ * /health says 503 while the database is down; evdb serves again without a
+ * restart.
  *
  * The test never stops a shared cluster: it starts a private one of its
  * own (tests/pgtest.h, deploy/pg-cluster) in make check, whether or not
@@ -14,6 +18,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,9 +86,11 @@ writer_main(void *arg)
 			w->slowest = dt;
 		code = r.json != NULL ? jpath_str(r.json, "error.code") : NULL;
 		if (r.status == 200 && r.json != NULL &&
-		    jpath_get(r.json, "position") != NULL)
-			w->acked[w->ok200++] = jpath_int(r.json, "position");
-		else if (r.status == 503 && r.json_ok && code != NULL &&
+		    jpath_get(r.json, "position") != NULL) {
+			w->acked[w->ok200] = jpath_int(r.json, "position");
+			/* main reads the count while we write (writers_ok). */
+			__atomic_store_n(&w->ok200, w->ok200 + 1, __ATOMIC_RELEASE);
+		} else if (r.status == 503 && r.json_ok && code != NULL &&
 		    strcmp(code, "BACKEND_UNAVAILABLE") == 0) {
 			w->unavailable++;
 			usleep(20000);
@@ -98,6 +105,72 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Runs sql on the cluster in dir through psql (a connection of its own,
+ * not one of evdb's) and returns the number of rows it printed, or -1.
+ * Fills pids[0..max) with the rows' first column when pids is not NULL.
+ */
+static int
+pg_psql(const char *dir, const char *sql, long *pids, int max)
+{
+	char cmd[1024], line[64];
+	FILE *f;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "psql -X -q -At -h '%s' -U evdb -d evdb_test"
+	    " -c \"%s\" 2>/dev/null", dir, sql);
+	if ((f = popen(cmd, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (pids != NULL && n < max)
+			pids[n] = strtol(line, NULL, 10);
+		n++;
+	}
+	return pclose(f) == 0 ? n : -1;
+}
+
+/* The postmaster's pid, from the first line of DIR/data/postmaster.pid. */
+static long
+pg_postmaster(const char *dir)
+{
+	char path[512];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/data/postmaster.pid", dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = -1;
+		fclose(f);
+	}
+	return pid;
+}
+
+/* Writes answered 200 so far, by all writers (they only ever grow). */
+static int
+writers_ok(const struct writer *w)
+{
+	int i, n = 0;
+
+	for (i = 0; i < WRITERS; i++)
+		n += __atomic_load_n(&w[i].ok200, __ATOMIC_ACQUIRE);
+	return n;
+}
+
+/* Waits up to 30 s for one more 200 than before; whether it came. */
+static bool
+writers_progress(const struct writer *w, int before)
+{
+	int k;
+
+	for (k = 0; k < 300; k++) {
+		if (writers_ok(w) > before)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
 int
 main(void)
 {
@@ -108,7 +181,9 @@ main(void)
 	struct http_resp r;
 	struct json_object *j;
 	char dir[256], store[512], args[512];
-	int i, k, good, total200 = 0, total503 = 0, other = 0, back;
+	int i, k, n, good, total200 = 0, total503 = 0, other = 0, back;
+	int killed, before;
+	long postmaster, pids[64];
 	double slowest = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -154,6 +229,38 @@ main(void)
 			usleep(100000);
 	}
 	ok(back, "/health is 200 again after %.1f s", k / 10.0);
+
+	/* Kills of evdb's connections at random, 10 rounds of up to 2. */
+	killed = 0;
+	for (k = 0; k < 10; k++) {
+		n = pg_psql(dir, "SELECT pg_terminate_backend(pid) FROM"
+		    " pg_stat_activity WHERE application_name LIKE 'evdb%'"
+		    " AND pid <> pg_backend_pid() ORDER BY random() LIMIT 2",
+		    NULL, 0);
+		if (n > 0)
+			killed += n;
+		usleep(200000);
+	}
+	ok(killed > 0, "pg_terminate_backend() killed %d of evdb's connections"
+	    " in 10 rounds", killed);
+	before = writers_ok(w);
+	ok(writers_progress(w, before), "writes succeed again after the kills"
+	    " (%d 200s before)", before);
+
+	/* The postmaster frozen for 10 s, with evdb's backends gone. */
+	postmaster = pg_postmaster(dir);
+	n = pg_psql(dir, "SELECT pid FROM pg_stat_activity WHERE"
+	    " application_name LIKE 'evdb%'", pids, 64);
+	ok(postmaster > 0 && kill((pid_t)postmaster, SIGSTOP) == 0,
+	    "SIGSTOP to the postmaster (pid %ld)", postmaster);
+	for (k = 0; k < n && k < 64; k++)
+		(void)kill((pid_t)pids[k], SIGTERM);
+	sleep(10);
+	ok(postmaster > 0 && kill((pid_t)postmaster, SIGCONT) == 0,
+	    "SIGCONT after 10 s (%d of evdb's backends killed meanwhile)", n);
+	before = writers_ok(w);
+	ok(writers_progress(w, before), "writes succeed again after the"
+	    " postmaster continued");
 	sleep(1);
 	atomic_store(&stop, 1);
 	for (i = 0; i < WRITERS; i++) {
