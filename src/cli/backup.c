@@ -506,7 +506,9 @@ backup_create(const struct backup_options *o, char *err, size_t err_size)
 	buf_init(&label);
 	buf_printf(&src, "%s/registry.db", o->data_dir);
 	if (access(src.data, R_OK) != 0) {
-		snprintf(err, err_size, "%s: %s (is %s evdb's data directory?)", src.data,
+		snprintf(err, err_size, "%s: %s (is %s the data directory of a"
+		    " SQLite store?  A PostgreSQL store is backed up with pg_dump:"
+		    " docs/operations.md, \"Backups on PostgreSQL\")", src.data,
 		    strerror(errno), o->data_dir);
 		rs = EVDB_ERR_NOT_FOUND;
 		goto out;

@@ -8,10 +8,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "cli/report.h"
@@ -192,6 +194,13 @@ report_generation(const char *data_dir, const char *ns, int64_t *gen,
 
 	buf_init(&path);
 	buf_printf(&path, "%s/registry.db", data_dir);
+	if (access(path.data, R_OK) != 0) {
+		snprintf(err, err_size, "%s: %s (is %s the data directory of a SQLite"
+		    " store?  On PostgreSQL, query the namespace's messages table)",
+		    path.data, strerror(errno), data_dir);
+		rs = EVDB_ERR_NOT_FOUND;
+		goto out;
+	}
 	if ((rs = report_open(path.data, &db, err, err_size)) != EVDB_OK)
 		goto out;
 	if (sqlite3_prepare_v2(db, "SELECT id FROM namespaces WHERE name = ?1", -1,

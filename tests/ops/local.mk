@@ -10,7 +10,8 @@ OPS_TESTS = \
 	tests/ops/roundtrip.sh \
 	tests/ops/backup.sh \
 	tests/ops/report.sh \
-	tests/ops/help.sh
+	tests/ops/help.sh \
+	tests/ops/pg_dump.sh
 
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/ops/lib.sh
