@@ -48,6 +48,8 @@ struct fuzz_env {
 	struct buf out;			/* response body, reused */
 	char admin_token[TOKEN_MAX_LEN]; /* token of namespace "default" */
 	unsigned long runs;		/* runs since the store was (re)created */
+	unsigned long recycle_runs;	/* runs per store (FUZZ_RECYCLE_RUNS
+					 * unless the harness lowers it) */
 	bool open;			/* fuzz_env_open succeeded */
 };
 
@@ -63,7 +65,7 @@ void fuzz_env_open(struct fuzz_env *e);
 void fuzz_env_close(struct fuzz_env *e);
 
 /**
- * Counts one run; every FUZZ_RECYCLE_RUNS runs closes the store, empties
+ * Counts one run; every e->recycle_runs runs closes the store, empties
  * the data directory and opens it again, so the databases stay small.
  */
 void fuzz_env_tick(struct fuzz_env *e);
