@@ -3,7 +3,8 @@
  * a temporary data directory, detached requests (request.h, fcgi == NULL)
  * built on it, and the checks that every answer is well-formed.
  *
- * Each harness (fuzz_rpc.c, fuzz_subscribe.c, fuzz_token.c, fuzz_import.c)
+ * Each harness (fuzz_rpc.c, fuzz_subscribe.c, fuzz_token.c, fuzz_import.c,
+ * fuzz_gate.c)
  * exports three
  * functions, <name>_init, <name>_one and <name>_fini.  Built with
  * -DFUZZ_LIBFUZZER it also defines libFuzzer's LLVMFuzzerInitialize and
@@ -100,7 +101,7 @@ bool fuzz_json_parse(const char *text, size_t len, struct json_object **out,
     const char **why);
 
 /*
- * The harnesses.  For each <h> in rpc, subscribe, token, import:
+ * The harnesses.  For each <h> in rpc, subscribe, token, import, gate:
  *   fuzz_<h>_init()  opens the harness's environment (fuzz_env_open); once
  *                    per process, before any run; returns 0;
  *   fuzz_<h>_one()   runs one input data[0..size) (not modified, not kept)
@@ -119,6 +120,10 @@ void fuzz_token_fini(void);
 int fuzz_import_init(void);
 int fuzz_import_one(const uint8_t *data, size_t size);
 void fuzz_import_fini(void);
+/* The admission gate's state machine (fuzz_gate.c): no store, no env. */
+int fuzz_gate_init(void);
+int fuzz_gate_one(const uint8_t *data, size_t size);
+void fuzz_gate_fini(void);
 
 /** Prints "fuzz check failed: ..." and the answer of r (may be NULL) and aborts. */
 void fuzz_fail(const struct request *r, const char *fmt, ...)
