@@ -4,7 +4,7 @@
  * built on it, and the checks that every answer is well-formed.
  *
  * Each harness (fuzz_rpc.c, fuzz_subscribe.c, fuzz_token.c, fuzz_import.c,
- * fuzz_gate.c)
+ * fuzz_gate.c, fuzz_args.c)
  * exports three
  * functions, <name>_init, <name>_one and <name>_fini.  Built with
  * -DFUZZ_LIBFUZZER it also defines libFuzzer's LLVMFuzzerInitialize and
@@ -101,7 +101,7 @@ bool fuzz_json_parse(const char *text, size_t len, struct json_object **out,
     const char **why);
 
 /*
- * The harnesses.  For each <h> in rpc, subscribe, token, import, gate:
+ * The harnesses.  For each <h> in rpc, subscribe, token, import, gate, args:
  *   fuzz_<h>_init()  opens the harness's environment (fuzz_env_open); once
  *                    per process, before any run; returns 0;
  *   fuzz_<h>_one()   runs one input data[0..size) (not modified, not kept)
@@ -124,6 +124,10 @@ void fuzz_import_fini(void);
 int fuzz_gate_init(void);
 int fuzz_gate_one(const uint8_t *data, size_t size);
 void fuzz_gate_fini(void);
+/* Option parsing, settings_load (fuzz_args.c): no store, no env. */
+int fuzz_args_init(void);
+int fuzz_args_one(const uint8_t *data, size_t size);
+void fuzz_args_fini(void);
 
 /** Prints "fuzz check failed: ..." and the answer of r (may be NULL) and aborts. */
 void fuzz_fail(const struct request *r, const char *fmt, ...)
