@@ -3,7 +3,8 @@
  * a temporary data directory, detached requests (request.h, fcgi == NULL)
  * built on it, and the checks that every answer is well-formed.
  *
- * Each harness (fuzz_rpc.c, fuzz_subscribe.c, fuzz_token.c, fuzz_import.c)
+ * Each harness (fuzz_rpc.c, fuzz_subscribe.c, fuzz_token.c, fuzz_import.c,
+ * fuzz_gate.c, fuzz_args.c)
  * exports three
  * functions, <name>_init, <name>_one and <name>_fini.  Built with
  * -DFUZZ_LIBFUZZER it also defines libFuzzer's LLVMFuzzerInitialize and
@@ -48,6 +49,8 @@ struct fuzz_env {
 	struct buf out;			/* response body, reused */
 	char admin_token[TOKEN_MAX_LEN]; /* token of namespace "default" */
 	unsigned long runs;		/* runs since the store was (re)created */
+	unsigned long recycle_runs;	/* runs per store (FUZZ_RECYCLE_RUNS
+					 * unless the harness lowers it) */
 	bool open;			/* fuzz_env_open succeeded */
 };
 
@@ -63,7 +66,7 @@ void fuzz_env_open(struct fuzz_env *e);
 void fuzz_env_close(struct fuzz_env *e);
 
 /**
- * Counts one run; every FUZZ_RECYCLE_RUNS runs closes the store, empties
+ * Counts one run; every e->recycle_runs runs closes the store, empties
  * the data directory and opens it again, so the databases stay small.
  */
 void fuzz_env_tick(struct fuzz_env *e);
@@ -98,7 +101,7 @@ bool fuzz_json_parse(const char *text, size_t len, struct json_object **out,
     const char **why);
 
 /*
- * The harnesses.  For each <h> in rpc, subscribe, token, import:
+ * The harnesses.  For each <h> in rpc, subscribe, token, import, gate, args:
  *   fuzz_<h>_init()  opens the harness's environment (fuzz_env_open); once
  *                    per process, before any run; returns 0;
  *   fuzz_<h>_one()   runs one input data[0..size) (not modified, not kept)
@@ -117,6 +120,14 @@ void fuzz_token_fini(void);
 int fuzz_import_init(void);
 int fuzz_import_one(const uint8_t *data, size_t size);
 void fuzz_import_fini(void);
+/* The admission gate's state machine (fuzz_gate.c): no store, no env. */
+int fuzz_gate_init(void);
+int fuzz_gate_one(const uint8_t *data, size_t size);
+void fuzz_gate_fini(void);
+/* Option parsing, settings_load (fuzz_args.c): no store, no env. */
+int fuzz_args_init(void);
+int fuzz_args_one(const uint8_t *data, size_t size);
+void fuzz_args_fini(void);
 
 /** Prints "fuzz check failed: ..." and the answer of r (may be NULL) and aborts. */
 void fuzz_fail(const struct request *r, const char *fmt, ...)

@@ -156,6 +156,7 @@ fuzz_env_open(struct fuzz_env *e)
 		fuzz_fail(NULL, "cannot open the log");
 
 	/* Only these settings are read by the code under test. */
+	e->recycle_runs = FUZZ_RECYCLE_RUNS;
 	e->settings.workers = 1;
 	e->settings.max_body = 1048576;
 	e->settings.max_response_bytes = 4194304;
@@ -191,7 +192,7 @@ fuzz_env_close(struct fuzz_env *e)
 void
 fuzz_env_tick(struct fuzz_env *e)
 {
-	if (++e->runs < FUZZ_RECYCLE_RUNS)
+	if (++e->runs < e->recycle_runs)
 		return;
 	fuzz_env_close_store(e);
 	if (!fuzz_rm_tree(e->data_dir))
@@ -304,6 +305,8 @@ fuzz_code_allowed(int status, const char *code)
 		{ 409, "MESSAGE_ID_CONFLICT" },
 		{ 413, "PAYLOAD_TOO_LARGE" },
 		{ 429, "SUBSCRIBER_LIMIT" },
+		{ 429, "CONCURRENCY_LIMIT" },
+		{ 429, "IMPORT_LIMIT" },
 	};
 	size_t i;
 

@@ -12,6 +12,16 @@
  * import_serve must answer a stream of "data: {...}\n\n" events, each
  * strict JSON, the last of them "done" (status 200) or an error event
  * (status 400, 409, 500, 503 or 507).
+ *
+ * Second round (issue 14): an input that starts with the line "#force"
+ * is imported with ?force=true (the rest of the input is the body), so the
+ * clearing import is fuzzed too; the store persists across runs, so
+ * records above the head, continuing their stream, resumed (skipped) and
+ * refused (POSITION_EXISTS, POSITION_BEHIND_HEAD, POSITION_GAP,
+ * MESSAGE_ID_CONFLICT) are all reached.  A 200 import is readable: every
+ * record of the body is then stored at its stream and position with the
+ * canonical form of its id, and the "done" event counts imported and
+ * skipped records as non-negative integers.
  */
 #include "config.h"
 
@@ -26,13 +36,54 @@
 #include "core/streamname.h"
 #include "core/uuid.h"
 
+/* First line of an input imported with ?force=true. */
+#define FUZZ_IMPORT_FORCE "#force\n"
+
 /* libFuzzer's entry points take no context: see fuzz_rpc.c. */
 static struct fuzz_env fuzz_import_env;
 static struct json_tokener *fuzz_import_tok;
 
-/* Checks import_parse_line's contract on one line. */
+/* store_message_fn: copies the id of the one row read into ctx. */
+static enum evdb_status
+fuzz_import_read_id(void *ctx, const struct store_message *m)
+{
+	char *id = ctx;
+
+	snprintf(id, UUID_STR_LEN + 2, "%.*s", (int)(m->id_len > UUID_STR_LEN ?
+	    UUID_STR_LEN + 1 : m->id_len), m->id);
+	return EVDB_OK;
+}
+
+/* Checks that the accepted record rec is stored (after a 200 import). */
 static void
-fuzz_import_line(const char *line, size_t len)
+fuzz_import_check_stored(struct fuzz_env *e, const struct request *r,
+    const struct store_import_record *rec)
+{
+	struct store_stream_query q;
+	char canon[UUID_STR_LEN + 1], id[UUID_STR_LEN + 2] = "";
+	enum evdb_status rs;
+
+	if (uuid_canonical(rec->id, rec->id_len, canon) != EVDB_OK)
+		fuzz_fail(r, "import: an accepted id is not a UUID");
+	memset(&q, 0, sizeof(q));
+	q.stream = rec->stream;
+	q.stream_len = rec->stream_len;
+	q.position = rec->position;
+	q.limit = 1;
+	rs = store_read_stream(e->conn, "default", &q, fuzz_import_read_id, id);
+	if (rs != EVDB_OK || strcmp(id, canon) != 0)
+		fuzz_fail(r, "import: 200, but %.*s@%lld holds \"%s\" (%s), not %s",
+		    (int)rec->stream_len, rec->stream, (long long)rec->position, id,
+		    evdb_strerror(rs), canon);
+}
+
+/*
+ * Checks import_parse_line's contract on one line; after a 200 import
+ * (r not NULL) also that an accepted record is stored.
+ */
+static void
+fuzz_import_line(struct fuzz_env *e, const struct request *r,
+    const char *line, size_t len)
 {
 	struct store_import_record rec;
 	struct json_object *root = NULL, *back;
@@ -60,6 +111,8 @@ fuzz_import_line(const char *line, size_t len)
 				fuzz_fail(NULL, "accepted meta is not JSON: %s", why);
 			json_object_put(back);
 		}
+		if (r != NULL)
+			fuzz_import_check_stored(e, r, &rec);
 	} else {
 		if (strcmp(code, "INVALID_JSON") != 0 && strcmp(code, "INVALID_RECORD") != 0)
 			fuzz_fail(NULL, "import_parse_line: code %s", code);
@@ -87,6 +140,13 @@ fuzz_import_events(const struct request *r)
 		if (!fuzz_json_parse(p + 6, (size_t)(nl - p - 6), &ev, &why))
 			fuzz_fail(r, "import: an event is not JSON: %s", why);
 		done = json_object_object_get_ex(ev, "done", &v);
+		if (done && (!json_object_object_get_ex(ev, "imported", &v) ||
+		    !json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) < 0 ||
+		    (json_object_object_get_ex(ev, "skipped", &v) &&
+		    (!json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) < 1))))
+			fuzz_fail(r, "import: done without a count of imported records");
 		failed = json_object_object_get_ex(ev, "error", &v);
 		p = nl + 2;
 	}
@@ -122,24 +182,35 @@ int
 fuzz_import_one(const uint8_t *data, size_t size)
 {
 	struct fuzz_env *e = &fuzz_import_env;
-	const char *p = (const char *)data, *nl;
-	size_t left = size, len;
+	const char *p, *nl, *query = "";
+	size_t left, len;
 	struct request r;
 
+	if (size >= sizeof(FUZZ_IMPORT_FORCE) - 1 &&
+	    memcmp(data, FUZZ_IMPORT_FORCE, sizeof(FUZZ_IMPORT_FORCE) - 1) == 0) {
+		query = "force=true";
+		data += sizeof(FUZZ_IMPORT_FORCE) - 1;
+		size -= sizeof(FUZZ_IMPORT_FORCE) - 1;
+	}
+	fuzz_request_init(e, &r, "POST", "/import", query);
+	memcpy(r.ns, "default", sizeof("default"));
+	buf_append(r.body, data, size);
+	import_serve(&r);
+	if (getenv("FUZZ_SHOW") != NULL)	/* what a seed reaches */
+		fprintf(stderr, "import %d: %.*s", r.status, (int)r.out->len,
+		    r.out->data != NULL ? r.out->data : "");
+	fuzz_import_events(&r);
+
+	p = (const char *)data;
+	left = size;
 	while (left > 0) {
 		nl = memchr(p, '\n', left);
 		len = nl != NULL ? (size_t)(nl - p) : left;
 		if (len <= IMPORT_LINE_MAX)
-			fuzz_import_line(p, len);
+			fuzz_import_line(e, r.status == 200 ? &r : NULL, p, len);
 		p += len + (nl != NULL);
 		left -= len + (nl != NULL);
 	}
-
-	fuzz_request_init(e, &r, "POST", "/import", "");
-	memcpy(r.ns, "default", sizeof("default"));
-	buf_append(r.body, data, size);
-	import_serve(&r);
-	fuzz_import_events(&r);
 	fuzz_request_done(e, &r);
 	fuzz_env_tick(e);
 	return 0;

@@ -13,7 +13,7 @@
 # in tests/fuzz/build/<harness>-crash-*; add it to tests/fuzz/regressions/
 # once it is understood.  See docs/fuzzing.md.
 
-FUZZ_HARNESSES = rpc subscribe token import
+FUZZ_HARNESSES = rpc subscribe token import gate args
 FUZZ_SECONDS = 60
 FUZZ_CC = clang
 # Extra libFuzzer flags, e.g. FUZZ_FLAGS='-runs=10000000 -max_len=8192'.
@@ -26,7 +26,8 @@ FUZZ_INCLUDES = $(DEFS) $(DEFAULT_INCLUDES) $(AM_CPPFLAGS) $(CPPFLAGS) \
 
 FUZZ_COMMON = tests/fuzz/fuzz.h tests/fuzz/fuzz_env.c
 FUZZ_SOURCES = tests/fuzz/fuzz_rpc.c tests/fuzz/fuzz_subscribe.c \
-	tests/fuzz/fuzz_token.c tests/fuzz/fuzz_import.c
+	tests/fuzz/fuzz_token.c tests/fuzz/fuzz_import.c tests/fuzz/fuzz_gate.c \
+	tests/fuzz/fuzz_args.c
 
 check_PROGRAMS += tests/fuzz/regress_t
 TESTS += tests/fuzz/regress_t

@@ -3,7 +3,7 @@
  * the harnesses' own entry points, built with the ordinary compiler, so that
  * `make check` catches a fixed crash coming back without clang.
  *
- * For every harness (rpc, subscribe, token, import) it replays each file of
+ * For every harness (rpc, subscribe, token, import, gate, args) it replays each file of
  * tests/fuzz/regressions/<harness>/ (inputs that once crashed or failed a
  * check) and of tests/fuzz/corpus/<harness>/ (the seed corpus), one TAP
  * line per file.  Each input runs in a child process on a fresh temporary
@@ -48,6 +48,8 @@ static const struct regress_harness regress_harnesses[] = {
 	{ "subscribe", fuzz_subscribe_init, fuzz_subscribe_one, fuzz_subscribe_fini },
 	{ "token", fuzz_token_init, fuzz_token_one, fuzz_token_fini },
 	{ "import", fuzz_import_init, fuzz_import_one, fuzz_import_fini },
+	{ "gate", fuzz_gate_init, fuzz_gate_one, fuzz_gate_fini },
+	{ "args", fuzz_args_init, fuzz_args_one, fuzz_args_fini },
 };
 
 #define REGRESS_NHARNESS (sizeof(regress_harnesses) / sizeof(regress_harnesses[0]))
