@@ -14,3 +14,9 @@ TESTS += tests/crash/crash_loop.sh
 tests_crash_crashwriter_SOURCES = tests/crash/crashwriter.c
 tests_crash_crashwriter_LDADD = $(JSONC_LIBS) -lpthread
 EXTRA_DIST += tests/crash/crash-loop tests/crash/crash_loop.sh
+
+# The crash loop on PostgreSQL (CRASH_STORE=pg, 15 rounds): a private
+# cluster, and rounds that also stop PostgreSQL with -m immediate; checked
+# through the API and through psql on message_store.messages.
+TESTS += tests/crash/crash_loop_pg.sh
+EXTRA_DIST += tests/crash/crash_loop_pg.sh
