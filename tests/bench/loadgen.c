@@ -23,7 +23,9 @@
  *   w1          the reference workload: stream.write of the reference body to
  *               test-stream-<0..streams-1>, and after every --writes-per-get
  *               writes one stream.get (position 0, batchSize 10) of the
- *               stream last written
+ *               stream last written; with --categories C > 1, the streams
+ *               are test<c>-stream-<0..streams-1>, c drawn uniformly from
+ *               0..C-1 per write (C categories instead of one)
  *   write       stream.write only, same body and streams
  *   stream-get  stream.get only (position 0, --batch-size, default 10)
  *   category    category.get of category "test" with --batch-size (default
@@ -134,6 +136,7 @@ struct lg_config {
 	const char *label;		/* name of the run in the RESULT line */
 	const char *token;		/* bearer token or NULL */
 	int streams;			/* w1/write: number of streams */
+	int categories;			/* w1/write: categories, 1: "test" */
 	int writes_per_get;		/* w1: writes between two stream.get */
 	int batch_size;			/* stream-get/category batchSize */
 	int group_size;			/* category: consumer group size, 0 none */
@@ -191,6 +194,7 @@ struct lg_thread {
 	uint64_t rng;			/* xorshift64* state, never 0 */
 	uint64_t seq;			/* requests sent by this thread */
 	int last_stream;		/* w1: stream of the last write */
+	char last_cat[16];		/* w1: its category's suffix, "" or c */
 	char req[LG_REQ_MAX];		/* the request being sent */
 	size_t req_len;			/* its length */
 	char expect;			/* first body byte a good answer has */
@@ -207,7 +211,7 @@ struct lg_thread {
 
 /* The reference event of the issue; %d stream, %lld counter. */
 static const char lg_write_fmt[] =
-    "[\"stream.write\",\"test-stream-%d\",{\"type\":\"TestEvent\",\"data\":"
+    "[\"stream.write\",\"test%s-stream-%d\",{\"type\":\"TestEvent\",\"data\":"
     "{\"counter\":%lld,\"payload\":\"test data for profiling with some content"
     " to make it realistic\",\"nested\":{\"field1\":\"value1\",\"field2\":42,"
     "\"field3\":true}},\"metadata\":{\"correlationStreamName\":"
@@ -370,14 +374,17 @@ lg_build(struct lg_thread *t)
 	case LG_WRITE:
 		if (get) {
 			blen = snprintf(body, sizeof(body), "[\"stream.get\","
-			    "\"test-stream-%d\",{\"position\":0,\"batchSize\":%d}]",
-			    t->last_stream, cfg->batch_size);
+			    "\"test%s-stream-%d\",{\"position\":0,\"batchSize\":%d}]",
+			    t->last_cat, t->last_stream, cfg->batch_size);
 			t->expect = '[';
 		} else {
 			t->last_stream = (int)lg_rand(t, (uint64_t)cfg->streams);
+			if (cfg->categories > 1)
+				snprintf(t->last_cat, sizeof(t->last_cat), "%d",
+				    (int)lg_rand(t, (uint64_t)cfg->categories));
 			/* Seeded: the same width as the clock's 19 digits. */
 			blen = snprintf(body, sizeof(body), lg_write_fmt,
-			    t->last_stream, cfg->seeded ?
+			    t->last_cat, t->last_stream, cfg->seeded ?
 			    1000000000000000000LL + (long long)t->seq :
 			    (long long)lg_realtime_ns());
 			t->expect = '{';
@@ -847,7 +854,8 @@ lg_usage(FILE *f)
 	fprintf(f,
 	    "usage: loadgen --port P [--connections N] [--duration S] [--warmup S]\n"
 	    "               [--requests N] [--workload w1|write|stream-get|category|health]\n"
-	    "               [--streams N] [--writes-per-get N] [--batch-size N]\n"
+	    "               [--streams N] [--categories C] [--writes-per-get N]\n"
+	    "               [--batch-size N]\n"
 	    "               [--group-size N] [--position-max N] [--no-check] [--label L]\n"
 	    "               [--rate R] [--seed N] [--subscribers S]\n"
 	    "               [--subscribe-position G]\n"
@@ -1020,6 +1028,7 @@ main(int argc, char **argv)
 		{ "requests", required_argument, NULL, 'n' },
 		{ "workload", required_argument, NULL, 'w' },
 		{ "streams", required_argument, NULL, 's' },
+		{ "categories", required_argument, NULL, 'C' },
 		{ "writes-per-get", required_argument, NULL, 'g' },
 		{ "batch-size", required_argument, NULL, 'b' },
 		{ "group-size", required_argument, NULL, 'G' },
@@ -1055,6 +1064,7 @@ main(int argc, char **argv)
 	cfg.workload_name = "w1";
 	cfg.label = NULL;
 	cfg.streams = 100;
+	cfg.categories = 1;
 	cfg.writes_per_get = 10;
 	cfg.position_max = 1;
 	cfg.check = true;
@@ -1103,6 +1113,11 @@ main(int argc, char **argv)
 			if (!lg_int_arg(optarg, 1, 1000000, &v))
 				goto bad;
 			cfg.streams = (int)v;
+			break;
+		case 'C':
+			if (!lg_int_arg(optarg, 1, 1000000, &v))
+				goto bad;
+			cfg.categories = (int)v;
 			break;
 		case 'g':
 			if (!lg_int_arg(optarg, 0, 1000000, &v))

@@ -13,7 +13,7 @@
 LOADGEN=$EVDB_BUILDDIR/tests/bench/loadgen
 HEAPCOUNT=$EVDB_BUILDDIR/tests/bench/heapcount.so
 
-plan 11
+plan 14
 ops_setup
 [[ -x $LOADGEN ]] || bail "no $LOADGEN (make tests/bench/loadgen)"
 [[ -r $HEAPCOUNT ]] || bail "no $HEAPCOUNT (make tests/bench/heapcount.so)"
@@ -64,6 +64,23 @@ cond_ok "$(awk -v o="$open" -v c="$closed" 'BEGIN { print (o > 20 * c ? 0 : 1) }
 # A bad rate is a usage error.
 run_ok 2 "--rate 0 is refused" "$LOADGEN" --port "$STACK_PORT" --rate 0
 run_ok 2 "--rate -1 is refused" "$LOADGEN" --port "$STACK_PORT" --rate -1
+
+# --categories C (issue 9's W3/100cat): the writes land in categories
+# test0..test<C-1>, each of them, and nowhere else.
+lg --workload write --connections 1 --requests 40 --categories 4 --seed 6
+n=0
+hit=0
+for k in 0 1 2 3; do
+	m=$(curl -s --max-time 10 "http://127.0.0.1:$STACK_PORT/rpc" \
+		-H "Authorization: Bearer $LOADGEN_TOKEN" \
+		-d "[\"category.get\",\"test$k\",{\"batchSize\":1000}]" |
+		grep -o '"TestEvent"' | wc -l)
+	n=$((n + m))
+	((m > 0)) && hit=$((hit + 1))
+done
+is_ok "$(field "$res" errors)" 0 "--categories 4: the writes succeed"
+is_ok "$n/$hit" 40/4 "--categories 4: the 40 writes are in test0..test3, in each"
+run_ok 2 "--categories 0 is refused" "$LOADGEN" --port "$STACK_PORT" --categories 0
 
 # heapcount.so: ls allocates from its own code (gnulib's xmalloc) and
 # through libc (opendir, the locale); own_allocs counts the first only.  A
