@@ -14,16 +14,9 @@ plan 25
 ops_setup
 # The test names the store itself, each way in turn.
 unset EVDB_STORE EVDB_CONFIG EVDB_DATA_DIR
-# Not under OPS_TMP (mode 0700): as root the cluster belongs to nobody,
-# who must reach its directory.
-pgdir=$(mktemp -d "${TMPDIR:-/tmp}/evpg-report.XXXXXX") || bail "mktemp failed"
-pg_stop() {
-	"$EVDB_SRCDIR/deploy/pg-cluster" stop "$pgdir" >/dev/null 2>&1 || true
-	rm -rf "$pgdir"
-}
-store=$("$EVDB_SRCDIR/deploy/pg-cluster" start "$pgdir") ||
-	bail "deploy/pg-cluster start failed"
-trap 'ops_cleanup; pg_stop' EXIT
+pg_start
+pgdir=$PG_DIR
+store=$PG_STORE
 
 stack_start "$OPS_TMP/pg" --store "$store"
 url=$STACK_URL
