@@ -97,7 +97,7 @@ report_num_width(int64_t v)
 	return (size_t)snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
 }
 
-/* Appends r as a row of t, its name with control characters replaced by
+/* Appends in as a row of t, its name with control characters replaced by
  * '?' (a store_summary_fn). */
 static enum evdb_status
 report_add(void *ctx, const struct store_summary_row *in)
