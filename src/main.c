@@ -248,6 +248,7 @@ main(int argc, char **argv)
 		log_error(&log, "cannot create %s: %s", s.data_dir, strerror(errno));
 		goto out;
 	}
+	memset(&so, 0, sizeof(so));
 	so.location = s.store;
 	so.data_dir = s.data_dir;
 	so.durability = s.durability;

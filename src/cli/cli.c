@@ -17,7 +17,9 @@
 #include "cli/backup.h"
 #include "cli/cli.h"
 #include "cli/report.h"
+#include "core/settings.h"
 #include "core/xalloc.h"
+#include "store/store.h"
 
 /* One subcommand: its name and its entry point (argv as in cli.h). */
 struct cli_command {
@@ -232,6 +234,67 @@ cli_default_data_dir(void)
 	return env != NULL && env[0] != '\0' ? env : LOCALSTATEDIR "/lib/evdb";
 }
 
+int
+cli_store_open(const char *cmd, const char *store, const char *data_dir,
+    const char *config, struct log *log, struct store **out)
+{
+	char o_store[] = "--store", o_data_dir[] = "--data-dir",
+	    o_config[] = "--config";
+	char *argv[6], err[1024];
+	struct store_options so;
+	struct settings *s;
+	int argc = 0, rc = CLI_EXIT_OK;
+
+	*out = NULL;
+	/* settings_load() sees only these options, as if given to the server. */
+	if (store != NULL) {
+		argv[argc++] = o_store;
+		argv[argc++] = (char *)store;
+	}
+	if (data_dir != NULL) {
+		argv[argc++] = o_data_dir;
+		argv[argc++] = (char *)data_dir;
+	}
+	if (config != NULL) {
+		argv[argc++] = o_config;
+		argv[argc++] = (char *)config;
+	}
+	s = xcalloc(1, sizeof(*s));
+	if (settings_load(s, argc, argv, err, sizeof(err)) != EVDB_OK) {
+		fprintf(stderr, "%s: %s\n", cmd, err);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	memset(&so, 0, sizeof(so));
+	so.location = s->store;
+	so.data_dir = s->data_dir;
+	so.durability = s->durability;
+	so.busy_timeout_ms = s->busy_timeout_ms;
+	so.log = log;
+	so.must_exist = true;
+	if (store_open(&so, out) != EVDB_OK) {
+		/* The reason is logged; never print the location: a conninfo
+		 * may hold a password. */
+		fprintf(stderr, "%s: cannot open the store\n", cmd);
+		rc = CLI_EXIT_FAIL;
+	}
+out:
+	free(s);
+	return rc;
+}
+
+void
+cli_store_usage(void)
+{
+	printf("--store S           sqlite:DIR, a postgresql:// URL or a libpq conninfo\n"
+	    "                    (default sqlite:D)\n"
+	    "--data-dir D        the SQLite data directory (default %s/lib/evdb)\n"
+	    "--config F          the server's config file\n"
+	    "As for evdb serve: a flag beats $EVDB_STORE, $EVDB_DATA_DIR, which beat\n"
+	    "the config file's store = and data-dir = (F, $EVDB_CONFIG, or\n"
+	    "%s/evdb/evdb.conf when present).\n", LOCALSTATEDIR, SYSCONFDIR);
+}
+
 /* ---- backup --------------------------------------------------------------- */
 
 static void
@@ -377,13 +440,16 @@ cli_restore_main(int argc, char **argv)
 static void
 cli_report_usage(void)
 {
-	printf("usage: evdb report streams|categories|types --ns NAME [--data-dir D]\n"
-	    "                   [--limit N]\n"
+	printf("usage: evdb report streams|categories|types --ns NAME [--store S]\n"
+	    "                   [--data-dir D] [--config F] [--limit N]\n"
 	    "\n"
 	    "Prints a table of the namespace's streams (messages, version, last\n"
 	    "activity), categories (streams, messages, last activity) or message\n"
-	    "types (messages, last activity), read from its database file.\n"
-	    "D defaults to $EVDB_DATA_DIR, else %s/lib/evdb.\n", LOCALSTATEDIR);
+	    "types (messages, last activity), read from the store (SQLite or\n"
+	    "PostgreSQL) in one snapshot, while evdb serves or not.\n"
+	    "--limit N           the first N rows (by name, bytewise)\n");
+	cli_store_usage();
+	printf("See docs/operations.md.\n");
 }
 
 static int
@@ -391,26 +457,35 @@ cli_report_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "ns", required_argument, NULL, 'n' },
+		{ "store", required_argument, NULL, 's' },
 		{ "data-dir", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct report_options o = { cli_default_data_dir(), NULL, REPORT_STREAMS,
-	    -1, stdout };
-	const char *cmd = argv[0];
+	struct report_options o = { NULL, NULL, REPORT_STREAMS, -1, stdout };
+	const char *cmd = argv[0], *store = NULL, *data_dir = NULL,
+	    *config = NULL;
 	enum evdb_status rs;
+	struct log log;
 	char err[1024];
 	long long n;
-	int ch;
+	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "n:d:l:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "n:s:d:c:l:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			o.ns = optarg;
 			break;
+		case 's':
+			store = optarg;
+			break;
 		case 'd':
-			o.data_dir = optarg;
+			data_dir = optarg;
+			break;
+		case 'c':
+			config = optarg;
 			break;
 		case 'l':
 			if (!cli_parse_count(cmd, "--limit", optarg, INT64_MAX, &n))
@@ -433,9 +508,15 @@ cli_report_main(int argc, char **argv)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
 	if (o.ns == NULL || o.ns[0] == '\0')
 		return cli_usage_error(cmd, "--ns is required");
-	if ((rs = report_print(&o, err, sizeof(err))) != EVDB_OK) {
-		fprintf(stderr, "Error: %s\n", err);
-		return CLI_EXIT_FAIL;
+	log_open(&log, NULL, LOG_LEVEL_WARN);
+	if ((rc = cli_store_open(cmd, store, data_dir, config, &log, &o.store)) ==
+	    CLI_EXIT_OK) {
+		if ((rs = report_print(&o, err, sizeof(err))) != EVDB_OK) {
+			fprintf(stderr, "Error: %s\n", err);
+			rc = CLI_EXIT_FAIL;
+		}
 	}
-	return CLI_EXIT_OK;
+	store_close(o.store);
+	log_close(&log);
+	return rc;
 }

@@ -19,6 +19,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "core/log.h"
+
+struct store;
+
 /* Exit statuses of every subcommand. */
 #define CLI_EXIT_OK	0	/* done */
 #define CLI_EXIT_FAIL	1	/* the work failed (server, file or database error) */
@@ -97,5 +101,22 @@ int cli_remote_setup(const char *cmd, int argc, char **argv, bool gzip,
  */
 bool cli_parse_count(const char *cmd, const char *opt, const char *s,
     long long max, long long *out);
+
+/**
+ * Opens, for a command that reads a store in place (evdb report), the
+ * store that "evdb serve" given the same options would use: store,
+ * data_dir and config are the values of --store, --data-dir and --config
+ * (NULL when not given), and the rest comes from EVDB_STORE, EVDB_DATA_DIR,
+ * EVDB_CONFIG and the config file as settings_load() reads them, in the
+ * server's precedence.  Creates nothing (store_options.must_exist).
+ * log (open, borrowed) receives the store's failures and must outlive it.
+ * Returns CLI_EXIT_OK with *out open, for the caller to store_close(), or
+ * the exit status after printing why on stderr.
+ */
+int cli_store_open(const char *cmd, const char *store, const char *data_dir,
+    const char *config, struct log *log, struct store **out);
+
+/** The lines of --help that describe cli_store_open()'s options. */
+void cli_store_usage(void);
 
 #endif /* EVDB_CLI_H */

@@ -1,19 +1,17 @@
 /*
  * report.c - stream, category and type summaries of a namespace, read
- * straight from its database file (see report.h).
+ * through the store (see report.h).
  *
  * The rows are gathered first (bounded by --limit) so that the column
  * widths are known before anything is printed; the totals line comes from
- * the namespace's stats row, so it costs nothing.
+ * the same snapshot (store_ns_summary()).
  */
 #include "config.h"
 
-#include <errno.h>
-#include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/buf.h"
 #include "cli/report.h"
@@ -23,28 +21,28 @@
 
 #define REPORT_MAX_NUMS 2	/* numeric columns besides LAST ACTIVITY */
 
-/* What one kind of report selects and how its columns are titled. */
+/* What one kind of report groups by and how its columns are titled. */
 struct report_def {
 	const char *name;		/* as typed on the command line */
-	const char *sql;		/* name, nums..., max(time_us); ? = limit */
+	enum store_summary_kind kind;	/* what the store groups by */
 	int nnums;			/* numeric columns */
+	size_t nums[REPORT_MAX_NUMS];	/* their fields in struct store_summary_row */
 	const char *titles[REPORT_MAX_NUMS + 1]; /* name column, then the numbers */
 	const char *noun;		/* for the totals line: "streams"... */
 };
 
+#define REPORT_FIELD(f) offsetof(struct store_summary_row, f)
+
 static const struct report_def report_defs[] = {
-	[REPORT_STREAMS] = { "streams",
-	    "SELECT stream_name, count(*), max(position), max(time_us)"
-	    " FROM messages GROUP BY stream_name ORDER BY stream_name LIMIT ?1",
-	    2, { "STREAM", "MESSAGES", "VERSION" }, "streams" },
-	[REPORT_CATEGORIES] = { "categories",
-	    "SELECT category, count(DISTINCT stream_name), count(*), max(time_us)"
-	    " FROM messages GROUP BY category ORDER BY category LIMIT ?1",
-	    2, { "CATEGORY", "STREAMS", "MESSAGES" }, "categories" },
-	[REPORT_TYPES] = { "types",
-	    "SELECT type, count(*), max(time_us)"
-	    " FROM messages GROUP BY type ORDER BY type LIMIT ?1",
-	    1, { "TYPE", "MESSAGES" }, "types" },
+	[REPORT_STREAMS] = { "streams", STORE_SUMMARY_STREAMS,
+	    2, { REPORT_FIELD(message_count), REPORT_FIELD(version) },
+	    { "STREAM", "MESSAGES", "VERSION" }, "streams" },
+	[REPORT_CATEGORIES] = { "categories", STORE_SUMMARY_CATEGORIES,
+	    2, { REPORT_FIELD(stream_count), REPORT_FIELD(message_count) },
+	    { "CATEGORY", "STREAMS", "MESSAGES" }, "categories" },
+	[REPORT_TYPES] = { "types", STORE_SUMMARY_TYPES,
+	    1, { REPORT_FIELD(message_count) },
+	    { "TYPE", "MESSAGES" }, "types" },
 };
 
 /* One gathered row. */
@@ -63,6 +61,7 @@ struct report_table {
 	size_t cap;			/* allocated rows */
 	struct buf names;		/* every display name, back to back */
 	size_t width[REPORT_MAX_NUMS + 1]; /* column widths: name, numbers */
+	const struct report_def *def;	/* the kind of report gathered */
 };
 
 bool
@@ -98,11 +97,13 @@ report_num_width(int64_t v)
 	return (size_t)snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
 }
 
-/* Appends a row, its name with control characters replaced by '?'. */
-static void
-report_add(struct report_table *t, const char *name, size_t len,
-    const int64_t *nums, int nnums, int64_t last_us)
+/* Appends in as a row of t, its name with control characters replaced by
+ * '?' (a store_summary_fn). */
+static enum evdb_status
+report_add(void *ctx, const struct store_summary_row *in)
 {
+	struct report_table *t = ctx;
+	const struct report_def *d = t->def;
 	struct report_row *r;
 	size_t i;
 	int k;
@@ -113,21 +114,22 @@ report_add(struct report_table *t, const char *name, size_t len,
 	}
 	r = &t->rows[t->nrows++];
 	r->name_off = t->names.len;
-	r->name_len = len;
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)name[i];
+	r->name_len = in->name_len;
+	for (i = 0; i < in->name_len; i++) {
+		unsigned char ch = (unsigned char)in->name[i];
 
 		buf_putc(&t->names, ch < 0x20 || ch == 0x7f ? '?' : (char)ch);
 	}
-	r->name_width = report_width(name, len);
+	r->name_width = report_width(in->name, in->name_len);
 	if (r->name_width > t->width[0])
 		t->width[0] = r->name_width;
-	for (k = 0; k < nnums; k++) {
-		r->nums[k] = nums[k];
-		if (report_num_width(nums[k]) > t->width[k + 1])
-			t->width[k + 1] = report_num_width(nums[k]);
+	for (k = 0; k < d->nnums; k++) {
+		memcpy(&r->nums[k], (const char *)in + d->nums[k], sizeof(int64_t));
+		if (report_num_width(r->nums[k]) > t->width[k + 1])
+			t->width[k + 1] = report_num_width(r->nums[k]);
 	}
-	r->last_us = last_us;
+	r->last_us = in->last_activity_us;
+	return EVDB_OK;
 }
 
 /* Writes s padded with blanks to width code points (w is s's own width). */
@@ -165,139 +167,60 @@ report_write(const struct report_def *d, const struct report_table *t,
 	}
 }
 
-/* Opens path read-only; on failure describes it in err. */
-static enum evdb_status
-report_open(const char *path, sqlite3 **db, char *err, size_t err_size)
+/* The totals line: rows shown, and the namespace's own counts. */
+static void
+report_write_totals(const struct report_def *d, const struct report_table *t,
+    const char *ns, const struct store_summary_totals *totals, FILE *out)
 {
-	int rc;
-
-	rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(err, err_size, "cannot open %s: %s", path,
-		    *db != NULL ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
-		return EVDB_ERR_BACKEND;
-	}
-	sqlite3_busy_timeout(*db, 5000);
-	return EVDB_OK;
-}
-
-/* Finds the generation (registry row id) of namespace ns. */
-static enum evdb_status
-report_generation(const char *data_dir, const char *ns, int64_t *gen,
-    char *err, size_t err_size)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	enum evdb_status rs;
-	struct buf path;
-	int rc;
-
-	buf_init(&path);
-	buf_printf(&path, "%s/registry.db", data_dir);
-	if (access(path.data, R_OK) != 0) {
-		snprintf(err, err_size, "%s: %s (is %s the data directory of a SQLite"
-		    " store?  On PostgreSQL, query the namespace's messages table)",
-		    path.data, strerror(errno), data_dir);
-		rs = EVDB_ERR_NOT_FOUND;
-		goto out;
-	}
-	if ((rs = report_open(path.data, &db, err, err_size)) != EVDB_OK)
-		goto out;
-	if (sqlite3_prepare_v2(db, "SELECT id FROM namespaces WHERE name = ?1", -1,
-	    &st, NULL) != SQLITE_OK) {
-		snprintf(err, err_size, "%s: %s", path.data, sqlite3_errmsg(db));
-		rs = EVDB_ERR_BACKEND;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*gen = sqlite3_column_int64(st, 0);
-		rs = EVDB_OK;
-	} else if (rc == SQLITE_DONE) {
-		snprintf(err, err_size, "no namespace '%s' in %s", ns, data_dir);
-		rs = EVDB_ERR_NOT_FOUND;
-	} else {
-		snprintf(err, err_size, "%s: %s", path.data, sqlite3_errmsg(db));
-		rs = EVDB_ERR_BACKEND;
-	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	buf_free(&path);
-	return rs;
+	fprintf(out, "(%zu %s; namespace %s: %lld messages in %lld streams)\n",
+	    t->nrows, d->noun, ns, (long long)totals->message_count,
+	    (long long)totals->stream_count);
 }
 
 enum evdb_status
 report_print(const struct report_options *o, char *err, size_t err_size)
 {
 	const struct report_def *d = &report_defs[o->kind];
+	struct store_summary_totals totals;
+	struct store_conn *c = NULL;
 	struct report_table t;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
 	enum evdb_status rs;
-	int64_t gen, nums[REPORT_MAX_NUMS], messages = 0, streams = 0;
-	struct buf path;
-	int rc, k;
+	int k;
 
 	memset(&t, 0, sizeof(t));
 	buf_init(&t.names);
-	buf_init(&path);
+	t.def = d;
 	if (!store_ns_name_valid(o->ns)) {
 		snprintf(err, err_size, "invalid namespace name '%s'", o->ns);
 		rs = EVDB_ERR_INVALID;
 		goto out;
 	}
-	if ((rs = report_generation(o->data_dir, o->ns, &gen, err, err_size)) != EVDB_OK)
+	if ((rs = store_conn_open(o->store, &c)) != EVDB_OK) {
+		snprintf(err, err_size, "cannot connect to the store: %s",
+		    c != NULL ? store_conn_errmsg(c) : evdb_strerror(rs));
 		goto out;
-	buf_printf(&path, "%s/ns/%s.%lld.db", o->data_dir, o->ns, (long long)gen);
-	if ((rs = report_open(path.data, &db, err, err_size)) != EVDB_OK)
-		goto out;
-	rs = EVDB_ERR_BACKEND;
-	/* One read transaction: the rows and the totals are one snapshot. */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, d->sql, -1, &st, NULL) != SQLITE_OK)
-		goto sqlfail;
-	sqlite3_bind_int64(st, 1, o->limit);
+	}
 	t.width[0] = strlen(d->titles[0]);
 	for (k = 0; k < d->nnums; k++)
 		t.width[k + 1] = strlen(d->titles[k + 1]);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (k = 0; k < d->nnums; k++)
-			nums[k] = sqlite3_column_int64(st, k + 1);
-		report_add(&t, (const char *)sqlite3_column_text(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0), nums, d->nnums,
-		    sqlite3_column_int64(st, d->nnums + 1));
+	rs = store_ns_summary(c, o->ns, d->kind, o->limit, report_add, &t, &totals);
+	if (rs == EVDB_ERR_NOT_FOUND) {
+		snprintf(err, err_size, "no namespace '%s'", o->ns);
+		goto out;
 	}
-	if (rc != SQLITE_DONE)
-		goto sqlfail;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT message_count, stream_count FROM stats"
-	    " WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
-		goto sqlfail;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		messages = sqlite3_column_int64(st, 0);
-		streams = sqlite3_column_int64(st, 1);
-	} else if (rc != SQLITE_DONE)
-		goto sqlfail;
+	if (rs != EVDB_OK) {
+		snprintf(err, err_size, "%s", store_conn_errmsg(c));
+		goto out;
+	}
 	report_write(d, &t, o->out);
-	fprintf(o->out, "(%zu %s; namespace %s: %lld messages in %lld streams)\n",
-	    t.nrows, d->noun, o->ns, (long long)messages, (long long)streams);
+	report_write_totals(d, &t, o->ns, &totals, o->out);
 	if (fflush(o->out) != 0 || ferror(o->out)) {
 		snprintf(err, err_size, "cannot write the report");
 		rs = EVDB_ERR_IO;
-		goto out;
 	}
-	rs = EVDB_OK;
-	goto out;
-sqlfail:
-	snprintf(err, err_size, "%s: %s", path.data, sqlite3_errmsg(db));
 out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);	/* ends the read transaction */
+	store_conn_close(c);
 	free(t.rows);
 	buf_free(&t.names);
-	buf_free(&path);
 	return rs;
 }

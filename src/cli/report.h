@@ -1,6 +1,7 @@
 /*
- * report.h - summaries of a namespace's messages, read straight from its
- * database file, in the spirit of Message DB's print-* tools.
+ * report.h - summaries of a namespace's messages, read through the store
+ * (SQLite or PostgreSQL, store.h's store_ns_summary()), in the spirit of
+ * Message DB's print-* tools.
  *
  *   streams     STREAM, MESSAGES, VERSION, LAST ACTIVITY     (by stream name)
  *   categories  CATEGORY, STREAMS, MESSAGES, LAST ACTIVITY   (by category name)
@@ -9,9 +10,10 @@
  * Columns are aligned (names padded by code points, numbers right-aligned),
  * names are sorted bytewise, and a last line gives the totals.  Control
  * characters in names are shown as '?', so a hostile stream name cannot
- * drive the terminal.  The files are opened read-only (SQLITE_OPEN_READONLY)
- * and read in one read transaction, so a report is a consistent snapshot
- * and may run while evdb is serving.  Single-threaded; uses no globals.
+ * drive the terminal.  The rows and the totals are read in one read
+ * transaction, so a report is a consistent snapshot, and it may run while
+ * evdb is serving.  Each section of the output (header and rows, totals)
+ * is a function of its own.  Single-threaded; uses no globals.
  */
 #ifndef EVDB_REPORT_H
 #define EVDB_REPORT_H
@@ -29,8 +31,10 @@ enum report_kind {
 	REPORT_TYPES		/* one row per message type */
 };
 
+struct store;
+
 struct report_options {
-	const char *data_dir;	/* evdb's data directory (registry.db, ns/) */
+	struct store *store;	/* the open store to read (borrowed) */
 	const char *ns;		/* namespace name */
 	enum report_kind kind;	/* which table */
 	int64_t limit;		/* rows at most; -1 for all */
@@ -41,9 +45,10 @@ struct report_options {
 bool report_kind_parse(const char *s, enum report_kind *out);
 
 /**
- * Prints the report o describes.  Returns EVDB_ERR_NOT_FOUND when the
- * namespace does not exist, another status on a database or I/O failure,
- * with a message in err[0..err_size).
+ * Prints the report o describes, through a connection of its own on
+ * o->store.  Returns EVDB_ERR_NOT_FOUND when the namespace does not exist,
+ * EVDB_ERR_INVALID for a malformed name, another status on a database or
+ * I/O failure, with a message in err[0..err_size).
  */
 enum evdb_status report_print(const struct report_options *o, char *err,
     size_t err_size);

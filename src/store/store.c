@@ -290,3 +290,14 @@ store_watch_close(struct store_watch *w)
 	if (w != NULL)
 		w->backend->watch_close(w);
 }
+
+enum evdb_status
+store_ns_summary(struct store_conn *c, const char *ns,
+    enum store_summary_kind kind, int64_t limit, store_summary_fn fn,
+    void *ctx, struct store_summary_totals *totals)
+{
+	if (kind != STORE_SUMMARY_STREAMS && kind != STORE_SUMMARY_CATEGORIES &&
+	    kind != STORE_SUMMARY_TYPES)
+		return EVDB_ERR_INVALID;
+	return c->backend->ns_summary(c, ns, kind, limit, fn, ctx, totals);
+}

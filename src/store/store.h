@@ -52,6 +52,12 @@ struct store_options {
 	enum durability durability;	/* synchronous=NORMAL or FULL */
 	int busy_timeout_ms;		/* wait for other processes' locks */
 	struct log *log;		/* where SQLite failures are reported */
+	bool must_exist;		/* open only a store that exists already, and
+					 * create nothing: no data directory or
+					 * registry (SQLite), no registry schema
+					 * (PostgreSQL); EVDB_ERR_NOT_FOUND when there
+					 * is none.  For tools that only look
+					 * (evdb report); the server leaves it false */
 };
 
 /** A message as written by a client. */
@@ -478,5 +484,53 @@ enum evdb_status store_watch_read(struct store_watch *w, store_watch_fn fn,
 
 /** Closes the watch; accepts NULL. */
 void store_watch_close(struct store_watch *w);
+
+/* ---- summaries (evdb report) ----------------------------------------------
+ *
+ * A namespace's messages grouped by stream, category or type, for an
+ * operator's tool.  It reads every message of the namespace: not for a
+ * request path.
+ */
+
+/** What store_ns_summary() groups a namespace's messages by. */
+enum store_summary_kind {
+	STORE_SUMMARY_STREAMS,		/* one row per stream */
+	STORE_SUMMARY_CATEGORIES,	/* one row per category */
+	STORE_SUMMARY_TYPES		/* one row per message type */
+};
+
+/** One group of messages, as handed to store_summary_fn. */
+struct store_summary_row {
+	const char *name;		/* stream, category or type name */
+	size_t name_len;
+	int64_t message_count;		/* messages in the group */
+	int64_t stream_count;		/* streams in the group: 1 for a stream,
+					 * counted for a category, -1 (not
+					 * counted) for a type */
+	int64_t version;		/* a stream's highest position; -1 for
+					 * a category or a type */
+	int64_t last_activity_us;	/* time of the group's newest message */
+};
+
+typedef enum evdb_status (*store_summary_fn)(void *ctx,
+    const struct store_summary_row *r);
+
+/** The whole namespace's totals, from the same snapshot as the rows. */
+struct store_summary_totals {
+	int64_t message_count;		/* messages in the namespace */
+	int64_t stream_count;		/* streams in the namespace */
+};
+
+/**
+ * Calls fn for the first limit groups (-1: every group) of ns's messages
+ * grouped by kind, in byte order of their names, then fills *totals.  The
+ * rows and the totals are read in one read transaction, so they are one
+ * consistent snapshot even while others write; the read blocks no writer.
+ * A status other than EVDB_OK from fn stops the read and is returned
+ * (*totals is then unset).  EVDB_ERR_NOT_FOUND when ns does not exist.
+ */
+enum evdb_status store_ns_summary(struct store_conn *c, const char *ns,
+    enum store_summary_kind kind, int64_t limit, store_summary_fn fn,
+    void *ctx, struct store_summary_totals *totals);
 
 #endif /* EVDB_STORE_H */

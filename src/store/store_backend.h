@@ -140,6 +140,11 @@ struct store_backend {
 	enum evdb_status (*watch_read)(struct store_watch *w,
 	    store_watch_fn fn, void *ctx);
 	void (*watch_close)(struct store_watch *w);
+
+	/* ---- summaries (evdb report) ---- */
+	enum evdb_status (*ns_summary)(struct store_conn *c, const char *ns,
+	    enum store_summary_kind kind, int64_t limit, store_summary_fn fn,
+	    void *ctx, struct store_summary_totals *totals);
 };
 
 /** The SQLite backend (src/store/sqlite/). */

@@ -188,6 +188,22 @@ db_head() {
 		"SELECT coalesce(max(global_position), 0) FROM messages"
 }
 
+# pg_start: starts a private PostgreSQL cluster (deploy/pg-cluster) in a
+# directory of its own, PG_DIR, with its conninfo in PG_STORE; it is
+# stopped and removed at exit.  Not under OPS_TMP (mode 0700): as root the
+# cluster belongs to nobody, who must reach its directory.
+pg_start() {
+	PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/evpg-ops.XXXXXX") || bail "mktemp failed"
+	trap 'ops_cleanup; pg_stop' EXIT
+	PG_STORE=$("$EVDB_SRCDIR/deploy/pg-cluster" start "$PG_DIR") ||
+		bail "deploy/pg-cluster start failed"
+}
+
+pg_stop() {
+	"$EVDB_SRCDIR/deploy/pg-cluster" stop "$PG_DIR" >/dev/null 2>&1 || true
+	rm -rf "$PG_DIR"
+}
+
 # done_testing: the exit status of the test.
 done_testing() {
 	((tap_failed == 0))

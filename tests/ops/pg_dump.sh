@@ -12,16 +12,9 @@
 
 plan 11
 ops_setup
-# Not under OPS_TMP (mode 0700): as root the cluster belongs to nobody,
-# who must reach its directory.
-pgdir=$(mktemp -d "${TMPDIR:-/tmp}/evpg-dump.XXXXXX") || bail "mktemp failed"
-pg_stop() {
-	"$EVDB_SRCDIR/deploy/pg-cluster" stop "$pgdir" >/dev/null 2>&1 || true
-	rm -rf "$pgdir"
-}
-src_store=$("$EVDB_SRCDIR/deploy/pg-cluster" start "$pgdir") ||
-	bail "deploy/pg-cluster start failed"
-trap 'ops_cleanup; pg_stop' EXIT
+pg_start
+pgdir=$PG_DIR
+src_store=$PG_STORE
 psql_q() {
 	psql -X -q -At -h "$pgdir" -U evdb -d "$1" -c "$2"
 }

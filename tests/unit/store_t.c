@@ -123,6 +123,13 @@ count_poke(void *ctx, const struct store_poke *p)
 	return EVDB_OK;
 }
 
+/* Counts summary rows; stops with EVDB_ERR_LIMIT after *ctx reaches 1. */
+static enum evdb_status
+stop_summary(void *ctx, const struct store_summary_row *r)
+{
+	return ++*(int *)ctx >= 1 ? EVDB_ERR_LIMIT : EVDB_OK;
+}
+
 int
 main(void)
 {
@@ -144,7 +151,7 @@ main(void)
 	int64_t v, deleted;
 	int i, n, gaps;
 
-	tap_plan(55);
+	tap_plan(60);
 	if (mkdtemp(dir) == NULL)
 		tap_bail("mkdtemp: cannot create a temporary directory");
 	memset(&opt, 0, sizeof(opt));
@@ -419,6 +426,34 @@ main(void)
 	v = store_connection_count(st);
 	ok(rs == EVDB_OK && deleted == 1 && v == n,
 	    "deleting it closes both (%lld, want %d)", (long long)v, n);
+
+	/* Summaries (evdb report): the figures are tests/ops/report*.sh's. */
+	{
+		struct store_summary_totals tot = { -1, -1 };
+		struct store *none = NULL;
+		char missing[sizeof(dir) + 16];
+
+		n = 0;
+		ok(store_ns_summary(c, "default", STORE_SUMMARY_TYPES, -1,
+		    stop_summary, &n, &tot) == EVDB_ERR_LIMIT && n == 1,
+		    "a summary callback's status stops the read and is returned");
+		ok(store_ns_summary(c, "no-such", STORE_SUMMARY_STREAMS, -1,
+		    stop_summary, &n, &tot) == EVDB_ERR_NOT_FOUND,
+		    "a summary of an unknown namespace: not found");
+		ok(store_ns_summary(c, "default", (enum store_summary_kind)7, -1,
+		    stop_summary, &n, &tot) == EVDB_ERR_INVALID,
+		    "a summary of an unknown kind: invalid");
+		snprintf(missing, sizeof(missing), "%s/missing", dir);
+		opt.data_dir = missing;
+		opt.must_exist = true;
+		ok(store_open(&opt, &none) == EVDB_ERR_NOT_FOUND && none == NULL &&
+		    access(missing, F_OK) != 0,
+		    "must_exist: no store where there is none, and nothing created");
+		opt.data_dir = dir;
+		ok(store_open(&opt, &none) == EVDB_OK && none != NULL,
+		    "must_exist: an existing store opens");
+		store_close(none);
+	}
 
 	store_conn_close(c);
 	store_close(st);

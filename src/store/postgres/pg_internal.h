@@ -10,6 +10,7 @@
  * pg_write.c     group commit: one pipelined transaction per batch
  * pg_read.c      stream, category and listing reads; SSE pokes; import
  * pg_watch.c     change notification through LISTEN/NOTIFY
+ * pg_summary.c   a namespace grouped by stream, category or type
  *
  * Layout in the database:
  *   evdb.schema_version   one row: the registry's migration level
@@ -269,5 +270,10 @@ enum evdb_status pg_watch_read(struct store_watch *w, store_watch_fn fn,
 void pg_watch_close(struct store_watch *w);
 /** The NOTIFY channel of namespace id (out: at least 32 bytes). */
 void pg_channel_name(int64_t id, char *out, size_t out_size);
+
+/* pg_summary.c */
+enum evdb_status pg_ns_summary(struct store_conn *c, const char *ns,
+    enum store_summary_kind kind, int64_t limit, store_summary_fn fn,
+    void *ctx, struct store_summary_totals *totals);
 
 #endif /* EVDB_PG_INTERNAL_H */

@@ -462,6 +462,19 @@ pg_open(const struct store_options *opt, struct store **out)
 		rs = EVDB_ERR_UNAVAILABLE;
 		goto out;
 	}
+	if (opt->must_exist) {
+		if ((rs = pg_query(c, "registry", "SELECT to_regclass("
+		    "'evdb.namespaces') IS NOT NULL", 0, NULL, NULL, &res)) != EVDB_OK)
+			goto out;
+		if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+			log_error(st->log, "store: postgres: this database holds no"
+			    " evdb store (no schema evdb): start evdb on it first");
+			rs = EVDB_ERR_NOT_FOUND;
+		}
+		PQclear(res);
+		if (rs != EVDB_OK)
+			goto out;
+	}
 	if ((rs = pg_schema_migrate(c)) != EVDB_OK) {
 		log_error(st->log, "store: postgres: migrations: %s", c->errmsg);
 		goto out;
@@ -520,4 +533,5 @@ const struct store_backend store_postgres_backend = {
 	.watch_remove = pg_watch_remove,
 	.watch_read = pg_watch_read,
 	.watch_close = pg_watch_close,
+	.ns_summary = pg_ns_summary,
 };

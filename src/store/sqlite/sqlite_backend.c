@@ -253,6 +253,14 @@ be_watch_add(
 	return sqlite_watch_add(w, sq_conn(c), ns, id);
 }
 
+static enum evdb_status
+be_ns_summary(struct store_conn *c, const char *ns,
+    enum store_summary_kind kind, int64_t limit, store_summary_fn fn,
+    void *ctx, struct store_summary_totals *totals)
+{
+	return sqlite_ns_summary(sq_conn(c), ns, kind, limit, fn, ctx, totals);
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.accepts = be_accepts,
@@ -290,4 +298,5 @@ const struct store_backend store_sqlite_backend = {
 	.watch_remove = sqlite_watch_remove,
 	.watch_read = sqlite_watch_read,
 	.watch_close = sqlite_watch_close,
+	.ns_summary = be_ns_summary,
 };

@@ -25,6 +25,7 @@
  * sqlite_checkpoint.c  the background checkpointer
  * sqlite_health.c      whether the files can still be opened (/health)
  * sqlite_invariant.c   the commit-time position check (test builds)
+ * sqlite_summary.c     a namespace grouped by stream, category or type
  */
 #ifndef EVDB_SQLITE_INTERNAL_H
 #define EVDB_SQLITE_INTERNAL_H
@@ -311,5 +312,10 @@ void sqlite_watch_remove(struct store_watch *w, int64_t id);
 enum evdb_status sqlite_watch_read(
     struct store_watch *w, store_watch_fn fn, void *ctx);
 void sqlite_watch_close(struct store_watch *w);
+
+/* sqlite_summary.c */
+enum evdb_status sqlite_ns_summary(struct sqlite_conn *c, const char *ns,
+    enum store_summary_kind kind, int64_t limit, store_summary_fn fn,
+    void *ctx, struct store_summary_totals *totals);
 
 #endif /* EVDB_SQLITE_INTERNAL_H */

@@ -73,14 +73,22 @@ sqlite_open(const struct store_options *opt, struct sqlite_store **out)
 	pthread_mutex_init(&st->ckpt_mu, NULL);
 	pthread_cond_init(&st->ckpt_cv, NULL);
 
-	if ((mkdir(st->data_dir, 0700) != 0 && errno != EEXIST) ||
-	    (mkdir(st->ns_dir, 0700) != 0 && errno != EEXIST)) {
+	if (opt->must_exist && access(st->registry_path, F_OK) != 0) {
+		rs = errno == ENOENT ? EVDB_ERR_NOT_FOUND : EVDB_ERR_IO;
+		log_error(st->log, "store: %s: %s (is %s the data directory of a"
+		    " SQLite store?)", st->registry_path, strerror(errno),
+		    st->data_dir);
+		goto out;
+	}
+	if (!opt->must_exist && ((mkdir(st->data_dir, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(st->ns_dir, 0700) != 0 && errno != EEXIST))) {
 		log_error(st->log, "store: cannot create %s: %s", st->ns_dir,
 		    strerror(errno));
 		rs = EVDB_ERR_IO;
 		goto out;
 	}
-	if ((rs = sqlite_open_db(st, st->registry_path, true, &db, err, sizeof(err))) != EVDB_OK ||
+	if ((rs = sqlite_open_db(st, st->registry_path, !opt->must_exist, &db, err,
+	    sizeof(err))) != EVDB_OK ||
 	    (rs = sqlite_schema_registry(st, db, err, sizeof(err))) != EVDB_OK) {
 		log_error(st->log, "store: registry %s: %s", st->registry_path, err);
 		goto out;
