@@ -220,7 +220,16 @@ TESTS += tests/e2e/pg_outage_t
 tests_e2e_pg_outage_t_SOURCES = tests/e2e/pg_outage_t.c $(E2E_HARNESS) tests/pgtest.h
 tests_e2e_pg_outage_t_CFLAGS = $(E2E_CFLAGS)
 tests_e2e_pg_outage_t_LDADD = $(E2E_LDADD)
-PG_TESTS += tests/e2e/tenant_ids_t tests/unit/pg_mdb_t \
+# pg_mixed_sse_t: an SSE all=true subscriber through nginx while evdb and
+# Message DB's write_message write together (issue 9); needs Message DB's
+# SQL (tests/mdbtest.h) and a cluster (tests/pgtest.h), like pg_mdb_t.
+check_PROGRAMS += tests/e2e/pg_mixed_sse_t
+TESTS += tests/e2e/pg_mixed_sse_t
+tests_e2e_pg_mixed_sse_t_SOURCES = tests/e2e/pg_mixed_sse_t.c $(E2E_HARNESS) \
+	tests/pgtest.h tests/mdbtest.h
+tests_e2e_pg_mixed_sse_t_CFLAGS = $(E2E_CFLAGS) $(PQ_CFLAGS)
+tests_e2e_pg_mixed_sse_t_LDADD = $(E2E_LDADD) $(PQ_LIBS)
+PG_TESTS += tests/e2e/tenant_ids_t tests/unit/pg_mdb_t tests/e2e/pg_mixed_sse_t \
 	tests/e2e/tenant_import_t tests/e2e/tenant_sse_memory_t \
 	tests/e2e/tenant_abandon_t tests/e2e/tenant_scan_t tests/e2e/tenant_spool_t \
 	tests/e2e/tenant_sse_caps_t tests/e2e/tenant_upload_t

@@ -77,5 +77,6 @@ tests_unit_pg_order_t_LDADD = $(UNIT_LDADD)
 # on evdb's data, side by side, on a cluster as pg_order_t.
 check_PROGRAMS += tests/unit/pg_mdb_t
 TESTS += tests/unit/pg_mdb_t
-tests_unit_pg_mdb_t_SOURCES = tests/unit/pg_mdb_t.c tests/tap.h tests/pgtest.h
+tests_unit_pg_mdb_t_SOURCES = tests/unit/pg_mdb_t.c tests/tap.h tests/pgtest.h \
+	tests/mdbtest.h
 tests_unit_pg_mdb_t_LDADD = $(UNIT_LDADD)

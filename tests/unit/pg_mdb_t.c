@@ -27,42 +27,11 @@
 
 #include "../tap.h"
 #include "../pgtest.h"
+#include "../mdbtest.h"
 #include "store/store.h"
 #include "core/timefmt.h"
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-
-/* Message DB's files that make its functions, in an order that works. */
-static const char *const mdb_files[] = {
-	"types/message.sql", "functions/message-store-version.sql",
-	"functions/hash-64.sql", "functions/acquire-lock.sql",
-	"functions/category.sql", "functions/is-category.sql",
-	"functions/id.sql", "functions/cardinal-id.sql",
-	"functions/stream-version.sql", "functions/write-message.sql",
-	"functions/get-stream-messages.sql",
-	"functions/get-category-messages.sql",
-	"functions/get-last-stream-message.sql",
-};
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *p;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	p = malloc((size_t)n + 1);
-	if (p == NULL || fread(p, 1, (size_t)n, f) != (size_t)n)
-		tap_bail("read %s", path);
-	p[n] = '\0';
-	fclose(f);
-	return p;
-}
 
 static PGresult *
 sql_ok(PGconn *pg, const char *sql)
@@ -73,26 +42,6 @@ sql_ok(PGconn *pg, const char *sql)
 	    PQresultStatus(res) != PGRES_TUPLES_OK)
 		tap_bail("%.80s: %s", sql, PQerrorMessage(pg));
 	return res;
-}
-
-/* Where Message DB's database/ directory is, or NULL. */
-static const char *
-mdb_dir(void)
-{
-	static char dir[512];
-	const char *env = getenv("EVDB_MDB_SQL");
-	char cmd[1536];
-
-	if (env != NULL && *env != '\0')
-		return env;
-	snprintf(dir, sizeof(dir), "/tmp/evdb-mdb.%ld", (long)getpid());
-	snprintf(cmd, sizeof(cmd), "command -v npm >/dev/null && mkdir -p %s &&"
-	    " cd %s && npm pack --silent @eventide/message-db@1.3 >/dev/null 2>&1"
-	    " && tar -xzf eventide-message-db-*.tgz", dir, dir);
-	if (system(cmd) != 0)
-		return NULL;
-	strncat(dir, "/package/database", sizeof(dir) - strlen(dir) - 1);
-	return dir;
 }
 
 struct rows {
@@ -310,8 +259,7 @@ main(void)
 	pthread_t tb;
 	const char *dir, *src = getenv("EVDB_SRCDIR");
 	const char *mdb;
-	char conninfo[512], cmd[2048], path[1024], sql[512];
-	char *text;
+	char conninfo[512], cmd[2048], sql[512];
 	PGconn *pg;
 	PGresult *res;
 	int64_t m, size, v, waiting;
@@ -320,7 +268,7 @@ main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	dir = pgtest_cluster("mdb");
-	if ((mdb = mdb_dir()) == NULL)
+	if ((mdb = mdbtest_dir()) == NULL)
 		tap_bail("Message DB's SQL not available (EVDB_MDB_SQL, or npm to"
 		    " fetch @eventide/message-db)");
 	snprintf(cmd, sizeof(cmd), "%s/deploy/pg-cluster createdb '%s' pg_mdb_%ld"
@@ -343,22 +291,7 @@ main(void)
 	pg = PQconnectdb(conninfo);
 	if (PQstatus(pg) != CONNECTION_OK)
 		tap_bail("connect: %s", PQerrorMessage(pg));
-	good = 1;
-	for (i = 0; i < sizeof(mdb_files) / sizeof(mdb_files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", mdb, mdb_files[i]);
-		if ((text = slurp(path)) == NULL) {
-			tap_diag("missing %s", path);
-			good = 0;
-			continue;
-		}
-		res = PQexec(pg, text);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			tap_diag("%s: %s", mdb_files[i], PQerrorMessage(pg));
-			good = 0;
-		}
-		PQclear(res);
-		free(text);
-	}
+	good = mdbtest_install(pg, mdb);
 	ok(good, "Message DB 1.3.0's functions install into evdb's schema");
 	PQclear(sql_ok(pg, "SET search_path = message_store"));
 
@@ -554,10 +487,7 @@ main(void)
 	store_conn_close(c);
 	store_close(st);
 	PQfinish(pg);
-	if (getenv("EVDB_MDB_SQL") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf /tmp/evdb-mdb.%ld", (long)getpid());
-		(void)!system(cmd);
-	}
+	mdbtest_cleanup();
 	tap_plan(tap_run);
 	return tap_done();
 }
