@@ -246,4 +246,4 @@ tests_e2e_reads_t_LDADD = $(E2E_LDADD)
 else
 EXTRA_DIST += tests/e2e/reads_t.c
 endif
-PG_TESTS += tests/e2e/reads_t
+PG_TESTS += tests/e2e/reads_t tests/unit/pg_read_t
