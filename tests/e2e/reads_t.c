@@ -507,6 +507,93 @@ test_errors(struct harness *h)
 	    400, "INVALID_REQUEST", "a bad batchSize and bad types: one 400");
 }
 
+/*
+ * Checks answer r of body against the doc's answer line `want`:
+ * "N message(s): Type pos, Type pos, ..." (in order).
+ */
+static int
+doc_messages_match(struct json_object *r, const char *body, const char *want)
+{
+	int category = strstr(body, "\"category.get\"") != NULL;
+	int n = atoi(want), i, pos;
+	const char *p = strchr(want, ':');
+	char type[64];
+	struct json_object *m;
+
+	if (r == NULL || !json_object_is_type(r, json_type_array) ||
+	    (int)json_object_array_length(r) != n || p == NULL)
+		return 0;
+	for (i = 0, p++; i < n; i++) {
+		if (sscanf(p, " %63s %d", type, &pos) != 2)
+			return 0;
+		m = json_object_array_get_idx(r, i);
+		if (strcmp(json_object_get_string(json_object_array_get_idx(m,
+		    category ? C_TYPE : S_TYPE)), type) != 0 ||
+		    field(m, category ? 3 : S_POS) != pos)
+			return 0;
+		if ((p = strchr(p, ',')) == NULL)
+			p = "";
+		else
+			p++;
+	}
+	return 1;
+}
+
+/*
+ * docs/api.md section 11: every rpc line (and the curl line's -d body)
+ * runs verbatim; each "#" answer line after one is checked.
+ */
+static void
+test_doc_examples(struct harness *h)
+{
+	const char *src = getenv("EVDB_SRCDIR");
+	char path[1024], line[2048], next[2048], *a, *b;
+	int in_section = 0, runs = 0, have_next;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/docs/api.md", src != NULL ? src : ".");
+	if ((f = fopen(path, "r")) == NULL) {
+		ok(0, "docs/api.md opens (%s)", path);
+		return;
+	}
+	have_next = fgets(next, sizeof(next), f) != NULL;
+	while (have_next) {
+		memcpy(line, next, sizeof(line));
+		have_next = fgets(next, sizeof(next), f) != NULL;
+		if (!have_next)
+			next[0] = '\0';
+		if (strncmp(line, "## ", 3) == 0)
+			in_section = strstr(line, "backward reads and type filters") != NULL;
+		if (!in_section)
+			continue;
+		if (strncmp(line, "rpc '", 5) == 0 || strncmp(line, "  -d '", 6) == 0) {
+			struct json_object *r;
+			const char *body;
+
+			a = strchr(line, '\'');
+			b = strrchr(line, '\'');
+			if (a == NULL || b == NULL || b <= a)
+				continue;
+			body = hstr(h, "%.*s", (int)(b - a - 1), a + 1);
+			runs++;
+			next[strcspn(next, "\n")] = '\0';
+			if (strncmp(next, "# 400 ", 6) == 0) {
+				rpc_ok(h, ADM, body, 400, next + 6,
+				    hstr(h, "api.md: %s -> %s", body, next + 2));
+			} else if (next[0] == '#' && strstr(next, " message") != NULL &&
+			    next[2] >= '0' && next[2] <= '9') {
+				r = rpc_ok(h, ADM, body, 200, NULL, hstr(h, "api.md: %s", body));
+				if (!ok(doc_messages_match(r, body, next + 2),
+				    "... answers %s", next + 2))
+					tap_diag("got %s", rpc_last_body(h));
+			} else
+				rpc_ok(h, ADM, body, 200, NULL, hstr(h, "api.md: %s", body));
+		}
+	}
+	fclose(f);
+	ok(runs >= 10, "api.md section 11 has its examples (%d run)", runs);
+}
+
 int
 main(void)
 {
@@ -519,6 +606,7 @@ main(void)
 	test_stream_types(h);
 	test_category_types(h);
 	test_errors(h);
+	test_doc_examples(h);
 	harness_stop(h);
 	tap_plan(tap_run);
 	return tap_done();
