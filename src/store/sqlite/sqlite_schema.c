@@ -59,7 +59,7 @@ static const char *const namespace_migrations[] = {
 	 * category.  Built inside the migration's transaction on an existing
 	 * file: a one-off cost proportional to its size.
 	 */
-	"CREATE INDEX messages_category_type"
+	"CREATE INDEX IF NOT EXISTS messages_category_type"
 	"  ON messages(category, type, global_position);",
 };
 
