@@ -56,27 +56,6 @@ sql_int(PGconn *pg, const char *sql)
 	return v;
 }
 
-/* Creates a database of the program's own in the cluster at dir. */
-static char *
-make_database(const char *dir)
-{
-	const char *src = getenv("EVDB_SRCDIR");
-	char cmd[4096], *conninfo;
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "%s/deploy/pg-cluster createdb '%s' pg_read_%ld"
-	    " >/dev/null", src != NULL && *src != '\0' ? src : ".", dir,
-	    (long)getpid());
-	if ((rc = system(cmd)) != 0)
-		tap_bail("%s: exit %d", cmd, rc);
-	conninfo = malloc(4200);
-	if (conninfo == NULL)
-		tap_bail("out of memory");
-	snprintf(conninfo, 4200, "host=%s user=evdb dbname=pg_read_%ld", dir,
-	    (long)getpid());
-	return conninfo;
-}
-
 /*
  * One TAP result: EXPLAIN EXECUTE of read statement q with args names
  * index `want` and shows no Seq Scan and no index in `banned` (NULL: none).
@@ -183,7 +162,8 @@ main(void)
 	struct store_conn *c = NULL;
 	struct store_category_query q;
 	const char *dir;
-	char *conninfo, *idx, sql[1024], schema[64];
+	const char *conninfo;
+	char *idx, sql[1024], schema[64];
 	PGconn *pg;
 	PGresult *res;
 	int64_t version;
@@ -191,7 +171,7 @@ main(void)
 
 	tap_plan(23);
 	dir = pgtest_cluster("read");
-	conninfo = make_database(dir);
+	conninfo = pgtest_database(dir, "pg_read");
 	memset(&opt, 0, sizeof(opt));
 	opt.location = conninfo;
 	opt.data_dir = "/nonexistent";
@@ -291,6 +271,5 @@ main(void)
 	ok(1, "a second open finds nothing to migrate");
 	store_close(st);
 	PQfinish(pg);
-	free(conninfo);
 	return tap_done();
 }
