@@ -72,4 +72,23 @@ pgtest_cluster(const char *tag)
 	return dir != NULL && *dir != '\0' ? dir : pgtest_start_private(tag);
 }
 
+/**
+ * Creates the database <tag>_<pid> in the cluster at dir (deploy/pg-cluster
+ * createdb) and returns its conninfo (static).  Bails out on failure.
+ */
+static inline const char *
+pgtest_database(const char *dir, const char *tag)
+{
+	static char conninfo[1024];
+	char args[1024];
+
+	snprintf(args, sizeof(args), "createdb '%s' %s_%ld", dir, tag,
+	    (long)getpid());
+	if (pgtest_run(args) != 0)
+		tap_bail("deploy/pg-cluster %s failed", args);
+	snprintf(conninfo, sizeof(conninfo), "host=%s user=evdb dbname=%s_%ld",
+	    dir, tag, (long)getpid());
+	return conninfo;
+}
+
 #endif /* EVDB_TESTS_PGTEST_H */

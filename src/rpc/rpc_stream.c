@@ -252,11 +252,113 @@ rpc_stream_write(struct rpc_call *call)
 	buf_putc(call->out, '}');
 }
 
+/* ---- evdb's read options: direction and types (EXTENSIONS.md section 4) -- */
+
+/*
+ * Option "direction" of stream.get: "forward" (the default) or
+ * "backward" sets *backward.
+ */
+static bool
+rpc_opt_direction(struct rpc_call *call, struct json_object *opts,
+    bool *backward)
+{
+	struct json_object *o = NULL;
+	const char *v;
+
+	*backward = false;
+	if (opts == NULL || !json_object_object_get_ex(opts, "direction", &o))
+		return true;
+	v = o != NULL && json_object_is_type(o, json_type_string) ?
+	    json_object_get_string(o) : NULL;
+	if (v != NULL && strcmp(v, "backward") == 0 &&
+	    json_object_get_string_len(o) == 8)
+		*backward = true;
+	else if (v == NULL || strcmp(v, "forward") != 0 ||
+	    json_object_get_string_len(o) != 7)
+		return rpc_fail(call, RPC_INVALID_REQUEST,
+		    "options.direction must be \"forward\" or \"backward\"");
+	return true;
+}
+
+/*
+ * category.get reads forward only: an option "direction" other than
+ * "forward" is refused rather than ignored, so that nobody takes a
+ * forward page for a backward one.
+ */
+static bool
+rpc_opt_forward_only(struct rpc_call *call, struct json_object *opts)
+{
+	struct json_object *o = NULL;
+
+	if (opts == NULL || !json_object_object_get_ex(opts, "direction", &o))
+		return true;
+	if (o != NULL && json_object_is_type(o, json_type_string) &&
+	    strcmp(json_object_get_string(o), "forward") == 0 &&
+	    json_object_get_string_len(o) == 7)
+		return true;
+	return rpc_fail(call, RPC_INVALID_REQUEST, "options.direction of"
+	    " category.get must be \"forward\": category reads go forward only");
+}
+
+/* A parsed "types" option: names point into the request's JSON. */
+struct rpc_types {
+	struct store_type v[STORE_TYPES_MAX];	/* distinct, in the order given */
+	size_t n;				/* 0: no filter */
+};
+
+/*
+ * Option "types" of stream.get and category.get: an array of 1 to
+ * STORE_TYPES_MAX message types, each as message.type must be.  A name
+ * given twice counts once.
+ */
+static bool
+rpc_opt_types(struct rpc_call *call, struct json_object *opts,
+    struct rpc_types *t)
+{
+	struct json_object *o = NULL, *e;
+	const char *name;
+	size_t i, j, n, len;
+
+	t->n = 0;
+	if (opts == NULL || !json_object_object_get_ex(opts, "types", &o))
+		return true;
+	if (o == NULL || !json_object_is_type(o, json_type_array))
+		return rpc_fail(call, RPC_INVALID_REQUEST,
+		    "options.types must be an array of 1 to %d message types",
+		    STORE_TYPES_MAX);
+	n = json_object_array_length(o);
+	if (n == 0 || n > STORE_TYPES_MAX)
+		return rpc_fail(call, RPC_INVALID_REQUEST,
+		    "options.types must hold 1 to %d message types, not %zu",
+		    STORE_TYPES_MAX, n);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(o, i);
+		if (e == NULL || !json_object_is_type(e, json_type_string) ||
+		    (len = (size_t)json_object_get_string_len(e)) == 0 ||
+		    len > RPC_TYPE_MAX ||
+		    memchr(json_object_get_string(e), '\0', len) != NULL)
+			return rpc_fail(call, RPC_INVALID_REQUEST,
+			    "options.types[%zu] must be a non-empty string of at most"
+			    " %d bytes, without NUL", i, RPC_TYPE_MAX);
+		name = json_object_get_string(e);
+		for (j = 0; j < t->n; j++)
+			if (t->v[j].len == len && memcmp(t->v[j].name, name, len) == 0)
+				break;
+		if (j == t->n) {
+			t->v[t->n].name = name;
+			t->v[t->n].len = len;
+			t->n++;
+		}
+	}
+	return true;
+}
+
 void
 rpc_stream_get(struct rpc_call *call)
 {
 	struct store_stream_query q;
 	struct rpc_rows rows;
+	struct rpc_types types;
 	struct json_object *opts;
 	enum evdb_status rs;
 	bool present;
@@ -275,8 +377,17 @@ rpc_stream_get(struct rpc_call *call)
 	    !rpc_opt_int(call, opts, "globalPosition",
 	    "options.globalPosition must be a number", &q.by_global,
 	    &q.global_position) ||
-	    !rpc_opt_batch_size(call, opts, 1000, &q.limit))
+	    !rpc_opt_batch_size(call, opts, 1000, &q.limit) ||
+	    !rpc_opt_direction(call, opts, &q.backward) ||
+	    !rpc_opt_types(call, opts, &types))
 		return;
+	/* Backward without a position starts at the end of the stream. */
+	if (q.backward && !present && !q.by_global)
+		q.position = INT64_MAX;
+	if (types.n > 0) {
+		q.types = types.v;
+		q.ntypes = types.n;
+	}
 	metrics_read(call->req->metrics);
 	buf_putc(call->out, '[');
 	rpc_rows_init(&rows, call, false);
@@ -394,6 +505,7 @@ rpc_category_get(struct rpc_call *call)
 {
 	struct store_category_query q;
 	struct rpc_rows rows;
+	struct rpc_types types;
 	struct json_object *opts;
 	enum evdb_status rs;
 	bool present, has_global;
@@ -417,8 +529,14 @@ rpc_category_get(struct rpc_call *call)
 	    !rpc_opt_batch_size(call, opts, 1000, &q.limit) ||
 	    !rpc_opt_string(call, opts, "correlation",
 	    "options.correlation must be a string", &present, &corr, &corr_len) ||
-	    !rpc_consumer_group(call, opts, &q))
+	    !rpc_consumer_group(call, opts, &q) ||
+	    !rpc_opt_forward_only(call, opts) ||
+	    !rpc_opt_types(call, opts, &types))
 		return;
+	if (types.n > 0) {
+		q.types = types.v;
+		q.ntypes = types.n;
+	}
 	q.global_position = has_global ? global : position;
 	if (corr_len > 0) {
 		q.correlation = corr;

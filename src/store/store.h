@@ -108,6 +108,18 @@ struct store_message {
 typedef enum evdb_status (*store_message_fn)(void *ctx,
     const struct store_message *m);
 
+/**
+ * A message type, for the type filters of struct store_stream_query and
+ * struct store_category_query (EXTENSIONS.md section 4).
+ */
+struct store_type {
+	const char *name;		/* type name, non-empty, without NUL */
+	size_t len;			/* its length in bytes */
+};
+
+/** The most types one type filter holds. */
+#define STORE_TYPES_MAX 100
+
 /** Which part of a stream to read. */
 struct store_stream_query {
 	const char *stream;
@@ -116,6 +128,17 @@ struct store_stream_query {
 	bool by_global;			/* select by global position instead */
 	int64_t global_position;	/* first global position when by_global */
 	int64_t limit;			/* maximum rows; -1 for no limit */
+	/*
+	 * evdb's extensions (EXTENSIONS.md section 4); all zero for the
+	 * reference's reads, which stay exactly as they were.
+	 */
+	bool backward;			/* descending positions: position (or
+					 * global_position when by_global) is
+					 * then the highest one returned; pass
+					 * INT64_MAX for the end of the stream */
+	const struct store_type *types;	/* keep only these types (distinct,
+					 * borrowed for the call), or NULL */
+	size_t ntypes;			/* 0 (no filter) to STORE_TYPES_MAX */
 };
 
 /** Which part of a category (or the whole namespace) to read. */
@@ -128,6 +151,14 @@ struct store_category_query {
 	size_t correlation_len;
 	int64_t group_member;		/* consumer-group member (when group_size > 0) */
 	int64_t group_size;		/* 0: no consumer group */
+	/*
+	 * evdb's extension (EXTENSIONS.md section 4): keep only these types;
+	 * limit counts the rows kept.  A category read by type uses an index
+	 * on (category, type, global position), never a scan of the
+	 * category.  Zero for the reference's reads.
+	 */
+	const struct store_type *types;	/* distinct, borrowed for the call, or NULL */
+	size_t ntypes;			/* 0 (no filter) to STORE_TYPES_MAX */
 };
 
 /** A namespace, as handed to listing callbacks. */
@@ -285,7 +316,7 @@ enum evdb_status store_ns_categories(struct store_conn *c, const char *ns,
 enum evdb_status store_write(struct store_conn *c, const char *ns,
     const struct store_message_in *m, struct store_write_result *r);
 
-/** Reads a stream in position order. */
+/** Reads a stream in position order (descending when q->backward). */
 enum evdb_status store_read_stream(struct store_conn *c, const char *ns,
     const struct store_stream_query *q, store_message_fn fn, void *ctx);
 

@@ -243,3 +243,16 @@ EXTRA_DIST += tests/e2e/sse_import.sh
 # with JSON 429 while another client is served (issue 14).
 TESTS += tests/e2e/edge_limits.sh
 EXTRA_DIST += tests/e2e/edge_limits.sh
+
+# reads_t: backward stream reads and type filters (EXTENSIONS.md section 4,
+# issue 11), compared with forward reads reversed and filtered in the test.
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/reads_t
+TESTS += tests/e2e/reads_t
+tests_e2e_reads_t_SOURCES = tests/e2e/reads_t.c $(E2E_HARNESS)
+tests_e2e_reads_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_reads_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/reads_t.c
+endif
+PG_TESTS += tests/e2e/reads_t tests/unit/pg_read_t

@@ -80,3 +80,18 @@ TESTS += tests/unit/pg_mdb_t
 tests_unit_pg_mdb_t_SOURCES = tests/unit/pg_mdb_t.c tests/tap.h tests/pgtest.h \
 	tests/mdbtest.h
 tests_unit_pg_mdb_t_LDADD = $(UNIT_LDADD)
+
+# sqlite_read_t: the SQLite plans of category reads by type (EXTENSIONS.md
+# section 4, issue 11) and migration 1 -> 2 of an older namespace file.
+check_PROGRAMS += tests/unit/sqlite_read_t
+TESTS += tests/unit/sqlite_read_t
+tests_unit_sqlite_read_t_SOURCES = tests/unit/sqlite_read_t.c tests/tap.h
+tests_unit_sqlite_read_t_LDADD = $(UNIT_LDADD)
+
+# pg_read_t: the PostgreSQL plans of category reads by type (evdb's index
+# beside Message DB's) and registry migration 1 -> 2, on a cluster as
+# pg_order_t.
+check_PROGRAMS += tests/unit/pg_read_t
+TESTS += tests/unit/pg_read_t
+tests_unit_pg_read_t_SOURCES = tests/unit/pg_read_t.c tests/tap.h tests/pgtest.h
+tests_unit_pg_read_t_LDADD = $(UNIT_LDADD)

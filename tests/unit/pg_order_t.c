@@ -112,27 +112,6 @@ sql_ok(PGconn *pg, const char *sql)
 	return res;
 }
 
-/* Creates a database of the program's own in the cluster at dir. */
-static char *
-make_database(const char *dir)
-{
-	const char *src = getenv("EVDB_SRCDIR");
-	char cmd[4096], *conninfo;
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "%s/deploy/pg-cluster createdb '%s' pg_order_%ld"
-	    " >/dev/null", src != NULL && *src != '\0' ? src : ".", dir,
-	    (long)getpid());
-	if ((rc = system(cmd)) != 0)
-		tap_bail("%s: exit %d", cmd, rc);
-	conninfo = malloc(4200);
-	if (conninfo == NULL)
-		tap_bail("out of memory");
-	snprintf(conninfo, 4200, "host=%s user=evdb dbname=pg_order_%ld", dir,
-	    (long)getpid());
-	return conninfo;
-}
-
 /* Sample arguments of each read statement, for EXPLAIN EXECUTE. */
 static const char *const explain_args[PGQ_COUNT] = {
 	[PGQ_STREAM] = "('c7-7', 0, 100)",
@@ -246,8 +225,8 @@ main(void)
 	struct reader rd;
 	struct watched seen;
 	pthread_t tb, tm[8];
-	const char *dir;
-	char *conninfo, sql[512], schema[64];
+	const char *dir, *conninfo;
+	char sql[512], schema[64];
 	PGconn *pg;
 	PGresult *res;
 	int64_t g1, waiting, id, head;
@@ -255,7 +234,7 @@ main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	dir = pgtest_cluster("order");
-	conninfo = make_database(dir);
+	conninfo = pgtest_database(dir, "pg_order");
 	memset(&opt, 0, sizeof(opt));
 	opt.location = conninfo;
 	opt.data_dir = "/nonexistent";
@@ -380,7 +359,6 @@ main(void)
 	store_conn_close(c);
 	store_close(st);
 	PQfinish(pg);
-	free(conninfo);
 	tap_plan(tap_run);
 	return tap_done();
 }

@@ -167,6 +167,12 @@ void pg_sql_schema(struct buf *out, const char *tmpl, const char *schema);
 int64_t pg_value_int64(const PGresult *res, int row, int col);
 
 /* pg_schema.c */
+/**
+ * evdb's index on a namespace's messages, beside Message DB's own three:
+ * (category(stream_name), type, global_position), for category reads
+ * filtered by type.
+ */
+#define PG_TYPE_INDEX "evdb_messages_category_type"
 /** Runs the registry's migrations (in one transaction, under the lock). */
 enum evdb_status pg_schema_migrate(struct pg_conn *c);
 /**
@@ -231,6 +237,17 @@ enum pg_read_query {
 	PGQ_POKE_CATEGORY,	/* $1 category, $2 -, $3 after, $4 upto, $5 limit */
 	PGQ_POKE_ALL,		/* $1 "", $2 -, $3 after, $4 upto, $5 limit */
 	PGQ_POKE_TAIL,		/* $1 after, $2 limit */
+	/*
+	 * evdb's extensions (EXTENSIONS.md section 4).  $4 types: a text[]
+	 * literal, or NULL for every type (stream reads); $5 types (category
+	 * reads, whose $4 correlation may be NULL).
+	 */
+	PGQ_STREAM_TYPES,	/* $1 stream, $2 position, $3 limit, $4 types */
+	PGQ_STREAM_GLOBAL_TYPES, /* ... by global position */
+	PGQ_STREAM_BACK,	/* $1 stream, $2 highest position, $3 limit, $4 types */
+	PGQ_STREAM_GLOBAL_BACK,	/* ... by global position */
+	PGQ_ALL_TYPES,		/* $1 "", $2 global position, $3 limit, $4 corr, $5 types */
+	PGQ_CATEGORY_TYPES,	/* $1 category, ... as PGQ_ALL_TYPES */
 	PGQ_COUNT
 };
 /** SQL of each read; "%1$s" stands for the namespace's schema. */

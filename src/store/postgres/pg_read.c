@@ -127,7 +127,75 @@ const char *const pg_read_sql[PGQ_COUNT] = {
 	[PGQ_POKE_TAIL] =
 	    "SELECT " POKE_COLS " FROM %1$s.messages WHERE global_position > $1"
 	    " ORDER BY global_position" LIMIT_ARG(2),
+	/* evdb's extensions: by messages_stream, types a filter. */
+	[PGQ_STREAM_TYPES] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND position >= $2 AND ($4::text[] IS NULL OR type = ANY($4::text[]))"
+	    " ORDER BY position" LIMIT_ARG(3),
+	[PGQ_STREAM_GLOBAL_TYPES] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND global_position >= $2"
+	    " AND ($4::text[] IS NULL OR type = ANY($4::text[]))"
+	    " ORDER BY position" LIMIT_ARG(3),
+	[PGQ_STREAM_BACK] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND position <= $2 AND ($4::text[] IS NULL OR type = ANY($4::text[]))"
+	    " ORDER BY position DESC" LIMIT_ARG(3),
+	[PGQ_STREAM_GLOBAL_BACK] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
+	    " AND global_position <= $2"
+	    " AND ($4::text[] IS NULL OR type = ANY($4::text[]))"
+	    " ORDER BY position DESC" LIMIT_ARG(3),
+	/* The whole namespace by primary key, types a filter. */
+	[PGQ_ALL_TYPES] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages"
+	    " WHERE $1::text IS NOT NULL AND global_position >= $2"
+	    " AND ($4::text IS NULL"
+	    "  OR %1$s.category(metadata->>'correlationStreamName') = $4)"
+	    " AND type = ANY($5::text[])"
+	    " ORDER BY global_position LIMIT $3",
+	/*
+	 * One category by evdb's index evdb_messages_category_type
+	 * (category(stream_name), type, global_position): for each type, its
+	 * first $3 messages from $2 in global order (an index range, never a
+	 * scan of the category), then the $3 lowest of those.
+	 */
+	[PGQ_CATEGORY_TYPES] =
+	    "SELECT x.* FROM unnest($5::text[]) AS w(want) CROSS JOIN LATERAL"
+	    " (SELECT " MSG_COLS " FROM %1$s.messages"
+	    "  WHERE %1$s.category(stream_name) = $1 AND type = w.want"
+	    "  AND global_position >= $2"
+	    "  AND ($4::text IS NULL"
+	    "   OR %1$s.category(metadata->>'correlationStreamName') = $4)"
+	    "  ORDER BY global_position LIMIT $3) x"
+	    " ORDER BY x.global_position LIMIT $3",
 };
+
+static enum evdb_status pg_read_stream_ext(struct store_conn *base,
+    const char *ns, const struct store_stream_query *q, store_message_fn fn,
+    void *ctx);
+
+/*
+ * Appends types[0..n) to out as a text[] literal, {"T1","T2"}: each name
+ * quoted, with '"' and '\' escaped, so that any name is one element.
+ */
+static void
+read_types_literal(struct buf *out, const struct store_type *types, size_t n)
+{
+	size_t i, j;
+
+	buf_putc(out, '{');
+	for (i = 0; i < n; i++) {
+		buf_puts(out, i > 0 ? ",\"" : "\"");
+		for (j = 0; j < types[i].len; j++) {
+			if (types[i].name[j] == '"' || types[i].name[j] == '\\')
+				buf_putc(out, '\\');
+			buf_putc(out, types[i].name[j]);
+		}
+		buf_putc(out, '"');
+	}
+	buf_putc(out, '}');
+}
 
 /* Formats v into t (at least 24 bytes) and returns t. */
 static const char *
@@ -256,6 +324,8 @@ pg_read_stream(struct store_conn *base, const char *ns,
 	enum evdb_status rs;
 	PGresult *res;
 
+	if (q->backward || q->ntypes > 0)
+		return pg_read_stream_ext(base, ns, q, fn, ctx);
 	vals[0] = q->stream;
 	vals[1] = read_num(from, q->by_global ? q->global_position : q->position);
 	vals[2] = read_num(limit, q->limit);
@@ -268,6 +338,43 @@ pg_read_stream(struct store_conn *base, const char *ns,
 		return rs;
 	rs = read_rows(res, fn, ctx);
 	PQclear(res);
+	return rs;
+}
+
+/* A stream read with evdb's extensions: backward, types (EXTENSIONS.md section 4). */
+static enum evdb_status
+pg_read_stream_ext(struct store_conn *base, const char *ns,
+    const struct store_stream_query *q, store_message_fn fn, void *ctx)
+{
+	static const enum pg_read_query which[2][2] = {
+		{ PGQ_STREAM_TYPES, PGQ_STREAM_GLOBAL_TYPES },
+		{ PGQ_STREAM_BACK, PGQ_STREAM_GLOBAL_BACK },
+	};
+	const char *vals[4];
+	int lens[4] = { (int)q->stream_len, 0, 0, 0 };
+	char from[24], limit[24];
+	enum evdb_status rs;
+	PGresult *res;
+	struct buf types;
+
+	buf_init(&types);
+	vals[0] = q->stream;
+	vals[1] = read_num(from, q->by_global ? q->global_position : q->position);
+	vals[2] = read_num(limit, q->limit);
+	lens[1] = (int)strlen(vals[1]);
+	lens[2] = (int)strlen(vals[2]);
+	vals[3] = NULL;
+	if (q->ntypes > 0) {
+		read_types_literal(&types, q->types, q->ntypes);
+		vals[3] = buf_cstr(&types);
+		lens[3] = (int)types.len;
+	}
+	rs = read_query(pg_conn_of(base), ns, "read stream",
+	    which[q->backward][q->by_global], 4, vals, lens, &res);
+	if (rs == EVDB_OK)
+		rs = read_rows(res, fn, ctx);
+	PQclear(res);
+	buf_free(&types);
 	return rs;
 }
 
@@ -335,18 +442,26 @@ pg_read_category(struct store_conn *base, const char *ns,
 	struct pg_conn *c = pg_conn_of(base);
 	struct store_message m;
 	enum evdb_status rs = EVDB_OK;
-	const char *vals[4];
-	int lens[4];
+	const char *vals[5];
+	int lens[5];
 	char from[24], chunk[24];
 	int64_t next = q->global_position, taken = 0, want;
 	PGresult *res;
 	int i, rows;
 	bool all = q->category_len == 0, corr = q->correlation != NULL;
+	struct buf types;
 
 	vals[0] = all ? "" : q->category;
 	lens[0] = all ? 0 : (int)q->category_len;
 	vals[3] = q->correlation;
 	lens[3] = (int)q->correlation_len;
+	/* evdb's type filter: its own statements, taking $5 (see pg_read_sql). */
+	buf_init(&types);
+	if (q->ntypes > 0) {
+		read_types_literal(&types, q->types, q->ntypes);
+		vals[4] = buf_cstr(&types);
+		lens[4] = (int)types.len;
+	}
 	for (;;) {
 		want = PG_READ_CHUNK;
 		if (q->group_size <= 0 && q->limit >= 0 && q->limit - taken < want)
@@ -357,10 +472,15 @@ pg_read_category(struct store_conn *base, const char *ns,
 		vals[2] = read_num(chunk, want);
 		lens[1] = (int)strlen(vals[1]);
 		lens[2] = (int)strlen(vals[2]);
-		if ((rs = read_query(c, ns, "read category",
-		    which[!all][corr],
-		    corr ? 4 : 3, vals, lens, &res)) != EVDB_OK)
-			return rs;
+		if (q->ntypes > 0)
+			rs = read_query(c, ns, "read category", all ? PGQ_ALL_TYPES
+			    : PGQ_CATEGORY_TYPES, 5, vals, lens, &res);
+		else
+			rs = read_query(c, ns, "read category",
+			    which[!all][corr],
+			    corr ? 4 : 3, vals, lens, &res);
+		if (rs != EVDB_OK)
+			break;
 		rows = PQntuples(res);
 		for (i = 0; i < rows && rs == EVDB_OK; i++) {
 			next = pg_value_int64(res, i, 4) + 1;
@@ -375,6 +495,7 @@ pg_read_category(struct store_conn *base, const char *ns,
 		if (rs != EVDB_OK || rows < want || taken == q->limit)
 			break;
 	}
+	buf_free(&types);
 	return rs;
 }
 

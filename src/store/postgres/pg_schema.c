@@ -37,6 +37,19 @@ static const char *const registry_migrations[] = {
 	"  metadata text,"			/* JSON object or NULL */
 	"  created_us bigint NOT NULL"
 	")",
+	/*
+	 * 1 -> 2: evdb's index for category reads filtered by type
+	 * (EXTENSIONS.md section 4) in every namespace schema that exists
+	 * already, Message DB's message_store included.  See
+	 * pg_schema_namespace() and docs/storage.md for why not CONCURRENTLY.
+	 */
+	"DO $$ DECLARE s text; BEGIN"
+	" FOR s IN SELECT schema_name FROM evdb.namespaces LOOP"
+	"  IF to_regclass(format('%I.messages', s)) IS NOT NULL THEN"
+	"   EXECUTE format('CREATE INDEX IF NOT EXISTS " PG_TYPE_INDEX
+	"    ON %1$I.messages (%1$I.category(stream_name), type, global_position)', s);"
+	"  END IF;"
+	" END LOOP; END $$",
 };
 
 #define MIGRATION_COUNT \
@@ -167,6 +180,21 @@ pg_schema_namespace(struct pg_conn *c, const char *schema)
 	    " (%s.category(stream_name), global_position,"
 	    "  %s.category(metadata->>'correlationStreamName'))",
 	    schema, schema, schema, schema, schema, schema);
+	if ((rs = schema_exec(c, buf_cstr(&sql))) != EVDB_OK)
+		goto out;
+	/*
+	 * evdb's own index, beside Message DB's three, which stay as they
+	 * are: category reads filtered by type (EXTENSIONS.md section 4).
+	 * Not CONCURRENTLY: that cannot run inside this transaction, and a
+	 * failed concurrent build would leave an invalid index that IF NOT
+	 * EXISTS then keeps.  On a large existing Message DB table the build
+	 * blocks writers until done; docs/storage.md says how to build it
+	 * beforehand.
+	 */
+	buf_reset(&sql);
+	buf_printf(&sql, "CREATE INDEX IF NOT EXISTS " PG_TYPE_INDEX
+	    " ON %s.messages (%s.category(stream_name), type, global_position)",
+	    schema, schema);
 	rs = schema_exec(c, buf_cstr(&sql));
 out:
 	buf_free(&sql);

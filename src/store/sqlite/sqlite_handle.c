@@ -18,8 +18,6 @@
 #include "store/sqlite/sqlite_internal.h"
 #include "core/xalloc.h"
 
-#define MSG_COLS "id, stream_name, type, position, global_position, data, metadata, time_us"
-
 static const char *const ns_sql[NS_STMT_COUNT] = {
 	[NS_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[NS_COMMIT] = "COMMIT",

@@ -38,6 +38,9 @@
 #include "store/store_backend.h"
 #include "core/uuid.h"
 
+/* The columns of a message read, in struct store_message's order (sqlite_read.c). */
+#define MSG_COLS "id, stream_name, type, position, global_position, data, metadata, time_us"
+
 /* Prepared statements of a namespace connection, prepared on first use. */
 enum ns_stmt {
 	NS_BEGIN_IMMEDIATE,
@@ -285,6 +288,16 @@ enum evdb_status sqlite_stream_version(struct sqlite_conn *c, const char *ns,
     const char *stream, size_t stream_len, int64_t *version);
 enum evdb_status sqlite_read_category(struct sqlite_conn *c, const char *ns,
     const struct store_category_query *q, store_message_fn fn, void *ctx);
+/*
+ * The SQL of a stream or category read that uses evdb's extensions
+ * (backward, types), appended to out: ?1 stream or category (NULL for the
+ * whole namespace), ?2 position or global position, ?3 limit, ?4
+ * correlation, ?5... the types in order.  Exposed for the query-plan test.
+ */
+struct buf;
+void sqlite_read_stream_sql(struct buf *out, const struct store_stream_query *q);
+void sqlite_read_category_sql(struct buf *out,
+    const struct store_category_query *q);
 enum evdb_status sqlite_import_clear(struct sqlite_conn *c, const char *ns);
 enum evdb_status sqlite_import_batch(struct sqlite_conn *c, const char *ns,
     const struct store_import_record *recs, size_t n, bool clear,

@@ -53,6 +53,14 @@ static const char *const namespace_migrations[] = {
 	"  last_activity_us INTEGER"
 	");"
 	"INSERT INTO stats VALUES (1, 0, 0, NULL);",
+	/*
+	 * 1 -> 2: category reads filtered by type (EXTENSIONS.md section 4)
+	 * seek each type's messages in global order, instead of scanning the
+	 * category.  Built inside the migration's transaction on an existing
+	 * file: a one-off cost proportional to its size.
+	 */
+	"CREATE INDEX IF NOT EXISTS messages_category_type"
+	"  ON messages(category, type, global_position);",
 };
 
 static int

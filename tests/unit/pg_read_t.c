@@ -1,0 +1,275 @@
+/*
+ * pg_read_t.c - the PostgreSQL plans of evdb's filtered reads
+ * (EXTENSIONS.md section 4), on a cluster as pg_order_t's (EVDB_E2E_PGDIR
+ * or a private one, tests/pgtest.h).
+ *
+ * A namespace's schema keeps Message DB 1.3.0's table and three indexes,
+ * plus evdb's own evdb_messages_category_type; EXPLAIN EXECUTE of the very
+ * statements pg_read.c prepares shows that a category read by a rare type
+ * uses that index, not a scan of the category (with one type, two, with
+ * correlation, and under a generic plan, as a prepared statement gets
+ * after a few runs); backward stream reads use messages_stream.  The
+ * registry migration that adds the index (1 -> 2, the newest) creates it
+ * in a database of an older evdb.
+ */
+#include "config.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../tap.h"
+#include "../pgtest.h"
+#include "store/store.h"
+#include "store/postgres/pg_internal.h"
+#include "core/buf.h"
+#include "core/timefmt.h"
+
+#define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+static PGresult *
+sql_ok(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		tap_bail("%s: %s", sql, PQerrorMessage(pg));
+	return res;
+}
+
+static void
+exec_ok(PGconn *pg, const char *sql)
+{
+	PQclear(sql_ok(pg, sql));
+}
+
+static int64_t
+sql_int(PGconn *pg, const char *sql)
+{
+	PGresult *res = sql_ok(pg, sql);
+	int64_t v = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+
+	PQclear(res);
+	return v;
+}
+
+/*
+ * One TAP result: EXPLAIN EXECUTE of read statement q with args names
+ * index `want` and shows no Seq Scan and no index in `banned` (NULL: none).
+ */
+static void
+plan_ok(PGconn *pg, const char *schema, enum pg_read_query q, const char *args,
+    const char *want, const char *banned, const char *desc)
+{
+	struct buf sql, plan;
+	PGresult *res;
+	int r;
+
+	buf_init(&sql);
+	buf_init(&plan);
+	buf_puts(&sql, "PREPARE q AS ");
+	pg_sql_schema(&sql, pg_read_sql[q], schema);
+	exec_ok(pg, buf_cstr(&sql));
+	buf_reset(&sql);
+	buf_printf(&sql, "EXPLAIN EXECUTE q%s", args);
+	res = sql_ok(pg, buf_cstr(&sql));
+	for (r = 0; r < PQntuples(res); r++) {
+		buf_puts(&plan, PQgetvalue(res, r, 0));
+		buf_putc(&plan, '\n');
+	}
+	PQclear(res);
+	exec_ok(pg, "DEALLOCATE q");
+	if (!ok(strstr(buf_cstr(&plan), want) != NULL &&
+	    strstr(buf_cstr(&plan), "Seq Scan") == NULL &&
+	    (banned == NULL || strstr(buf_cstr(&plan), banned) == NULL), "%s", desc))
+		tap_diag("%s", buf_cstr(&plan));
+	buf_free(&sql);
+	buf_free(&plan);
+}
+
+static enum evdb_status
+count_row(void *ctx, const struct store_message *m)
+{
+	(void)m;
+	(*(int *)ctx)++;
+	return EVDB_OK;
+}
+
+/* "desc (mode)" in a static buffer, valid until the next call. */
+static const char *
+hstr_mode(const char *desc, const char *mode)
+{
+	static char text[256];
+
+	snprintf(text, sizeof(text), "%s (%s)", desc, mode);
+	return text;
+}
+
+/* The plans of every extended read, under plan mode `mode`. */
+static void
+plans_ok(PGconn *pg, const char *schema, const char *mode)
+{
+	/* "messages_category " with the blank: Message DB's index, not evdb's. */
+	plan_ok(pg, schema, PGQ_CATEGORY_TYPES, "('c3', 1, 1000, NULL, '{Rare}')",
+	    PG_TYPE_INDEX, "messages_category ",
+	    hstr_mode("category read by a rare type uses " PG_TYPE_INDEX, mode));
+	plan_ok(pg, schema, PGQ_CATEGORY_TYPES, "('c3', 1, 1000, NULL,"
+	    " '{Rare,Other}')", PG_TYPE_INDEX, "messages_category ",
+	    hstr_mode("two types: the index, once per type", mode));
+	plan_ok(pg, schema, PGQ_CATEGORY_TYPES, "('c3', 1, 1000, 'wf', '{Rare}')",
+	    PG_TYPE_INDEX, "messages_category ",
+	    hstr_mode("a rare type and correlation: the index", mode));
+	plan_ok(pg, schema, PGQ_CATEGORY_TYPES, "('c3', 20000, 10, NULL, '{Common}')",
+	    PG_TYPE_INDEX, "messages_category ",
+	    hstr_mode("a common type from the middle: the index, no scan", mode));
+	plan_ok(pg, schema, PGQ_STREAM_BACK, "('c3-3', 1000000, 100, NULL)",
+	    "messages_stream", NULL,
+	    hstr_mode("backward stream read: messages_stream", mode));
+	plan_ok(pg, schema, PGQ_STREAM_GLOBAL_BACK, "('c3-3', 1000000, 100, '{Rare}')",
+	    "messages_stream", NULL,
+	    hstr_mode("backward by global position, with types: messages_stream", mode));
+	plan_ok(pg, schema, PGQ_STREAM_TYPES, "('c3-3', 0, 100, '{Rare}')",
+	    "messages_stream", NULL,
+	    hstr_mode("forward stream read by type: messages_stream", mode));
+}
+
+/* The indexes of schema's messages table, sorted, comma-separated. */
+static char *
+index_list(PGconn *pg, const char *schema)
+{
+	char sql[512];
+	PGresult *res;
+	char *out;
+
+	snprintf(sql, sizeof(sql), "SELECT coalesce(string_agg(indexname, ','"
+	    " ORDER BY indexname), '') FROM pg_indexes WHERE schemaname = '%s'"
+	    " AND tablename = 'messages'", schema);
+	res = sql_ok(pg, sql);
+	out = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+int
+main(void)
+{
+	static const struct store_type rare[] = { { "Rare", 4 } };
+	struct store_options opt;
+	struct store *st = NULL;
+	struct store_conn *c = NULL;
+	struct store_category_query q;
+	const char *dir;
+	const char *conninfo;
+	char *idx, sql[1024], schema[64];
+	PGconn *pg;
+	PGresult *res;
+	int64_t version;
+	int n;
+
+	tap_plan(23);
+	dir = pgtest_cluster("read");
+	conninfo = pgtest_database(dir, "pg_read");
+	memset(&opt, 0, sizeof(opt));
+	opt.location = conninfo;
+	opt.data_dir = "/nonexistent";
+	opt.durability = DURABILITY_NORMAL;
+	if (store_open(&opt, &st) != EVDB_OK || store_conn_open(st, &c) != EVDB_OK ||
+	    store_ns_create(c, "plan", HASH_A, NULL, NULL, timefmt_now_us()) != EVDB_OK)
+		tap_bail("store setup on %s", conninfo);
+	pg = PQconnectdb(conninfo);
+	if (PQstatus(pg) != CONNECTION_OK)
+		tap_bail("connect: %s", PQerrorMessage(pg));
+	res = sql_ok(pg, "SELECT schema_name FROM evdb.namespaces WHERE name = 'plan'");
+	snprintf(schema, sizeof(schema), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+
+	idx = index_list(pg, schema);
+	is_str(idx, "evdb_messages_category_type,messages_category,messages_id,"
+	    "messages_pkey,messages_stream", "Message DB's indexes and evdb's one");
+	free(idx);
+	snprintf(sql, sizeof(sql), "SELECT indexdef FROM pg_indexes WHERE"
+	    " schemaname = '%s' AND indexname = '" PG_TYPE_INDEX "'", schema);
+	res = sql_ok(pg, sql);
+	ok(PQntuples(res) == 1 && strstr(PQgetvalue(res, 0, 0),
+	    "category((stream_name)::character varying), type, global_position)") != NULL,
+	    "evdb's index is on (category(stream_name), type, global_position)");
+	if (PQntuples(res) == 1)
+		tap_diag("%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	snprintf(sql, sizeof(sql), "SELECT indexdef FROM pg_indexes WHERE"
+	    " schemaname = '%s' AND indexname = 'messages_category'", schema);
+	res = sql_ok(pg, sql);
+	if (!ok(PQntuples(res) == 1 && strstr(PQgetvalue(res, 0, 0),
+	    "category((stream_name)::character varying), global_position, ") != NULL &&
+	    strstr(PQgetvalue(res, 0, 0), ".category(((metadata ->>"
+	    " 'correlationStreamName'::text))::character varying))") != NULL,
+	    "Message DB's messages_category keeps its shape") && PQntuples(res) == 1)
+		tap_diag("%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+
+	/* 50,000 messages over 10 categories; Rare is 1 in 5,000. */
+	snprintf(sql, sizeof(sql), "INSERT INTO %s.messages(stream_name, position,"
+	    " type, data, metadata) SELECT 'c' || (i %% 10) || '-' || (i %% 500),"
+	    " i / 500, CASE WHEN i %% 5000 = 3 THEN 'Rare' WHEN i %% 7 = 0 THEN"
+	    " 'Other' ELSE 'Common' END, '{}', CASE WHEN i %% 2 = 1 THEN"
+	    " '{\"correlationStreamName\":\"wf-1\"}'::jsonb END"
+	    " FROM generate_series(0, 49999) AS i", schema);
+	exec_ok(pg, sql);
+	snprintf(sql, sizeof(sql), "ANALYZE %s.messages", schema);
+	exec_ok(pg, sql);
+
+	plans_ok(pg, schema, "custom plan");
+	exec_ok(pg, "SET plan_cache_mode = force_generic_plan");
+	plans_ok(pg, schema, "generic plan");
+	exec_ok(pg, "RESET plan_cache_mode");
+
+	memset(&q, 0, sizeof(q));
+	q.category = "c3";
+	q.category_len = 2;
+	q.global_position = 1;
+	q.limit = -1;
+	q.types = rare;
+	q.ntypes = 1;
+	n = 0;
+	if (store_read_category(c, "plan", &q, count_row, &n) != EVDB_OK)
+		tap_bail("read: %s", store_conn_errmsg(c));
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.messages WHERE"
+	    " stream_name LIKE 'c3-%%' AND type = 'Rare'", schema);
+	is_int(n, sql_int(pg, sql), "the read by type finds every Rare of c3 (%d)", n);
+	ok(n > 0, "... and there are some");
+
+	/* Registry migration 1 -> 2: a database of an older evdb. */
+	store_conn_close(c);
+	store_close(st);
+	c = NULL;
+	st = NULL;
+	snprintf(sql, sizeof(sql), "DROP INDEX %s." PG_TYPE_INDEX, schema);
+	exec_ok(pg, sql);
+	/* The index's migration is the newest: version V - 1 is the database before it. */
+	version = sql_int(pg, "SELECT max(version) FROM evdb.schema_version");
+	snprintf(sql, sizeof(sql), "UPDATE evdb.schema_version SET version = %lld",
+	    (long long)version - 1);
+	exec_ok(pg, sql);
+	idx = index_list(pg, schema);
+	is_str(idx, "messages_category,messages_id,messages_pkey,messages_stream",
+	    "an older evdb's schema: Message DB's indexes only");
+	free(idx);
+	if (store_open(&opt, &st) != EVDB_OK)
+		tap_bail("store reopen");
+	is_int(sql_int(pg, "SELECT max(version) FROM evdb.schema_version"), version,
+	    "store_open migrated the registry to version %lld", (long long)version);
+	idx = index_list(pg, schema);
+	is_str(idx, "evdb_messages_category_type,messages_category,messages_id,"
+	    "messages_pkey,messages_stream", "... which created evdb's index");
+	free(idx);
+	store_close(st);
+	if (store_open(&opt, &st) != EVDB_OK)
+		tap_bail("store reopen");
+	ok(1, "a second open finds nothing to migrate");
+	store_close(st);
+	PQfinish(pg);
+	return tap_done();
+}

@@ -1,0 +1,264 @@
+/*
+ * sqlite_read_t.c - the SQLite plans of evdb's filtered reads
+ * (EXTENSIONS.md section 4): a category read by a rare type seeks the
+ * index messages_category_type, one seek per type, merged in global
+ * order, never a scan of the category nor a sort; also with correlation,
+ * and after ANALYZE.  And the migration that adds the index (1 -> 2, the
+ * newest) gives it to a namespace file made by an older evdb.
+ *
+ * The plans are SQLite's EXPLAIN QUERY PLAN of the very SQL that
+ * sqlite_read.c builds (sqlite_read_category_sql), run on the namespace's
+ * file, with 3,000 messages of a common type and 5 of a rare one.
+ */
+#include "config.h"
+
+#include <glob.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tap.h"
+#include "store/store.h"
+#include "store/sqlite/sqlite_internal.h"
+#include "core/buf.h"
+
+#define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+static enum evdb_status
+count_row(void *ctx, const struct store_message *m)
+{
+	(void)m;
+	(*(int *)ctx)++;
+	return EVDB_OK;
+}
+
+static void
+write_ok(struct store_conn *c, const char *stream, const char *type,
+    const char *meta)
+{
+	struct store_message_in in;
+	struct store_write_result r;
+
+	memset(&in, 0, sizeof(in));
+	in.stream = stream;
+	in.stream_len = strlen(stream);
+	in.type = type;
+	in.type_len = strlen(type);
+	in.data = "{}";
+	in.data_len = 2;
+	in.metadata = meta;
+	in.metadata_len = meta != NULL ? strlen(meta) : 0;
+	if (store_write(c, "plan", &in, &r) != EVDB_OK)
+		tap_bail("write: %s", store_conn_errmsg(c));
+}
+
+/* The namespace file of "plan" under dir (static). */
+static const char *
+ns_file(const char *dir)
+{
+	static char path[1024];
+	char pat[1024];
+	glob_t g;
+
+	snprintf(pat, sizeof(pat), "%s/ns/plan.*.db", dir);
+	if (glob(pat, 0, NULL, &g) != 0 || g.gl_pathc != 1)
+		tap_bail("no single namespace file for %s", pat);
+	snprintf(path, sizeof(path), "%s", g.gl_pathv[0]);
+	globfree(&g);
+	return path;
+}
+
+/* EXPLAIN QUERY PLAN of sql on db, one detail a line, into plan. */
+static void
+explain(sqlite3 *db, const char *sql, struct buf *plan)
+{
+	struct buf q;
+	sqlite3_stmt *s;
+
+	buf_init(&q);
+	buf_printf(&q, "EXPLAIN QUERY PLAN %s", sql);
+	buf_reset(plan);
+	if (sqlite3_prepare_v2(db, buf_cstr(&q), -1, &s, NULL) != SQLITE_OK)
+		tap_bail("%s: %s", buf_cstr(&q), sqlite3_errmsg(db));
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		buf_puts(plan, (const char *)sqlite3_column_text(s, 3));
+		buf_putc(plan, '\n');
+	}
+	sqlite3_finalize(s);
+	buf_free(&q);
+}
+
+/* How many times needle occurs in hay. */
+static int
+occurrences(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/* One TAP result: the plan seeks the type index once per type, nothing else. */
+static void
+plan_ok(sqlite3 *db, const struct store_category_query *q, const char *desc)
+{
+	struct buf sql, plan;
+	const char *p;
+	int seeks;
+
+	buf_init(&sql);
+	buf_init(&plan);
+	sqlite_read_category_sql(&sql, q);
+	explain(db, buf_cstr(&sql), &plan);
+	p = buf_cstr(&plan);
+	seeks = occurrences(p, "SEARCH messages USING INDEX messages_category_type"
+	    " (category=? AND type=? AND global_position>?)");
+	if (!ok(seeks == (int)q->ntypes && strstr(p, "SCAN") == NULL &&
+	    strstr(p, "TEMP B-TREE") == NULL, "%s", desc))
+		tap_diag("%s\n%s", buf_cstr(&sql), p);
+	buf_free(&sql);
+	buf_free(&plan);
+}
+
+static sqlite3 *
+open_file(const char *path)
+{
+	sqlite3 *db;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		tap_bail("open %s", path);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+static int64_t
+sql_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		tap_bail("%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int
+read_count(struct store_conn *c, const struct store_category_query *q)
+{
+	int n = 0;
+
+	if (store_read_category(c, "plan", q, count_row, &n) != EVDB_OK)
+		tap_bail("read: %s", store_conn_errmsg(c));
+	return n;
+}
+
+int
+main(void)
+{
+	static const struct store_type rare[] = { { "Rare", 4 } };
+	static const struct store_type two[] = { { "Rare", 4 }, { "Other", 5 } };
+	char dir[] = "/tmp/evdb-sqlite-read-t-XXXXXX";
+	struct store_options opt;
+	struct store *st = NULL;
+	struct store_conn *c = NULL;
+	struct store_category_query q;
+	sqlite3 *db;
+	char cmd[256], stream[32];
+	int64_t version;
+	int i;
+
+	tap_plan(13);
+	if (mkdtemp(dir) == NULL)
+		tap_bail("mkdtemp");
+	memset(&opt, 0, sizeof(opt));
+	opt.data_dir = dir;
+	opt.durability = DURABILITY_NORMAL;
+	opt.busy_timeout_ms = 5000;
+	if (store_open(&opt, &st) != EVDB_OK || store_conn_open(st, &c) != EVDB_OK ||
+	    store_ns_create(c, "plan", HASH_A, NULL, NULL, 1) != EVDB_OK)
+		tap_bail("store setup");
+	for (i = 0; i < 3000; i++) {
+		snprintf(stream, sizeof(stream), "big-%d", i % 50);
+		write_ok(c, stream, "Common", i % 3 == 0 ?
+		    "{\"correlationStreamName\":\"wf-1\"}" : NULL);
+		if (i % 600 == 0)
+			write_ok(c, stream, "Rare", "{\"correlationStreamName\":\"wf-1\"}");
+	}
+	write_ok(c, "small-1", "Rare", NULL);
+
+	db = open_file(ns_file(dir));
+	memset(&q, 0, sizeof(q));
+	q.category = "big";
+	q.category_len = 3;
+	q.global_position = 1;
+	q.limit = 1000;
+	q.types = rare;
+	q.ntypes = 1;
+	plan_ok(db, &q, "category read by one rare type: a seek of messages_category_type");
+	is_int(read_count(c, &q), 5, "... which finds its 5 messages");
+	q.types = two;
+	q.ntypes = 2;
+	plan_ok(db, &q, "two types: a seek each, merged (no sort)");
+	q.correlation = "wf";
+	q.correlation_len = 2;
+	plan_ok(db, &q, "two types and correlation: the same seeks, filtered");
+	is_int(read_count(c, &q), 5, "... which finds the 5 correlated Rare");
+	q.correlation = NULL;
+	q.correlation_len = 0;
+	q.group_size = 2;
+	q.group_member = 1;
+	plan_ok(db, &q, "two types and a consumer group: the same seeks");
+	q.group_size = 0;
+	q.group_member = 0;
+	if (sqlite3_exec(db, "ANALYZE", NULL, NULL, NULL) != SQLITE_OK)
+		tap_bail("ANALYZE: %s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	/* A fresh connection reads the statistics ANALYZE left. */
+	db = open_file(ns_file(dir));
+	q.types = rare;
+	q.ntypes = 1;
+	plan_ok(db, &q, "after ANALYZE: still the seek");
+	q.types = two;
+	q.ntypes = 2;
+	plan_ok(db, &q, "after ANALYZE, two types: still the seeks");
+
+	/* Migration 1 -> 2: a file of an older evdb, without the index. */
+	store_conn_close(c);
+	store_close(st);
+	c = NULL;
+	st = NULL;
+	/* The index's migration is the newest: version V - 1 is the file before it. */
+	version = sql_int(db, "SELECT version FROM schema_version");
+	snprintf(cmd, sizeof(cmd), "DROP INDEX messages_category_type;"
+	    " UPDATE schema_version SET version = %lld", (long long)version - 1);
+	if (sqlite3_exec(db, cmd, NULL, NULL, NULL) != SQLITE_OK)
+		tap_bail("downgrade: %s", sqlite3_errmsg(db));
+	is_int(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name ="
+	    " 'messages_category_type'"), 0, "a file of the version before has no type index");
+	sqlite3_close(db);
+	if (store_open(&opt, &st) != EVDB_OK || store_conn_open(st, &c) != EVDB_OK)
+		tap_bail("store reopen");
+	q.types = rare;
+	q.ntypes = 1;
+	is_int(read_count(c, &q), 5, "after evdb opens it, the read by type works");
+	db = open_file(ns_file(dir));
+	is_int(sql_int(db, "SELECT version FROM schema_version"), version,
+	    "the file was migrated to schema version %lld", (long long)version);
+	is_int(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name ="
+	    " 'messages_category_type'"), 1, "and has messages_category_type");
+	plan_ok(db, &q, "the migrated file's plan seeks the index");
+	sqlite3_close(db);
+
+	store_conn_close(c);
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)!system(cmd);
+	return tap_done();
+}
