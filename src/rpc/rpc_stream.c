@@ -275,7 +275,8 @@ rpc_stream_get(struct rpc_call *call)
 	    !rpc_opt_int(call, opts, "globalPosition",
 	    "options.globalPosition must be a number", &q.by_global,
 	    &q.global_position) ||
-	    !rpc_opt_batch_size(call, opts, 1000, &q.limit))
+	    !rpc_opt_batch_size(call, opts, 1000, &q.limit) ||
+	    !rpc_opt_wait(call, opts, STORE_POKE_STREAM, q.stream, q.stream_len))
 		return;
 	metrics_read(call->req->metrics);
 	buf_putc(call->out, '[');
@@ -287,6 +288,7 @@ rpc_stream_get(struct rpc_call *call)
 		return;
 	}
 	buf_putc(call->out, ']');
+	call->wait.empty = q.limit != 0 && rows.count == 0;	/* rpc_wait_hold */
 }
 
 void
@@ -417,8 +419,12 @@ rpc_category_get(struct rpc_call *call)
 	    !rpc_opt_batch_size(call, opts, 1000, &q.limit) ||
 	    !rpc_opt_string(call, opts, "correlation",
 	    "options.correlation must be a string", &present, &corr, &corr_len) ||
-	    !rpc_consumer_group(call, opts, &q))
+	    !rpc_consumer_group(call, opts, &q) ||
+	    !rpc_opt_wait(call, opts, STORE_POKE_CATEGORY, q.category,
+	    q.category_len))
 		return;
+	call->wait.group_member = q.group_member;
+	call->wait.group_size = q.group_size;
 	q.global_position = has_global ? global : position;
 	if (corr_len > 0) {
 		q.correlation = corr;
@@ -434,4 +440,5 @@ rpc_category_get(struct rpc_call *call)
 		return;
 	}
 	buf_putc(call->out, ']');
+	call->wait.empty = q.limit != 0 && rows.count == 0;	/* rpc_wait_hold */
 }
