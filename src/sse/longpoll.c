@@ -459,43 +459,44 @@ lp_tail_row(void *arg, const struct store_poke *p)
 
 /*
  * Reads n's messages above its tail and marks the reads they touch.  When
- * the read fails (the namespace is gone, or the head went below the tail
- * after an import with force), every read of n runs: each then answers its
- * error, or finds what is there now.
+ * the read fails (the namespace is gone), every read of n runs: each then
+ * answers its error.  A notice that finds nothing above the tail checks
+ * the head: below the tail, the namespace was replaced by an import with
+ * force, and every read of n runs on what is there now.
  */
 static void
 lp_ns_advance(struct longpoll *lp, struct lp_ns *n)
 {
 	struct lp_tail_ctx t = { n, 0 };
 	struct lp_hold *hd;
-	int64_t head;
+	int64_t head, start = n->tail;
 	int budget = LP_TAIL_BUDGET;
+	bool all = false;
 
 	n->dirty = false;
-	if (store_head(lp->store, n->name, &head) != EVDB_OK) {
-		for (hd = n->holds; hd != NULL; hd = hd->next)
-			hd->due = true;
-		return;
-	}
-	if (head < n->tail) {
-		for (hd = n->holds; hd != NULL; hd = hd->next)
-			hd->due = true;
-		n->tail = head;
-		return;
-	}
-	while (budget-- > 0 && n->tail < head) {
+	while (budget-- > 0) {
 		t.rows = 0;
 		if (store_poke_tail(lp->store, n->name, n->tail, LP_BATCH, lp_tail_row,
 		    &t) != EVDB_OK) {
-			for (hd = n->holds; hd != NULL; hd = hd->next)
-				hd->due = true;
-			return;
+			all = true;
+			break;
 		}
 		if (t.rows < LP_BATCH)
-			return;
+			break;
 	}
-	if (n->tail < head)
+	if (budget < 0)
 		n->dirty = true;	/* more next turn */
+	if (!all && n->tail == start) {
+		if (store_head(lp->store, n->name, &head) != EVDB_OK)
+			all = true;
+		else if (head < n->tail) {
+			n->tail = head;
+			all = true;
+		}
+	}
+	if (all)
+		for (hd = n->holds; hd != NULL; hd = hd->next)
+			hd->due = true;
 }
 
 /* Runs the reads that are due or timed out; returns the nearest deadline. */
