@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,18 +34,15 @@
 
 #include "core/streamname.h"
 #include "core/xalloc.h"
+#include "http/fcgi_record.h"
 #include "http/request.h"
 #include "sse/longpoll.h"
+#include "sse/places.h"
 
 #define LP_BATCH 256			/* pokes per tail read */
 #define LP_TAIL_BUDGET 16		/* tail reads per namespace and turn */
 #define LP_SCAN_MS 1000			/* periodic check of every namespace */
 #define LP_STOP_WRITE_MS 2000		/* how long answers are written at stop */
-
-/* FastCGI record types the loop writes. */
-#define FCGI_VERSION_1 1
-#define FCGI_END_REQUEST 3
-#define FCGI_STDOUT 6
 
 struct lp_ns;
 
@@ -79,13 +75,6 @@ struct lp_ns {
 	struct lp_hold *holds;		/* its held reads */
 };
 
-/* Reservations of one namespace (guarded by longpoll.mu). */
-struct lp_quota {
-	struct lp_quota *next;
-	char name[TOKEN_NS_MAX + 1];
-	int count;
-};
-
 /* An attach handed over by a worker (guarded by longpoll.mu). */
 struct lp_pending {
 	struct lp_pending *next;
@@ -103,11 +92,10 @@ struct longpoll {
 	struct store_watch *watch;	/* the store's change notices, or NULL */
 	int watch_fd;			/* its descriptor, or -1 */
 	struct store_conn *store;	/* the loop's store connection */
-	pthread_mutex_t mu;		/* guards pending, quotas, stopping */
+	pthread_mutex_t mu;		/* guards pending, stopping */
 	struct lp_pending *pending;	/* attaches not yet taken by the loop */
-	struct lp_quota *quotas;	/* per-namespace counts */
 	bool stopping;			/* longpoll_stop was called */
-	atomic_llong count;		/* reads reserved or held */
+	struct places *places;		/* reads reserved or held, per namespace */
 	/* Owned by the loop thread: */
 	struct lp_ns *namespaces;	/* namespaces with held reads */
 	struct lp_hold *writing;	/* answered, output not yet all written */
@@ -122,27 +110,6 @@ lp_clock_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- places ------------------------------------------------------------ */
-
-static void
-lp_quota_put(struct longpoll *lp, const char *ns)
-{
-	struct lp_quota **pp, *q;
-
-	pthread_mutex_lock(&lp->mu);
-	for (pp = &lp->quotas; (q = *pp) != NULL; pp = &q->next) {
-		if (strcmp(q->name, ns) != 0)
-			continue;
-		if (--q->count == 0) {
-			*pp = q->next;
-			free(q);
-		}
-		break;
-	}
-	pthread_mutex_unlock(&lp->mu);
-	atomic_fetch_sub(&lp->count, 1);
 }
 
 /* ---- namespaces -------------------------------------------------------- */
@@ -189,36 +156,6 @@ lp_ns_drop_if_empty(struct longpoll *lp, struct lp_ns *n)
 
 /* ---- held reads -------------------------------------------------------- */
 
-static void
-lp_record(struct buf *b, unsigned type, uint16_t id, const char *content,
-    size_t len)
-{
-	unsigned char head[8];
-
-	head[0] = FCGI_VERSION_1;
-	head[1] = (unsigned char)type;
-	head[2] = (unsigned char)(id >> 8);
-	head[3] = (unsigned char)id;
-	head[4] = (unsigned char)(len >> 8);
-	head[5] = (unsigned char)len;
-	head[6] = 0;
-	head[7] = 0;
-	buf_append(b, head, sizeof(head));
-	buf_append(b, content, len);
-}
-
-static void
-lp_stdout(struct buf *b, uint16_t id, const char *text, size_t len)
-{
-	while (len > 0) {
-		size_t n = len > 65535 ? 65535 : len;
-
-		lp_record(b, FCGI_STDOUT, id, text, n);
-		text += n;
-		len -= n;
-	}
-}
-
 /* Takes hold out of its namespace's list (it stays counted). */
 static void
 lp_hold_unlink(struct lp_hold *hd)
@@ -252,7 +189,7 @@ lp_hold_free(struct longpoll *lp, struct lp_hold *hd)
 	epoll_ctl(lp->epfd, EPOLL_CTL_DEL, hd->fd, NULL);
 	close(hd->fd);
 	n->count--;
-	lp_quota_put(lp, n->name);
+	places_give(lp->places, n->name);
 	lp_ns_drop_if_empty(lp, n);
 	buf_free(&hd->body);
 	buf_free(&hd->out);
@@ -307,7 +244,6 @@ lp_hold_write(struct longpoll *lp, struct lp_hold *hd)
 static bool
 lp_hold_run(struct longpoll *lp, struct lp_hold *hd, bool force)
 {
-	static const unsigned char end[8] = { 0 };
 	const char *ctype = "application/json";
 	char head[256];
 	int status = 500, n;
@@ -326,11 +262,10 @@ lp_hold_run(struct longpoll *lp, struct lp_hold *hd, bool force)
 	    "Cache-Control: no-store\r\n\r\n",
 	    status, request_reason(status), ctype, lp->answer.len);
 	buf_reset(&hd->out);
-	lp_stdout(&hd->out, hd->request_id, head, (size_t)n);
-	lp_stdout(&hd->out, hd->request_id, lp->answer.data, lp->answer.len);
-	lp_record(&hd->out, FCGI_STDOUT, hd->request_id, "", 0);
-	lp_record(&hd->out, FCGI_END_REQUEST, hd->request_id,
-	    (const char *)end, sizeof(end));
+	fcgi_record_stdout(&hd->out, hd->request_id, head, (size_t)n);
+	fcgi_record_stdout(&hd->out, hd->request_id, lp->answer.data,
+	    lp->answer.len);
+	fcgi_record_end(&hd->out, hd->request_id);
 	buf_free(&hd->body);
 	lp_hold_unlink(hd);
 	hd->answered = true;
@@ -651,7 +586,7 @@ longpoll_start(const struct longpoll_options *opt, struct longpoll **out)
 	lp->opt = *opt;
 	lp->epfd = lp->evfd = lp->watch_fd = -1;
 	pthread_mutex_init(&lp->mu, NULL);
-	atomic_init(&lp->count, 0);
+	lp->places = places_new(opt->max_held, opt->max_per_namespace);
 	buf_init(&lp->answer);
 	if (store_conn_open(opt->store, &lp->store) != EVDB_OK)
 		goto fail;
@@ -703,12 +638,6 @@ longpoll_stop(struct longpoll *lp)
 		close(p->fd);
 		free(p);
 	}
-	while (lp->quotas != NULL) {
-		struct lp_quota *q = lp->quotas;
-
-		lp->quotas = q->next;
-		free(q);
-	}
 	store_watch_close(lp->watch);
 	store_conn_close(lp->store);
 	if (lp->evfd >= 0)
@@ -716,6 +645,7 @@ longpoll_stop(struct longpoll *lp)
 	if (lp->epfd >= 0)
 		close(lp->epfd);
 	buf_free(&lp->answer);
+	places_free(lp->places);
 	pthread_mutex_destroy(&lp->mu);
 	free(lp);
 }
@@ -723,47 +653,34 @@ longpoll_stop(struct longpoll *lp)
 enum evdb_status
 longpoll_reserve(struct longpoll *lp, const char *ns, const char **why)
 {
-	struct lp_quota *q;
-	enum evdb_status rs = EVDB_OK;
+	bool stopping;
 
 	pthread_mutex_lock(&lp->mu);
-	if (lp->stopping) {
+	stopping = lp->stopping;
+	pthread_mutex_unlock(&lp->mu);
+	if (stopping) {
 		*why = "The server is shutting down";
-		rs = EVDB_ERR_CLOSED;
-		goto out;
+		return EVDB_ERR_CLOSED;
 	}
-	if (atomic_load(&lp->count) >= lp->opt.max_held) {
+	switch (places_take(lp->places, ns)) {
+	case PLACES_TAKEN:
+		return EVDB_OK;
+	case PLACES_FULL:
 		*why = "This server holds its maximum number of waiting reads"
 		    " (--longpoll-max)";
-		rs = EVDB_ERR_LIMIT;
-		goto out;
-	}
-	for (q = lp->quotas; q != NULL; q = q->next)
-		if (strcmp(q->name, ns) == 0)
-			break;
-	if (q != NULL && q->count >= lp->opt.max_per_namespace) {
+		return EVDB_ERR_LIMIT;
+	case PLACES_FULL_NS:
+	default:
 		*why = "This token holds its maximum number of waiting reads"
 		    " (--longpoll-max-per-token)";
-		rs = EVDB_ERR_LIMIT;
-		goto out;
+		return EVDB_ERR_LIMIT;
 	}
-	if (q == NULL) {
-		q = xcalloc(1, sizeof(*q));
-		snprintf(q->name, sizeof(q->name), "%s", ns);
-		q->next = lp->quotas;
-		lp->quotas = q;
-	}
-	q->count++;
-	atomic_fetch_add(&lp->count, 1);
-out:
-	pthread_mutex_unlock(&lp->mu);
-	return rs;
 }
 
 void
 longpoll_release(struct longpoll *lp, const char *ns)
 {
-	lp_quota_put(lp, ns);
+	places_give(lp->places, ns);
 }
 
 void
@@ -792,5 +709,5 @@ longpoll_attach(struct longpoll *lp, const struct longpoll_read *rd, int fd,
 int64_t
 longpoll_held_count(const struct longpoll *lp)
 {
-	return lp != NULL ? atomic_load(&((struct longpoll *)lp)->count) : 0;
+	return lp != NULL ? places_count(lp->places) : 0;
 }
