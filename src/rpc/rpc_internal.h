@@ -150,6 +150,8 @@ bool rpc_wait_hold(struct rpc_call *call);
 
 /** Largest options.wait, in milliseconds. */
 #define RPC_WAIT_MAX 30000
+/** Largest body of a request with options.wait above 0 (it is kept while held). */
+#define RPC_WAIT_BODY_MAX 16384
 
 /** Serialises a json-c value (data/metadata) exactly, without slash escaping. */
 const char *rpc_json_text(struct json_object *v, size_t *len);

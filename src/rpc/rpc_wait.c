@@ -42,6 +42,10 @@ rpc_opt_wait(struct rpc_call *call, struct json_object *opts,
 	}
 	if (v < 0 || v > RPC_WAIT_MAX)
 		return rpc_fail(call, RPC_INVALID_REQUEST, "%s", msg);
+	/* A held read keeps its body: a tenant's held reads cost little. */
+	if (v > 0 && call->req->body->len > RPC_WAIT_BODY_MAX)
+		return rpc_fail(call, RPC_INVALID_REQUEST, "A request with"
+		    " options.wait must be at most %d bytes", RPC_WAIT_BODY_MAX);
 	call->wait.ms = v;
 	call->wait.kind = kind;
 	call->wait.name = name;
