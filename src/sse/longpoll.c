@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "core/streamname.h"
+#include "core/strutil.h"
 #include "core/xalloc.h"
 #include "http/fcgi_record.h"
 #include "http/request.h"
@@ -69,6 +70,7 @@ struct lp_ns {
 	struct lp_ns *next;		/* the loop's namespaces */
 	char name[TOKEN_NS_MAX + 1];
 	int64_t tail;			/* messages up to here were looked at */
+	uint64_t tail_key;		/* lp_key of the message at tail, 0: none */
 	int64_t watch_id;		/* its id in the store watch, or -1 */
 	bool dirty;			/* changed since the tail */
 	int count;			/* reads held (the list below) */
@@ -114,6 +116,40 @@ lp_clock_ms(void)
 
 /* ---- namespaces -------------------------------------------------------- */
 
+/* Which message p is (stream and position), hashed; never 0. */
+static uint64_t
+lp_key(const struct store_poke *p)
+{
+	uint64_t k = strutil_fnv1a(STRUTIL_FNV1A_SEED, p->stream, p->stream_len);
+
+	k = (k * UINT64_C(0x9E3779B97F4A7C15)) ^ (uint64_t)p->position;
+	return k != 0 ? k : 1;
+}
+
+static enum evdb_status
+lp_key_row(void *arg, const struct store_poke *p)
+{
+	*(uint64_t *)arg = lp_key(p);
+	return EVDB_OK;
+}
+
+/* *key: lp_key of the message at global position gpos of ns, 0 if none. */
+static enum evdb_status
+lp_key_at(struct longpoll *lp, const char *ns, int64_t gpos, uint64_t *key)
+{
+	struct store_poke_query q;
+
+	*key = 0;
+	if (gpos <= 0)
+		return EVDB_OK;
+	memset(&q, 0, sizeof(q));
+	q.kind = STORE_POKE_ALL;
+	q.after_gpos = gpos - 1;
+	q.upto_gpos = gpos;
+	q.limit = 1;
+	return store_poke_range(lp->store, ns, &q, lp_key_row, key);
+}
+
 static struct lp_ns *
 lp_ns_get(struct longpoll *lp, const char *name)
 {
@@ -129,8 +165,11 @@ lp_ns_get(struct longpoll *lp, const char *name)
 	if (lp->watch != NULL &&
 	    store_watch_add(lp->watch, lp->store, name, &n->watch_id) != EVDB_OK)
 		n->watch_id = -1;
-	if (store_head(lp->store, name, &n->tail) != EVDB_OK)
+	if (store_head(lp->store, name, &n->tail) != EVDB_OK ||
+	    lp_key_at(lp, name, n->tail, &n->tail_key) != EVDB_OK) {
 		n->tail = 0;
+		n->tail_key = 0;
+	}
 	n->next = lp->namespaces;
 	lp->namespaces = n;
 	return n;
@@ -387,8 +426,10 @@ lp_tail_row(void *arg, const struct store_poke *p)
 	for (hd = t->n->holds; hd != NULL; hd = hd->next)
 		if (!hd->due && lp_hold_touched(hd, p))
 			hd->due = true;
-	if (p->global_position > t->n->tail)
+	if (p->global_position > t->n->tail) {
 		t->n->tail = p->global_position;
+		t->n->tail_key = lp_key(p);
+	}
 	return EVDB_OK;
 }
 
@@ -426,12 +467,38 @@ lp_ns_advance(struct longpoll *lp, struct lp_ns *n)
 			all = true;
 		else if (head < n->tail) {
 			n->tail = head;
+			(void)lp_key_at(lp, n->name, head, &n->tail_key);
 			all = true;
 		}
 	}
 	if (all)
 		for (hd = n->holds; hd != NULL; hd = hd->next)
 			hd->due = true;
+}
+
+/*
+ * The periodic check of n: an import with force may have replaced the
+ * namespace with a head at or above the tail, which the tail read cannot
+ * see; the message at the tail is then another one (or none), and every
+ * read of n runs on what is there now.
+ */
+static void
+lp_ns_check_replaced(struct longpoll *lp, struct lp_ns *n)
+{
+	struct lp_hold *hd;
+	uint64_t key;
+
+	n->dirty = true;
+	if (n->tail == 0 || lp_key_at(lp, n->name, n->tail, &key) != EVDB_OK ||
+	    key == n->tail_key)
+		return;	/* a failed read: the tail read finds it too */
+	if (store_head(lp->store, n->name, &n->tail) != EVDB_OK ||
+	    lp_key_at(lp, n->name, n->tail, &n->tail_key) != EVDB_OK) {
+		n->tail = 0;
+		n->tail_key = 0;
+	}
+	for (hd = n->holds; hd != NULL; hd = hd->next)
+		hd->due = true;
 }
 
 /* Runs the reads that are due or timed out; returns the nearest deadline. */
@@ -565,7 +632,7 @@ lp_main(void *arg)
 		lp_take_pending(lp);
 		if (lp->now_ms >= next_scan) {
 			for (n = lp->namespaces; n != NULL; n = n->next)
-				n->dirty = true;
+				lp_ns_check_replaced(lp, n);
 			next_scan = lp->now_ms + LP_SCAN_MS;
 		}
 		nearest = lp_run_due(lp);

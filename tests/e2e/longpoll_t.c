@@ -588,6 +588,54 @@ t_filters(struct harness *h)
 	lp_close(&c);
 }
 
+/*
+ * An import with force replaces a namespace; with a new head at the old
+ * tail, no message is above the tail, yet the held read's stream now has
+ * one: the loop's periodic check finds the namespace replaced and runs the
+ * read (within a second or so).
+ */
+static void
+t_import_force(struct harness *h)
+{
+	char cmd[4096], out[256];
+	const char *tok;
+	struct lp c;
+	double t0;
+	size_t n;
+	FILE *p;
+	int i;
+
+	tok = ns_create_ok(h, "lpimp", "create namespace lpimp");
+	if (tok == NULL)
+		return;
+	for (i = 0; i < 3; i++)
+		put(h, tok, "lpiold-1", NULL, NULL);
+	lp_open(&c, tok, "[\"stream.get\",\"lpinew-1\",{\"wait\":10000}]");
+	ok(!lp_wait(&c, LP_QUIET_MS), "a read of lpinew-1 is held in lpimp");
+	snprintf(cmd, sizeof(cmd), "for g in 1 2 3; do printf '{\"id\":"
+	    "\"00000000-0000-4000-8000-00000000000%%d\",\"stream\":\"lpinew-1\","
+	    "\"type\":\"I\",\"pos\":%%d,\"gpos\":%%d,\"data\":{},\"meta\":null,"
+	    "\"time\":\"2026-01-01T00:00:00Z\"}\\n' $g $((g - 1)) $g; done |"
+	    " curl -s -o /dev/null -w '%%{http_code}' '%s/import?token=%s&force=true'"
+	    " -H 'Content-Type: application/x-ndjson' --data-binary @-",
+	    harness_url(h), tok);
+	t0 = now_ms();
+	p = popen(cmd, "r");
+	n = p != NULL ? fread(out, 1, sizeof(out) - 1, p) : 0;
+	if (p != NULL)
+		pclose(p);
+	out[n] = '\0';
+	ok(strcmp(out, "200") == 0, "an import with force puts 3 messages of"
+	    " lpinew-1 at global positions 1 - 3, the old head (%s)", out);
+	i = lp_wait(&c, LP_MUST_MS);
+	ok(i && lp_count(&c) == 3 && c.t_done - t0 < 5000, "the held read"
+	    " answers with them, well before its wait of 10 s (%.0f ms after the"
+	    " import began)", c.t_done - t0);
+	if (!i || lp_count(&c) != 3)
+		lp_diag(&c, "after the import");
+	lp_close(&c);
+}
+
 static pid_t
 evdb_pid(struct harness *h)
 {
@@ -666,6 +714,7 @@ main(void)
 	t_limits(h, other);
 	t_filters(h);
 	t_cross_process(h);
+	t_import_force(h);
 	t_shutdown(h);	/* last: evdb is gone after it */
 
 	tap_plan(tap_run);
