@@ -87,6 +87,11 @@ static const struct setting_def setting_defs[] = {
 	S_NUM("sse-buffer", "EVDB_SSE_BUFFER", SETTING_INT, sse_buffer, 1024,
 	    16777216, "unsent bytes per subscriber before it falls back to catch-up"
 	    " (default 65536)"),
+	S_NUM("longpoll-max", "EVDB_LONGPOLL_MAX", SETTING_INT, longpoll_max, 1,
+	    1000000, "reads held by \"wait\" per process (default 4096)"),
+	S_NUM("longpoll-max-per-token", "EVDB_LONGPOLL_MAX_PER_TOKEN", SETTING_INT,
+	    longpoll_max_per_token, 1, 1000000,
+	    "held reads per token, <= longpoll-max (default 1/16 of it)"),
 	S_NUM("busy-timeout", "EVDB_BUSY_TIMEOUT", SETTING_INT, busy_timeout_ms, 1, 600000,
 	    "milliseconds a write waits for another process's lock (default 10000)"),
 };
@@ -113,6 +118,8 @@ settings_defaults(struct settings *s)
 	s->token_concurrency = 0;	/* settings_resolve: workers / 2 */
 	s->import_concurrency = 0;	/* settings_resolve: workers / 4 */
 	s->sse_buffer = 65536;
+	s->longpoll_max = 4096;
+	s->longpoll_max_per_token = 0;	/* settings_resolve: 1/16 of longpoll_max */
 	s->durability = DURABILITY_NORMAL;
 	s->log_level = LOG_LEVEL_INFO;
 }
@@ -287,6 +294,16 @@ settings_resolve(struct settings *s, char *err, size_t err_size)
 		snprintf(err, err_size, "sse-max-per-token (%d) must not exceed "
 		    "sse-max-subscribers (%d)", s->sse_max_per_token,
 		    s->sse_max_subscribers);
+		return EVDB_ERR_CONFIG;
+	}
+	if (s->longpoll_max_per_token == 0) {
+		s->longpoll_max_per_token = s->longpoll_max / SETTINGS_SSE_TOKEN_SHARE;
+		if (s->longpoll_max_per_token < 1)
+			s->longpoll_max_per_token = 1;
+	}
+	if (s->longpoll_max_per_token > s->longpoll_max) {
+		snprintf(err, err_size, "longpoll-max-per-token (%d) must not exceed "
+		    "longpoll-max (%d)", s->longpoll_max_per_token, s->longpoll_max);
 		return EVDB_ERR_CONFIG;
 	}
 	if (s->token_concurrency == 0)

@@ -51,6 +51,9 @@ struct settings {
 	int import_concurrency;		/* imports running at once in the process;
 					 * 0 until resolved: a quarter of the workers */
 	int sse_buffer;			/* unsent bytes per subscriber before it is paused */
+	int longpoll_max;		/* reads held by "wait" per process */
+	int longpoll_max_per_token;	/* held reads per token (namespace); 0 until
+					 * resolved: 1/16 of longpoll_max */
 	enum durability durability;	/* commit durability */
 	enum log_level log_level;	/* lowest level logged */
 };

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@
 #include "http/request.h"
 #include "core/strutil.h"
 
-static const char *
+const char *
 request_reason(int status)
 {
 	switch (status) {
@@ -153,6 +154,21 @@ request_put(struct request *r, const char *data, size_t len)
 		len -= (size_t)chunk;
 	}
 	return EVDB_OK;
+}
+
+int
+request_take_socket(struct request *r)
+{
+	/* FCGX_Request.ipcFd is part of the public struct in fcgiapp.h. */
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int fd;
+
+	if (devnull < 0)
+		return -1;
+	fd = r->fcgi->ipcFd;
+	r->fcgi->ipcFd = devnull;
+	r->fcgi->keepConnection = 0;
+	return fd;
 }
 
 void

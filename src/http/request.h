@@ -34,6 +34,7 @@
 
 struct gate;
 struct hub;
+struct longpoll;
 struct metrics;
 struct metrics_gauges;
 
@@ -73,7 +74,16 @@ struct request {
 					 * gate's queue) */
 	bool import_slot;		/* that slot is also an import slot */
 	bool parked;			/* handed to the gate's queue: not answered */
+	/* Long-poll reads ("wait", docs/api.md; sse/longpoll.h): */
+	struct longpoll *longpoll;	/* process long-poll loop, or NULL: a read
+					 * that finds nothing answers at once */
+	bool wait_empty;		/* set by rpc: the read asked to wait and
+					 * found nothing (it was answered, or held
+					 * when longpoll is set) */
 };
+
+/** The reason phrase of an HTTP status ("OK", "Not Found"; "Unknown"). */
+const char *request_reason(int status);
 
 /** Returns FastCGI parameter name, or NULL. */
 const char *request_param(const struct request *r, const char *name);
@@ -118,6 +128,15 @@ enum evdb_status request_stream_begin(struct request *r, int status,
 /** Writes data of a streamed answer and flushes it. */
 enum evdb_status request_stream_write(struct request *r, const char *data,
     size_t len);
+
+/**
+ * Takes the FastCGI connection away from libfcgi, for a loop that answers
+ * it later (SSE hub, long-poll) and owns the returned descriptor from then
+ * on; -1 on failure (nothing changed).  libfcgi is given /dev/null in its
+ * place, so what it writes in FCGX_Finish_r() goes nowhere.  The request
+ * must have a FastCGI connection.
+ */
+int request_take_socket(struct request *r);
 
 /**
  * Writes the recorded answer to the client (a 500 when there is none);

@@ -302,6 +302,8 @@ rpc_serve(struct request *r)
 	call.out = r->out;
 	buf_reset(r->out);
 	m->fn(&call);
+	if (!call.failed && rpc_wait_hold(&call))
+		return;		/* held by the long-poll loop, or refused 429 */
 	if (call.failed) {
 		rpc_send_error(r, call.error, call.message, call.details);
 		return;

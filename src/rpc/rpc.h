@@ -20,4 +20,16 @@
 /** Serves an authenticated /rpc request (r->ns is set). */
 void rpc_serve(struct request *r);
 
+/**
+ * Runs the RPC call in body (a request body, not changed) again for
+ * namespace ns on connection c, as the long-poll loop does for a held read
+ * (sse/longpoll.h: this is a longpoll_run_fn once bound to s and log).  The
+ * answer's body goes to out, its status and content type (a static string)
+ * to *status and *content_type.  Nothing is held.  Returns true when the
+ * call was a read with "wait" that still returns no message.
+ */
+bool rpc_rerun(const struct settings *s, struct log *log, struct store_conn *c,
+    const char *ns, struct buf *body, struct buf *out, int *status,
+    const char **content_type);
+
 #endif /* EVDB_RPC_H */

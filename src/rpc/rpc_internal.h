@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "http/request.h"
 #include "core/status.h"
+#include "store/store.h"
 
 /* Wire error codes, each with its HTTP status (table in rpc.c). */
 enum rpc_error {
@@ -33,6 +34,17 @@ enum rpc_error {
 	RPC_ERROR_COUNT
 };
 
+/* A read's "wait" option (long-poll, rpc_wait.c). */
+struct rpc_wait {
+	int64_t ms;			/* options.wait; 0: answer at once */
+	enum store_poke_kind kind;	/* STREAM or CATEGORY: what the read follows */
+	const char *name;		/* stream or category (borrowed from args) */
+	size_t name_len;
+	int64_t group_member;		/* consumer group (category only) */
+	int64_t group_size;		/* 0: none */
+	bool empty;			/* the read returned no message */
+};
+
 struct rpc_call {
 	struct request *req;		/* the HTTP request (namespace, store, log) */
 	struct json_object **args;	/* arguments after the method name (borrowed) */
@@ -42,6 +54,7 @@ struct rpc_call {
 	enum rpc_error error;		/* recorded error code */
 	const char *message;		/* recorded message (arena) */
 	const char *details;		/* recorded details JSON (arena) or NULL */
+	struct rpc_wait wait;		/* options.wait of a read (rpc_wait.c) */
 };
 
 /* A method handler: appends the result JSON to call->out, or records an error. */
@@ -115,6 +128,30 @@ void rpc_ns_streams(struct rpc_call *call);
 void rpc_ns_categories(struct rpc_call *call);
 void rpc_sys_version(struct rpc_call *call);
 void rpc_sys_health(struct rpc_call *call);
+
+/* ---- long-poll reads (rpc_wait.c) ---- */
+
+/**
+ * Option "wait" of opts into call->wait.ms: absent is 0; otherwise an
+ * integer from 0 to RPC_WAIT_MAX, or the call fails.  kind and name say
+ * what the read follows (name is borrowed).
+ */
+bool rpc_opt_wait(struct rpc_call *call, struct json_object *opts,
+    enum store_poke_kind kind, const char *name, size_t name_len);
+
+/**
+ * Called once the handler succeeded: when the read asked to wait and
+ * call->wait.empty, hands the request to the long-poll loop (r->longpoll)
+ * and returns true (it is answered there, or with 429 LONGPOLL_LIMIT here).
+ * Returns false when the answer is to go out now (sets r->wait_empty when
+ * the read asked to wait and found nothing).
+ */
+bool rpc_wait_hold(struct rpc_call *call);
+
+/** Largest options.wait, in milliseconds. */
+#define RPC_WAIT_MAX 30000
+/** Largest body of a request with options.wait above 0 (it is kept while held). */
+#define RPC_WAIT_BODY_MAX 16384
 
 /** Serialises a json-c value (data/metadata) exactly, without slash escaping. */
 const char *rpc_json_text(struct json_object *v, size_t *len);

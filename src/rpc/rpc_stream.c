@@ -379,7 +379,8 @@ rpc_stream_get(struct rpc_call *call)
 	    &q.global_position) ||
 	    !rpc_opt_batch_size(call, opts, 1000, &q.limit) ||
 	    !rpc_opt_direction(call, opts, &q.backward) ||
-	    !rpc_opt_types(call, opts, &types))
+	    !rpc_opt_types(call, opts, &types) ||
+	    !rpc_opt_wait(call, opts, STORE_POKE_STREAM, q.stream, q.stream_len))
 		return;
 	/* Backward without a position starts at the end of the stream. */
 	if (q.backward && !present && !q.by_global)
@@ -398,6 +399,7 @@ rpc_stream_get(struct rpc_call *call)
 		return;
 	}
 	buf_putc(call->out, ']');
+	call->wait.empty = q.limit != 0 && rows.count == 0;	/* rpc_wait_hold */
 }
 
 void
@@ -531,12 +533,16 @@ rpc_category_get(struct rpc_call *call)
 	    "options.correlation must be a string", &present, &corr, &corr_len) ||
 	    !rpc_consumer_group(call, opts, &q) ||
 	    !rpc_opt_forward_only(call, opts) ||
-	    !rpc_opt_types(call, opts, &types))
+	    !rpc_opt_types(call, opts, &types) ||
+	    !rpc_opt_wait(call, opts, STORE_POKE_CATEGORY, q.category,
+	    q.category_len))
 		return;
 	if (types.n > 0) {
 		q.types = types.v;
 		q.ntypes = types.n;
 	}
+	call->wait.group_member = q.group_member;
+	call->wait.group_size = q.group_size;
 	q.global_position = has_global ? global : position;
 	if (corr_len > 0) {
 		q.correlation = corr;
@@ -552,4 +558,5 @@ rpc_category_get(struct rpc_call *call)
 		return;
 	}
 	buf_putc(call->out, ']');
+	call->wait.empty = q.limit != 0 && rows.count == 0;	/* rpc_wait_hold */
 }

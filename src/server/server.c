@@ -28,8 +28,10 @@
 #include "sse/hub.h"
 #include "http/metrics.h"
 #include "http/request.h"
+#include "rpc/rpc.h"
 #include "server/gate.h"
 #include "server/router.h"
+#include "sse/longpoll.h"
 #include "server/server.h"
 
 /*
@@ -51,6 +53,7 @@ struct server_ctx {
 	struct hub *hub;		/* SSE subscriptions */
 	struct metrics *metrics;	/* counters for /metrics */
 	struct gate *gate;		/* per-token admission */
+	struct longpoll *longpoll;	/* held reads ("wait") */
 	int listen_fd;			/* FastCGI listening socket (non-blocking) */
 	int wake[2];			/* pipe: readable once the server stops */
 	pthread_mutex_t accept_mu;	/* one worker in accept() at a time */
@@ -156,6 +159,7 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, const char *slot_ns,
 	r.metrics = srv->metrics;
 	r.hub = srv->hub;
 	r.gate = srv->gate;
+	r.longpoll = srv->longpoll;
 	r.gauges = server_gauges;
 	r.gauges_ctx = srv;
 	r.worker_id = w->id;
@@ -439,6 +443,33 @@ server_worker_main(void *arg)
 	return NULL;
 }
 
+/* The longpoll_run_fn of the process: a held read runs as an RPC call. */
+static bool
+server_longpoll_run(void *ctx, struct store_conn *c, const char *ns,
+    struct buf *body, struct buf *out, int *status, const char **content_type)
+{
+	const struct server_ctx *srv = ctx;
+
+	return rpc_rerun(srv->settings, srv->log, c, ns, body, out, status,
+	    content_type);
+}
+
+/* Starts the long-poll loop of srv; EVDB_OK or a failure (logged). */
+static enum evdb_status
+server_longpoll_start(struct server_ctx *srv)
+{
+	struct longpoll_options lopt;
+
+	memset(&lopt, 0, sizeof(lopt));
+	lopt.store = srv->store;
+	lopt.log = srv->log;
+	lopt.max_held = srv->settings->longpoll_max;
+	lopt.max_per_namespace = srv->settings->longpoll_max_per_token;
+	lopt.run = server_longpoll_run;
+	lopt.run_ctx = srv;
+	return longpoll_start(&lopt, &srv->longpoll);
+}
+
 /* True when fd is a listening socket (spawn-fcgi, systemd). */
 static bool
 server_is_listening_socket(int fd)
@@ -629,6 +660,10 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 		rs = EVDB_ERR_IO;
 		goto out;
 	}
+	if (server_longpoll_start(&srv) != EVDB_OK) {
+		rs = EVDB_ERR_IO;
+		goto out;
+	}
 	gopt.per_token = s->token_concurrency;
 	gopt.imports_total = s->import_concurrency;
 	gopt.queue_max = SERVER_PARK_MAX;
@@ -681,11 +716,14 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	for (i = 0; workers != NULL && i < s->workers; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
-	/* Workers are gone; now end every stream cleanly. */
+	/* Workers are gone; now answer every held read, end every stream cleanly. */
+	longpoll_stop(srv.longpoll);
+	srv.longpoll = NULL;
 	hub_stop(srv.hub);
 	srv.hub = NULL;
 	log_info(log, "stopped after %lld requests", (long long)atomic_load(&srv.served));
 out:
+	longpoll_stop(srv.longpoll);
 	hub_stop(srv.hub);
 	if (srv.listen_fd > 0)
 		close(srv.listen_fd);

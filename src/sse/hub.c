@@ -38,17 +38,14 @@
 #include "core/streamname.h"
 #include "core/strutil.h"
 #include "core/xalloc.h"
+#include "http/fcgi_record.h"
+#include "sse/places.h"
 
 #define HUB_BUCKETS 1024		/* live index buckets per namespace */
 #define HUB_BATCH 256			/* rows per catch-up or tail read */
 #define HUB_CATCHUP_BUDGET 64		/* catch-up batches per loop turn */
 #define HUB_SCAN_MS 1000		/* periodic tail check */
 #define HUB_OUT_KEEP 4096		/* output buffer kept after draining */
-
-/* FastCGI record types the hub writes. */
-#define FCGI_VERSION_1 1
-#define FCGI_END_REQUEST 3
-#define FCGI_STDOUT 6
 
 enum sub_state {
 	SUB_CATCHUP,			/* reading its backlog from the store */
@@ -98,13 +95,6 @@ struct hub_ns {
 	struct sub *buckets[HUB_BUCKETS]; /* live STREAM and CATEGORY subscribers */
 };
 
-/* A reservation count per namespace (guarded by hub.mu). */
-struct hub_quota {
-	struct hub_quota *next;
-	char name[TOKEN_NS_MAX + 1];
-	int count;
-};
-
 /* An attach handed over by a worker (guarded by hub.mu). */
 struct hub_pending {
 	struct hub_pending *next;
@@ -122,11 +112,10 @@ struct hub {
 	struct store_watch *watch;	/* the store's change notices, or NULL */
 	int watch_fd;			/* its descriptor, or -1 */
 	struct store_conn *store;	/* the hub thread's store connection */
-	pthread_mutex_t mu;		/* guards pending, quotas, stopping */
+	pthread_mutex_t mu;		/* guards pending, stopping */
 	struct hub_pending *pending;	/* attaches not yet taken by the loop */
-	struct hub_quota *quotas;	/* per-namespace counts */
 	bool stopping;			/* hub_stop was called */
-	atomic_llong count;		/* subscribers reserved or attached */
+	struct places *places;		/* subscribers reserved or attached */
 	atomic_llong pokes;		/* pokes produced since start */
 	/* Owned by the loop thread: */
 	struct sub *subs;		/* every attached subscriber */
@@ -172,35 +161,11 @@ hub_poke_key(const struct store_poke *p)
 
 /* ---- FastCGI output ---------------------------------------------------- */
 
-static void
-hub_record(struct buf *b, unsigned type, uint16_t id, const char *content,
-    size_t len)
-{
-	unsigned char head[8];
-
-	head[0] = FCGI_VERSION_1;
-	head[1] = (unsigned char)type;
-	head[2] = (unsigned char)(id >> 8);
-	head[3] = (unsigned char)id;
-	head[4] = (unsigned char)(len >> 8);
-	head[5] = (unsigned char)len;
-	head[6] = 0;		/* no padding */
-	head[7] = 0;
-	buf_append(b, head, sizeof(head));
-	buf_append(b, content, len);
-}
-
 /* Appends SSE text as STDOUT records (each at most 65535 bytes). */
 static void
 hub_sub_put(struct hub *h, struct sub *s, const char *text, size_t len)
 {
-	while (len > 0) {
-		size_t n = len > 65535 ? 65535 : len;
-
-		hub_record(&s->out, FCGI_STDOUT, s->request_id, text, n);
-		text += n;
-		len -= n;
-	}
+	fcgi_record_stdout(&s->out, s->request_id, text, len);
 	if (!s->flushing) {
 		s->flushing = true;
 		s->flush_next = h->flush;
@@ -561,36 +526,13 @@ hub_ns_advance(struct hub *h, struct hub_ns *n)
 /* ---- subscriber lifetime ----------------------------------------------- */
 
 static void
-hub_quota_put(struct hub *h, const char *ns)
-{
-	struct hub_quota **pp;
-
-	pthread_mutex_lock(&h->mu);
-	for (pp = &h->quotas; *pp != NULL; pp = &(*pp)->next) {
-		if (strcmp((*pp)->name, ns) == 0) {
-			if (--(*pp)->count == 0) {
-				struct hub_quota *q = *pp;
-
-				*pp = q->next;
-				free(q);
-			}
-			break;
-		}
-	}
-	pthread_mutex_unlock(&h->mu);
-	atomic_fetch_sub(&h->count, 1);
-}
-
-static void
 hub_sub_free(struct hub *h, struct sub *s, bool finish)
 {
 	struct sub **pp;
-	unsigned char end[8] = { 0 };
 
 	if (finish) {
 		/* End the FastCGI request so nginx ends the HTTP response cleanly. */
-		hub_record(&s->out, FCGI_STDOUT, s->request_id, "", 0);
-		hub_record(&s->out, FCGI_END_REQUEST, s->request_id, (char *)end, 8);
+		fcgi_record_end(&s->out, s->request_id);
 		(void)hub_sub_write(h, s);
 	}
 	hub_live_remove(s);
@@ -622,7 +564,7 @@ hub_sub_free(struct hub *h, struct sub *s, bool finish)
 	epoll_ctl(h->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	close(s->fd);
 	s->ns->subs--;
-	hub_quota_put(h, s->ns->name);
+	places_give(h->places, s->ns->name);
 	hub_ns_drop_if_empty(h, s->ns);
 	buf_free(&s->out);
 	free(s->name);
@@ -1002,7 +944,7 @@ hub_start(const struct hub_options *opt, struct hub **out)
 	h->opt = *opt;
 	h->epfd = h->evfd = h->watch_fd = -1;
 	pthread_mutex_init(&h->mu, NULL);
-	atomic_init(&h->count, 0);
+	h->places = places_new(opt->max_subscribers, opt->max_per_namespace);
 	atomic_init(&h->pokes, 0);
 	h->catchup_tailp = &h->catchup_head;
 	buf_init(&h->frame);
@@ -1057,12 +999,6 @@ hub_stop(struct hub *h)
 		close(p->fd);
 		free(p);
 	}
-	while (h->quotas != NULL) {
-		struct hub_quota *q = h->quotas;
-
-		h->quotas = q->next;
-		free(q);
-	}
 	while (h->namespaces != NULL) {
 		struct hub_ns *n = h->namespaces;
 
@@ -1076,6 +1012,7 @@ hub_stop(struct hub *h)
 	if (h->epfd >= 0)
 		close(h->epfd);
 	buf_free(&h->frame);
+	places_free(h->places);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }
@@ -1083,45 +1020,32 @@ hub_stop(struct hub *h)
 enum evdb_status
 hub_reserve(struct hub *h, const char *ns, const char **why)
 {
-	struct hub_quota *q;
-	enum evdb_status rs = EVDB_OK;
+	bool stopping;
 
 	pthread_mutex_lock(&h->mu);
-	if (h->stopping) {
-		*why = "The server is shutting down";
-		rs = EVDB_ERR_CLOSED;
-		goto out;
-	}
-	if (atomic_load(&h->count) >= h->opt.max_subscribers) {
-		*why = "This server has reached its maximum number of subscribers";
-		rs = EVDB_ERR_LIMIT;
-		goto out;
-	}
-	for (q = h->quotas; q != NULL; q = q->next)
-		if (strcmp(q->name, ns) == 0)
-			break;
-	if (q != NULL && q->count >= h->opt.max_per_namespace) {
-		*why = "This token has reached its maximum number of subscribers";
-		rs = EVDB_ERR_LIMIT;
-		goto out;
-	}
-	if (q == NULL) {
-		q = xcalloc(1, sizeof(*q));
-		snprintf(q->name, sizeof(q->name), "%s", ns);
-		q->next = h->quotas;
-		h->quotas = q;
-	}
-	q->count++;
-	atomic_fetch_add(&h->count, 1);
-out:
+	stopping = h->stopping;
 	pthread_mutex_unlock(&h->mu);
-	return rs;
+	if (stopping) {
+		*why = "The server is shutting down";
+		return EVDB_ERR_CLOSED;
+	}
+	switch (places_take(h->places, ns)) {
+	case PLACES_TAKEN:
+		return EVDB_OK;
+	case PLACES_FULL:
+		*why = "This server has reached its maximum number of subscribers";
+		return EVDB_ERR_LIMIT;
+	case PLACES_FULL_NS:
+	default:
+		*why = "This token has reached its maximum number of subscribers";
+		return EVDB_ERR_LIMIT;
+	}
 }
 
 void
 hub_release(struct hub *h, const char *ns)
 {
-	hub_quota_put(h, ns);
+	places_give(h->places, ns);
 }
 
 void
@@ -1154,5 +1078,5 @@ hub_pokes_sent(const struct hub *h)
 int64_t
 hub_subscriber_count(const struct hub *h)
 {
-	return h != NULL ? atomic_load(&((struct hub *)h)->count) : 0;
+	return h != NULL ? places_count(h->places) : 0;
 }

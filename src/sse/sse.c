@@ -45,27 +45,6 @@ sse_query(struct request *r, const char *a, const char *b, size_t *len)
 	return v != NULL && *len > 0 ? v : NULL;
 }
 
-/*
- * Takes the FastCGI connection away from libfcgi.  The headers are already
- * flushed; libfcgi is given /dev/null in its place, so the end-of-request
- * records it writes in FCGX_Finish_r() go nowhere, and the socket itself
- * stays open for the hub.  (FCGX_Request.ipcFd is part of the public struct
- * in fcgiapp.h; libfcgi writes through it.)
- */
-static int
-sse_take_socket(struct request *r)
-{
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int fd;
-
-	if (devnull < 0)
-		return -1;
-	fd = r->fcgi->ipcFd;
-	r->fcgi->ipcFd = devnull;
-	r->fcgi->keepConnection = 0;
-	return fd;
-}
-
 bool
 sse_parse(struct request *r, struct hub_subscription *out)
 {
@@ -216,7 +195,7 @@ sse_serve(struct request *r, struct hub *hub)
 	}
 	if (request_stream_begin(r, 200, "text/event-stream", headers) != EVDB_OK ||
 	    request_stream_write(r, ready, sizeof(ready) - 1) != EVDB_OK ||
-	    r->fcgi == NULL || (fd = sse_take_socket(r)) < 0) {
+	    r->fcgi == NULL || (fd = request_take_socket(r)) < 0) {
 		/* The client went away before the stream began (or a detached test). */
 		hub_release(hub, r->ns);
 		return;

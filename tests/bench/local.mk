@@ -50,3 +50,8 @@ BENCH_TESTS = tests/bench/tools.sh
 TESTS += $(BENCH_TESTS)
 EXTRA_DIST += $(BENCH_TESTS)
 check_DATA = tests/bench/loadgen$(EXEEXT) tests/bench/heapcount.so
+
+# W6 (long-poll latency and memory per held read): lpbench, run by run-bench.
+EXTRA_PROGRAMS += tests/bench/lpbench
+tests_bench_lpbench_SOURCES = tests/bench/lpbench.c
+bench: tests/bench/lpbench$(EXEEXT)

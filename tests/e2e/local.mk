@@ -256,3 +256,18 @@ else
 EXTRA_DIST += tests/e2e/reads_t.c
 endif
 PG_TESTS += tests/e2e/reads_t tests/unit/pg_read_t
+
+# longpoll_t: reads with "wait" (long-poll, EXTENSIONS.md section 3): woken
+# by writes of another client and of another process, held without a
+# worker, timed out on time, bounded (429), freed on disconnect, answered at
+# shutdown.
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/longpoll_t
+TESTS += tests/e2e/longpoll_t
+tests_e2e_longpoll_t_SOURCES = tests/e2e/longpoll_t.c $(E2E_HARNESS)
+tests_e2e_longpoll_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_longpoll_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/longpoll_t.c
+endif
+PG_TESTS += tests/e2e/longpoll_t

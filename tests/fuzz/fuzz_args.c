@@ -56,6 +56,10 @@ fuzz_args_check(const struct settings *s)
 	if (s->sse_max_per_token < 1 || s->sse_max_per_token > s->sse_max_subscribers)
 		fuzz_fail(NULL, "settings_load: sse-max-per-token %d with %d subscribers",
 		    s->sse_max_per_token, s->sse_max_subscribers);
+	if (s->longpoll_max < 1 || s->longpoll_max_per_token < 1 ||
+	    s->longpoll_max_per_token > s->longpoll_max)
+		fuzz_fail(NULL, "settings_load: longpoll-max-per-token %d with"
+		    " longpoll-max %d", s->longpoll_max_per_token, s->longpoll_max);
 	if (s->token_concurrency < 1 || s->import_concurrency < 1 ||
 	    (s->workers > 1 && (s->token_concurrency >= s->workers ||
 	    s->import_concurrency >= s->workers)))

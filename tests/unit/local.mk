@@ -95,3 +95,10 @@ check_PROGRAMS += tests/unit/pg_read_t
 TESTS += tests/unit/pg_read_t
 tests_unit_pg_read_t_SOURCES = tests/unit/pg_read_t.c tests/tap.h tests/pgtest.h
 tests_unit_pg_read_t_LDADD = $(UNIT_LDADD)
+
+# places_t: counted places per namespace (src/sse/places.c), the limits of
+# SSE subscribers and of long-poll reads.
+check_PROGRAMS += tests/unit/places_t
+TESTS += tests/unit/places_t
+tests_unit_places_t_SOURCES = tests/unit/places_t.c tests/tap.h
+tests_unit_places_t_LDADD = $(UNIT_LDADD)
