@@ -89,6 +89,8 @@ static const struct setting_def setting_defs[] = {
 	    " (default 65536)"),
 	S_NUM("busy-timeout", "EVDB_BUSY_TIMEOUT", SETTING_INT, busy_timeout_ms, 1, 600000,
 	    "milliseconds a write waits for another process's lock (default 10000)"),
+	S_NUM("batch-max", "EVDB_BATCH_MAX", SETTING_INT, batch_max, 1, 100000,
+	    "entries in one batch.write at most (default 1000)"),
 };
 
 #define SETTING_COUNT (sizeof(setting_defs) / sizeof(setting_defs[0]))
@@ -115,6 +117,7 @@ settings_defaults(struct settings *s)
 	s->sse_buffer = 65536;
 	s->durability = DURABILITY_NORMAL;
 	s->log_level = LOG_LEVEL_INFO;
+	s->batch_max = 1000;
 }
 
 static const struct setting_def *

@@ -53,6 +53,7 @@ struct settings {
 	int sse_buffer;			/* unsent bytes per subscriber before it is paused */
 	enum durability durability;	/* commit durability */
 	enum log_level log_level;	/* lowest level logged */
+	int batch_max;			/* entries in one batch.write at most */
 };
 
 /**

@@ -140,6 +140,16 @@ struct store_backend {
 	enum evdb_status (*watch_read)(struct store_watch *w,
 	    store_watch_fn fn, void *ctx);
 	void (*watch_close)(struct store_watch *w);
+
+	/* ---- batches (batch.write) ---- */
+	/**
+	 * One unit of the group commit, like write: it joins the same
+	 * queue and transaction as the single writes.
+	 */
+	enum evdb_status (*write_batch)(struct store_conn *c, const char *ns,
+	    const struct store_message_in *msgs, size_t n,
+	    const struct store_stream_expect *expect, size_t n_expect,
+	    struct store_write_result *res, struct store_batch_result *br);
 };
 
 /** The SQLite backend (src/store/sqlite/). */

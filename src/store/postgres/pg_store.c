@@ -520,4 +520,5 @@ const struct store_backend store_postgres_backend = {
 	.watch_remove = pg_watch_remove,
 	.watch_read = pg_watch_read,
 	.watch_close = pg_watch_close,
+	.write_batch = pg_write_batch,
 };
