@@ -79,17 +79,24 @@ sb_take(struct harness *h, struct sbuf *b)
 	return s;
 }
 
-/* The stream's version (-1 when empty, -2 on an error), without a result. */
+/* The stream's version in token's namespace (-1 when empty, -2 on an error). */
 static int64_t
-version_of(struct harness *h, const char *stream)
+version_of_tok(struct harness *h, const char *token, const char *stream)
 {
-	struct json_object *r = rpc_call(h, ADM, hstr(h, "[\"stream.version\","
+	struct json_object *r = rpc_call(h, token, hstr(h, "[\"stream.version\","
 	    "\"%s\"]", stream), NULL);
 
 	if (strcmp(rpc_last_body(h), "null") == 0)
 		return -1;
 	return r != NULL && json_object_is_type(r, json_type_int) ?
 	    json_object_get_int64(r) : -2;
+}
+
+/* The same in the admin's namespace. */
+static int64_t
+version_of(struct harness *h, const char *stream)
+{
+	return version_of_tok(h, ADM, stream);
 }
 
 /* The namespace's head: the highest global position (0 when empty). */
@@ -775,6 +782,122 @@ test_pokes(struct harness *h)
 	ok(same_all, "... at their global positions, in order");
 }
 
+/* ---- a batch that fails half-way, among single writes ----------------------- */
+
+struct lim_writer {
+	const struct harness *h;
+	const char *token;
+	int failures;			/* answers other than 200 */
+	pthread_barrier_t *go;
+};
+
+static void *
+lim_main(void *arg)
+{
+	struct lim_writer *w = arg;
+	struct hconn *c = hconn_new(w->h);
+	struct http_resp r;
+	int i;
+
+	pthread_barrier_wait(w->go);
+	for (i = 0; c != NULL && i < 20; i++) {
+		memset(&r, 0, sizeof(r));
+		if (hconn_rpc(c, w->token, "[\"stream.write\",\"lim-c\",{\"type\":"
+		    "\"Single\",\"data\":{}}]", &r) != 0 || r.status != 200)
+			w->failures++;
+		http_resp_free(&r);
+	}
+	if (c == NULL)
+		w->failures = 20;
+	hconn_free(c);
+	return NULL;
+}
+
+/*
+ * A namespace whose head is imported 200 below the highest global
+ * position: a batch of 201 entries (lim-c, then 200 to lim-b) fails at its
+ * last entry, after it wrote the others (on SQLite inside its savepoint;
+ * PostgreSQL sees it before it writes).  It must leave nothing, alone and
+ * while single writers to lim-c share its commits.
+ */
+static void
+test_limit(struct harness *h)
+{
+	const char *tok = ns_create_ok(h, "lim", "create namespace lim");
+	const char *hdr[3];
+	const char *batch;
+	struct sbuf b = { 0 };
+	const char *rec = "{\"id\":\"00000000-0000-4000-8000-000000000001\","
+	    "\"stream\":\"lim-a\",\"type\":\"Imported\",\"pos\":0,"
+	    "\"gpos\":4611686018427387703,\"data\":{},\"meta\":null,\"time\":"
+	    "\"2026-03-01T10:30:00.123456Z\"}\n";
+	struct lim_writer w[8];
+	pthread_t tid[8];
+	pthread_barrier_t go;
+	struct http_resp r;
+	struct json_object *m;
+	int i, refused = 0, gapless = 1, n;
+
+	if (tok == NULL)
+		return;
+	sb_add(&b, "[\"batch.write\",[{\"stream\":\"lim-c\",\"type\":\"Batch\","
+	    "\"data\":{}}");
+	for (i = 0; i < 200; i++)
+		sb_add(&b, ",{\"stream\":\"lim-b\",\"type\":\"Batch\",\"data\":{}}");
+	sb_add(&b, "]]");
+	batch = sb_take(h, &b);
+	hdr[0] = hstr(h, "Authorization: Bearer %s", tok);
+	hdr[1] = "Content-Type: application/x-ndjson";
+	hdr[2] = NULL;
+	memset(&r, 0, sizeof(r));
+	http_post_raw(h, "/import", hdr, rec, strlen(rec), &r);
+	if (!ok(r.status == 200 && strstr(r.body, "\"done\":true") != NULL,
+	    "import lim-a at global position 2^62 - 201"))
+		tap_diag("status %ld: %.400s", r.status, r.body);
+	http_resp_free(&r);
+	rpc_ok(h, tok, batch, 507, "STORAGE_FULL", "a batch of 201 whose last entry"
+	    " would pass global position 2^62 - 1 -> 507");
+	is_int(version_of_tok(h, tok, "lim-c"), -1, "... lim-c, its first entry,"
+	    " was not written");
+	is_int(version_of_tok(h, tok, "lim-b"), -1, "... nor lim-b");
+
+	pthread_barrier_init(&go, NULL, 9);
+	for (i = 0; i < 8; i++) {
+		w[i].h = h;
+		w[i].token = tok;
+		w[i].failures = 0;
+		w[i].go = &go;
+		if (pthread_create(&tid[i], NULL, lim_main, &w[i]) != 0)
+			tap_bail("pthread_create");
+	}
+	pthread_barrier_wait(&go);
+	for (i = 0; i < 20; i++) {
+		memset(&r, 0, sizeof(r));
+		rpc_call(h, tok, batch, &r);
+		if (r.status == 507)
+			refused++;
+		http_resp_free(&r);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(tid[i], NULL);
+		refused += w[i].failures * 1000;	/* any failure shows */
+	}
+	pthread_barrier_destroy(&go);
+	is_int(refused, 20, "20 such batches among 8 x 20 single writes to lim-c:"
+	    " every batch 507, every single write 200");
+	m = rpc_call(h, tok, "[\"stream.get\",\"lim-c\",{\"batchSize\":-1}]",
+	    NULL);
+	n = jpath_len(m, "");
+	for (i = 0; i < n; i++)
+		if (jpath_int(m, hstr(h, "%d.2", i)) != i ||
+		    strcmp(jpath_str(m, hstr(h, "%d.1", i)), "Single") != 0)
+			gapless = 0;
+	is_int(n, 160, "lim-c holds the 160 single writes");
+	ok(gapless, "... at positions 0..159, none of the batches' entries among"
+	    " them");
+	is_int(version_of_tok(h, tok, "lim-b"), -1, "lim-b is still empty");
+}
+
 /* ---- --batch-max from the environment ---------------------------------------- */
 
 static void
@@ -814,6 +937,7 @@ main(void)
 	test_retries(h);
 	test_sizes(h);
 	test_pokes(h);
+	test_limit(h);
 	test_batch_max_setting(h);
 	harness_stop(h);
 	tap_plan(tap_run);
