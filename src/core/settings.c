@@ -94,6 +94,8 @@ static const struct setting_def setting_defs[] = {
 	    "held reads per token, <= longpoll-max (default 1/16 of it)"),
 	S_NUM("busy-timeout", "EVDB_BUSY_TIMEOUT", SETTING_INT, busy_timeout_ms, 1, 600000,
 	    "milliseconds a write waits for another process's lock (default 10000)"),
+	S_NUM("batch-max", "EVDB_BATCH_MAX", SETTING_INT, batch_max, 1, 100000,
+	    "entries in one batch.write at most (default 1000)"),
 };
 
 #define SETTING_COUNT (sizeof(setting_defs) / sizeof(setting_defs[0]))
@@ -122,6 +124,7 @@ settings_defaults(struct settings *s)
 	s->longpoll_max_per_token = 0;	/* settings_resolve: 1/16 of longpoll_max */
 	s->durability = DURABILITY_NORMAL;
 	s->log_level = LOG_LEVEL_INFO;
+	s->batch_max = 1000;
 }
 
 static const struct setting_def *

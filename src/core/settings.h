@@ -56,6 +56,7 @@ struct settings {
 					 * resolved: 1/16 of longpoll_max */
 	enum durability durability;	/* commit durability */
 	enum log_level log_level;	/* lowest level logged */
+	int batch_max;			/* entries in one batch.write at most */
 };
 
 /**

@@ -35,6 +35,8 @@ static const struct rpc_method rpc_methods[] = {
 	{ "ns.categories", rpc_ns_categories, false },
 	{ "sys.version", rpc_sys_version, false },
 	{ "sys.health", rpc_sys_health, false },
+	/* extensions (EXTENSIONS.md) */
+	{ "batch.write", rpc_batch_write, false },
 };
 
 static const struct {

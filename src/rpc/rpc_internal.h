@@ -15,7 +15,11 @@
 #include "core/buf.h"
 #include "http/request.h"
 #include "core/status.h"
+#include "core/uuid.h"
 #include "store/store.h"
+
+/* Longest message type accepted, in bytes (written, or named in "types"). */
+#define RPC_TYPE_MAX 1024
 
 /* Wire error codes, each with its HTTP status (table in rpc.c). */
 enum rpc_error {
@@ -155,5 +159,68 @@ bool rpc_wait_hold(struct rpc_call *call);
 
 /** Serialises a json-c value (data/metadata) exactly, without slash escaping. */
 const char *rpc_json_text(struct json_object *v, size_t *len);
+
+/* ---- writes: what stream.write and batch.write share (rpc_message.c) ----
+ * Each check fails with 400 INVALID_REQUEST, its message starting with
+ * `what` ("message", "options", "entries[3]"): stream.write keeps the
+ * reference's messages, batch.write names the entry at fault. */
+
+/** An expectedVersion as given (EXTENSIONS.md section 1). */
+struct rpc_expected {
+	enum store_expect expect;	/* STORE_EXPECT_ANY when absent */
+	int64_t version;		/* with STORE_EXPECT_VERSION: the number */
+	const char *word;		/* "any", "noStream" or "exists" as given
+					 * (static), or NULL for a number */
+};
+
+/** v as a stream name: a non-empty string that streamname_valid accepts. */
+bool rpc_write_stream(struct rpc_call *call, struct json_object *v,
+    const char *what, const char **s, size_t *len);
+
+/**
+ * The message object msg ({"type", "data", "metadata"?}) into in's type,
+ * data and metadata (texts owned by msg's json-c objects).
+ */
+bool rpc_write_message(struct rpc_call *call, struct json_object *msg,
+    const char *what, struct store_message_in *in);
+
+/**
+ * obj's "id" (obj may be NULL) into in->id: absent or "" leaves it NULL (a
+ * new id), a UUID in any accepted spelling is canonicalised into idbuf.
+ */
+bool rpc_write_id(struct rpc_call *call, struct json_object *obj,
+    const char *what, char idbuf[UUID_STR_LEN + 1], struct store_message_in *in);
+
+/**
+ * obj's "expectedVersion" (obj may be NULL) into *x: absent or "any" is
+ * STORE_EXPECT_ANY, "noStream" and "exists" their kinds, a number (as
+ * EventoDB reads it: truncated, -1 for an empty stream) STORE_EXPECT_VERSION.
+ * A non-string that is no number keeps the reference's message.
+ */
+bool rpc_write_expected(struct rpc_call *call, struct json_object *obj,
+    const char *what, struct rpc_expected *x);
+
+/**
+ * Answers 409 STREAM_VERSION_CONFLICT for stream, expected x, found at
+ * version actual (-1: no message).  index >= 0: the expectation's place
+ * in batch.write's options.expect.  stream.write with a number keeps
+ * EventoDB's details {"actual","expected"}; every other form adds
+ * "stream" (and "index").
+ */
+void rpc_write_version_conflict(struct rpc_call *call, const char *stream,
+    size_t stream_len, const struct rpc_expected *x, int64_t actual,
+    int64_t index);
+
+/**
+ * Answers 409 MESSAGE_ID_CONFLICT for in's id: stored with another value
+ * of field ("stream", "type", "data", "metadata"), or, for field NULL, a
+ * batch.write entry whose id is stored while other entries are new.
+ * index >= 0: the entry's place in batch.write.
+ */
+void rpc_write_id_conflict(struct rpc_call *call,
+    const struct store_message_in *in, const char *field, int64_t index);
+
+/* batch.write (rpc_batch.c) */
+void rpc_batch_write(struct rpc_call *call);
 
 #endif /* EVDB_RPC_INTERNAL_H */

@@ -13,9 +13,6 @@
 #include "core/streamname.h"
 #include "core/uuid.h"
 
-/* Longest message type accepted, in bytes. */
-#define RPC_TYPE_MAX 1024
-
 /*
  * State of a read that appends messages to a JSON array.  A read stops
  * early, as a short page, once its messages would pass max_bytes
@@ -123,41 +120,15 @@ full:
 	return EVDB_ERR_LIMIT;
 }
 
-/*
- * Answers 409 MESSAGE_ID_CONFLICT: the id of in is stored with another
- * stream, type, data or metadata (res->conflict says which), so the write
- * is neither new nor a retry.  details name the id and the field.
- */
-static void
-rpc_write_id_conflict(struct rpc_call *call, const struct store_message_in *in,
-    const struct store_write_result *res)
-{
-	const char *field = res->conflict != NULL ? res->conflict : "stream";
-	char details[96];
-
-	snprintf(details, sizeof(details), "{\"id\":\"%.*s\",\"field\":\"%s\"}",
-	    (int)in->id_len, in->id, field);
-	if (strcmp(field, "stream") == 0)
-		rpc_fail_details(call, RPC_MESSAGE_ID_CONFLICT, details,
-		    "Message id %.*s already exists in another stream",
-		    (int)in->id_len, in->id);
-	else
-		rpc_fail_details(call, RPC_MESSAGE_ID_CONFLICT, details,
-		    "Message id %.*s already exists with a different %s",
-		    (int)in->id_len, in->id, field);
-}
-
 void
 rpc_stream_write(struct rpc_call *call)
 {
-	struct json_object *msg, *opts, *type = NULL, *data = NULL, *meta = NULL;
+	struct json_object *opts;
 	struct store_message_in in;
 	struct store_write_result res;
+	struct rpc_expected x;
 	enum evdb_status rs;
-	const char *id = NULL;
-	size_t id_len = 0;
-	bool present;
-	char details[96], idbuf[UUID_STR_LEN + 1];
+	char idbuf[UUID_STR_LEN + 1];
 
 	if (call->argc < 2) {
 		rpc_fail(call, RPC_INVALID_REQUEST,
@@ -166,58 +137,14 @@ rpc_stream_write(struct rpc_call *call)
 	}
 	memset(&in, 0, sizeof(in));
 	if (!rpc_arg_stream(call, 0, "streamName must be a non-empty string",
-	    &in.stream, &in.stream_len))
+	    &in.stream, &in.stream_len) ||
+	    !rpc_write_message(call, rpc_arg(call, 1), "message", &in) ||
+	    !rpc_arg_options(call, 2, NULL, &opts) ||
+	    !rpc_write_id(call, opts, "options", idbuf, &in) ||
+	    !rpc_write_expected(call, opts, "options", &x))
 		return;
-	msg = rpc_arg(call, 1);
-	if (msg == NULL || !json_object_is_type(msg, json_type_object)) {
-		rpc_fail(call, RPC_INVALID_REQUEST, "message must be an object");
-		return;
-	}
-	if (!json_object_object_get_ex(msg, "type", &type) || type == NULL ||
-	    !json_object_is_type(type, json_type_string) ||
-	    json_object_get_string_len(type) == 0) {
-		rpc_fail(call, RPC_INVALID_REQUEST, "message.type must be a non-empty string");
-		return;
-	}
-	in.type = json_object_get_string(type);
-	in.type_len = (size_t)json_object_get_string_len(type);
-	if (in.type_len > RPC_TYPE_MAX || memchr(in.type, '\0', in.type_len) != NULL) {
-		rpc_fail(call, RPC_INVALID_REQUEST,
-		    "message.type must be at most %d bytes, without NUL", RPC_TYPE_MAX);
-		return;
-	}
-	if (!json_object_object_get_ex(msg, "data", &data) || data == NULL ||
-	    !json_object_is_type(data, json_type_object)) {
-		rpc_fail(call, RPC_INVALID_REQUEST, "message.data must be an object");
-		return;
-	}
-	/* CONTRACT.md point 6: an explicit null means "no metadata". */
-	if (json_object_object_get_ex(msg, "metadata", &meta) && meta != NULL &&
-	    !json_object_is_type(meta, json_type_object)) {
-		rpc_fail(call, RPC_INVALID_REQUEST, "message.metadata must be an object");
-		return;
-	}
-	if (!rpc_arg_options(call, 2, NULL, &opts) ||
-	    !rpc_opt_string(call, opts, "id", "options.id must be a string", &present,
-	    &id, &id_len) ||
-	    !rpc_opt_int(call, opts, "expectedVersion",
-	    "options.expectedVersion must be a number", &in.has_expected_version,
-	    &in.expected_version))
-		return;
-	if (present && id_len > 0) {
-		/* One UUID is one id, however it is spelled (docs/api.md). */
-		if (uuid_canonical(id, id_len, idbuf) != EVDB_OK) {
-			rpc_fail(call, RPC_INVALID_REQUEST, "options.id must be a UUID: "
-			    "8-4-4-4-12 hex digits, optionally in {} or after urn:uuid:, "
-			    "or 32 hex digits");
-			return;
-		}
-		in.id = idbuf;
-		in.id_len = UUID_STR_LEN;
-	}
-	in.data = rpc_json_text(data, &in.data_len);
-	if (meta != NULL)
-		in.metadata = rpc_json_text(meta, &in.metadata_len);
+	in.expect = x.expect;
+	in.expected_version = x.version;
 
 	rs = store_write(call->req->store, call->req->ns, &in, &res);
 	switch (rs) {
@@ -227,14 +154,12 @@ rpc_stream_write(struct rpc_call *call)
 		break;
 	case EVDB_ERR_VERSION_CONFLICT:
 		metrics_conflict(call->req->metrics);
-		snprintf(details, sizeof(details), "{\"actual\":%lld,\"expected\":%lld}",
-		    (long long)res.actual_version, (long long)in.expected_version);
-		rpc_fail_details(call, RPC_STREAM_VERSION_CONFLICT, details,
-		    "Expected version %lld, stream is at version %lld",
-		    (long long)in.expected_version, (long long)res.actual_version);
+		rpc_write_version_conflict(call, in.stream, in.stream_len, &x,
+		    res.actual_version, -1);
 		return;
 	case EVDB_ERR_ID_CONFLICT:
-		rpc_write_id_conflict(call, &in, &res);
+		rpc_write_id_conflict(call, &in, res.conflict != NULL ?
+		    res.conflict : "stream", -1);
 		return;
 	case EVDB_ERR_LIMIT:
 		rpc_fail(call, RPC_STORAGE_FULL, "Failed to write message: the stream"

@@ -7,10 +7,12 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
 #include "store/store_backend.h"
+#include "core/xalloc.h"
 
 /* The backend that location names, and the location as it hands it on
  * (NULL: the SQLite data directory of the options). */
@@ -300,4 +302,76 @@ store_ns_summary(struct store_conn *c, const char *ns,
 	    kind != STORE_SUMMARY_TYPES)
 		return EVDB_ERR_INVALID;
 	return c->backend->ns_summary(c, ns, kind, limit, fn, ctx, totals);
+}
+
+/* ---- batches (batch.write) ---- */
+
+enum evdb_status
+store_write_batch(struct store_conn *c, const char *ns,
+    const struct store_message_in *msgs, size_t n,
+    const struct store_stream_expect *expect, size_t n_expect,
+    struct store_write_result *res, struct store_batch_result *br)
+{
+	size_t first;
+
+	memset(br, 0, sizeof(*br));
+	if (n == 0)
+		return EVDB_ERR_INVALID;
+	/* Checked here, not in the backends: the contract's precondition. */
+	if (!store_batch_ids_distinct(msgs, n, &first, &br->index))
+		return EVDB_ERR_INVALID;
+	return c->backend->write_batch(c, ns, msgs, n, expect, n_expect, res, br);
+}
+
+/* An entry's id and place, for sorting (store_batch_ids_distinct). */
+struct store_batch_id {
+	const char *id;
+	size_t len;
+	size_t index;
+};
+
+static int
+store_batch_id_cmp(const void *a, const void *b)
+{
+	const struct store_batch_id *x = a, *y = b;
+	size_t len = x->len < y->len ? x->len : y->len;
+	int d = memcmp(x->id, y->id, len);
+
+	if (d != 0)
+		return d;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+bool
+store_batch_ids_distinct(const struct store_message_in *msgs, size_t n,
+    size_t *first, size_t *second)
+{
+	struct store_batch_id *ids;
+	size_t i, k = 0;
+	bool distinct = true;
+
+	ids = xcalloc(n > 0 ? n : 1, sizeof(*ids));
+	for (i = 0; i < n; i++)
+		if (msgs[i].id != NULL) {
+			ids[k].id = msgs[i].id;
+			ids[k].len = msgs[i].id_len;
+			ids[k++].index = i;
+		}
+	/* O(n log n): a batch may be large (--batch-max). */
+	qsort(ids, k, sizeof(*ids), store_batch_id_cmp);
+	for (i = 1; i < k; i++) {
+		if (ids[i].len != ids[i - 1].len ||
+		    memcmp(ids[i].id, ids[i - 1].id, ids[i].len) != 0)
+			continue;
+		/* Equal ids sort by index: ids[i - 1] is the earlier entry. */
+		if (distinct || ids[i].index < *second) {
+			*first = ids[i - 1].index;
+			*second = ids[i].index;
+		}
+		distinct = false;
+	}
+	free(ids);
+	return distinct;
 }

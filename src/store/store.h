@@ -17,11 +17,12 @@
  * not be used by two threads at once.  Several evdb processes may share a
  * store: positions stay gapless and unique whoever writes.
  *
- * Writes are group-committed: concurrent store_write() calls on the same
- * namespace in one process are gathered by whichever caller gets there first
- * (the leader), run in one transaction and made durable by one commit.  Each
- * write still gets its own result; no write can fail because of another
- * write's conflict.
+ * Writes are group-committed: concurrent store_write() and
+ * store_write_batch() calls on the same namespace in one process are
+ * gathered by whichever caller gets there first (the leader), run in one
+ * transaction and made durable by one commit.  Each write (a batch is one)
+ * still gets its own result; no write can fail because of another write's
+ * conflict.
  *
  * Strings are (pointer, length) pairs and need not be NUL-terminated, except
  * namespace names, which are C strings already validated by the caller.
@@ -60,6 +61,18 @@ struct store_options {
 					 * (evdb report); the server leaves it false */
 };
 
+/**
+ * What a write expects of a stream's version (EXTENSIONS.md section 1).
+ * The version is the stream's highest position, -1 when it has no
+ * message.  An expectation that is not met is EVDB_ERR_VERSION_CONFLICT.
+ */
+enum store_expect {
+	STORE_EXPECT_ANY = 0,		/* always met: no expectation (zeroed) */
+	STORE_EXPECT_VERSION,		/* the version is expected_version */
+	STORE_EXPECT_NO_STREAM,		/* the stream has no message */
+	STORE_EXPECT_EXISTS		/* the stream has at least one message */
+};
+
 /** A message as written by a client. */
 struct store_message_in {
 	const char *stream;		/* stream name, validated by the caller */
@@ -72,8 +85,10 @@ struct store_message_in {
 	size_t data_len;
 	const char *metadata;		/* JSON text of the metadata, or NULL */
 	size_t metadata_len;
-	bool has_expected_version;	/* whether expected_version applies */
-	int64_t expected_version;	/* -1: the stream must be empty */
+	enum store_expect expect;	/* what the stream's version must be */
+	int64_t expected_version;	/* with STORE_EXPECT_VERSION: the version
+					 * wanted, any integer (-1: the stream
+					 * must be empty; below -1 never met) */
 };
 
 /** What a write produced. */
@@ -315,6 +330,75 @@ enum evdb_status store_ns_categories(struct store_conn *c, const char *ns,
  */
 enum evdb_status store_write(struct store_conn *c, const char *ns,
     const struct store_message_in *m, struct store_write_result *r);
+
+/* ---- batches of messages (batch.write, EXTENSIONS.md section 2) --------- */
+
+/** An expectation on one stream, checked before a batch is written. */
+struct store_stream_expect {
+	const char *stream;		/* stream name, validated by the caller */
+	size_t stream_len;
+	enum store_expect expect;	/* as in struct store_message_in */
+	int64_t expected_version;	/* with STORE_EXPECT_VERSION */
+};
+
+/** What a batch write produced, beside each entry's result. */
+struct store_batch_result {
+	bool duplicate;			/* true: an idempotent retry of the whole
+					 * batch, nothing written */
+	size_t index;			/* on a failure: the place of the culprit,
+					 * in expect (VERSION_CONFLICT) or in the
+					 * entries (ID_CONFLICT, INVALID) */
+	int64_t actual_version;		/* on EVDB_ERR_VERSION_CONFLICT: the
+					 * stream's version (-1: no message) */
+	const char *conflict;		/* on EVDB_ERR_ID_CONFLICT: "stream",
+					 * "type", "data" or "metadata" when the
+					 * entry's id is stored with another
+					 * value; NULL when it is stored the same
+					 * but other entries are new (a partial
+					 * retry).  Static text. */
+};
+
+/**
+ * Writes msgs[0..n) to namespace ns, all or nothing, in one transaction:
+ * the batch is one unit of the group commit (see above), so it shares the
+ * leader's commit with the writes around it and a failing batch leaves
+ * nothing while they commit.  n >= 1; the entries' expect fields must be
+ * STORE_EXPECT_ANY (a batch's expectations are in expect[0..n_expect),
+ * which may name streams no entry writes).  Entries may name any streams;
+ * their ids, when set, are in uuid_canonical() form and distinct (two
+ * entries with one id fail the batch alone, with EVDB_ERR_ID_CONFLICT or
+ * EVDB_ERR_INVALID).
+ *
+ * In order: when any entry's id is stored already, the batch is an
+ * idempotent retry if every entry has an id stored with the same stream,
+ * type, data and metadata (EVDB_OK, br->duplicate, each res[i] the stored
+ * positions); otherwise EVDB_ERR_ID_CONFLICT, br->index the first entry at
+ * fault and br->conflict what differs (NULL: a partial retry).  Then every
+ * expectation is checked against the store as it was before the batch:
+ * the first unmet is EVDB_ERR_VERSION_CONFLICT with br->index and
+ * br->actual_version.  Then the entries are written in order: res[i] gets
+ * entry i's positions; global positions rise in entry order and each
+ * stream's positions continue from its version without gaps.
+ * EVDB_ERR_LIMIT when a position would pass STORE_POSITION_MAX;
+ * EVDB_ERR_INVALID (br->index) for a value the backend cannot store
+ * (PostgreSQL: \u0000); otherwise as store_write().  res[0..n) is the
+ * caller's; nothing is written unless EVDB_OK, and subscribers are poked
+ * for every message after the commit.
+ */
+enum evdb_status store_write_batch(struct store_conn *c, const char *ns,
+    const struct store_message_in *msgs, size_t n,
+    const struct store_stream_expect *expect, size_t n_expect,
+    struct store_write_result *res, struct store_batch_result *br);
+
+/**
+ * True when no two of msgs[0..n) carry the same id (byte for byte; entries
+ * without an id never clash).  Otherwise false, *first and *second the
+ * entries of the clash with the lowest second (first < second).
+ * store_write_batch() refuses such a batch with EVDB_ERR_INVALID
+ * (br->index = *second) before it reaches the backend.
+ */
+bool store_batch_ids_distinct(const struct store_message_in *msgs, size_t n,
+    size_t *first, size_t *second);
 
 /** Reads a stream in position order (descending when q->backward). */
 enum evdb_status store_read_stream(struct store_conn *c, const char *ns,

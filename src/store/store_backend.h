@@ -145,6 +145,16 @@ struct store_backend {
 	enum evdb_status (*ns_summary)(struct store_conn *c, const char *ns,
 	    enum store_summary_kind kind, int64_t limit, store_summary_fn fn,
 	    void *ctx, struct store_summary_totals *totals);
+
+	/* ---- batches (batch.write) ---- */
+	/**
+	 * One unit of the group commit, like write: it joins the same
+	 * queue and transaction as the single writes.
+	 */
+	enum evdb_status (*write_batch)(struct store_conn *c, const char *ns,
+	    const struct store_message_in *msgs, size_t n,
+	    const struct store_stream_expect *expect, size_t n_expect,
+	    struct store_write_result *res, struct store_batch_result *br);
 };
 
 /** The SQLite backend (src/store/sqlite/). */

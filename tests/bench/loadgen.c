@@ -33,6 +33,10 @@
  *               with a consumer group when --group-size > 0 (member drawn
  *               uniformly per request)
  *   health      GET /health
+ *   batch       batch.write of --batch-entries E (default 10) reference
+ *               messages over --batch-streams S (default 3) streams,
+ *               test-stream-<0..streams-1> drawn per request, entry j to
+ *               the (j mod S)th: W5 of issue 11 (messages/s = ops_s x E)
  *
  * --subscribers S opens S more connections first, each a GET /subscribe of
  * category "test" (the category w1 and write write to), from global
@@ -93,7 +97,8 @@
 #define LG_MAX_SECONDS 3600.0
 #define LG_MAX_REQUESTS 100000000ULL
 #define LG_IO_TIMEOUT_S 10		/* per send/recv call */
-#define LG_REQ_MAX 4096			/* one request, headers and body */
+#define LG_REQ_MAX 16384		/* one request, headers and body */
+#define LG_BATCH_ENTRIES_MAX 20		/* --batch-entries: they fit in one */
 #define LG_RESP_MAX (64u << 20)		/* a larger response is an error */
 #define LG_ERR_SAMPLE 240		/* bytes of the first bad response kept */
 #define LG_MAX_SUBSCRIBERS 1000		/* --subscribers */
@@ -122,7 +127,8 @@ enum lg_workload {
 	LG_WRITE,			/* writes only */
 	LG_STREAM_GET,			/* stream.get only */
 	LG_CATEGORY,			/* category.get */
-	LG_HEALTH			/* GET /health */
+	LG_HEALTH,			/* GET /health */
+	LG_BATCH			/* batch.write */
 };
 
 struct lg_config {
@@ -147,6 +153,8 @@ struct lg_config {
 	uint64_t seed;			/* its value */
 	int subscribers;		/* SSE subscribers held open, 0 none */
 	int64_t sub_position;		/* their first global position, 0 none */
+	int batch_entries;		/* batch: entries per batch.write */
+	int batch_streams;		/* batch: streams per batch.write */
 };
 
 /* The subscribers of --subscribers and the thread that drains them. */
@@ -216,6 +224,14 @@ static const char lg_write_fmt[] =
     " to make it realistic\",\"nested\":{\"field1\":\"value1\",\"field2\":42,"
     "\"field3\":true}},\"metadata\":{\"correlationStreamName\":"
     "\"test-correlation\",\"source\":\"load-test\"}}]";
+
+/* One entry of a batch.write: the reference event; %d stream, %lld counter. */
+static const char lg_entry_fmt[] =
+    "{\"stream\":\"test-stream-%d\",\"type\":\"TestEvent\",\"data\":"
+    "{\"counter\":%lld,\"payload\":\"test data for profiling with some content"
+    " to make it realistic\",\"nested\":{\"field1\":\"value1\",\"field2\":42,"
+    "\"field3\":true}},\"metadata\":{\"correlationStreamName\":"
+    "\"test-correlation\",\"source\":\"load-test\"}}";
 
 static int64_t
 lg_now(void)
@@ -417,6 +433,24 @@ lg_build(struct lg_thread *t)
 		path = "/health";
 		t->expect = '{';
 		break;
+	case LG_BATCH: {
+		int st[LG_BATCH_ENTRIES_MAX], j;
+
+		for (j = 0; j < cfg->batch_streams; j++)
+			st[j] = (int)lg_rand(t, (uint64_t)cfg->streams);
+		blen = snprintf(body, sizeof(body), "[\"batch.write\",[");
+		for (j = 0; j < cfg->batch_entries; j++) {
+			if (j > 0)
+				body[blen++] = ',';
+			blen += snprintf(body + blen, sizeof(body) - (size_t)blen,
+			    lg_entry_fmt, st[j % cfg->batch_streams], cfg->seeded ?
+			    1000000000000000000LL + (long long)t->seq :
+			    (long long)lg_realtime_ns());
+		}
+		blen += snprintf(body + blen, sizeof(body) - (size_t)blen, "]]");
+		t->expect = '[';
+		break;
+	}
 	}
 	if (blen > 0)
 		hlen = snprintf(t->req, sizeof(t->req), "%s %s HTTP/1.1\r\n"
@@ -853,7 +887,9 @@ lg_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: loadgen --port P [--connections N] [--duration S] [--warmup S]\n"
-	    "               [--requests N] [--workload w1|write|stream-get|category|health]\n"
+	    "               [--requests N]\n"
+	    "               [--workload w1|write|stream-get|category|health|batch]\n"
+	    "               [--batch-entries E] [--batch-streams S]\n"
 	    "               [--streams N] [--categories C] [--writes-per-get N]\n"
 	    "               [--batch-size N]\n"
 	    "               [--group-size N] [--position-max N] [--no-check] [--label L]\n"
@@ -1040,6 +1076,8 @@ main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "subscribers", required_argument, NULL, 'U' },
 		{ "subscribe-position", required_argument, NULL, 'u' },
+		{ "batch-entries", required_argument, NULL, 'e' },
+		{ "batch-streams", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1068,6 +1106,8 @@ main(int argc, char **argv)
 	cfg.writes_per_get = 10;
 	cfg.position_max = 1;
 	cfg.check = true;
+	cfg.batch_entries = 10;
+	cfg.batch_streams = 3;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -1106,6 +1146,8 @@ main(int argc, char **argv)
 				cfg.workload = LG_CATEGORY;
 			else if (strcmp(optarg, "health") == 0)
 				cfg.workload = LG_HEALTH;
+			else if (strcmp(optarg, "batch") == 0)
+				cfg.workload = LG_BATCH;
 			else
 				goto bad;
 			break;
@@ -1168,6 +1210,16 @@ main(int argc, char **argv)
 				goto bad;
 			cfg.sub_position = v;
 			break;
+		case 'e':
+			if (!lg_int_arg(optarg, 1, LG_BATCH_ENTRIES_MAX, &v))
+				goto bad;
+			cfg.batch_entries = (int)v;
+			break;
+		case 'X':
+			if (!lg_int_arg(optarg, 1, LG_BATCH_ENTRIES_MAX, &v))
+				goto bad;
+			cfg.batch_streams = (int)v;
+			break;
 		case 'h':
 			lg_usage(stdout);
 			return 0;
@@ -1175,7 +1227,8 @@ main(int argc, char **argv)
 			goto bad;
 		}
 	}
-	if (optind != argc || cfg.port == 0)
+	if (optind != argc || cfg.port == 0 ||
+	    cfg.batch_streams > cfg.batch_entries)
 		goto bad;
 	cfg.batch_size = batch != -1 ? batch :
 	    cfg.workload == LG_CATEGORY ? 100 : 10;

@@ -271,3 +271,18 @@ else
 EXTRA_DIST += tests/e2e/longpoll_t.c
 endif
 PG_TESTS += tests/e2e/longpoll_t
+
+# batch_t: batch.write and the expectedVersion vocabulary (issue 11,
+# EXTENSIONS.md sections 1 and 2), docs/api.md's examples run verbatim,
+# atomicity, batches among concurrent single writers, retries, sizes and
+# the pokes of a batch.
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/batch_t
+TESTS += tests/e2e/batch_t
+tests_e2e_batch_t_SOURCES = tests/e2e/batch_t.c $(TENANT_SRC)
+tests_e2e_batch_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_batch_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/batch_t.c
+endif
+PG_TESTS += tests/e2e/batch_t

@@ -103,7 +103,7 @@ write_one(struct store_conn *c, const char *stream, const char *meta,
 	in.data_len = strlen(in.data);
 	in.metadata = meta;
 	in.metadata_len = meta != NULL ? strlen(meta) : 0;
-	in.has_expected_version = expected >= -1;
+	in.expect = expected >= -1 ? STORE_EXPECT_VERSION : STORE_EXPECT_ANY;
 	in.expected_version = expected;
 	return store_write(c, "default", &in, r);
 }

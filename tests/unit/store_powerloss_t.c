@@ -342,7 +342,7 @@ writer_main(void *arg)
 		in.data = "{\"payload\":\"some bytes to make the pages fill up\"}";
 		in.data_len = strlen(in.data);
 		/* Half the writers check their expected version. */
-		in.has_expected_version = w->id % 2 == 0;
+		in.expect = w->id % 2 == 0 ? STORE_EXPECT_VERSION : STORE_EXPECT_ANY;
 		in.expected_version = i - 1;
 		if (store_write(c, "default", &in, &r) != EVDB_OK)
 			break;

@@ -64,7 +64,7 @@ write_ok(struct store_conn *c, const char *ns, const char *stream,
 	in.data_len = 7;
 	in.metadata = meta;
 	in.metadata_len = meta ? strlen(meta) : 0;
-	in.has_expected_version = expected != -2;
+	in.expect = expected != -2 ? STORE_EXPECT_VERSION : STORE_EXPECT_ANY;
 	in.expected_version = expected;
 	return store_write(c, ns, &in, r);
 }

@@ -206,6 +206,10 @@ enum evdb_status pg_ns_get(struct store_conn *c, const char *ns,
 /* pg_write.c */
 enum evdb_status pg_write(struct store_conn *c, const char *ns,
     const struct store_message_in *m, struct store_write_result *r);
+enum evdb_status pg_write_batch(struct store_conn *c, const char *ns,
+    const struct store_message_in *msgs, size_t n,
+    const struct store_stream_expect *expect, size_t n_expect,
+    struct store_write_result *res, struct store_batch_result *br);
 /** Frees every queue (store close). */
 void pg_queues_free(struct pg_store *st);
 /**

@@ -534,4 +534,5 @@ const struct store_backend store_postgres_backend = {
 	.watch_read = pg_watch_read,
 	.watch_close = pg_watch_close,
 	.ns_summary = pg_ns_summary,
+	.write_batch = pg_write_batch,
 };

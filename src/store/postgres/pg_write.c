@@ -25,6 +25,15 @@
  * same (a unique violation raced in by a writer that takes no lock), every
  * item is run again alone, so that one bad item never fails the others.
  *
+ * An item is one message (store_write) or a unit of several
+ * (store_write_batch, batch.write).  A unit is one statement of the
+ * pipeline like a single write (UNIT_SQL): it checks every id and every
+ * expectation, and inserts all its messages or none, answering rows that
+ * say which happened, so it rides in the leader's transaction and commit
+ * and a unit that fails leaves nothing while the others commit.  Both
+ * statements read a stream's version through one expression,
+ * WRITE_VERSION_SQL, and judge expectations through WRITE_EXPECT_MET_SQL.
+ *
  * The namespace lock is taken before any nextval and held to commit, so
  * global positions of the namespace commit in increasing order (see
  * pg_internal.h); the category locks make positions gapless and
@@ -40,19 +49,35 @@
 
 #include "store/postgres/pg_internal.h"
 #include "core/buf.h"
+#include "core/json_out.h"
 #include "core/streamname.h"
 #include "core/xalloc.h"
 
-#define PG_BATCH_MAX 256			/* items per transaction */
+#define PG_BATCH_MAX 256			/* messages per transaction (a unit
+						 * of more goes alone) */
 #define PG_BATCH_BYTES (8u * 1024 * 1024)	/* payload bytes per transaction */
 #define PG_BATCH_RETRIES 3			/* after a deadlock or serialization failure */
 
 struct pg_item {
 	struct pg_item *next;			/* queue order */
-	const struct store_message_in *in;	/* the caller's message (borrowed) */
-	struct store_write_result *res;		/* the caller's result */
-	char id[UUID_STR_LEN + 8];		/* the id written (given or generated) */
-	int64_t category_hash;			/* hash_64 of the stream's category */
+	const struct store_message_in *in;	/* the caller's messages (borrowed),
+						 * n of them */
+	size_t n;				/* 1 for a single write */
+	struct store_write_result *res;		/* the caller's results, n of them */
+	struct store_batch_result *batch;	/* a unit's own result; NULL for a
+						 * single write */
+	char id[UUID_STR_LEN + 8];		/* single: the id written (given or
+						 * generated) */
+	int64_t category_hash;			/* single: hash_64 of the stream's
+						 * category */
+	int64_t *cats;				/* the categories to lock: the
+						 * single's category_hash, or a unit's
+						 * array (owned by its writer) */
+	size_t ncats;				/* entries of cats */
+	size_t bytes;				/* payload bytes, for PG_BATCH_BYTES */
+	struct buf entries;			/* unit: UNIT_SQL's $1, JSON */
+	struct buf expects;			/* unit: UNIT_SQL's $2, JSON */
+	size_t n_expect;			/* unit: expectations in expects */
 	enum evdb_status status;		/* outcome, valid once done */
 	bool done;				/* set by the leader under the queue lock */
 	pthread_cond_t cv;			/* its writer sleeps on it */
@@ -69,8 +94,26 @@ struct pg_queue {
 };
 
 /*
+ * The version of the stream named by the SQL expression stream, as a
+ * write sees it: its highest position, -1 when it has no message.  Every
+ * write statement uses it.  %1$s is the schema.
+ */
+#define WRITE_VERSION_SQL(stream) \
+	"coalesce((SELECT max(position) FROM %1$s.messages" \
+	" WHERE stream_name = " stream "), -1)"
+
+/*
+ * Whether a stream at version v meets the expectation of kind ('a' any,
+ * 'v' exactly version, 'e' exists; "noStream" is 'v' with -1).
+ */
+#define WRITE_EXPECT_MET_SQL(kind, version, v) \
+	"(" kind " = 'a' OR (" kind " = 'v' AND " version " = " v ")" \
+	" OR (" kind " = 'e' AND " v " >= 0))"
+
+/*
  * One item: $1 id, $2 stream, $3 type, $4 data, $5 metadata, $6 expected
- * version (NULL: any).  Answers one row: kind 'w' (written: position,
+ * version (NULL unless $7 is 'v'), $7 the expectation's kind (see
+ * WRITE_EXPECT_MET_SQL).  Answers one row: kind 'w' (written: position,
  * global position), 'd' (an idempotent retry: same stream, type, data and
  * metadata; its positions), 'i' (the id is taken by another message:
  * column 5 names the first field that differs), 'v' (version conflict:
@@ -78,21 +121,21 @@ struct pg_queue {
  * STORE_POSITION_MAX, 2^62 - 1, written out in the SQL).  data and metadata compare as jsonb values: the
  * text as written is not kept.  %1$s is the schema.
  */
+#define ITEM_EXPECT_MET WRITE_EXPECT_MET_SQL("$7::text", "$6::bigint", "ver.v")
 #define ITEM_SQL \
 	"WITH dup AS (SELECT stream_name, position, global_position," \
 	"  CASE WHEN stream_name <> $2 THEN 'stream' WHEN type <> $3 THEN 'type'" \
 	"  WHEN data IS DISTINCT FROM $4::jsonb THEN 'data'" \
 	"  WHEN metadata IS DISTINCT FROM $5::jsonb THEN 'metadata' END AS differs" \
 	"  FROM %1$s.messages WHERE id = $1::uuid)," \
-	" ver AS (SELECT coalesce(max(position), -1) AS v FROM %1$s.messages" \
-	"  WHERE stream_name = $2)," \
+	" ver AS (SELECT " WRITE_VERSION_SQL("$2") " AS v)," \
 	" hd AS (SELECT coalesce(max(global_position), 0) AS h FROM %1$s.messages)," \
 	" ins AS (INSERT INTO %1$s.messages" \
 	"  (id, stream_name, position, type, data, metadata, time)" \
 	"  SELECT $1::uuid, $2, ver.v + 1, $3, $4::jsonb, $5::jsonb," \
 	"  clock_timestamp() AT TIME ZONE 'utc' FROM ver" \
 	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
-	"  AND ($6::bigint IS NULL OR $6::bigint = ver.v)" \
+	"  AND " ITEM_EXPECT_MET \
 	"  AND ver.v < 4611686018427387903" \
 	"  AND (SELECT h FROM hd) < 4611686018427387903" \
 	"  RETURNING position, global_position)" \
@@ -100,13 +143,71 @@ struct pg_queue {
 	" UNION ALL SELECT CASE WHEN d.differs IS NULL THEN 'd' ELSE 'i' END," \
 	"  d.position, d.global_position, NULL, d.differs FROM dup d" \
 	" UNION ALL SELECT 'v', NULL, NULL, ver.v, NULL FROM ver" \
-	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND $6::bigint IS NOT NULL" \
-	"  AND $6::bigint <> ver.v" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND NOT " ITEM_EXPECT_MET \
 	" UNION ALL SELECT 'l', NULL, NULL, ver.v, NULL FROM ver" \
 	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
-	"  AND ($6::bigint IS NULL OR $6::bigint = ver.v)" \
+	"  AND " ITEM_EXPECT_MET \
 	"  AND (ver.v >= 4611686018427387903" \
 	"  OR (SELECT h FROM hd) >= 4611686018427387903)"
+
+/*
+ * One unit: $1 its entries, a JSON array of {"id", "stream", "type",
+ * "data", "metadata"?} (every id given or generated), $2 its expectations,
+ * a JSON array of {"stream", "kind", "version"?} (kinds as in
+ * WRITE_EXPECT_MET_SQL).  Every CTE reads the snapshot from before the
+ * statement, so the ids and expectations are checked against the store as
+ * it was before the unit; the insert writes every entry or none, in entry
+ * order so that nextval hands out rising global positions, each stream
+ * continuing from its version.  Answers rows (kind, entry or expectation
+ * ordinal from 1, position, global position, version, differing field):
+ * 'w' per entry written; otherwise 'd' (stored the same) and 'i' (stored
+ * with a difference) per entry whose id is stored, or else one 'v' for the
+ * first unmet expectation (with the stream's version), or else one 'l' (a
+ * position would pass STORE_POSITION_MAX).  %1$s is the schema.
+ */
+#define UNIT_SQL \
+	"WITH e AS (SELECT t.ord, (t.v->>'id')::uuid AS id, t.v->>'stream' AS stream," \
+	"  t.v->>'type' AS type, (t.v->'data')::jsonb AS data," \
+	"  (t.v->'metadata')::jsonb AS metadata" \
+	"  FROM json_array_elements($1::json) WITH ORDINALITY AS t(v, ord))," \
+	" x AS (SELECT t.ord, t.v->>'stream' AS stream, t.v->>'kind' AS kind," \
+	"  (t.v->>'version')::bigint AS version" \
+	"  FROM json_array_elements($2::json) WITH ORDINALITY AS t(v, ord))," \
+	" dup AS (SELECT e.ord, m.position, m.global_position," \
+	"  CASE WHEN m.stream_name <> e.stream THEN 'stream'" \
+	"  WHEN m.type <> e.type THEN 'type'" \
+	"  WHEN m.data IS DISTINCT FROM e.data THEN 'data'" \
+	"  WHEN m.metadata IS DISTINCT FROM e.metadata THEN 'metadata' END AS differs" \
+	"  FROM e JOIN %1$s.messages m ON m.id = e.id)," \
+	" ver AS (SELECT s.stream, " WRITE_VERSION_SQL("s.stream") " AS v" \
+	"  FROM (SELECT stream FROM e UNION SELECT stream FROM x) s)," \
+	" xfail AS (SELECT x.ord, ver.v FROM x JOIN ver USING (stream)" \
+	"  WHERE NOT " WRITE_EXPECT_MET_SQL("x.kind", "x.version", "ver.v") \
+	"  ORDER BY x.ord LIMIT 1)," \
+	" hd AS (SELECT coalesce(max(global_position), 0) AS h FROM %1$s.messages)," \
+	" pos AS (SELECT e.ord," \
+	"  ver.v + row_number() OVER (PARTITION BY e.stream ORDER BY e.ord) AS position" \
+	"  FROM e JOIN ver USING (stream))," \
+	" go AS (SELECT NOT EXISTS (SELECT 1 FROM dup)" \
+	"  AND NOT EXISTS (SELECT 1 FROM xfail)" \
+	"  AND (SELECT max(position) FROM pos) <= 4611686018427387903" \
+	"  AND (SELECT h FROM hd) + (SELECT count(*) FROM e) <= 4611686018427387903" \
+	"  AS ok)," \
+	" ins AS (INSERT INTO %1$s.messages" \
+	"  (id, stream_name, position, type, data, metadata, time)" \
+	"  SELECT e.id, e.stream, pos.position, e.type, e.data, e.metadata," \
+	"  clock_timestamp() AT TIME ZONE 'utc' FROM e JOIN pos USING (ord)" \
+	"  WHERE (SELECT ok FROM go) ORDER BY e.ord" \
+	"  RETURNING id, position, global_position)" \
+	" SELECT 'w', e.ord, ins.position, ins.global_position, NULL::bigint," \
+	"  NULL::text FROM ins JOIN e USING (id)" \
+	" UNION ALL SELECT CASE WHEN d.differs IS NULL THEN 'd' ELSE 'i' END, d.ord," \
+	"  d.position, d.global_position, NULL, d.differs FROM dup d" \
+	" UNION ALL SELECT 'v', xf.ord, NULL, NULL, xf.v, NULL FROM xfail xf" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
+	" UNION ALL SELECT 'l', NULL, NULL, NULL, NULL, NULL FROM go" \
+	"  WHERE NOT ok AND NOT EXISTS (SELECT 1 FROM dup)" \
+	"  AND NOT EXISTS (SELECT 1 FROM xfail)"
 
 bool
 pg_uuid_canonical(const char *s, size_t len)
@@ -230,10 +331,11 @@ write_category_array(struct pg_item *batch, struct buf *out)
 	size_t n = 0, i;
 
 	for (it = batch; it != NULL; it = it->next)
-		n++;
+		n += it->ncats;
 	h = xcalloc(n, sizeof(*h));
 	for (n = 0, it = batch; it != NULL; it = it->next)
-		h[n++] = it->category_hash;
+		for (i = 0; i < it->ncats; i++)
+			h[n++] = it->cats[i];
 	qsort(h, n, sizeof(*h), write_cmp_int64);
 	buf_putc(out, '{');
 	for (i = 0; i < n; i++) {
@@ -243,6 +345,32 @@ write_category_array(struct pg_item *batch, struct buf *out)
 	}
 	buf_putc(out, '}');
 	free(h);
+}
+
+/*
+ * The kind of an expectation as WRITE_EXPECT_MET_SQL spells it ("a", "v",
+ * "e"); for "v", *version points at its text, formatted into buf.
+ */
+static const char *
+write_expect_kind(enum store_expect expect, int64_t expected, char *buf,
+    size_t size, const char **version)
+{
+	*version = NULL;
+	switch (expect) {
+	case STORE_EXPECT_VERSION:
+		snprintf(buf, size, "%lld", (long long)expected);
+		*version = buf;
+		return "v";
+	case STORE_EXPECT_NO_STREAM:
+		snprintf(buf, size, "-1");
+		*version = buf;
+		return "v";
+	case STORE_EXPECT_EXISTS:
+		return "e";
+	case STORE_EXPECT_ANY:
+	default:
+		return "a";
+	}
 }
 
 /* Sends one statement of the pipeline; false when libpq refused it. */
@@ -301,6 +429,95 @@ write_item_result(struct pg_item *it, const PGresult *res)
 	}
 }
 
+/* Reads a unit's answer rows (UNIT_SQL) into its results; sets it->status. */
+static void
+write_unit_result(struct pg_item *it, const PGresult *res)
+{
+	static const char *const fields[] = { "stream", "type", "data", "metadata" };
+	struct store_batch_result *br = it->batch;
+	size_t written = 0, stored = 0, first_stored = SIZE_MAX, at = SIZE_MAX;
+	size_t i, f;
+	int row, rows = PQntuples(res);
+	const char *kind, *differs = NULL;
+	bool version = false, limit = false;
+	int64_t ord, actual = 0;
+
+	memset(it->res, 0, it->n * sizeof(*it->res));
+	for (row = 0; row < rows; row++) {
+		kind = PQgetvalue(res, row, 0);
+		ord = pg_value_int64(res, row, 1) - 1;
+		if (kind[0] == 'l') {
+			limit = true;
+			continue;
+		}
+		if (ord < 0 || (kind[0] != 'v' && (uint64_t)ord >= it->n) ||
+		    (kind[0] == 'v' && (uint64_t)ord >= it->n_expect))
+			goto bad;
+		i = (size_t)ord;
+		switch (kind[0]) {
+		case 'w':
+			it->res[i].position = pg_value_int64(res, row, 2);
+			it->res[i].global_position = pg_value_int64(res, row, 3);
+			written++;
+			break;
+		case 'd':
+			it->res[i].position = pg_value_int64(res, row, 2);
+			it->res[i].global_position = pg_value_int64(res, row, 3);
+			it->res[i].duplicate = true;
+			if (i < first_stored)
+				first_stored = i;
+			stored++;
+			break;
+		case 'i':
+			if (at == SIZE_MAX || i < at) {
+				at = i;
+				differs = PQgetvalue(res, row, 5);
+			}
+			break;
+		case 'v':
+			version = true;
+			br->index = i;
+			actual = pg_value_int64(res, row, 4);
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (at != SIZE_MAX) {
+		/* br->conflict is static text (store.h). */
+		br->index = at;
+		br->conflict = fields[0];
+		for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+			if (strcmp(differs, fields[f]) == 0)
+				br->conflict = fields[f];
+		it->status = EVDB_ERR_ID_CONFLICT;
+	} else if (stored > 0 && stored < it->n) {
+		br->index = first_stored;	/* stored, while others are new */
+		br->conflict = NULL;
+		it->status = EVDB_ERR_ID_CONFLICT;
+	} else if (stored == it->n) {
+		br->duplicate = true;
+		it->status = EVDB_OK;
+		return;		/* the stored positions stay */
+	} else if (version) {
+		br->actual_version = actual;
+		it->status = EVDB_ERR_VERSION_CONFLICT;
+	} else if (limit)
+		it->status = EVDB_ERR_LIMIT;
+	else if (written == it->n) {
+		it->status = EVDB_OK;
+		return;
+	} else
+		goto bad;
+	memset(it->res, 0, it->n * sizeof(*it->res));
+	return;
+bad:
+	memset(it->res, 0, it->n * sizeof(*it->res));
+	it->status = EVDB_ERR_BACKEND;
+	snprintf(it->errmsg, sizeof(it->errmsg), "batch write: %d answer rows"
+	    " for %zu entries", rows, it->n);
+}
+
 /*
  * Runs batch as one pipelined transaction on c.  Sets every item's status
  * and returns EVDB_OK when the transaction committed, else the failure
@@ -309,15 +526,16 @@ write_item_result(struct pg_item *it, const PGresult *res)
 static enum evdb_status
 write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 {
-	struct buf item_sql, lock_sql, cats, notify_sql, params;
+	struct buf item_sql, unit_sql, lock_sql, cats, notify_sql, params;
 	struct pg_item *it, **items = NULL;
 	enum evdb_status rs, first = EVDB_OK;
 	char expected[24], firstmsg[512] = "";
-	const char *vals[6];
+	const char *vals[7];
 	PGconn *pg;
 	PGresult *res;
 	size_t n = 0, q, nq;
-	char channel[32], item_name[32];
+	bool units = false;
+	char channel[32], item_name[32], unit_name[32];
 
 	if ((rs = pg_conn_ready(c)) != EVDB_OK) {
 		first = rs;
@@ -326,6 +544,7 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	}
 	pg = c->pg;
 	buf_init(&item_sql);
+	buf_init(&unit_sql);
 	buf_init(&lock_sql);
 	buf_init(&cats);
 	buf_init(&notify_sql);
@@ -341,12 +560,21 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	items = xcalloc(n, sizeof(*items));
 	for (n = 0, it = batch; it != NULL; it = it->next) {
 		it->status = EVDB_ERR_BACKEND;	/* until its answer row is read */
+		units = units || it->batch != NULL;
 		items[n++] = it;
 	}
 
-	/* The item statement is parsed and planned once per connection. */
+	/* The item statements are parsed and planned once per connection. */
 	snprintf(item_name, sizeof(item_name), "w_%lld", (long long)ns->id);
-	if ((rs = pg_prepare(c, item_name, buf_cstr(&item_sql), 6)) != EVDB_OK) {
+	if ((rs = pg_prepare(c, item_name, buf_cstr(&item_sql), 7)) != EVDB_OK) {
+		first = rs;
+		snprintf(firstmsg, sizeof(firstmsg), "%s", c->errmsg);
+		goto done;
+	}
+	snprintf(unit_name, sizeof(unit_name), "u_%lld", (long long)ns->id);
+	pg_sql_schema(&unit_sql, UNIT_SQL, ns->schema);
+	if (units && (rs = pg_prepare(c, unit_name, buf_cstr(&unit_sql), 2)) !=
+	    EVDB_OK) {
 		first = rs;
 		snprintf(firstmsg, sizeof(firstmsg), "%s", c->errmsg);
 		goto done;
@@ -364,27 +592,33 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 		goto sendfail;
 	for (q = 0; q < n; q++) {
 		const struct store_message_in *m = items[q]->in;
-		int lens[6] = { 0, (int)m->stream_len, (int)m->type_len,
-		    (int)m->data_len, (int)m->metadata_len, 0 };
-		const char *copy[6];
+		int lens[7] = { 0, (int)m->stream_len, (int)m->type_len,
+		    (int)m->data_len, (int)m->metadata_len, 0, 1 };
+		const char *copy[7];
 
+		if (items[q]->batch != NULL) {
+			/* A unit: its two JSON texts, NUL-terminated by buf. */
+			vals[0] = buf_cstr(&items[q]->entries);
+			vals[1] = buf_cstr(&items[q]->expects);
+			if (PQsendQueryPrepared(pg, unit_name, 2, vals, NULL, NULL,
+			    0) != 1)
+				goto sendfail;
+			continue;
+		}
 		vals[0] = items[q]->id;
 		vals[1] = m->stream;
 		vals[2] = m->type;
 		vals[3] = m->data;
 		vals[4] = m->metadata;
 		vals[5] = NULL;
-		if (m->has_expected_version) {
-			snprintf(expected, sizeof(expected), "%lld",
-			    (long long)m->expected_version);
-			vals[5] = expected;
-		}
+		vals[6] = write_expect_kind(m->expect, m->expected_version,
+		    expected, sizeof(expected), &vals[5]);
 		lens[0] = (int)strlen(vals[0]);
 		lens[5] = vals[5] != NULL ? (int)strlen(vals[5]) : 0;
 		/* libpq copies the parameters into its output buffer at once. */
 		buf_reset(&params);
-		pg_params_copy(&params, 6, vals, lens, copy);
-		if (PQsendQueryPrepared(pg, item_name, 6, copy, NULL, NULL, 0) != 1)
+		pg_params_copy(&params, 7, vals, lens, copy);
+		if (PQsendQueryPrepared(pg, item_name, 7, copy, NULL, NULL, 0) != 1)
 			goto sendfail;
 	}
 	if (!write_send(pg, buf_cstr(&notify_sql), 0, NULL, NULL) ||
@@ -401,8 +635,12 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 				first = pg_fail(c, res, "write batch");
 				snprintf(firstmsg, sizeof(firstmsg), "%s", c->errmsg);
 			} else if (es == PGRES_TUPLES_OK && q >= 3 && q < n + 3 &&
-			    first == EVDB_OK)
-				write_item_result(items[q - 3], res);
+			    first == EVDB_OK) {
+				if (items[q - 3]->batch != NULL)
+					write_unit_result(items[q - 3], res);
+				else
+					write_item_result(items[q - 3], res);
+			}
 			PQclear(res);
 			if (PQstatus(pg) != CONNECTION_OK)
 				break;
@@ -447,6 +685,7 @@ sendfail:
 done:
 	free(items);
 	buf_free(&item_sql);
+	buf_free(&unit_sql);
 	buf_free(&lock_sql);
 	buf_free(&cats);
 	buf_free(&notify_sql);
@@ -455,7 +694,7 @@ fail:
 	if (first != EVDB_OK)
 		for (it = batch; it != NULL; it = it->next) {
 			it->status = first;
-			memset(it->res, 0, sizeof(*it->res));
+			memset(it->res, 0, it->n * sizeof(*it->res));
 			snprintf(it->errmsg, sizeof(it->errmsg), "%s", firstmsg);
 		}
 	return first;
@@ -489,16 +728,20 @@ write_batch(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	}
 }
 
-/* Checks and completes an item before it may join a batch. */
+/*
+ * Checks that PostgreSQL can store m, and writes the id it is stored with
+ * (m's, or a new one) into id.  EVDB_ERR_INVALID (with c->errmsg) for a
+ * value it cannot store.
+ */
 static enum evdb_status
-write_prepare(struct pg_conn *c, struct pg_item *it)
+write_check(struct pg_conn *c, const struct store_message_in *m,
+    char id_out[UUID_STR_LEN + 8])
 {
-	const struct store_message_in *m = it->in;
 	const char *id = m->id;
 	size_t id_len = m->id_len;
 
 	if (id == NULL) {
-		if (uuid_v7_generate(&c->uuid, it->id) != EVDB_OK)
+		if (uuid_v7_generate(&c->uuid, id_out) != EVDB_OK)
 			return EVDB_ERR_BACKEND;
 	} else {
 		/* PostgreSQL's uuid takes every form but "urn:uuid:". */
@@ -508,8 +751,8 @@ write_prepare(struct pg_conn *c, struct pg_item *it)
 		}
 		if (!uuid_is_valid(id, id_len) || id_len > UUID_STR_LEN + 2)
 			goto invalid;
-		memcpy(it->id, id, id_len);
-		it->id[id_len] = '\0';
+		memcpy(id_out, id, id_len);
+		id_out[id_len] = '\0';
 	}
 	if (!pg_json_acceptable(m->data, m->data_len) ||
 	    (m->metadata != NULL && !pg_json_acceptable(m->metadata, m->metadata_len)))
@@ -517,8 +760,6 @@ write_prepare(struct pg_conn *c, struct pg_item *it)
 	if (memchr(m->stream, '\0', m->stream_len) != NULL ||
 	    memchr(m->type, '\0', m->type_len) != NULL)
 		goto invalid;
-	it->category_hash = streamname_hash64(m->stream,
-	    streamname_category_len(m->stream, m->stream_len));
 	return EVDB_OK;
 invalid:
 	snprintf(c->errmsg, sizeof(c->errmsg), "write: a value PostgreSQL cannot"
@@ -526,45 +767,144 @@ invalid:
 	return EVDB_ERR_INVALID;
 }
 
-enum evdb_status
-pg_write(struct store_conn *base, const char *ns,
-    const struct store_message_in *m, struct store_write_result *r)
+/* hash_64 of the category of stream[0..len), the key of its lock. */
+static int64_t
+write_category_hash(const char *stream, size_t len)
 {
-	struct pg_conn *c = pg_conn_of(base);
-	struct pg_item item, *batch, *it, **pp;
-	struct pg_queue *q;
-	struct pg_ns *e;
-	enum evdb_status rs;
-	size_t bytes;
-	int n;
+	return streamname_hash64(stream, streamname_category_len(stream, len));
+}
 
-	memset(r, 0, sizeof(*r));
-	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
+/* Checks and completes a single write's item before it may join a batch. */
+static enum evdb_status
+write_prepare(struct pg_conn *c, struct pg_item *it)
+{
+	const struct store_message_in *m = it->in;
+	enum evdb_status rs;
+
+	if ((rs = write_check(c, m, it->id)) != EVDB_OK)
 		return rs;
-	memset(&item, 0, sizeof(item));
-	item.in = m;
-	item.res = r;
-	if ((rs = write_prepare(c, &item)) != EVDB_OK)
-		return rs;
+	it->category_hash = write_category_hash(m->stream, m->stream_len);
+	it->cats = &it->category_hash;
+	it->ncats = 1;
+	it->bytes = m->data_len + m->metadata_len;
+	return EVDB_OK;
+}
+
+/*
+ * Checks and completes a unit's item: every entry as write_prepare does
+ * (EVDB_ERR_INVALID with it->batch->index at the first it cannot store),
+ * then UNIT_SQL's two JSON parameters and the categories to lock (every
+ * entry's and every expectation's).  What it allocates is freed by
+ * write_unit_free, whatever it returns.
+ */
+static enum evdb_status
+write_prepare_unit(struct pg_conn *c, struct pg_item *it,
+    const struct store_stream_expect *expect, size_t n_expect)
+{
+	const struct store_stream_expect *x;
+	enum evdb_status rs;
+	char id[UUID_STR_LEN + 8], version[24];
+	const char *kind, *ver;
+	size_t i;
+
+	buf_init(&it->entries);
+	buf_init(&it->expects);
+	it->cats = xcalloc(xadd(it->n, n_expect), sizeof(*it->cats));
+	buf_putc(&it->entries, '[');
+	for (i = 0; i < it->n; i++) {
+		const struct store_message_in *m = &it->in[i];
+
+		if ((rs = write_check(c, m, id)) != EVDB_OK) {
+			it->batch->index = i;
+			return rs;
+		}
+		buf_puts(&it->entries, i > 0 ? ",{\"id\":" : "{\"id\":");
+		json_out_cstr(&it->entries, id);
+		buf_puts(&it->entries, ",\"stream\":");
+		json_out_string(&it->entries, m->stream, m->stream_len);
+		buf_puts(&it->entries, ",\"type\":");
+		json_out_string(&it->entries, m->type, m->type_len);
+		buf_puts(&it->entries, ",\"data\":");
+		json_out_raw(&it->entries, m->data, m->data_len);
+		if (m->metadata != NULL) {
+			buf_puts(&it->entries, ",\"metadata\":");
+			json_out_raw(&it->entries, m->metadata, m->metadata_len);
+		}
+		buf_putc(&it->entries, '}');
+		it->cats[it->ncats++] = write_category_hash(m->stream, m->stream_len);
+		it->bytes += m->data_len + m->metadata_len;
+	}
+	buf_putc(&it->entries, ']');
+	buf_putc(&it->expects, '[');
+	for (i = 0; i < n_expect; i++) {
+		x = &expect[i];
+		if (memchr(x->stream, '\0', x->stream_len) != NULL) {
+			snprintf(c->errmsg, sizeof(c->errmsg), "write: a stream name"
+			    " PostgreSQL cannot store (\\u0000)");
+			return EVDB_ERR_INVALID;
+		}
+		kind = write_expect_kind(x->expect, x->expected_version, version,
+		    sizeof(version), &ver);
+		buf_puts(&it->expects, i > 0 ? ",{\"stream\":" : "{\"stream\":");
+		json_out_string(&it->expects, x->stream, x->stream_len);
+		buf_printf(&it->expects, ",\"kind\":\"%s\"", kind);
+		if (ver != NULL)
+			buf_printf(&it->expects, ",\"version\":%s", ver);
+		buf_putc(&it->expects, '}');
+		/* A stream only expected is locked too: Message DB's writers take
+		 * its category's lock. */
+		it->cats[it->ncats++] = write_category_hash(x->stream, x->stream_len);
+	}
+	buf_putc(&it->expects, ']');
+	it->n_expect = n_expect;
+	return EVDB_OK;
+}
+
+/* Frees what write_prepare_unit allocated. */
+static void
+write_unit_free(struct pg_item *it)
+{
+	buf_free(&it->entries);
+	buf_free(&it->expects);
+	free(it->cats);
+	it->cats = NULL;
+}
+
+/*
+ * Queues a prepared item on namespace e's group-commit queue and returns
+ * once a leader (this thread or another) has run it; its status is the
+ * outcome.
+ */
+static enum evdb_status
+write_enqueue(struct pg_conn *c, struct pg_ns *e, struct pg_item *item)
+{
+	struct pg_item *batch, *it, **pp;
+	struct pg_queue *q;
+	size_t bytes, n;
+
 	q = write_queue(c->st, e->id);
-	pthread_cond_init(&item.cv, NULL);
+	pthread_cond_init(&item->cv, NULL);
 
 	pthread_mutex_lock(&q->mu);
-	*q->tailp = &item;
-	q->tailp = &item.next;
-	while (!item.done) {
+	*q->tailp = item;
+	q->tailp = &item->next;
+	while (!item->done) {
 		if (q->leader_active) {
-			pthread_cond_wait(&item.cv, &q->mu);
+			pthread_cond_wait(&item->cv, &q->mu);
 			continue;
 		}
-		/* Lead: take queued items, up to the count and byte limits. */
+		/*
+		 * Lead: take queued items, up to the message and byte limits (a
+		 * unit counts its messages; the first item always goes).
+		 */
 		q->leader_active = true;
 		batch = q->head;
 		bytes = 0;
-		for (n = 0, pp = &q->head; *pp != NULL && n < PG_BATCH_MAX &&
-		    (n == 0 || bytes < PG_BATCH_BYTES); n++) {
-			bytes += (*pp)->in->data_len + (*pp)->in->metadata_len;
-			pp = &(*pp)->next;
+		for (n = 0, pp = &q->head; *pp != NULL && (n == 0 ||
+		    (n + (*pp)->n <= PG_BATCH_MAX && bytes < PG_BATCH_BYTES));
+		    pp = &(*pp)->next) {
+			n += (*pp)->n;
+			bytes += (*pp)->bytes;
 		}
 		q->head = *pp;
 		*pp = NULL;
@@ -577,7 +917,7 @@ pg_write(struct store_conn *base, const char *ns,
 		pthread_mutex_lock(&q->mu);
 		for (it = batch; it != NULL; it = it->next) {
 			it->done = true;
-			if (it != &item)
+			if (it != item)
 				pthread_cond_signal(&it->cv);
 		}
 		q->leader_active = false;
@@ -585,8 +925,54 @@ pg_write(struct store_conn *base, const char *ns,
 			pthread_cond_signal(&q->head->cv);
 	}
 	pthread_mutex_unlock(&q->mu);
-	pthread_cond_destroy(&item.cv);
-	if (item.errmsg[0] != '\0')
-		snprintf(c->errmsg, sizeof(c->errmsg), "%s", item.errmsg);
-	return item.status;
+	pthread_cond_destroy(&item->cv);
+	if (item->errmsg[0] != '\0')
+		snprintf(c->errmsg, sizeof(c->errmsg), "%s", item->errmsg);
+	return item->status;
+}
+
+enum evdb_status
+pg_write(struct store_conn *base, const char *ns,
+    const struct store_message_in *m, struct store_write_result *r)
+{
+	struct pg_conn *c = pg_conn_of(base);
+	struct pg_item item;
+	struct pg_ns *e;
+	enum evdb_status rs;
+
+	memset(r, 0, sizeof(*r));
+	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
+		return rs;
+	memset(&item, 0, sizeof(item));
+	item.in = m;
+	item.n = 1;
+	item.res = r;
+	if ((rs = write_prepare(c, &item)) != EVDB_OK)
+		return rs;
+	return write_enqueue(c, e, &item);
+}
+
+enum evdb_status
+pg_write_batch(struct store_conn *base, const char *ns,
+    const struct store_message_in *msgs, size_t n,
+    const struct store_stream_expect *expect, size_t n_expect,
+    struct store_write_result *res, struct store_batch_result *br)
+{
+	struct pg_conn *c = pg_conn_of(base);
+	struct pg_item item;
+	struct pg_ns *e;
+	enum evdb_status rs;
+
+	memset(res, 0, n * sizeof(*res));
+	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
+		return rs;
+	memset(&item, 0, sizeof(item));
+	item.in = msgs;
+	item.n = n;
+	item.res = res;
+	item.batch = br;
+	if ((rs = write_prepare_unit(c, &item, expect, n_expect)) == EVDB_OK)
+		rs = write_enqueue(c, e, &item);
+	write_unit_free(&item);
+	return rs;
 }

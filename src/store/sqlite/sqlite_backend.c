@@ -164,6 +164,16 @@ be_write(struct store_conn *c, const char *ns, const struct store_message_in *m,
 }
 
 static enum evdb_status
+be_write_batch(struct store_conn *c, const char *ns,
+    const struct store_message_in *msgs, size_t n,
+    const struct store_stream_expect *expect, size_t n_expect,
+    struct store_write_result *res, struct store_batch_result *br)
+{
+	return sqlite_write_batch(sq_conn(c), ns, msgs, n, expect, n_expect, res,
+	    br);
+}
+
+static enum evdb_status
 be_read_stream(struct store_conn *c, const char *ns,
     const struct store_stream_query *q, store_message_fn fn, void *ctx)
 {
@@ -299,4 +309,5 @@ const struct store_backend store_sqlite_backend = {
 	.watch_read = sqlite_watch_read,
 	.watch_close = sqlite_watch_close,
 	.ns_summary = be_ns_summary,
+	.write_batch = be_write_batch,
 };

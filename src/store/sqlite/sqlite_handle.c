@@ -110,6 +110,9 @@ static const char *const ns_sql[NS_STMT_COUNT] = {
 	    "UPDATE stats SET message_count = (SELECT count(*) FROM messages),"
 	    " stream_count = (SELECT count(DISTINCT stream_name) FROM messages),"
 	    " last_activity_us = (SELECT max(time_us) FROM messages) WHERE id = 1",
+	[NS_UNIT_SAVEPOINT] = "SAVEPOINT unit",
+	[NS_UNIT_RELEASE] = "RELEASE unit",
+	[NS_UNIT_ROLLBACK_TO] = "ROLLBACK TO unit",
 };
 
 

@@ -69,6 +69,10 @@ enum ns_stmt {
 	NS_IMPORT_INSERT,
 	NS_CLEAR,
 	NS_STATS_RECOMPUTE,
+	/* a batch.write unit inside the group's transaction (sqlite_write.c) */
+	NS_UNIT_SAVEPOINT,
+	NS_UNIT_RELEASE,
+	NS_UNIT_ROLLBACK_TO,
 	NS_STMT_COUNT
 };
 
@@ -279,6 +283,10 @@ enum evdb_status sqlite_ns_categories(
     struct sqlite_conn *c, const char *ns, store_category_fn fn, void *ctx);
 enum evdb_status sqlite_write(struct sqlite_conn *c, const char *ns,
     const struct store_message_in *m, struct store_write_result *r);
+enum evdb_status sqlite_write_batch(struct sqlite_conn *c, const char *ns,
+    const struct store_message_in *msgs, size_t n,
+    const struct store_stream_expect *expect, size_t n_expect,
+    struct store_write_result *res, struct store_batch_result *br);
 enum evdb_status sqlite_read_stream(struct sqlite_conn *c, const char *ns,
     const struct store_stream_query *q, store_message_fn fn, void *ctx);
 enum evdb_status sqlite_read_last(struct sqlite_conn *c, const char *ns,

@@ -17,6 +17,15 @@
  * then it fails all of it: the transaction is rolled back and no item of it
  * is reported written.
  *
+ * An item is either one message (store_write) or a unit of n messages
+ * (store_write_batch, batch.write): a unit queues, leads and commits like
+ * any item, so it never waits for a commit of its own.  It checks its ids
+ * and its expectations before it writes anything, and writes its messages
+ * inside a savepoint, so that a unit that fails half-way (a position past
+ * STORE_POSITION_MAX) rolls back to the savepoint and leaves nothing, while
+ * the items around it commit.  Single writes and units read a stream's
+ * version through one function, write_stream_version.
+ *
  * Writer connections are bounded: at most WRITE_OPEN_MAX are open at once,
  * across all namespace files.  A leader that needs one more closes the
  * least recently used idle one first (sqlite_queue_writers_trim), so descriptors
@@ -42,8 +51,15 @@
 
 struct write_item {
 	struct write_item *next;		/* queue order */
-	const struct store_message_in *in;	/* the caller's message (borrowed) */
-	struct store_write_result *res;		/* the caller's result */
+	const struct store_message_in *in;	/* the caller's messages (borrowed),
+						 * n of them */
+	size_t n;				/* 1 for a single write */
+	struct store_write_result *res;		/* the caller's results, n of them */
+	struct store_batch_result *batch;	/* a unit's own result; NULL for a
+						 * single write (store_write) */
+	const struct store_stream_expect *expect; /* a unit's expectations
+						 * (borrowed), n_expect of them */
+	size_t n_expect;
 	enum evdb_status status;		/* outcome, valid once done */
 	bool done;				/* set by the leader under the queue lock */
 	pthread_cond_t cv;			/* its writer sleeps on it: woken when done,
@@ -126,70 +142,95 @@ sqlite_bind_message(sqlite3_stmt *s, const struct store_import_record *m)
 }
 
 /*
- * Applies one item inside the open transaction.  Returns EVDB_OK,
- * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT or EVDB_ERR_LIMIT (the
- * stream is at STORE_POSITION_MAX) for outcomes that leave the transaction
- * usable, anything else for a storage failure.
+ * The stream's version as a write sees it: its highest position, -1 when
+ * it has no message.  Every write, single or in a unit, asks here, so that
+ * what a version is stays defined in one place.
  */
 static enum evdb_status
-write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
-    int64_t *added, int64_t *new_streams)
+write_stream_version(struct sqlite_conn *c, struct ns_handle *h,
+    const char *stream, size_t stream_len, int64_t *version)
 {
-	const struct store_message_in *m = it->in;
-	struct store_write_result *r = it->res;
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s;
 	enum evdb_status rs;
-	char genid[UUID_STR_LEN + 1];
-	struct store_import_record row;	/* the row as inserted */
-	const char *id = m->id;
-	size_t id_len = m->id_len;
-	int64_t current;
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	memset(&row, 0, sizeof(row));
-	if (id != NULL) {
-		/* Idempotency first (CONTRACT.md point 4), then expectedVersion. */
-		if ((rs = sqlite_ns_stmt(c, h, NS_ID_LOOKUP, &s)) != EVDB_OK)
-			return rs;
-		sqlite3_bind_text(s, 1, id, (int)id_len, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW) {
-			if ((r->conflict = write_retry_conflict(s, m)) == NULL) {
-				r->position = sqlite3_column_int64(s, 1);
-				r->global_position = sqlite3_column_int64(s, 2);
-				r->duplicate = true;
-				rs = EVDB_OK;
-			} else
-				rs = EVDB_ERR_ID_CONFLICT;
-			sqlite_stmt_done(s);
-			return rs;
-		}
-		sqlite_stmt_done(s);
-		if (rc != SQLITE_DONE)
-			return sqlite_fail(c, h->db, rc, "id lookup");
-	} else {
-		if ((rs = uuid_v7_generate(&c->uuid, genid)) != EVDB_OK)
-			return rs;
-		id = genid;
-		id_len = UUID_STR_LEN;
-	}
 
 	if ((rs = sqlite_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
 		return rs;
-	sqlite3_bind_text(s, 1, m->stream, (int)m->stream_len, SQLITE_STATIC);
-	if ((rs = sqlite_step_int64(c, h->db, s, "stream version", -1, &current)) !=
-	    EVDB_OK)
-		return rs;
-	if (m->has_expected_version && m->expected_version != current) {
-		r->actual_version = current;
-		return EVDB_ERR_VERSION_CONFLICT;
+	sqlite3_bind_text(s, 1, stream, (int)stream_len, SQLITE_STATIC);
+	return sqlite_step_int64(c, h->db, s, "stream version", -1, version);
+}
+
+/* True when a stream at version current meets the expectation. */
+static bool
+write_expect_met(enum store_expect expect, int64_t expected, int64_t current)
+{
+	switch (expect) {
+	case STORE_EXPECT_VERSION:
+		return current == expected;
+	case STORE_EXPECT_NO_STREAM:
+		return current == -1;
+	case STORE_EXPECT_EXISTS:
+		return current >= 0;
+	case STORE_EXPECT_ANY:
+	default:
+		return true;
 	}
+}
+
+/*
+ * Looks m's id up (m->id set).  *found says whether a message holds it;
+ * if so, r receives its positions and r->duplicate when it is m's retry,
+ * or r->conflict naming what differs.  A status other than EVDB_OK is a
+ * storage failure.
+ */
+static enum evdb_status
+write_id_lookup(struct sqlite_conn *c, struct ns_handle *h,
+    const struct store_message_in *m, struct store_write_result *r, bool *found)
+{
+	sqlite3_stmt *s = NULL;
+	enum evdb_status rs;
+	int rc;
+
+	*found = false;
+	if ((rs = sqlite_ns_stmt(c, h, NS_ID_LOOKUP, &s)) != EVDB_OK)
+		return rs;
+	sqlite3_bind_text(s, 1, m->id, (int)m->id_len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		if ((r->conflict = write_retry_conflict(s, m)) == NULL) {
+			r->position = sqlite3_column_int64(s, 1);
+			r->global_position = sqlite3_column_int64(s, 2);
+			r->duplicate = true;
+		}
+		sqlite_stmt_done(s);
+		return EVDB_OK;
+	}
+	sqlite_stmt_done(s);
+	return rc == SQLITE_DONE ? EVDB_OK : sqlite_fail(c, h->db, rc, "id lookup");
+}
+
+/*
+ * Inserts m with id (id_len bytes) at position current + 1, current being
+ * its stream's version; r receives the positions.  EVDB_ERR_LIMIT when
+ * current is at STORE_POSITION_MAX, anything else but EVDB_OK a storage
+ * failure.
+ */
+static enum evdb_status
+write_insert(struct sqlite_conn *c, struct ns_handle *h,
+    const struct store_message_in *m, const char *id, size_t id_len,
+    int64_t current, struct store_write_result *r, int64_t *added,
+    int64_t *new_streams)
+{
+	struct store_import_record row;	/* the row as inserted */
+	sqlite3_stmt *s;
+	enum evdb_status rs;
+	int rc;
+
 	if (current >= STORE_POSITION_MAX)
 		return EVDB_ERR_LIMIT;	/* current + 1 must stay in range */
-
 	if ((rs = sqlite_ns_stmt(c, h, NS_INSERT, &s)) != EVDB_OK)
 		return rs;
+	memset(&row, 0, sizeof(row));
 	row.id = id;
 	row.id_len = id_len;
 	row.stream = m->stream;
@@ -213,6 +254,175 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 	if (current == -1)
 		(*new_streams)++;
 	return EVDB_OK;
+}
+
+/*
+ * Applies one single write inside the open transaction.  Returns EVDB_OK,
+ * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT or EVDB_ERR_LIMIT (the
+ * stream is at STORE_POSITION_MAX) for outcomes that leave the transaction
+ * usable, anything else for a storage failure.
+ */
+static enum evdb_status
+write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
+    int64_t *added, int64_t *new_streams)
+{
+	const struct store_message_in *m = it->in;
+	struct store_write_result *r = it->res;
+	enum evdb_status rs;
+	char genid[UUID_STR_LEN + 1];
+	const char *id = m->id;
+	size_t id_len = m->id_len;
+	int64_t current;
+	bool found;
+
+	memset(r, 0, sizeof(*r));
+	if (id != NULL) {
+		/* Idempotency first (CONTRACT.md point 4), then expectedVersion. */
+		if ((rs = write_id_lookup(c, h, m, r, &found)) != EVDB_OK)
+			return rs;
+		if (found)
+			return r->duplicate ? EVDB_OK : EVDB_ERR_ID_CONFLICT;
+	} else {
+		if ((rs = uuid_v7_generate(&c->uuid, genid)) != EVDB_OK)
+			return rs;
+		id = genid;
+		id_len = UUID_STR_LEN;
+	}
+
+	if ((rs = write_stream_version(c, h, m->stream, m->stream_len, &current)) !=
+	    EVDB_OK)
+		return rs;
+	if (!write_expect_met(m->expect, m->expected_version, current)) {
+		r->actual_version = current;
+		return EVDB_ERR_VERSION_CONFLICT;
+	}
+	return write_insert(c, h, m, id, id_len, current, r, added, new_streams);
+}
+
+/*
+ * Checks a unit's ids (EXTENSIONS.md section 2): EVDB_OK with
+ * *retry set when every entry is an idempotent retry (it->res holds the
+ * stored positions), EVDB_OK when no id is stored, EVDB_ERR_ID_CONFLICT
+ * (it->batch says which and why) otherwise, anything else for a storage
+ * failure.
+ */
+static enum evdb_status
+write_unit_ids(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
+    bool *retry)
+{
+	struct store_batch_result *br = it->batch;
+	enum evdb_status rs;
+	size_t i, stored = 0, first_stored = 0;
+	bool found;
+
+	*retry = false;
+	for (i = 0; i < it->n; i++) {
+		if (it->in[i].id == NULL)
+			continue;
+		if ((rs = write_id_lookup(c, h, &it->in[i], &it->res[i], &found)) !=
+		    EVDB_OK)
+			return rs;
+		if (!found)
+			continue;
+		if (!it->res[i].duplicate) {
+			br->index = i;
+			br->conflict = it->res[i].conflict;
+			return EVDB_ERR_ID_CONFLICT;
+		}
+		if (stored++ == 0)
+			first_stored = i;
+	}
+	if (stored == 0)
+		return EVDB_OK;
+	if (stored < it->n) {
+		br->index = first_stored;	/* stored, while others are new */
+		br->conflict = NULL;
+		return EVDB_ERR_ID_CONFLICT;
+	}
+	*retry = true;
+	return EVDB_OK;
+}
+
+/*
+ * Applies one unit (a batch.write) inside the open transaction: its ids,
+ * then its expectations against the store as it was before it, then its
+ * messages in order inside a savepoint.  *head is the namespace's head,
+ * moved on by what the unit writes.  Returns EVDB_OK,
+ * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT or EVDB_ERR_LIMIT, which
+ * leave the transaction usable and the unit unwritten, anything else for a
+ * storage failure.
+ */
+static enum evdb_status
+write_unit(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
+    int64_t *added, int64_t *new_streams, int64_t *head)
+{
+	struct store_batch_result *br = it->batch;
+	const struct store_stream_expect *x;
+	enum evdb_status rs;
+	char genid[UUID_STR_LEN + 1];
+	const char *id;
+	size_t i, id_len;
+	int64_t current, unit_added = 0, unit_new = 0, head_before = *head;
+	bool retry;
+
+	memset(it->res, 0, it->n * sizeof(*it->res));
+	if ((rs = write_unit_ids(c, h, it, &retry)) != EVDB_OK || retry)
+		return rs;
+	for (i = 0; i < it->n_expect; i++) {
+		x = &it->expect[i];
+		if ((rs = write_stream_version(c, h, x->stream, x->stream_len,
+		    &current)) != EVDB_OK)
+			return rs;
+		if (!write_expect_met(x->expect, x->expected_version, current)) {
+			br->index = i;
+			br->actual_version = current;
+			return EVDB_ERR_VERSION_CONFLICT;
+		}
+	}
+
+	if ((rs = sqlite_ns_exec(c, h, NS_UNIT_SAVEPOINT, "savepoint")) != EVDB_OK)
+		return rs;
+	for (i = 0; i < it->n; i++) {
+		const struct store_message_in *m = &it->in[i];
+
+		if (*head >= STORE_POSITION_MAX) {
+			rs = EVDB_ERR_LIMIT;
+			break;
+		}
+		if ((id = m->id) != NULL)
+			id_len = m->id_len;
+		else {
+			if ((rs = uuid_v7_generate(&c->uuid, genid)) != EVDB_OK)
+				break;
+			id = genid;
+			id_len = UUID_STR_LEN;
+		}
+		/* Sees the unit's own earlier messages: positions stay gapless. */
+		if ((rs = write_stream_version(c, h, m->stream, m->stream_len,
+		    &current)) != EVDB_OK ||
+		    (rs = write_insert(c, h, m, id, id_len, current, &it->res[i],
+		    &unit_added, &unit_new)) != EVDB_OK)
+			break;
+		*head = it->res[i].global_position;
+	}
+	if (rs == EVDB_OK) {
+		if ((rs = sqlite_ns_exec(c, h, NS_UNIT_RELEASE, "release")) != EVDB_OK)
+			return rs;
+		*added += unit_added;
+		*new_streams += unit_new;
+		return EVDB_OK;
+	}
+	if (rs != EVDB_ERR_LIMIT)
+		return rs;	/* a storage failure: the whole batch rolls back */
+	/* Nothing of the unit stays; rowids above head_before are free again. */
+	*head = head_before;
+	memset(it->res, 0, it->n * sizeof(*it->res));
+	br->index = i;
+	if ((rs = sqlite_ns_exec(c, h, NS_UNIT_ROLLBACK_TO, "rollback to")) !=
+	    EVDB_OK || (rs = sqlite_ns_exec(c, h, NS_UNIT_RELEASE, "release")) !=
+	    EVDB_OK)
+		return rs;
+	return EVDB_ERR_LIMIT;
 }
 
 /*
@@ -252,13 +462,18 @@ write_batch(struct sqlite_conn *c, struct ns_handle *h, struct write_item *batch
 			it->status = EVDB_ERR_LIMIT;
 			continue;
 		}
-		it->status = write_one(c, h, it, &added, &new_streams);
+		if (it->batch != NULL) {
+			it->status = write_unit(c, h, it, &added, &new_streams, &head);
+			if (it->status == EVDB_OK)
+				it->batch->duplicate = it->res[0].duplicate;
+		} else
+			it->status = write_one(c, h, it, &added, &new_streams);
 		if (it->status != EVDB_OK && it->status != EVDB_ERR_VERSION_CONFLICT &&
 		    it->status != EVDB_ERR_ID_CONFLICT && it->status != EVDB_ERR_LIMIT) {
 			rs = it->status;
 			goto fail;
 		}
-		if (it->status == EVDB_OK && !it->res->duplicate)
+		if (it->batch == NULL && it->status == EVDB_OK && !it->res->duplicate)
 			head = it->res->global_position;
 	}
 	if ((rs = sqlite_invariant_commit(c, h, head_before, added, "a write batch")) !=
@@ -278,7 +493,8 @@ write_batch(struct sqlite_conn *c, struct ns_handle *h, struct write_item *batch
 	if ((rs = sqlite_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
 		goto fail;
 	if (added > 0)
-		sqlite_poke_signal(h, sqlite3_last_insert_rowid(h->db));
+		sqlite_poke_signal(h, head);	/* not the last rowid: a unit may
+						 * have rolled its rows back */
 	return;
 fail:
 	sqlite_ns_rollback(c, h);
@@ -316,17 +532,20 @@ write_queue_writer(struct sqlite_conn *c, struct write_queue *q,
 	return q->writer;
 }
 
-enum evdb_status
-sqlite_write(struct sqlite_conn *c, const char *ns,
-    const struct store_message_in *m, struct store_write_result *r)
+/*
+ * Queues item on the namespace's group-commit queue and returns once a
+ * leader (this thread or another) has run it; its status is the outcome.
+ */
+static enum evdb_status
+write_enqueue(struct sqlite_conn *c, const char *ns, struct write_item *item)
 {
-	struct write_item item, *batch, *it, **pp;
+	struct write_item *batch, *it, **pp;
 	struct write_queue *q;
 	struct ns_entry *e;
 	struct ns_handle *h;
 	enum evdb_status rs;
 	char *path;
-	int n;
+	size_t n;
 
 	if ((rs = sqlite_ns_handle(c, ns, &e, &h)) != EVDB_OK)
 		return rs;
@@ -337,25 +556,26 @@ sqlite_write(struct sqlite_conn *c, const char *ns,
 		free(path);
 	}
 	q = h->queue;
-	memset(&item, 0, sizeof(item));
-	item.in = m;
-	item.res = r;
-	pthread_cond_init(&item.cv, NULL);
+	pthread_cond_init(&item->cv, NULL);
 
 	pthread_mutex_lock(&q->mu);
-	*q->tailp = &item;
-	q->tailp = &item.next;
-	while (!item.done) {
+	*q->tailp = item;
+	q->tailp = &item->next;
+	while (!item->done) {
 		if (q->leader_active) {
 			/* Each writer sleeps on its own item: no herd wakes per batch. */
-			pthread_cond_wait(&item.cv, &q->mu);
+			pthread_cond_wait(&item->cv, &q->mu);
 			continue;
 		}
-		/* Lead: take up to WRITE_BATCH_MAX items off the queue. */
+		/*
+		 * Lead: take items off the queue up to WRITE_BATCH_MAX messages
+		 * (a unit counts its messages; the first item always goes).
+		 */
 		q->leader_active = true;
 		batch = q->head;
-		for (n = 0, pp = &q->head; *pp != NULL && n < WRITE_BATCH_MAX; n++)
-			pp = &(*pp)->next;
+		for (n = 0, pp = &q->head; *pp != NULL &&
+		    (n == 0 || n + (*pp)->n <= WRITE_BATCH_MAX); pp = &(*pp)->next)
+			n += (*pp)->n;
 		q->head = *pp;
 		*pp = NULL;
 		if (q->head == NULL)
@@ -374,7 +594,7 @@ sqlite_write(struct sqlite_conn *c, const char *ns,
 		q->last_used_ns = sqlite_queue_clock_ns();
 		for (it = batch; it != NULL; it = it->next) {
 			it->done = true;
-			if (it != &item)
+			if (it != item)
 				pthread_cond_signal(&it->cv);
 		}
 		q->leader_active = false;
@@ -383,8 +603,39 @@ sqlite_write(struct sqlite_conn *c, const char *ns,
 			pthread_cond_signal(&q->head->cv);
 	}
 	pthread_mutex_unlock(&q->mu);
-	pthread_cond_destroy(&item.cv);
-	if (item.errmsg[0] != '\0')
-		snprintf(c->errmsg, sizeof(c->errmsg), "%s", item.errmsg);
-	return item.status;
+	pthread_cond_destroy(&item->cv);
+	if (item->errmsg[0] != '\0')
+		snprintf(c->errmsg, sizeof(c->errmsg), "%s", item->errmsg);
+	return item->status;
+}
+
+enum evdb_status
+sqlite_write(struct sqlite_conn *c, const char *ns,
+    const struct store_message_in *m, struct store_write_result *r)
+{
+	struct write_item item;
+
+	memset(&item, 0, sizeof(item));
+	item.in = m;
+	item.n = 1;
+	item.res = r;
+	return write_enqueue(c, ns, &item);
+}
+
+enum evdb_status
+sqlite_write_batch(struct sqlite_conn *c, const char *ns,
+    const struct store_message_in *msgs, size_t n,
+    const struct store_stream_expect *expect, size_t n_expect,
+    struct store_write_result *res, struct store_batch_result *br)
+{
+	struct write_item item;
+
+	memset(&item, 0, sizeof(item));
+	item.in = msgs;
+	item.n = n;
+	item.res = res;
+	item.batch = br;
+	item.expect = expect;
+	item.n_expect = n_expect;
+	return write_enqueue(c, ns, &item);
 }
