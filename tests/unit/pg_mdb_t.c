@@ -404,8 +404,10 @@ main(void)
 	for (k = 0; k < 200 && waiting == 0; k++) {
 		PGconn *p2 = PQconnectdb(conninfo);
 
+		/* pg_locks is the cluster's: count this database's only. */
 		res = sql_ok(p2, "SELECT count(*) FROM pg_locks WHERE locktype ="
-		    " 'advisory' AND NOT granted");
+		    " 'advisory' AND NOT granted AND database = (SELECT oid FROM"
+		    " pg_database WHERE datname = current_database())");
 		waiting = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
 		PQfinish(p2);

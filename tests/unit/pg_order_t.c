@@ -289,8 +289,11 @@ main(void)
 	/* B must be waiting for A's namespace lock before the reader reads. */
 	waiting = 0;
 	for (i = 0; i < 200 && waiting == 0; i++) {
+		/* pg_locks is the cluster's: count this database's only. */
 		res = sql_ok(pg, "SELECT count(*) FROM pg_locks"
-		    " WHERE locktype = 'advisory' AND NOT granted");
+		    " WHERE locktype = 'advisory' AND NOT granted AND database ="
+		    " (SELECT oid FROM pg_database WHERE datname ="
+		    " current_database())");
 		waiting = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
 		if (waiting == 0)
