@@ -30,6 +30,7 @@ enum rpc_error {
 	RPC_BACKEND_ERROR,
 	RPC_INTERNAL_ERROR,
 	RPC_BACKEND_UNAVAILABLE,
+	RPC_POSITION_CONFLICT,		/* checkpoint.commit (rpc_checkpoint.c) */
 	RPC_ERROR_COUNT
 };
 
@@ -115,6 +116,21 @@ void rpc_ns_streams(struct rpc_call *call);
 void rpc_ns_categories(struct rpc_call *call);
 void rpc_sys_version(struct rpc_call *call);
 void rpc_sys_health(struct rpc_call *call);
+
+/* Consumer checkpoints (rpc_checkpoint.c). */
+void rpc_checkpoint_commit(struct rpc_call *call);
+void rpc_checkpoint_get(struct rpc_call *call);
+void rpc_checkpoint_list(struct rpc_call *call);
+void rpc_checkpoint_delete(struct rpc_call *call);
+/**
+ * Option "checkpoint" of a read (category.get): a checkpoint name, checked.
+ * When present and !explicit_start (the read gave no position), sets
+ * *start to the global position after the checkpoint of that name and of
+ * the read's consumer-group member (size 0: no group), or to 1 when there
+ * is no such checkpoint.  *start is left alone otherwise.
+ */
+bool rpc_checkpoint_start(struct rpc_call *call, struct json_object *opts,
+    int64_t member, int64_t size, bool explicit_start, int64_t *start);
 
 /** Serialises a json-c value (data/metadata) exactly, without slash escaping. */
 const char *rpc_json_text(struct json_object *v, size_t *len);

@@ -140,6 +140,19 @@ struct store_backend {
 	enum evdb_status (*watch_read)(struct store_watch *w,
 	    store_watch_fn fn, void *ctx);
 	void (*watch_close)(struct store_watch *w);
+
+	/* ---- consumer checkpoints ---- */
+	enum evdb_status (*consumer_commit)(struct store_conn *c,
+	    const char *ns, const struct store_consumer_commit *in,
+	    int64_t *actual, bool *backwards);
+	enum evdb_status (*consumer_get)(struct store_conn *c, const char *ns,
+	    const struct store_consumer_key *key, store_consumer_fn fn,
+	    void *ctx);
+	enum evdb_status (*consumer_list)(struct store_conn *c, const char *ns,
+	    int64_t limit, store_consumer_fn fn, void *ctx);
+	enum evdb_status (*consumer_delete)(struct store_conn *c,
+	    const char *ns, const char *name, size_t name_len,
+	    int64_t *deleted);
 };
 
 /** The SQLite backend (src/store/sqlite/). */

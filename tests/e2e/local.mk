@@ -234,3 +234,17 @@ EXTRA_DIST += tests/e2e/sse_import.sh
 # with JSON 429 while another client is served (issue 14).
 TESTS += tests/e2e/edge_limits.sh
 EXTRA_DIST += tests/e2e/edge_limits.sh
+
+# checkpoint_t: consumer checkpoints (issue 12, EXTENSIONS.md section 6):
+# the four methods and their errors, the conditional-commit race, and
+# category.get, /subscribe and /metrics with checkpoints.
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/checkpoint_t
+TESTS += tests/e2e/checkpoint_t
+tests_e2e_checkpoint_t_SOURCES = tests/e2e/checkpoint_t.c $(E2E_HARNESS)
+tests_e2e_checkpoint_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_checkpoint_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/checkpoint_t.c
+endif
+PG_TESTS += tests/e2e/checkpoint_t

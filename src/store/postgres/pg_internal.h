@@ -10,6 +10,7 @@
  * pg_write.c     group commit: one pipelined transaction per batch
  * pg_read.c      stream, category and listing reads; SSE pokes; import
  * pg_watch.c     change notification through LISTEN/NOTIFY
+ * pg_consumer.c  consumer checkpoints (table evdb_checkpoints)
  *
  * Layout in the database:
  *   evdb.schema_version   one row: the registry's migration level
@@ -18,7 +19,8 @@
  *   message_store.*       the "default" namespace (Message DB's own schema)
  *   evdb_ns_<id>.*        every other namespace, named by registry id
  * Each namespace schema holds a table "messages" of Message DB's shape and
- * the function "category" its index calls.
+ * the function "category" its index calls, and evdb's own table
+ * "evdb_checkpoints" (consumer checkpoints), which Message DB ignores.
  *
  * Global order.  Every writer of a namespace (evdb's batches, imports, and
  * Message DB's write_message once its acquire_lock is evdb's) takes the
@@ -269,5 +271,15 @@ enum evdb_status pg_watch_read(struct store_watch *w, store_watch_fn fn,
 void pg_watch_close(struct store_watch *w);
 /** The NOTIFY channel of namespace id (out: at least 32 bytes). */
 void pg_channel_name(int64_t id, char *out, size_t out_size);
+
+/* pg_consumer.c: consumer checkpoints (store.h). */
+enum evdb_status pg_consumer_commit(struct store_conn *c, const char *ns,
+    const struct store_consumer_commit *in, int64_t *actual, bool *backwards);
+enum evdb_status pg_consumer_get(struct store_conn *c, const char *ns,
+    const struct store_consumer_key *key, store_consumer_fn fn, void *ctx);
+enum evdb_status pg_consumer_list(struct store_conn *c, const char *ns,
+    int64_t limit, store_consumer_fn fn, void *ctx);
+enum evdb_status pg_consumer_delete(struct store_conn *c, const char *ns,
+    const char *name, size_t name_len, int64_t *deleted);
 
 #endif /* EVDB_PG_INTERNAL_H */

@@ -565,7 +565,8 @@ pg_import_clear(struct store_conn *base, const char *ns)
 	if ((rs = import_begin(c, e)) != EVDB_OK)
 		return rs;
 	buf_init(&sql);
-	buf_printf(&sql, "TRUNCATE %s.messages RESTART IDENTITY", e->schema);
+	buf_printf(&sql, "TRUNCATE %s.messages, %s.evdb_checkpoints RESTART IDENTITY",
+	    e->schema, e->schema);
 	if ((rs = pg_exec(c, "clear namespace", buf_cstr(&sql), 0, NULL, NULL)) ==
 	    EVDB_OK)
 		rs = pg_exec(c, "commit", "COMMIT", 0, NULL, NULL);
@@ -715,7 +716,8 @@ pg_import_batch(struct store_conn *base, const char *ns,
 	pg_channel_name(e->id, channel, sizeof(channel));
 	buf_printf(&notify, "SELECT pg_notify('%s', '')", channel);
 	/* Cleared in the batch's own transaction: a refusal keeps the old data. */
-	pg_sql_schema(&trunc, "TRUNCATE %1$s.messages RESTART IDENTITY", e->schema);
+	pg_sql_schema(&trunc, "TRUNCATE %1$s.messages, %1$s.evdb_checkpoints"
+	    " RESTART IDENTITY", e->schema);
 	if (clear && (rs = pg_exec(c, "clear namespace", buf_cstr(&trunc), 0, NULL,
 	    NULL)) != EVDB_OK)
 		goto out;

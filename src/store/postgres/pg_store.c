@@ -520,4 +520,8 @@ const struct store_backend store_postgres_backend = {
 	.watch_remove = pg_watch_remove,
 	.watch_read = pg_watch_read,
 	.watch_close = pg_watch_close,
+	.consumer_commit = pg_consumer_commit,
+	.consumer_get = pg_consumer_get,
+	.consumer_list = pg_consumer_list,
+	.consumer_delete = pg_consumer_delete,
 };

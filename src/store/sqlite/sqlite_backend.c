@@ -253,6 +253,34 @@ be_watch_add(
 	return sqlite_watch_add(w, sq_conn(c), ns, id);
 }
 
+static enum evdb_status
+be_consumer_commit(struct store_conn *c, const char *ns,
+    const struct store_consumer_commit *in, int64_t *actual, bool *backwards)
+{
+	return sqlite_consumer_commit(sq_conn(c), ns, in, actual, backwards);
+}
+
+static enum evdb_status
+be_consumer_get(struct store_conn *c, const char *ns,
+    const struct store_consumer_key *key, store_consumer_fn fn, void *ctx)
+{
+	return sqlite_consumer_get(sq_conn(c), ns, key, fn, ctx);
+}
+
+static enum evdb_status
+be_consumer_list(struct store_conn *c, const char *ns, int64_t limit,
+    store_consumer_fn fn, void *ctx)
+{
+	return sqlite_consumer_list(sq_conn(c), ns, limit, fn, ctx);
+}
+
+static enum evdb_status
+be_consumer_delete(struct store_conn *c, const char *ns, const char *name,
+    size_t name_len, int64_t *deleted)
+{
+	return sqlite_consumer_delete(sq_conn(c), ns, name, name_len, deleted);
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.accepts = be_accepts,
@@ -290,4 +318,8 @@ const struct store_backend store_sqlite_backend = {
 	.watch_remove = sqlite_watch_remove,
 	.watch_read = sqlite_watch_read,
 	.watch_close = sqlite_watch_close,
+	.consumer_commit = be_consumer_commit,
+	.consumer_get = be_consumer_get,
+	.consumer_list = be_consumer_list,
+	.consumer_delete = be_consumer_delete,
 };
