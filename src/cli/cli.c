@@ -379,10 +379,14 @@ cli_report_usage(void)
 {
 	printf("usage: evdb report streams|categories|types --ns NAME [--data-dir D]\n"
 	    "                   [--limit N]\n"
+	    "       evdb report checkpoints --ns NAME [--data-dir D | --store S]\n"
+	    "                   [--limit N]\n"
 	    "\n"
 	    "Prints a table of the namespace's streams (messages, version, last\n"
 	    "activity), categories (streams, messages, last activity) or message\n"
-	    "types (messages, last activity), read from its database file.\n"
+	    "types (messages, last activity), read from its database file; or of\n"
+	    "its consumer checkpoints (position, lag behind the head, last commit),\n"
+	    "on either backend (S as evdb serve --store; default $EVDB_STORE).\n"
 	    "D defaults to $EVDB_DATA_DIR, else %s/lib/evdb.\n", LOCALSTATEDIR);
 }
 
@@ -393,11 +397,14 @@ cli_report_main(int argc, char **argv)
 		{ "ns", required_argument, NULL, 'n' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "store", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct report_options o = { cli_default_data_dir(), NULL, REPORT_STREAMS,
 	    -1, stdout };
+	const char *store = getenv("EVDB_STORE");
+	bool checkpoints;
 	const char *cmd = argv[0];
 	enum evdb_status rs;
 	char err[1024];
@@ -417,6 +424,9 @@ cli_report_main(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			o.limit = n;
 			break;
+		case 's':
+			store = optarg;
+			break;
 		case 'h':
 			cli_report_usage();
 			return CLI_EXIT_OK;
@@ -425,15 +435,22 @@ cli_report_main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error(cmd, "which report? streams, categories or types");
-	if (!report_kind_parse(argv[optind], &o.kind))
 		return cli_usage_error(cmd,
-		    "unknown report '%s' (streams, categories or types)", argv[optind]);
+		    "which report? streams, categories, types or checkpoints");
+	checkpoints = strcmp(argv[optind], "checkpoints") == 0;
+	if (!checkpoints && !report_kind_parse(argv[optind], &o.kind))
+		return cli_usage_error(cmd,
+		    "unknown report '%s' (streams, categories, types or checkpoints)",
+		    argv[optind]);
 	if (optind + 1 < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
 	if (o.ns == NULL || o.ns[0] == '\0')
 		return cli_usage_error(cmd, "--ns is required");
-	if ((rs = report_print(&o, err, sizeof(err))) != EVDB_OK) {
+	if (checkpoints)
+		rs = report_checkpoints_print(&o, store, err, sizeof(err));
+	else
+		rs = report_print(&o, err, sizeof(err));
+	if (rs != EVDB_OK) {
 		fprintf(stderr, "Error: %s\n", err);
 		return CLI_EXIT_FAIL;
 	}

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 pg=${EVDB_E2E_PGDIR:-}
-if [[ -n $pg ]]; then plan 20; else plan 24; fi
+if [[ -n $pg ]]; then plan 23; else plan 27; fi
 ops_setup
 
 store_a=() store_b=()
@@ -46,6 +46,14 @@ like_ok "$c1$c2$c3" '^\{"position":5,.*\{"position":12,.*\{"position":15,' \
 list_a=$(rpc "$url_a" "$tok_a" '["checkpoint.list"]')
 like_ok "$list_a" '"name":"billing".*"name":"proj:v2","member":0.*"member":1' \
 	"checkpoint.list on the source"
+
+# ---- evdb report checkpoints ---------------------------------------------------
+if [[ -n $pg ]]; then where=(--store "$src"); else where=(--data-dir "$OPS_TMP/a/data"); fi
+run_ok 0 "evdb report checkpoints" "$EVDB" report checkpoints --ns cons "${where[@]}"
+like_ok "$out" '^billing +- +5 +15  [0-9T:.-]+Z$' \
+	"... billing at 5, 15 behind the head (20)"
+like_ok "$out" '^proj:v2 +1/2 +15 +5  [0-9T:.-]+Z$' \
+	"... proj:v2 member 1 of 2 at 15, 5 behind"
 
 # ---- export ------------------------------------------------------------------
 run_ok 0 "export" "$EVDB" export --url "$url_a" --token "$tok_a" \
