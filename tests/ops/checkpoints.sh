@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 pg=${EVDB_E2E_PGDIR:-}
-if [[ -n $pg ]]; then plan 23; else plan 27; fi
+if [[ -n $pg ]]; then plan 26; else plan 30; fi
 ops_setup
 
 store_a=() store_b=()
@@ -115,6 +115,30 @@ if [[ -z $pg ]]; then
 		'^\[\[[^,]*,"acct-[0-9]","T",[0-9]+,6,' \
 		"category.get with the restored checkpoint starts after it"
 fi
+
+# ---- a store made before checkpoints gains them -----------------------------------
+# Back to the schema of before (no checkpoint table, the version before), as
+# an older evdb left it; the next start migrates.
+stack_stop "$OPS_TMP/a"
+if [[ -n $pg ]]; then
+	psql -X -q -h "$pg" -U evdb -d "ckpt_src_$$" -v ON_ERROR_STOP=1 -c "
+		DO \$\$ DECLARE r record; BEGIN
+		FOR r IN SELECT schema_name FROM evdb.namespaces LOOP
+		 EXECUTE format('DROP TABLE %I.evdb_checkpoints', r.schema_name);
+		END LOOP; END \$\$;
+		UPDATE evdb.schema_version SET version = 1" >/dev/null
+	cond_ok $? "downgrade: the checkpoint tables dropped, registry version 1"
+else
+	sqlite3 "$(ns_file "$OPS_TMP/a/data" cons)" \
+		"DROP TABLE consumer_checkpoints; UPDATE schema_version SET version = 1"
+	cond_ok $? "downgrade: the checkpoint table dropped, file version 1"
+fi
+stack_start "$OPS_TMP/a" "${store_a[@]}"
+url_a=$STACK_URL
+like_ok "$(rpc "$url_a" "$tok_a" '["checkpoint.commit","billing",7,{"expectedPosition":-1}]')" \
+	'^\{"position":7,' "after the migration a checkpoint commits"
+is_ok "$(rpc "$url_a" "$tok_a" '["checkpoint.list"]' | grep -o '"name":"[^"]*"')" \
+	'"name":"billing"' "... and lists"
 
 if [[ -n $pg ]]; then
 	stack_stop "$OPS_TMP/a"
