@@ -337,13 +337,16 @@ export_collect(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* POSTs the request in x->req to /rpc; the answer lands in x->resp. */
+/*
+ * POSTs the request in x->req to /rpc; the answer lands in x->resp and its
+ * HTTP status in *http.  false (reported) when no answer came.
+ */
 static bool
-export_call(struct export_ctx *x)
+export_post(struct export_ctx *x, long *http)
 {
-	long http = 0;
 	CURLcode rc;
 
+	*http = 0;
 	buf_reset(&x->resp);
 	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, x->req.data);
 	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.len);
@@ -353,7 +356,18 @@ export_call(struct export_ctx *x)
 		    x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc));
 		return false;
 	}
-	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &http);
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, http);
+	return true;
+}
+
+/* export_post, and an answer other than 200 is a failure (reported). */
+static bool
+export_call(struct export_ctx *x)
+{
+	long http;
+
+	if (!export_post(x, &http))
+		return false;
 	if (http != 200) {
 		while (x->resp.len > 0 && (x->resp.data[x->resp.len - 1] == '\n' ||
 		    x->resp.data[x->resp.len - 1] == '\r'))
@@ -514,23 +528,14 @@ static bool
 export_checkpoints(struct export_ctx *x)
 {
 	struct json_object *list;
-	long http = 0;
-	CURLcode rc;
+	long http;
 	size_t i, n;
 	bool ok = true;
 
 	buf_reset(&x->req);
 	buf_puts(&x->req, "[\"checkpoint.list\"]");
-	buf_reset(&x->resp);
-	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, x->req.data);
-	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.len);
-	if ((rc = curl_easy_perform(x->curl)) != CURLE_OK) {
-		cli_progress_break(&x->prog);
-		fprintf(stderr, "Error: %s: %s\n", x->rpc_url,
-		    x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc));
+	if (!export_post(x, &http))
 		return false;
-	}
-	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &http);
 	if (http == 404 && strstr(buf_cstr(&x->resp), "METHOD_NOT_FOUND") != NULL) {
 		cli_progress_break(&x->prog);
 		fprintf(stderr, "Note: the server keeps no consumer checkpoints (an"

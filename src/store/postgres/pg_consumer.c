@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "store/postgres/pg_internal.h"
-#include "core/buf.h"
 
 /* Times a commit that lost an insert race runs again before giving up. */
 #define CONSUMER_RETRIES 3
@@ -79,20 +78,13 @@ consumer_query(struct pg_conn *c, const char *ns, const char *what,
     PGresult **res)
 {
 	struct pg_ns *e;
-	struct buf text;
 	enum evdb_status rs;
-	char name[48];
 
 	*res = NULL;
 	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
 		return rs;
-	snprintf(name, sizeof(name), "cp%d_%lld", (int)q, (long long)e->id);
-	buf_init(&text);
-	pg_sql_schema(&text, consumer_sql[q], e->schema);
-	rs = pg_query_prepared(c, what, name, buf_cstr(&text), consumer_nparams[q],
-	    vals, lens, res);
-	buf_free(&text);
-	return rs;
+	return pg_query_ns(c, e, what, "cp", (int)q, consumer_sql[q],
+	    consumer_nparams[q], vals, lens, res);
 }
 
 static const char *

@@ -156,6 +156,14 @@ enum evdb_status pg_prepare(struct pg_conn *c, const char *name,
 enum evdb_status pg_query_prepared(struct pg_conn *c, const char *what,
     const char *name, const char *sql, int n, const char *const *vals,
     const int *lens, PGresult **out);
+/**
+ * pg_query_prepared of tmpl with "%1$s" replaced by namespace e's schema,
+ * prepared once per connection and namespace as statement
+ * "<tag><q>_<namespace id>" (tag and q tell the caller's statements apart).
+ */
+enum evdb_status pg_query_ns(struct pg_conn *c, const struct pg_ns *e,
+    const char *what, const char *tag, int q, const char *tmpl, int n,
+    const char *const *vals, const int *lens, PGresult **out);
 /** pg_query for statements whose result is not wanted. */
 enum evdb_status pg_exec(struct pg_conn *c, const char *what, const char *sql,
     int n, const char *const *vals, const int *lens);

@@ -149,9 +149,7 @@ read_query(struct pg_conn *c, const char *ns, const char *what,
     PGresult **res)
 {
 	struct pg_ns *e;
-	struct buf text;
 	enum evdb_status rs;
-	char name[48];
 
 	*res = NULL;
 	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
@@ -160,12 +158,8 @@ read_query(struct pg_conn *c, const char *ns, const char *what,
 	if (pg_params_have_nul(n, vals, lens))
 		return EVDB_OK;
 	/* Prepared once per connection and namespace: parsed and planned once. */
-	snprintf(name, sizeof(name), "r%d_%lld", (int)q, (long long)e->id);
-	buf_init(&text);
-	pg_sql_schema(&text, pg_read_sql[q], e->schema);
-	rs = pg_query_prepared(c, what, name, buf_cstr(&text), n, vals, lens, res);
-	buf_free(&text);
-	return rs;
+	return pg_query_ns(c, e, what, "r", (int)q, pg_read_sql[q], n, vals, lens,
+	    res);
 }
 
 /*

@@ -318,6 +318,23 @@ pg_query_prepared(struct pg_conn *c, const char *what, const char *name,
 }
 
 enum evdb_status
+pg_query_ns(struct pg_conn *c, const struct pg_ns *e, const char *what,
+    const char *tag, int q, const char *tmpl, int n, const char *const *vals,
+    const int *lens, PGresult **out)
+{
+	enum evdb_status rs;
+	struct buf text;
+	char name[48];
+
+	snprintf(name, sizeof(name), "%s%d_%lld", tag, q, (long long)e->id);
+	buf_init(&text);
+	pg_sql_schema(&text, tmpl, e->schema);
+	rs = pg_query_prepared(c, what, name, buf_cstr(&text), n, vals, lens, out);
+	buf_free(&text);
+	return rs;
+}
+
+enum evdb_status
 pg_exec(struct pg_conn *c, const char *what, const char *sql, int n,
     const char *const *vals, const int *lens)
 {
