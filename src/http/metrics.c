@@ -273,7 +273,7 @@ struct metrics_lag_names {
 };
 
 static enum evdb_status
-metrics_lag_ns(void *ctx, const struct store_ns_info *ns)
+metrics_lag_ns(void *ctx, const char *ns)
 {
 	struct metrics_lag_names *l = ctx;
 
@@ -281,7 +281,7 @@ metrics_lag_ns(void *ctx, const struct store_ns_info *ns)
 		l->truncated = true;
 		return EVDB_ERR_LIMIT;
 	}
-	snprintf(l->names[l->n++], TOKEN_NS_MAX + 1, "%s", ns->name);
+	snprintf(l->names[l->n++], TOKEN_NS_MAX + 1, "%s", ns);
 	return EVDB_OK;
 }
 
@@ -326,7 +326,7 @@ metrics_render_checkpoint_lag(struct store_conn *c, struct buf *out)
 
 	memset(&l, 0, sizeof(l));
 	l.names = xcalloc(METRICS_LAG_NAMESPACES, sizeof(*l.names));
-	rs = store_ns_list(c, metrics_lag_ns, &l);
+	rs = store_consumer_namespaces(c, metrics_lag_ns, &l);
 	truncated = l.truncated || (rs != EVDB_OK && rs != EVDB_ERR_LIMIT);
 	buf_puts(out, "# HELP evdb_checkpoint_lag Messages a consumer checkpoint is"
 	    " behind its namespace's head (head global position minus the"

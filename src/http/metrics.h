@@ -65,7 +65,7 @@ void metrics_render(struct metrics *m, const struct metrics_gauges *g,
  * checkpoint's position (0 when the checkpoint is ahead of the head).
  * member is "" for a checkpoint without a consumer group, else "M/N".
  * Reads through c at most METRICS_LAG_NAMESPACES namespaces (in
- * store_ns_list order) and reports at most METRICS_LAG_ROWS checkpoints;
+ * store_consumer_namespaces order) and reports at most METRICS_LAG_ROWS checkpoints;
  * evdb_checkpoint_lag_truncated is 1 when a bound left some out.  A
  * namespace that cannot be read is skipped.
  */

@@ -323,3 +323,9 @@ store_consumer_delete(struct store_conn *c, const char *ns, const char *name,
 	*deleted = 0;
 	return c->backend->consumer_delete(c, ns, name, name_len, deleted);
 }
+
+enum evdb_status
+store_consumer_namespaces(struct store_conn *c, store_name_fn fn, void *ctx)
+{
+	return c->backend->consumer_namespaces(c, fn, ctx);
+}

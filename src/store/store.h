@@ -569,4 +569,16 @@ enum evdb_status store_consumer_list(struct store_conn *c, const char *ns,
 enum evdb_status store_consumer_delete(struct store_conn *c, const char *ns,
     const char *name, size_t name_len, int64_t *deleted);
 
+/** A namespace name, for store_consumer_namespaces(). */
+typedef enum evdb_status (*store_name_fn)(void *ctx, const char *ns);
+
+/**
+ * Calls fn with the name of every namespace, in store_ns_list()'s order,
+ * reading only the registry (no namespace's totals): cheap enough for the
+ * checkpoint lag of every /metrics scrape.  A status other than EVDB_OK
+ * from fn stops the listing and is returned.
+ */
+enum evdb_status store_consumer_namespaces(struct store_conn *c,
+    store_name_fn fn, void *ctx);
+
 #endif /* EVDB_STORE_H */

@@ -153,6 +153,8 @@ struct store_backend {
 	enum evdb_status (*consumer_delete)(struct store_conn *c,
 	    const char *ns, const char *name, size_t name_len,
 	    int64_t *deleted);
+	enum evdb_status (*consumer_namespaces)(struct store_conn *c,
+	    store_name_fn fn, void *ctx);
 };
 
 /** The SQLite backend (src/store/sqlite/). */

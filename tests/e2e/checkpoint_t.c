@@ -669,6 +669,95 @@ test_metrics(void)
 	http_resp_free(&r);
 }
 
+/* ---- bounds: STORE_CONSUMER_MAX per namespace, /metrics' row bound ---- */
+
+#define FILLERS 4
+#define CKPT_MAX 10000
+
+struct filler {
+	const struct harness *h;
+	const char *token;
+	int first, count;		/* names f<first> .. f<first+count-1> */
+	int ok;				/* 200 answers */
+};
+
+static void *
+filler_main(void *arg)
+{
+	struct filler *f = arg;
+	struct hconn *c = hconn_new(f->h);
+	struct http_resp r;
+	char body[96];
+	int i;
+
+	for (i = 0; c != NULL && i < f->count; i++) {
+		snprintf(body, sizeof(body), "[\"checkpoint.commit\",\"f%d\",%d]",
+		    f->first + i, i);
+		memset(&r, 0, sizeof(r));
+		hconn_rpc(c, f->token, body, &r);
+		f->ok += r.status == 200;
+		http_resp_free(&r);
+	}
+	hconn_free(c);
+	return NULL;
+}
+
+static void
+test_bounds(void)
+{
+	const char *hdr[] = { "Authorization: Bearer " ADM, NULL };
+	const char *big = ns_create_ok(h, "ckbig", "namespace ckbig");
+	struct filler f[FILLERS];
+	pthread_t th[FILLERS];
+	struct json_object *r;
+	struct http_resp m;
+	const char *p;
+	int k, total = 0, lines = 0;
+
+	for (k = 0; k < FILLERS; k++) {
+		f[k] = (struct filler){ h, big, k * (CKPT_MAX / FILLERS),
+		    CKPT_MAX / FILLERS, 0 };
+		pthread_create(&th[k], NULL, filler_main, &f[k]);
+	}
+	for (k = 0; k < FILLERS; k++) {
+		pthread_join(th[k], NULL);
+		total += f[k].ok;
+	}
+	is_int(total, CKPT_MAX, "%d checkpoints committed in namespace ckbig",
+	    CKPT_MAX);
+	r = rpc_ok(h, big, "[\"checkpoint.commit\",\"onemore\",1]", 507,
+	    "STORAGE_FULL", "one more is refused: the namespace holds the most");
+	ok(jpath_str(r, "error.message") != NULL &&
+	    strstr(jpath_str(r, "error.message"), "10000 checkpoints") != NULL,
+	    "... the message says why");
+	rpc_ok(h, big, "[\"checkpoint.commit\",\"f0\",7]", 200, NULL,
+	    "an existing one still commits");
+	r = rpc_ok(h, big, "[\"checkpoint.list\"]", 200, NULL, "list of ckbig");
+	is_int(jpath_len(r, ""), CKPT_MAX, "... all %d", CKPT_MAX);
+
+	memset(&m, 0, sizeof(m));
+	http_get(h, "/metrics", hdr, &m);
+	for (p = m.body; p != NULL && (p = strstr(p, "\nevdb_checkpoint_lag{")) != NULL;
+	    p++)
+		lines++;
+	is_int(lines, 1000, "/metrics reports 1000 checkpoints at most");
+	ok(m.body != NULL && strstr(m.body, "\nevdb_checkpoint_lag_truncated 1\n")
+	    != NULL, "... and says it left some out");
+	http_resp_free(&m);
+	rpc_ok(h, ADM, "[\"ns.delete\",\"ckbig\"]", 200, NULL,
+	    "ns.delete ckbig takes its checkpoints");
+	memset(&m, 0, sizeof(m));
+	http_get(h, "/metrics", hdr, &m);
+	ok(m.body != NULL && strstr(m.body, "namespace=\"ckbig\"") == NULL &&
+	    strstr(m.body, "\nevdb_checkpoint_lag_truncated 0\n") != NULL,
+	    "... /metrics no longer shows them");
+	http_resp_free(&m);
+	big = ns_create_ok(h, "ckbig", "namespace ckbig again");
+	r = rpc_ok(h, big, "[\"checkpoint.list\"]", 200, NULL,
+	    "list of the new ckbig");
+	is_int(jpath_len(r, ""), 0, "... empty: a new namespace has none");
+}
+
 int
 main(void)
 {
@@ -685,6 +774,7 @@ main(void)
 	test_category();
 	test_subscribe();
 	test_metrics();
+	test_bounds();
 	tap_plan(tap_run);
 	harness_stop(h);
 	return tap_done();

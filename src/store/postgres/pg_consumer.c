@@ -220,3 +220,22 @@ pg_consumer_delete(struct store_conn *base, const char *ns, const char *name,
 	PQclear(res);
 	return EVDB_OK;
 }
+
+enum evdb_status
+pg_consumer_namespaces(struct store_conn *base, store_name_fn fn, void *ctx)
+{
+	struct pg_conn *c = pg_conn_of(base);
+	enum evdb_status rs;
+	PGresult *res;
+	int i;
+
+	/* pg_ns_list's order, without its per-namespace counts. */
+	if ((rs = pg_query_prepared(c, "list namespaces", "cp_names",
+	    "SELECT name FROM evdb.namespaces ORDER BY created_us DESC, id DESC",
+	    0, NULL, NULL, &res)) != EVDB_OK)
+		return rs;
+	for (i = 0; i < PQntuples(res) && rs == EVDB_OK; i++)
+		rs = fn(ctx, PQgetvalue(res, i, 0));
+	PQclear(res);
+	return rs;
+}

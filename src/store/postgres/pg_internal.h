@@ -289,5 +289,7 @@ enum evdb_status pg_consumer_list(struct store_conn *c, const char *ns,
     int64_t limit, store_consumer_fn fn, void *ctx);
 enum evdb_status pg_consumer_delete(struct store_conn *c, const char *ns,
     const char *name, size_t name_len, int64_t *deleted);
+enum evdb_status pg_consumer_namespaces(struct store_conn *c,
+    store_name_fn fn, void *ctx);
 
 #endif /* EVDB_PG_INTERNAL_H */

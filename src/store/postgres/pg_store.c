@@ -541,4 +541,5 @@ const struct store_backend store_postgres_backend = {
 	.consumer_get = pg_consumer_get,
 	.consumer_list = pg_consumer_list,
 	.consumer_delete = pg_consumer_delete,
+	.consumer_namespaces = pg_consumer_namespaces,
 };

@@ -281,6 +281,12 @@ be_consumer_delete(struct store_conn *c, const char *ns, const char *name,
 	return sqlite_consumer_delete(sq_conn(c), ns, name, name_len, deleted);
 }
 
+static enum evdb_status
+be_consumer_namespaces(struct store_conn *c, store_name_fn fn, void *ctx)
+{
+	return sqlite_consumer_namespaces(sq_conn(c), fn, ctx);
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.accepts = be_accepts,
@@ -322,4 +328,5 @@ const struct store_backend store_sqlite_backend = {
 	.consumer_get = be_consumer_get,
 	.consumer_list = be_consumer_list,
 	.consumer_delete = be_consumer_delete,
+	.consumer_namespaces = be_consumer_namespaces,
 };

@@ -185,3 +185,22 @@ sqlite_consumer_delete(struct sqlite_conn *c, const char *ns, const char *name,
 	*deleted = sqlite3_changes64(h->db);
 	return EVDB_OK;
 }
+
+enum evdb_status
+sqlite_consumer_namespaces(struct sqlite_conn *c, store_name_fn fn, void *ctx)
+{
+	enum evdb_status rs;
+	sqlite3_stmt *s;
+	int rc;
+
+	/* The registry's listing, its first column only: no file is opened. */
+	if ((rs = sqlite_reg_stmt(c, REG_LIST, &s)) != EVDB_OK)
+		return rs;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((rs = fn(ctx, (const char *)sqlite3_column_text(s, 0))) != EVDB_OK)
+			break;
+	if (rs == EVDB_OK && rc != SQLITE_DONE)
+		rs = sqlite_fail(c, c->reg, rc, "list namespaces");
+	sqlite_stmt_done(s);
+	return rs;
+}

@@ -313,6 +313,8 @@ enum evdb_status sqlite_consumer_list(struct sqlite_conn *c, const char *ns,
     int64_t limit, store_consumer_fn fn, void *ctx);
 enum evdb_status sqlite_consumer_delete(struct sqlite_conn *c, const char *ns,
     const char *name, size_t name_len, int64_t *deleted);
+enum evdb_status sqlite_consumer_namespaces(struct sqlite_conn *c,
+    store_name_fn fn, void *ctx);
 
 /* sqlite_health.c: store_health(), as a probe that opens as many
  * descriptors on the namespace directory as a namespace needs. */
