@@ -371,15 +371,20 @@ import_checkpoint_parse(struct import_ctx *x, const char *line, size_t len,
 	struct json_object *o, *v = NULL;
 	const char *why = NULL, *t;
 	char err[160], msg[320];
-	size_t tlen;
+	size_t tlen, off;
 
 	*root = NULL;
 	memset(cp, 0, sizeof(*cp));
 	json_tokener_reset(x->tok);
 	if (!json_guard_check(line, len, err, sizeof(err)) ||
 	    (o = json_tokener_parse_ex(x->tok, line, (int)len)) == NULL)
-		return 1;	/* the message path reports it */
+		return 1;	/* not JSON: the message path reports it */
 	*root = o;
+	if (json_tokener_get_error(x->tok) != json_tokener_success)
+		return 1;
+	for (off = json_tokener_get_parse_end(x->tok); off < len; off++)
+		if (line[off] != ' ' && line[off] != '\t')
+			return 1;	/* trailing bytes: reported there too */
 	if (!json_object_is_type(o, json_type_object) ||
 	    !json_object_object_get_ex(o, "checkpoint", &v))
 		return 1;

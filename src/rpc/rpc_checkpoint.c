@@ -176,15 +176,22 @@ rpc_checkpoint_commit(struct rpc_call *call)
 	}
 }
 
+/* What store_consumer_get() found. */
+struct rpc_checkpoint_found {
+	bool found;			/* the checkpoint exists */
+	int64_t position;
+	int64_t updated_us;
+};
+
 /* store_consumer_fn of checkpoint.get and rpc_checkpoint_start. */
 static enum evdb_status
 rpc_checkpoint_found(void *ctx, const struct store_consumer_checkpoint *cp)
 {
-	struct store_consumer_checkpoint *out = ctx;
+	struct rpc_checkpoint_found *out = ctx;
 
+	out->found = true;
 	out->position = cp->position;
 	out->updated_us = cp->updated_us;
-	out->name_len = 1;	/* found */
 	return EVDB_OK;
 }
 
@@ -192,7 +199,7 @@ void
 rpc_checkpoint_get(struct rpc_call *call)
 {
 	struct store_consumer_key key;
-	struct store_consumer_checkpoint found;
+	struct rpc_checkpoint_found found;
 	struct json_object *opts;
 	enum evdb_status rs;
 
@@ -213,7 +220,7 @@ rpc_checkpoint_get(struct rpc_call *call)
 		rpc_fail_store(call, rs, "read checkpoint");
 		return;
 	}
-	if (found.name_len == 0)
+	if (!found.found)
 		buf_puts(call->out, "null");
 	else
 		rpc_put_checkpoint_value(call->out, found.position, found.updated_us);
@@ -298,7 +305,7 @@ rpc_checkpoint_start(struct rpc_call *call, struct json_object *opts,
     int64_t member, int64_t size, bool explicit_start, int64_t *start)
 {
 	struct store_consumer_key key;
-	struct store_consumer_checkpoint found;
+	struct rpc_checkpoint_found found;
 	enum evdb_status rs;
 	bool present;
 
@@ -322,6 +329,6 @@ rpc_checkpoint_start(struct rpc_call *call, struct json_object *opts,
 	if (rs != EVDB_OK)
 		return rpc_fail_store(call, rs, "read checkpoint");
 	/* No checkpoint yet: from the beginning. */
-	*start = found.name_len > 0 ? found.position + 1 : 1;
+	*start = found.found ? found.position + 1 : 1;
 	return true;
 }

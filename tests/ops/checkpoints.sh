@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 pg=${EVDB_E2E_PGDIR:-}
-if [[ -n $pg ]]; then plan 26; else plan 30; fi
+if [[ -n $pg ]]; then plan 27; else plan 31; fi
 ops_setup
 
 store_a=() store_b=()
@@ -100,6 +100,12 @@ printf '{"checkpoint":"bad name","position":1,"updatedAt":"2026-01-01"}\n' \
 out=$(curl -sS "$url_b/import?token=$tok_b" --data-binary @"$OPS_TMP/bad.ndjson")
 like_ok "$out" '"error":"INVALID_RECORD","message":"invalid record at line 1: checkpoint must be a name' \
 	"a bad checkpoint record is refused with its line"
+printf '{"checkpoint":"ok","position":1,"updatedAt":"2026-01-01"} x\n' \
+	>"$OPS_TMP/trail.ndjson"
+out=$(curl -sS "$url_b/import?token=$tok_b" --data-binary @"$OPS_TMP/trail.ndjson")
+like_ok "$out$(rpc "$url_b" "$tok_b" '["checkpoint.list"]')" \
+	'"error":"INVALID_JSON",.*"line":1\}.*\[\]$' \
+	"a checkpoint record with trailing bytes is refused, nothing set"
 
 # ---- backup and restore (SQLite) -----------------------------------------------
 if [[ -z $pg ]]; then
