@@ -247,4 +247,4 @@ tests_e2e_checkpoint_t_LDADD = $(E2E_LDADD)
 else
 EXTRA_DIST += tests/e2e/checkpoint_t.c
 endif
-PG_TESTS += tests/e2e/checkpoint_t tests/ops/checkpoints.sh
+PG_TESTS += tests/e2e/checkpoint_t tests/ops/checkpoints.sh tests/unit/store_consumer_t
