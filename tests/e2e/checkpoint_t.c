@@ -758,6 +758,79 @@ test_bounds(void)
 	is_int(jpath_len(r, ""), 0, "... empty: a new namespace has none");
 }
 
+/* ---- commits while messages are written ------------------------------ */
+
+#define MIXERS 6
+#define MIX_N 200
+
+struct mixer {
+	const struct harness *h;
+	int id;				/* even: writes messages; odd: commits */
+	int ok;				/* 200 answers */
+};
+
+static void *
+mixer_main(void *arg)
+{
+	struct mixer *w = arg;
+	struct hconn *c = hconn_new(w->h);
+	struct http_resp r;
+	char body[128];
+	int i;
+
+	for (i = 0; c != NULL && i < MIX_N; i++) {
+		if (w->id % 2 == 0)
+			snprintf(body, sizeof(body), "[\"stream.write\",\"mix-%d\","
+			    "{\"type\":\"T\",\"data\":{\"i\":%d}}]", w->id, i);
+		else
+			snprintf(body, sizeof(body), "[\"checkpoint.commit\",\"mix%d\","
+			    "%d,{\"expectedPosition\":%d}]", w->id, i, i - 1);
+		memset(&r, 0, sizeof(r));
+		hconn_rpc(c, tok, body, &r);
+		w->ok += r.status == 200;
+		if (r.status != 200 && w->ok + 3 > i)
+			tap_diag("mixer %d: %ld %s", w->id, r.status, r.body);
+		http_resp_free(&r);
+	}
+	hconn_free(c);
+	return NULL;
+}
+
+/*
+ * Checkpoint commits take the namespace file's write lock on SQLite, as
+ * the group commit of messages does: neither may fail while the other runs.
+ */
+static void
+test_mixed(void)
+{
+	struct mixer w[MIXERS];
+	pthread_t th[MIXERS];
+	int k, writes = 0, commits = 0;
+	struct json_object *r;
+
+	for (k = 0; k < MIXERS; k++) {
+		w[k] = (struct mixer){ h, k, 0 };
+		pthread_create(&th[k], NULL, mixer_main, &w[k]);
+	}
+	for (k = 0; k < MIXERS; k++) {
+		pthread_join(th[k], NULL);
+		if (k % 2 == 0)
+			writes += w[k].ok;
+		else
+			commits += w[k].ok;
+	}
+	is_int(writes, MIX_N * MIXERS / 2, "%d writes beside checkpoint commits:"
+	    " all answered 200", MIX_N * MIXERS / 2);
+	is_int(commits, MIX_N * MIXERS / 2, "%d chained conditional commits beside"
+	    " them: all answered 200", MIX_N * MIXERS / 2);
+	r = rpc_ok(h, tok, "[\"checkpoint.get\",\"mix1\"]", 200, NULL,
+	    "get mix1");
+	is_int(jpath_int(r, "position"), MIX_N - 1, "... at its last commit");
+	for (k = 1; k < MIXERS; k += 2)
+		rpc_call(h, tok, hstr(h, "[\"checkpoint.delete\",\"mix%d\"]", k),
+		    NULL);
+}
+
 int
 main(void)
 {
@@ -771,6 +844,7 @@ main(void)
 	test_isolation();
 	test_errors();
 	test_race();
+	test_mixed();
 	test_category();
 	test_subscribe();
 	test_metrics();
