@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,25 +62,6 @@ rpc_checkpoint_member(struct rpc_call *call, struct json_object *opts,
 		    "options.member must be < size");
 	key->member = member;
 	key->size = size;
-	return true;
-}
-
-/* Argument i as an integer: a JSON number, truncated toward zero. */
-static bool
-rpc_arg_int(struct rpc_call *call, size_t i, const char *msg, int64_t *v)
-{
-	struct json_object *o = rpc_arg(call, i);
-	double d;
-
-	if (o != NULL && json_object_is_type(o, json_type_int)) {
-		*v = json_object_get_int64(o);
-		return true;
-	}
-	if (o == NULL || !json_object_is_type(o, json_type_double))
-		return rpc_fail(call, RPC_INVALID_REQUEST, "%s", msg);
-	d = trunc(json_object_get_double(o));
-	*v = d >= 9223372036854775807.0 ? INT64_MAX :
-	    d <= -9223372036854775808.0 ? INT64_MIN : (int64_t)d;
 	return true;
 }
 

@@ -90,6 +90,13 @@ bool rpc_arg_options(struct rpc_call *call, size_t i, const char *msg,
 bool rpc_opt_int(struct rpc_call *call, struct json_object *opts,
     const char *key, const char *msg, bool *present, int64_t *v);
 
+/**
+ * Argument i as an integer, as rpc_opt_int converts it; fails with msg when
+ * it is absent or not a number.
+ */
+bool rpc_arg_int(struct rpc_call *call, size_t i, const char *msg,
+    int64_t *v);
+
 /** Option key of opts as a string; as rpc_opt_int. */
 bool rpc_opt_string(struct rpc_call *call, struct json_object *opts,
     const char *key, const char *msg, bool *present, const char **s,
