@@ -440,13 +440,14 @@ cli_restore_main(int argc, char **argv)
 static void
 cli_report_usage(void)
 {
-	printf("usage: evdb report streams|categories|types --ns NAME [--store S]\n"
-	    "                   [--data-dir D] [--config F] [--limit N]\n"
+	printf("usage: evdb report streams|categories|types|checkpoints --ns NAME\n"
+	    "                   [--store S] [--data-dir D] [--config F] [--limit N]\n"
 	    "\n"
 	    "Prints a table of the namespace's streams (messages, version, last\n"
-	    "activity), categories (streams, messages, last activity) or message\n"
-	    "types (messages, last activity), read from the store (SQLite or\n"
-	    "PostgreSQL) in one snapshot, while evdb serves or not.\n"
+	    "activity), categories (streams, messages, last activity), message\n"
+	    "types (messages, last activity) or consumer checkpoints (position,\n"
+	    "lag behind the head, last commit), read from the store (SQLite or\n"
+	    "PostgreSQL) while evdb serves or not.\n"
 	    "--limit N           the first N rows (by name, bytewise)\n");
 	cli_store_usage();
 	printf("See docs/operations.md.\n");
@@ -467,6 +468,7 @@ cli_report_main(int argc, char **argv)
 	struct report_options o = { NULL, NULL, REPORT_STREAMS, -1, stdout };
 	const char *cmd = argv[0], *store = NULL, *data_dir = NULL,
 	    *config = NULL;
+	bool checkpoints;
 	enum evdb_status rs;
 	struct log log;
 	char err[1024];
@@ -500,10 +502,13 @@ cli_report_main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error(cmd, "which report? streams, categories or types");
-	if (!report_kind_parse(argv[optind], &o.kind))
 		return cli_usage_error(cmd,
-		    "unknown report '%s' (streams, categories or types)", argv[optind]);
+		    "which report? streams, categories, types or checkpoints");
+	checkpoints = strcmp(argv[optind], "checkpoints") == 0;
+	if (!checkpoints && !report_kind_parse(argv[optind], &o.kind))
+		return cli_usage_error(cmd,
+		    "unknown report '%s' (streams, categories, types or checkpoints)",
+		    argv[optind]);
 	if (optind + 1 < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
 	if (o.ns == NULL || o.ns[0] == '\0')
@@ -511,7 +516,11 @@ cli_report_main(int argc, char **argv)
 	log_open(&log, NULL, LOG_LEVEL_WARN);
 	if ((rc = cli_store_open(cmd, store, data_dir, config, &log, &o.store)) ==
 	    CLI_EXIT_OK) {
-		if ((rs = report_print(&o, err, sizeof(err))) != EVDB_OK) {
+		if (checkpoints)
+			rs = report_checkpoints_print(&o, err, sizeof(err));
+		else
+			rs = report_print(&o, err, sizeof(err));
+		if (rs != EVDB_OK) {
 			fprintf(stderr, "Error: %s\n", err);
 			rc = CLI_EXIT_FAIL;
 		}

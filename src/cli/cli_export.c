@@ -11,6 +11,13 @@
  *   {"id","stream","type","pos","gpos","data","meta","time"}
  * ("meta":null when there is none).
  *
+ * After the messages come the namespace's consumer checkpoints, from one
+ * checkpoint.list call, one record a line:
+ *   {"checkpoint","member","size","position","updatedAt"}
+ * (member and size only for a consumer-group member), unless
+ * --no-checkpoints.  A server without checkpoint.list (an older evdb)
+ * gives none, with a note on stderr.
+ *
  * Fields are copied from the server's answer as JSON text, never decoded
  * and re-encoded: strings keep their escapes, numbers their spelling and
  * objects their key order, and the time keeps its microseconds.  So
@@ -22,6 +29,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdint.h>
@@ -59,6 +67,7 @@ struct export_opts {
 	int64_t until_us;		/* keep time < until */
 	bool gzip;			/* --gzip: compress the output */
 	bool quiet;			/* --quiet: no progress */
+	bool no_checkpoints;		/* --no-checkpoints: messages only */
 };
 
 /* Where the records go. */
@@ -84,6 +93,7 @@ struct export_ctx {
 	struct export_sink sink;
 	struct cli_progress prog;
 	int64_t exported;		/* records written */
+	int64_t checkpoints;		/* checkpoint records written */
 };
 
 /* ---- a JSON scanner that keeps the text ---------------------------------- */
@@ -327,13 +337,16 @@ export_collect(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* POSTs the request in x->req to /rpc; the answer lands in x->resp. */
+/*
+ * POSTs the request in x->req to /rpc; the answer lands in x->resp and its
+ * HTTP status in *http.  false (reported) when no answer came.
+ */
 static bool
-export_call(struct export_ctx *x)
+export_post(struct export_ctx *x, long *http)
 {
-	long http = 0;
 	CURLcode rc;
 
+	*http = 0;
 	buf_reset(&x->resp);
 	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, x->req.data);
 	curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.len);
@@ -343,7 +356,18 @@ export_call(struct export_ctx *x)
 		    x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(rc));
 		return false;
 	}
-	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &http);
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, http);
+	return true;
+}
+
+/* export_post, and an answer other than 200 is a failure (reported). */
+static bool
+export_call(struct export_ctx *x)
+{
+	long http;
+
+	if (!export_post(x, &http))
+		return false;
 	if (http != 200) {
 		while (x->resp.len > 0 && (x->resp.data[x->resp.len - 1] == '\n' ||
 		    x->resp.data[x->resp.len - 1] == '\r'))
@@ -461,6 +485,85 @@ export_category(struct export_ctx *x, const char *cat, size_t len)
 	}
 }
 
+/* ---- checkpoints ---------------------------------------------------------- */
+
+/* Writes one checkpoint record of a checkpoint.list answer entry e. */
+static bool
+export_checkpoint_record(struct export_ctx *x, struct json_object *e)
+{
+	struct json_object *name = NULL, *member = NULL, *size = NULL;
+	struct json_object *pos = NULL, *at = NULL;
+
+	if (!json_object_is_type(e, json_type_object) ||
+	    !json_object_object_get_ex(e, "name", &name) ||
+	    !json_object_is_type(name, json_type_string) ||
+	    !json_object_object_get_ex(e, "position", &pos) ||
+	    !json_object_is_type(pos, json_type_int) ||
+	    !json_object_object_get_ex(e, "updatedAt", &at) ||
+	    !json_object_is_type(at, json_type_string))
+		return false;
+	json_object_object_get_ex(e, "member", &member);
+	json_object_object_get_ex(e, "size", &size);
+	buf_reset(&x->line);
+	buf_puts(&x->line, "{\"checkpoint\":");
+	json_out_string(&x->line, json_object_get_string(name),
+	    (size_t)json_object_get_string_len(name));
+	if (json_object_is_type(member, json_type_int) &&
+	    json_object_is_type(size, json_type_int))
+		buf_printf(&x->line, ",\"member\":%lld,\"size\":%lld",
+		    (long long)json_object_get_int64(member),
+		    (long long)json_object_get_int64(size));
+	buf_printf(&x->line, ",\"position\":%lld,\"updatedAt\":",
+	    (long long)json_object_get_int64(pos));
+	json_out_string(&x->line, json_object_get_string(at),
+	    (size_t)json_object_get_string_len(at));
+	buf_puts(&x->line, "}\n");
+	export_sink_write(&x->sink, &x->line);
+	x->checkpoints++;
+	return true;
+}
+
+/* Exports every checkpoint of the namespace (checkpoint.list). */
+static bool
+export_checkpoints(struct export_ctx *x)
+{
+	struct json_object *list;
+	long http;
+	size_t i, n;
+	bool ok = true;
+
+	buf_reset(&x->req);
+	buf_puts(&x->req, "[\"checkpoint.list\"]");
+	if (!export_post(x, &http))
+		return false;
+	if (http == 404 && strstr(buf_cstr(&x->resp), "METHOD_NOT_FOUND") != NULL) {
+		cli_progress_break(&x->prog);
+		fprintf(stderr, "Note: the server keeps no consumer checkpoints (an"
+		    " older evdb): none exported\n");
+		return true;
+	}
+	if (http != 200) {
+		cli_progress_break(&x->prog);
+		fprintf(stderr, "Error: server error (HTTP %ld) listing checkpoints:"
+		    " %.200s\n", http, buf_cstr(&x->resp));
+		return false;
+	}
+	list = json_tokener_parse(buf_cstr(&x->resp));
+	if (list == NULL || !json_object_is_type(list, json_type_array))
+		ok = false;
+	n = ok ? json_object_array_length(list) : 0;
+	for (i = 0; ok && i < n; i++)
+		ok = export_checkpoint_record(x, json_object_array_get_idx(list, i));
+	json_object_put(list);
+	if (!ok) {
+		cli_progress_break(&x->prog);
+		fprintf(stderr, "Error: unexpected answer from %s (not a"
+		    " checkpoint.list answer): %.200s\n", x->rpc_url,
+		    buf_cstr(&x->resp));
+	}
+	return ok;
+}
+
 static int
 export_run(const struct export_opts *o, const char *base, const char *token)
 {
@@ -510,11 +613,19 @@ export_run(const struct export_opts *o, const char *base, const char *token)
 				ok = export_category(&x, p, (size_t)(comma - p));
 		}
 	}
+	if (ok && !o->no_checkpoints)
+		ok = export_checkpoints(&x);
 out:
 	if (sink_open && !export_sink_close(&x.sink, ok))
 		ok = false;
-	if (ok)
-		cli_progress_finish(&x.prog, x.exported, NULL, NULL);
+	if (ok) {
+		char extra[64];
+
+		snprintf(extra, sizeof(extra), " and %lld consumer checkpoints",
+		    (long long)x.checkpoints);
+		cli_progress_finish(&x.prog, x.exported, NULL,
+		    x.checkpoints > 0 ? extra : NULL);
+	}
 	curl_slist_free_all(x.headers);
 	if (x.curl != NULL)
 		curl_easy_cleanup(x.curl);
@@ -534,7 +645,7 @@ export_usage(void)
 {
 	printf("usage: evdb export --url URL (--token T | --token-file F)\n"
 	    "                   [--categories a,b] [--since DATE] [--until DATE]\n"
-	    "                   [--gzip] [--output FILE] [--quiet]\n"
+	    "                   [--gzip] [--output FILE] [--quiet] [--no-checkpoints]\n"
 	    "\n"
 	    "Writes the messages of the token's namespace as NDJSON, one record a line:\n"
 	    "  {\"id\",\"stream\",\"type\",\"pos\",\"gpos\",\"data\",\"meta\",\"time\"}\n"
@@ -542,6 +653,8 @@ export_usage(void)
 	    "--since/--until  keep since <= time < until; YYYY-MM-DD or RFC 3339\n"
 	    "--gzip        compress the output\n"
 	    "--output      write to FILE instead of stdout (removed on failure)\n"
+	    "--no-checkpoints  leave out the consumer checkpoints, which follow the\n"
+	    "              messages as {\"checkpoint\",\"member\",\"size\",\"position\",\"updatedAt\"}\n"
 	    "Progress goes to stderr.  See docs/operations.md.\n");
 }
 
@@ -568,6 +681,7 @@ cli_export_main(int argc, char **argv)
 		{ "gzip", no_argument, NULL, 'z' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-checkpoints", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -609,6 +723,9 @@ cli_export_main(int argc, char **argv)
 			break;
 		case 'q':
 			o.quiet = true;
+			break;
+		case 'C':
+			o.no_checkpoints = true;
 			break;
 		case 'h':
 			export_usage();

@@ -83,6 +83,7 @@ struct import_ctx {
 	int64_t imported;		/* records committed so far */
 	int64_t gpos;			/* last global position committed */
 	int64_t skipped;		/* records found stored already (a resume) */
+	int64_t checkpoints;		/* consumer checkpoints set, from done */
 	bool done;			/* the done event arrived */
 	char elapsed[32];		/* the server's elapsed time, from done */
 	bool failed;			/* an error event arrived */
@@ -202,6 +203,8 @@ import_event(struct import_ctx *x, const char *data, size_t len)
 		x->gpos = json_object_get_int64(v);
 	if (json_object_object_get_ex(ev, "skipped", &v))
 		x->skipped = json_object_get_int64(v);
+	if (json_object_object_get_ex(ev, "checkpoints", &v))
+		x->checkpoints = json_object_get_int64(v);
 	if (json_object_object_get_ex(ev, "done", &v) && json_object_get_boolean(v)) {
 		x->done = true;
 		snprintf(x->elapsed, sizeof(x->elapsed), "%s",
@@ -404,8 +407,14 @@ import_outcome(struct import_ctx *x, CURLcode rc, const char *errbuf,
 	else
 		snprintf(extra, sizeof(extra), " (last global position %lld)",
 		    (long long)x->gpos);
+	if (x->checkpoints > 0) {
+		size_t n = strlen(extra);
+
+		snprintf(extra + n, sizeof(extra) - n, "; %lld consumer checkpoints set",
+		    (long long)x->checkpoints);
+	}
 	cli_progress_finish(&x->prog, x->imported, x->elapsed,
-	    x->imported > 0 || x->skipped > 0 ? extra : NULL);
+	    x->imported > 0 || x->skipped > 0 || x->checkpoints > 0 ? extra : NULL);
 	return CLI_EXIT_OK;
 }
 

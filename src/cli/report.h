@@ -6,6 +6,8 @@
  *   streams     STREAM, MESSAGES, VERSION, LAST ACTIVITY     (by stream name)
  *   categories  CATEGORY, STREAMS, MESSAGES, LAST ACTIVITY   (by category name)
  *   types       TYPE, MESSAGES, LAST ACTIVITY                (by type)
+ *   checkpoints CONSUMER, MEMBER, POSITION, LAG, UPDATED     (by consumer;
+ *               report_checkpoints_print, on either backend)
  *
  * Columns are aligned (names padded by code points, numbers right-aligned),
  * names are sorted bytewise, and a last line gives the totals.  Control
@@ -52,5 +54,15 @@ bool report_kind_parse(const char *s, enum report_kind *out);
  */
 enum evdb_status report_print(const struct report_options *o, char *err,
     size_t err_size);
+
+/**
+ * evdb report checkpoints (report_checkpoints.c): prints o->ns's consumer
+ * checkpoints (CONSUMER, MEMBER, POSITION, LAG, UPDATED; at most o->limit
+ * rows), LAG being the head global position minus the checkpoint's (0 when
+ * ahead), read through a connection of its own on o->store.  o->kind is
+ * not used.  Errors as report_print().
+ */
+enum evdb_status report_checkpoints_print(const struct report_options *o,
+    char *err, size_t err_size);
 
 #endif /* EVDB_REPORT_H */

@@ -18,6 +18,8 @@ static const char *const metrics_labels[] = {
 	"stream.write", "stream.get", "stream.last", "stream.version",
 	"category.get", "ns.create", "ns.delete", "ns.list", "ns.info",
 	"ns.streams", "ns.categories", "sys.version", "sys.health",
+	"checkpoint.commit", "checkpoint.get", "checkpoint.list",
+	"checkpoint.delete",
 	"rpc", "subscribe", "import", "health", "version", "metrics",
 	"not-found", "other",
 };
@@ -259,4 +261,93 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g, struct buf *ou
 	    metrics_get(&m->abandoned), metrics_get(&m->parked));
 	if (g->data_dir != NULL)
 		metrics_render_files(out, g->data_dir);
+}
+
+/* ---- consumer checkpoint lag ---------------------------------------------- */
+
+/* The namespaces a scrape looks at. */
+struct metrics_lag_names {
+	char (*names)[TOKEN_NS_MAX + 1];	/* names[0..n) */
+	size_t n;
+	bool truncated;				/* more than METRICS_LAG_NAMESPACES */
+};
+
+static enum evdb_status
+metrics_lag_ns(void *ctx, const char *ns)
+{
+	struct metrics_lag_names *l = ctx;
+
+	if (l->n == METRICS_LAG_NAMESPACES) {
+		l->truncated = true;
+		return EVDB_ERR_LIMIT;
+	}
+	snprintf(l->names[l->n++], TOKEN_NS_MAX + 1, "%s", ns);
+	return EVDB_OK;
+}
+
+/* One namespace's rows. */
+struct metrics_lag_rows {
+	struct buf *out;
+	const char *ns;			/* namespace name */
+	int64_t head;			/* its head global position */
+	size_t left;			/* rows still allowed */
+	bool truncated;			/* a row was left out */
+};
+
+static enum evdb_status
+metrics_lag_row(void *ctx, const struct store_consumer_checkpoint *cp)
+{
+	struct metrics_lag_rows *r = ctx;
+	int64_t lag = r->head - cp->position;
+
+	if (r->left == 0) {
+		r->truncated = true;
+		return EVDB_ERR_LIMIT;
+	}
+	/* Names are [A-Za-z0-9:._-] and [A-Za-z0-9_-]: no escaping needed. */
+	buf_printf(r->out, "evdb_checkpoint_lag{namespace=\"%s\",consumer=\"%.*s\","
+	    "member=\"", r->ns, (int)cp->name_len, cp->name);
+	if (cp->size > 0)
+		buf_printf(r->out, "%lld/%lld", (long long)cp->member,
+		    (long long)cp->size);
+	buf_printf(r->out, "\"} %lld\n", (long long)(lag > 0 ? lag : 0));
+	r->left--;
+	return EVDB_OK;
+}
+
+void
+metrics_render_checkpoint_lag(struct store_conn *c, struct buf *out)
+{
+	struct metrics_lag_names l;
+	struct metrics_lag_rows r;
+	enum evdb_status rs;
+	bool truncated;
+	size_t i;
+
+	memset(&l, 0, sizeof(l));
+	l.names = xcalloc(METRICS_LAG_NAMESPACES, sizeof(*l.names));
+	rs = store_consumer_namespaces(c, metrics_lag_ns, &l);
+	truncated = l.truncated || (rs != EVDB_OK && rs != EVDB_ERR_LIMIT);
+	buf_puts(out, "# HELP evdb_checkpoint_lag Messages a consumer checkpoint is"
+	    " behind its namespace's head (head global position minus the"
+	    " checkpoint's).\n# TYPE evdb_checkpoint_lag gauge\n");
+	memset(&r, 0, sizeof(r));
+	r.out = out;
+	r.left = METRICS_LAG_ROWS;
+	for (i = 0; i < l.n && !r.truncated; i++) {
+		r.ns = l.names[i];
+		if (store_head(c, r.ns, &r.head) != EVDB_OK)
+			continue;
+		/* One row more than allowed tells whether the bound cut the list. */
+		(void)store_consumer_list(c, r.ns, (int64_t)r.left + 1,
+		    metrics_lag_row, &r);
+	}
+	truncated = truncated || r.truncated;
+	buf_printf(out, "# HELP evdb_checkpoint_lag_truncated 1 when"
+	    " evdb_checkpoint_lag leaves checkpoints out (more than %d"
+	    " namespaces or %d checkpoints).\n"
+	    "# TYPE evdb_checkpoint_lag_truncated gauge\n"
+	    "evdb_checkpoint_lag_truncated %d\n", METRICS_LAG_NAMESPACES,
+	    METRICS_LAG_ROWS, truncated ? 1 : 0);
+	free(l.names);
 }

@@ -55,4 +55,20 @@ void metrics_parked(struct metrics *m);
 void metrics_render(struct metrics *m, const struct metrics_gauges *g,
     struct buf *out);
 
+/* Bounds of metrics_render_checkpoint_lag(), so a scrape costs little. */
+#define METRICS_LAG_NAMESPACES 1000	/* namespaces looked at */
+#define METRICS_LAG_ROWS 1000		/* checkpoints reported in all */
+
+/**
+ * Appends the gauge evdb_checkpoint_lag{namespace,consumer,member}: for
+ * each consumer checkpoint, the namespace's head global position minus the
+ * checkpoint's position (0 when the checkpoint is ahead of the head).
+ * member is "" for a checkpoint without a consumer group, else "M/N".
+ * Reads through c at most METRICS_LAG_NAMESPACES namespaces (in
+ * store_consumer_namespaces order) and reports at most METRICS_LAG_ROWS checkpoints;
+ * evdb_checkpoint_lag_truncated is 1 when a bound left some out.  A
+ * namespace that cannot be read is skipped.
+ */
+void metrics_render_checkpoint_lag(struct store_conn *c, struct buf *out);
+
 #endif /* EVDB_METRICS_H */

@@ -29,6 +29,7 @@ struct import_ctx {
 	size_t bytes;				/* their size in bytes */
 	int64_t imported;			/* records committed */
 	int64_t skipped;			/* records found stored already (resume) */
+	int64_t checkpoints;			/* checkpoint records applied */
 	int64_t line;				/* lines read (blank ones included) */
 	struct timespec start;			/* for "elapsed" */
 	bool clear;				/* force: the next commit clears first */
@@ -322,6 +323,149 @@ import_flush(struct import_ctx *x)
 	return true;
 }
 
+/* ---- checkpoint records ------------------------------------------------
+ *
+ * {"checkpoint":NAME,"member":M,"size":N,"position":P,"updatedAt":T}, as
+ * evdb export writes them after the messages (member and size absent or
+ * null without a consumer group).  Applied in order: the pending messages
+ * are committed first, then the checkpoint is set as given (with force:
+ * the file's state is the namespace's), updatedAt kept.
+ */
+
+/* True when line may be a checkpoint record: only those lines are parsed twice. */
+static bool
+import_maybe_checkpoint(const char *line, size_t len)
+{
+	static const char key[] = "\"checkpoint\"";
+
+	return memmem(line, len, key, sizeof(key) - 1) != NULL;
+}
+
+/* member and size of a checkpoint record into k; false when they are bad. */
+static bool
+import_checkpoint_member(struct json_object *o, struct store_consumer_key *k)
+{
+	struct json_object *m = NULL, *n = NULL;
+	bool has_m = json_object_object_get_ex(o, "member", &m) && m != NULL;
+	bool has_n = json_object_object_get_ex(o, "size", &n) && n != NULL;
+
+	if (!has_m && !has_n)
+		return true;
+	if (!has_m || !has_n || !json_object_is_type(m, json_type_int) ||
+	    !json_object_is_type(n, json_type_int))
+		return false;
+	k->member = json_object_get_int64(m);
+	k->size = json_object_get_int64(n);
+	return k->member >= 0 && k->size > 0 && k->member < k->size;
+}
+
+/*
+ * Parses line as a checkpoint record into *cp.  Returns 0 when it is one,
+ * 1 when it is not (no top-level "checkpoint" key: a message record), or
+ * -1 after reporting the error.
+ */
+static int
+import_checkpoint_parse(struct import_ctx *x, const char *line, size_t len,
+    struct json_object **root, struct store_consumer_commit *cp)
+{
+	struct json_object *o, *v = NULL;
+	const char *why = NULL, *t;
+	char err[160], msg[320];
+	size_t tlen, off;
+
+	*root = NULL;
+	memset(cp, 0, sizeof(*cp));
+	json_tokener_reset(x->tok);
+	if (!json_guard_check(line, len, err, sizeof(err)) ||
+	    (o = json_tokener_parse_ex(x->tok, line, (int)len)) == NULL)
+		return 1;	/* not JSON: the message path reports it */
+	*root = o;
+	if (json_tokener_get_error(x->tok) != json_tokener_success)
+		return 1;
+	for (off = json_tokener_get_parse_end(x->tok); off < len; off++)
+		if (line[off] != ' ' && line[off] != '\t')
+			return 1;	/* trailing bytes: reported there too */
+	if (!json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "checkpoint", &v))
+		return 1;
+	if (v == NULL || !json_object_is_type(v, json_type_string) ||
+	    !store_consumer_name_valid(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v)))
+		why = "checkpoint must be a name of 1 to 200 bytes of [A-Za-z0-9:._-]";
+	else if (!import_checkpoint_member(o, &cp->key))
+		why = "checkpoint member and size must be integers with"
+		    " 0 <= member < size, or both absent";
+	else if (!import_int(o, "position", &cp->position) || cp->position < 0 ||
+	    cp->position > STORE_POSITION_MAX)
+		why = "checkpoint position must be an integer from 0 to"
+		    " 4611686018427387903";
+	else if ((t = import_string(o, "updatedAt", &tlen)) == NULL ||
+	    timefmt_parse(t, tlen, &cp->updated_us) != EVDB_OK)
+		why = "checkpoint updatedAt must be a time";
+	if (why != NULL) {
+		snprintf(msg, sizeof(msg), "invalid record at line %lld: %s",
+		    (long long)x->line, why);
+		import_fail(x, "INVALID_RECORD", msg);
+		return -1;
+	}
+	cp->key.name = json_object_get_string(v);
+	cp->key.name_len = (size_t)json_object_get_string_len(v);
+	cp->force = true;
+	return 0;
+}
+
+/* Commits the pending messages, then sets the checkpoint cp. */
+static bool
+import_checkpoint_apply(struct import_ctx *x,
+    const struct store_consumer_commit *cp)
+{
+	enum evdb_status rs;
+	int64_t actual;
+	bool backwards;
+	char msg[160];
+
+	if (!import_flush(x))
+		return false;
+	rs = store_consumer_commit(x->r->store, x->r->ns, cp, &actual, &backwards);
+	if (rs == EVDB_OK) {
+		x->checkpoints++;
+		return true;
+	}
+	if (rs == EVDB_ERR_LIMIT) {
+		snprintf(msg, sizeof(msg), "line %lld: the namespace holds %d"
+		    " checkpoints, the most it may", (long long)x->line,
+		    STORE_CONSUMER_MAX);
+		import_fail_at(x, 507, "STORAGE_FULL", msg, x->line);
+	} else {
+		snprintf(msg, sizeof(msg), "checkpoint failed: %s", evdb_strerror(rs));
+		import_fail_at(x, rs == EVDB_ERR_STORAGE_FULL ? 507 :
+		    rs == EVDB_ERR_BUSY ? 503 : 500, rs == EVDB_ERR_STORAGE_FULL ?
+		    "STORAGE_FULL" : "IMPORT_FAILED", msg, x->line);
+	}
+	return false;
+}
+
+/*
+ * Handles line as a checkpoint record when it is one: returns 1 when it is
+ * not (the caller imports it as a message), 0 when it was applied, -1 on
+ * failure (reported).
+ */
+static int
+import_checkpoint_line(struct import_ctx *x, const char *line, size_t len)
+{
+	struct store_consumer_commit cp;
+	struct json_object *root;
+	int k;
+
+	if (!import_maybe_checkpoint(line, len))
+		return 1;
+	k = import_checkpoint_parse(x, line, len, &root, &cp);
+	if (k == 0 && !import_checkpoint_apply(x, &cp))
+		k = -1;
+	json_object_put(root);
+	return k;
+}
+
 /* Handles one complete line (without its '\n'). */
 static bool
 import_line(struct import_ctx *x, const char *line, size_t len)
@@ -339,6 +483,12 @@ import_line(struct import_ctx *x, const char *line, size_t len)
 			break;
 	if (i == len)
 		return true;	/* blank lines are counted, not imported */
+	switch (import_checkpoint_line(x, line, len)) {
+	case 0:
+		return true;
+	case -1:
+		return false;
+	}
 	code = import_parse_line(x->tok, line, len, &root, &x->recs[x->n], err,
 	    sizeof(err));
 	if (code != NULL) {
@@ -361,19 +511,22 @@ static void
 import_done(struct import_ctx *x)
 {
 	struct timespec now;
-	char json[128];
+	char json[192], ckpts[48] = "";
 	double secs;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (double)(now.tv_sec - x->start.tv_sec) +
 	    (double)(now.tv_nsec - x->start.tv_nsec) / 1e9;
+	if (x->checkpoints > 0)
+		snprintf(ckpts, sizeof(ckpts), "\"checkpoints\":%lld,",
+		    (long long)x->checkpoints);
 	if (x->skipped > 0)
 		snprintf(json, sizeof(json), "{\"done\":true,\"imported\":%lld,"
-		    "\"skipped\":%lld,\"elapsed\":\"%.1fs\"}", (long long)x->imported,
-		    (long long)x->skipped, secs);
+		    "\"skipped\":%lld,%s\"elapsed\":\"%.1fs\"}", (long long)x->imported,
+		    (long long)x->skipped, ckpts, secs);
 	else
 		snprintf(json, sizeof(json), "{\"done\":true,\"imported\":%lld,"
-		    "\"elapsed\":\"%.1fs\"}", (long long)x->imported, secs);
+		    "%s\"elapsed\":\"%.1fs\"}", (long long)x->imported, ckpts, secs);
 	import_event(x, json);
 }
 

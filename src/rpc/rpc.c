@@ -37,6 +37,11 @@ static const struct rpc_method rpc_methods[] = {
 	{ "sys.health", rpc_sys_health, false },
 	/* extensions (EXTENSIONS.md) */
 	{ "batch.write", rpc_batch_write, false },
+	/* consumer checkpoints (rpc_checkpoint.c) */
+	{ "checkpoint.commit", rpc_checkpoint_commit, false },
+	{ "checkpoint.get", rpc_checkpoint_get, false },
+	{ "checkpoint.list", rpc_checkpoint_list, false },
+	{ "checkpoint.delete", rpc_checkpoint_delete, false },
 };
 
 static const struct {
@@ -55,6 +60,7 @@ static const struct {
 	[RPC_BACKEND_ERROR] = { "BACKEND_ERROR", 500 },
 	[RPC_INTERNAL_ERROR] = { "INTERNAL_ERROR", 500 },
 	[RPC_BACKEND_UNAVAILABLE] = { "BACKEND_UNAVAILABLE", 503 },
+	[RPC_POSITION_CONFLICT] = { "POSITION_CONFLICT", 409 },
 };
 
 static bool

@@ -68,19 +68,13 @@ rpc_arg_options(struct rpc_call *call, size_t i, const char *msg,
 	return true;
 }
 
-bool
-rpc_opt_int(struct rpc_call *call, struct json_object *opts, const char *key,
-    const char *msg, bool *present, int64_t *v)
+/* A JSON number as an integer (truncated, clamped); false for anything else. */
+static bool
+rpc_json_int(struct json_object *o, int64_t *v)
 {
-	struct json_object *o = NULL;
 	double d;
 
-	*present = opts != NULL && json_object_object_get_ex(opts, key, &o);
-	if (!*present)
-		return true;
-	if (o == NULL)
-		return rpc_fail(call, RPC_INVALID_REQUEST, "%s", msg);
-	switch (json_object_get_type(o)) {
+	switch (o != NULL ? json_object_get_type(o) : json_type_null) {
 	case json_type_int:
 		/* json-c keeps 64-bit integers exact; uint64 clamps to INT64_MAX. */
 		*v = json_object_get_int64(o);
@@ -95,8 +89,27 @@ rpc_opt_int(struct rpc_call *call, struct json_object *opts, const char *key,
 			*v = (int64_t)d;
 		return true;
 	default:
-		return rpc_fail(call, RPC_INVALID_REQUEST, "%s", msg);
+		return false;
 	}
+}
+
+bool
+rpc_opt_int(struct rpc_call *call, struct json_object *opts, const char *key,
+    const char *msg, bool *present, int64_t *v)
+{
+	struct json_object *o = NULL;
+
+	*present = opts != NULL && json_object_object_get_ex(opts, key, &o);
+	if (!*present)
+		return true;
+	return rpc_json_int(o, v) || rpc_fail(call, RPC_INVALID_REQUEST, "%s", msg);
+}
+
+bool
+rpc_arg_int(struct rpc_call *call, size_t i, const char *msg, int64_t *v)
+{
+	return rpc_json_int(rpc_arg(call, i), v) ||
+	    rpc_fail(call, RPC_INVALID_REQUEST, "%s", msg);
 }
 
 bool

@@ -35,6 +35,7 @@ enum rpc_error {
 	RPC_BACKEND_ERROR,
 	RPC_INTERNAL_ERROR,
 	RPC_BACKEND_UNAVAILABLE,
+	RPC_POSITION_CONFLICT,		/* checkpoint.commit (rpc_checkpoint.c) */
 	RPC_ERROR_COUNT
 };
 
@@ -106,6 +107,13 @@ bool rpc_arg_options(struct rpc_call *call, size_t i, const char *msg,
 bool rpc_opt_int(struct rpc_call *call, struct json_object *opts,
     const char *key, const char *msg, bool *present, int64_t *v);
 
+/**
+ * Argument i as an integer, as rpc_opt_int converts it; fails with msg when
+ * it is absent or not a number.
+ */
+bool rpc_arg_int(struct rpc_call *call, size_t i, const char *msg,
+    int64_t *v);
+
 /** Option key of opts as a string; as rpc_opt_int. */
 bool rpc_opt_string(struct rpc_call *call, struct json_object *opts,
     const char *key, const char *msg, bool *present, const char **s,
@@ -156,6 +164,20 @@ bool rpc_wait_hold(struct rpc_call *call);
 #define RPC_WAIT_MAX 30000
 /** Largest body of a request with options.wait above 0 (it is kept while held). */
 #define RPC_WAIT_BODY_MAX 16384
+/* Consumer checkpoints (rpc_checkpoint.c). */
+void rpc_checkpoint_commit(struct rpc_call *call);
+void rpc_checkpoint_get(struct rpc_call *call);
+void rpc_checkpoint_list(struct rpc_call *call);
+void rpc_checkpoint_delete(struct rpc_call *call);
+/**
+ * Option "checkpoint" of a read (category.get): a checkpoint name, checked.
+ * When present and !explicit_start (the read gave no position), sets
+ * *start to the global position after the checkpoint of that name and of
+ * the read's consumer-group member (size 0: no group), or to 1 when there
+ * is no such checkpoint.  *start is left alone otherwise.
+ */
+bool rpc_checkpoint_start(struct rpc_call *call, struct json_object *opts,
+    int64_t member, int64_t size, bool explicit_start, int64_t *start);
 
 /** Serialises a json-c value (data/metadata) exactly, without slash escaping. */
 const char *rpc_json_text(struct json_object *v, size_t *len);

@@ -427,6 +427,18 @@ rpc_consumer_group(struct rpc_call *call, struct json_object *opts,
 	return true;
 }
 
+/*
+ * options.checkpoint of category.get: without a position, start after the
+ * checkpoint of the read's consumer-group member (rpc_checkpoint.c).
+ */
+static bool
+rpc_category_checkpoint(struct rpc_call *call, struct json_object *opts,
+    struct store_category_query *q, bool explicit_start)
+{
+	return rpc_checkpoint_start(call, opts, q->group_member, q->group_size,
+	    explicit_start, &q->global_position);
+}
+
 void
 rpc_category_get(struct rpc_call *call)
 {
@@ -435,7 +447,7 @@ rpc_category_get(struct rpc_call *call)
 	struct rpc_types types;
 	struct json_object *opts;
 	enum evdb_status rs;
-	bool present, has_global;
+	bool present, has_global, has_position;
 	int64_t position = 1, global = 0;
 	const char *corr = NULL;
 	size_t corr_len = 0;
@@ -450,7 +462,7 @@ rpc_category_get(struct rpc_call *call)
 	    &q.category, &q.category_len) ||
 	    !rpc_arg_options(call, 1, NULL, &opts) ||
 	    !rpc_opt_int(call, opts, "position", "options.position must be a number",
-	    &present, &position) ||
+	    &has_position, &position) ||
 	    !rpc_opt_int(call, opts, "globalPosition",
 	    "options.globalPosition must be a number", &has_global, &global) ||
 	    !rpc_opt_batch_size(call, opts, 1000, &q.limit) ||
@@ -469,6 +481,8 @@ rpc_category_get(struct rpc_call *call)
 	call->wait.group_member = q.group_member;
 	call->wait.group_size = q.group_size;
 	q.global_position = has_global ? global : position;
+	if (!rpc_category_checkpoint(call, opts, &q, has_position || has_global))
+		return;
 	if (corr_len > 0) {
 		q.correlation = corr;
 		q.correlation_len = corr_len;

@@ -106,6 +106,7 @@ router_metrics(struct request *r)
 		r->gauges(r->gauges_ctx, &g);
 	buf_reset(r->out);
 	metrics_render(r->metrics, &g, r->out);
+	metrics_render_checkpoint_lag(r->store, r->out);
 	request_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", r->out->data,
 	    r->out->len);
 }

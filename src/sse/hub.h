@@ -61,6 +61,10 @@ struct hub_subscription {
 					 * needs it resolved into after_gpos */
 	int64_t group_member;		/* consumer group (category only) */
 	int64_t group_size;		/* 0: no group */
+	const char *checkpoint;		/* sse_parse: start after this consumer
+					 * checkpoint (NULL: none); sse_serve
+					 * resolves it into after_gpos */
+	size_t checkpoint_len;
 };
 
 /** Starts the hub thread.  *out is NULL on failure (logged). */

@@ -45,6 +45,67 @@ sse_query(struct request *r, const char *a, const char *b, size_t *len)
 	return v != NULL && *len > 0 ? v : NULL;
 }
 
+/*
+ * checkpoint=NAME: a consumer checkpoint to start after when the
+ * subscription gives no position (sse_serve looks it up).
+ */
+static bool
+sse_parse_checkpoint(struct request *r, bool has_position,
+    struct hub_subscription *sub)
+{
+	size_t len;
+	char *v;
+
+	if ((v = sse_query(r, "checkpoint", NULL, &len)) == NULL)
+		return true;
+	if (!store_consumer_name_valid(v, len)) {
+		sse_bad(r, "Invalid checkpoint parameter");
+		return false;
+	}
+	if (!has_position) {
+		sub->checkpoint = v;
+		sub->checkpoint_len = len;
+	}
+	return true;
+}
+
+static enum evdb_status
+sse_checkpoint_found(void *ctx, const struct store_consumer_checkpoint *cp)
+{
+	*(int64_t *)ctx = cp->position;
+	return EVDB_OK;
+}
+
+/*
+ * Resolves sub->checkpoint into after_gpos: deliver what lies above the
+ * committed position of that consumer and of the subscription's group
+ * member (nothing committed: from the beginning), or above Last-Event-ID
+ * when that is further on.  false when the store cannot be read.
+ */
+static bool
+sse_resolve_checkpoint(struct request *r, struct hub_subscription *sub)
+{
+	struct store_consumer_key key;
+	int64_t pos = 0;
+
+	if (sub->checkpoint == NULL)
+		return true;
+	memset(&key, 0, sizeof(key));
+	key.name = sub->checkpoint;
+	key.name_len = sub->checkpoint_len;
+	key.member = sub->group_size > 0 ? sub->group_member : 0;
+	key.size = sub->group_size;
+	if (store_consumer_get(r->store, r->ns, &key, sse_checkpoint_found,
+	    &pos) != EVDB_OK)
+		return false;
+	if (pos > sub->after_gpos)
+		sub->after_gpos = pos;
+	sub->from_head = false;
+	sub->checkpoint = NULL;
+	sub->checkpoint_len = 0;
+	return true;
+}
+
 bool
 sse_parse(struct request *r, struct hub_subscription *out)
 {
@@ -133,6 +194,8 @@ sse_parse(struct request *r, struct hub_subscription *out)
 		sse_bad(r, "Invalid category name");
 		return false;
 	}
+	if (!sse_parse_checkpoint(r, has_position, &sub))
+		return false;
 
 	memcpy(sub.ns, r->ns, sizeof(sub.ns));
 	if (stream != NULL) {
@@ -176,6 +239,11 @@ sse_serve(struct request *r, struct hub *hub)
 
 	if (!sse_parse(r, &sub))
 		return;
+	if (!sse_resolve_checkpoint(r, &sub)) {
+		request_send_error(r, 500, "BACKEND_ERROR",
+		    "Failed to read the checkpoint", NULL);
+		return;
+	}
 	if (sub.from_head) {
 		/*
 		 * "From now on" means after what is committed before ': ready' goes

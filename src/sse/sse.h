@@ -12,6 +12,9 @@
  *   /subscribe/stream/NAME, /subscribe/category/NAME (the Node SDK's paths,
  *   with consumerGroupMember / consumerGroupSize)
  * A Last-Event-ID header resumes after the global position it names.
+ * checkpoint=NAME, on every form, starts after consumer checkpoint NAME of
+ * the subscription's group member when no position is given (sse.c looks
+ * it up before the subscription is handed over).
  */
 #ifndef EVDB_SSE_H
 #define EVDB_SSE_H

@@ -375,3 +375,42 @@ store_batch_ids_distinct(const struct store_message_in *msgs, size_t n,
 	free(ids);
 	return distinct;
 }
+
+/* ---- consumer checkpoints ---- */
+
+enum evdb_status
+store_consumer_commit(struct store_conn *c, const char *ns,
+    const struct store_consumer_commit *in, int64_t *actual, bool *backwards)
+{
+	*actual = -1;
+	*backwards = false;
+	return c->backend->consumer_commit(c, ns, in, actual, backwards);
+}
+
+enum evdb_status
+store_consumer_get(struct store_conn *c, const char *ns,
+    const struct store_consumer_key *key, store_consumer_fn fn, void *ctx)
+{
+	return c->backend->consumer_get(c, ns, key, fn, ctx);
+}
+
+enum evdb_status
+store_consumer_list(struct store_conn *c, const char *ns, int64_t limit,
+    store_consumer_fn fn, void *ctx)
+{
+	return c->backend->consumer_list(c, ns, limit, fn, ctx);
+}
+
+enum evdb_status
+store_consumer_delete(struct store_conn *c, const char *ns, const char *name,
+    size_t name_len, int64_t *deleted)
+{
+	*deleted = 0;
+	return c->backend->consumer_delete(c, ns, name, name_len, deleted);
+}
+
+enum evdb_status
+store_consumer_namespaces(struct store_conn *c, store_name_fn fn, void *ctx)
+{
+	return c->backend->consumer_namespaces(c, fn, ctx);
+}

@@ -648,4 +648,106 @@ enum evdb_status store_ns_summary(struct store_conn *c, const char *ns,
     enum store_summary_kind kind, int64_t limit, store_summary_fn fn,
     void *ctx, struct store_summary_totals *totals);
 
+/* ---- consumer checkpoints --------------------------------------------------
+ *
+ * A checkpoint records, in the namespace's own store, that consumer NAME
+ * (as member `member` of a consumer group of `size`, or with no group) has
+ * handled everything up to global position `position` (docs/api.md
+ * section 6.15).  A key is (name, member, size); size 0 means no group,
+ * and member is then 0.  Checkpoint writes do not go through the group
+ * commit of messages: each is its own small transaction.
+ */
+
+/** Longest checkpoint name, in bytes. */
+#define STORE_CONSUMER_NAME_MAX 200
+/** Most checkpoints one namespace holds (bounds list, export, /metrics). */
+#define STORE_CONSUMER_MAX 10000
+
+/** Which checkpoint. */
+struct store_consumer_key {
+	const char *name;		/* 1..STORE_CONSUMER_NAME_MAX bytes of
+					 * [A-Za-z0-9:._-] (store_consumer_name_valid) */
+	size_t name_len;
+	int64_t member;			/* 0 <= member < size; 0 when size is 0 */
+	int64_t size;			/* consumer-group size; 0: no group */
+};
+
+/** A commit, as store_consumer_commit() applies it. */
+struct store_consumer_commit {
+	struct store_consumer_key key;
+	int64_t position;		/* 0..STORE_POSITION_MAX */
+	bool has_expected;		/* make the commit conditional */
+	int64_t expected;		/* the stored position it must find; -1:
+					 * no checkpoint may exist yet */
+	bool force;			/* allow moving the checkpoint backwards */
+	int64_t updated_us;		/* the time to record (the caller's clock, or
+					 * an imported time) */
+};
+
+/** A stored checkpoint, as handed to callbacks and store_consumer_get(). */
+struct store_consumer_checkpoint {
+	const char *name;		/* points into the backend's row */
+	size_t name_len;
+	int64_t member;
+	int64_t size;			/* 0: no group */
+	int64_t position;
+	int64_t updated_us;		/* when it was last committed */
+};
+
+typedef enum evdb_status (*store_consumer_fn)(void *ctx,
+    const struct store_consumer_checkpoint *cp);
+
+/** True when name[0..len) is an acceptable checkpoint name (see above). */
+bool store_consumer_name_valid(const char *name, size_t len);
+
+/**
+ * Commits in->position for in->key, atomically: whoever commits at the same
+ * time, of several conditional commits expecting the same position exactly
+ * one succeeds.  Checked in order: with has_expected, the stored position
+ * (-1 when there is none) must equal in->expected; unless force, in->position
+ * must not be below the stored one (equal is allowed and refreshes
+ * updated_us).  *actual receives the position stored before the call (-1:
+ * none), also on a refusal.
+ * Returns EVDB_OK; EVDB_ERR_VERSION_CONFLICT, with *backwards false for an
+ * expected-position mismatch and true for a move backwards;
+ * EVDB_ERR_LIMIT when the key is new and the namespace holds
+ * STORE_CONSUMER_MAX checkpoints; EVDB_ERR_NOT_FOUND (no such namespace);
+ * or a storage failure.  Nothing is written unless EVDB_OK.
+ */
+enum evdb_status store_consumer_commit(struct store_conn *c, const char *ns,
+    const struct store_consumer_commit *in, int64_t *actual, bool *backwards);
+
+/**
+ * Calls fn once with the checkpoint of key, or not at all when there is
+ * none.
+ */
+enum evdb_status store_consumer_get(struct store_conn *c, const char *ns,
+    const struct store_consumer_key *key, store_consumer_fn fn, void *ctx);
+
+/**
+ * Calls fn for up to limit (-1: all) checkpoints of ns, ordered by name
+ * (bytewise), then size, then member.
+ */
+enum evdb_status store_consumer_list(struct store_conn *c, const char *ns,
+    int64_t limit, store_consumer_fn fn, void *ctx);
+
+/**
+ * Deletes every checkpoint named name[0..name_len) (all its members);
+ * *deleted receives how many there were.
+ */
+enum evdb_status store_consumer_delete(struct store_conn *c, const char *ns,
+    const char *name, size_t name_len, int64_t *deleted);
+
+/** A namespace name, for store_consumer_namespaces(). */
+typedef enum evdb_status (*store_name_fn)(void *ctx, const char *ns);
+
+/**
+ * Calls fn with the name of every namespace, in store_ns_list()'s order,
+ * reading only the registry (no namespace's totals): cheap enough for the
+ * checkpoint lag of every /metrics scrape.  A status other than EVDB_OK
+ * from fn stops the listing and is returned.
+ */
+enum evdb_status store_consumer_namespaces(struct store_conn *c,
+    store_name_fn fn, void *ctx);
+
 #endif /* EVDB_STORE_H */

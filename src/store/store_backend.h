@@ -155,6 +155,21 @@ struct store_backend {
 	    const struct store_message_in *msgs, size_t n,
 	    const struct store_stream_expect *expect, size_t n_expect,
 	    struct store_write_result *res, struct store_batch_result *br);
+
+	/* ---- consumer checkpoints ---- */
+	enum evdb_status (*consumer_commit)(struct store_conn *c,
+	    const char *ns, const struct store_consumer_commit *in,
+	    int64_t *actual, bool *backwards);
+	enum evdb_status (*consumer_get)(struct store_conn *c, const char *ns,
+	    const struct store_consumer_key *key, store_consumer_fn fn,
+	    void *ctx);
+	enum evdb_status (*consumer_list)(struct store_conn *c, const char *ns,
+	    int64_t limit, store_consumer_fn fn, void *ctx);
+	enum evdb_status (*consumer_delete)(struct store_conn *c,
+	    const char *ns, const char *name, size_t name_len,
+	    int64_t *deleted);
+	enum evdb_status (*consumer_namespaces)(struct store_conn *c,
+	    store_name_fn fn, void *ctx);
 };
 
 /** The SQLite backend (src/store/sqlite/). */

@@ -1,5 +1,6 @@
 /*
- * store_name.c - the rule for namespace names, the same on every backend.
+ * store_name.c - the rules for namespace and checkpoint names, the same on
+ * every backend.
  */
 #include "config.h"
 
@@ -20,6 +21,24 @@ store_ns_name_valid(const char *name)
 		    (ch >= '0' && ch <= '9');
 
 		if (!alnum && (i == 0 || (ch != '-' && ch != '_')))
+			return false;
+	}
+	return true;
+}
+
+bool
+store_consumer_name_valid(const char *name, size_t len)
+{
+	size_t i;
+
+	if (name == NULL || len == 0 || len > STORE_CONSUMER_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == ':' || ch == '.' ||
+		    ch == '_' || ch == '-'))
 			return false;
 	}
 	return true;

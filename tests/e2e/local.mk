@@ -286,3 +286,16 @@ else
 EXTRA_DIST += tests/e2e/batch_t.c
 endif
 PG_TESTS += tests/e2e/batch_t
+# checkpoint_t: consumer checkpoints (issue 12, EXTENSIONS.md section 6):
+# the four methods and their errors, the conditional-commit race, and
+# category.get, /subscribe and /metrics with checkpoints.
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/checkpoint_t
+TESTS += tests/e2e/checkpoint_t
+tests_e2e_checkpoint_t_SOURCES = tests/e2e/checkpoint_t.c $(E2E_HARNESS)
+tests_e2e_checkpoint_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_checkpoint_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/checkpoint_t.c
+endif
+PG_TESTS += tests/e2e/checkpoint_t tests/ops/checkpoints.sh tests/unit/store_consumer_t

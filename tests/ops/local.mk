@@ -12,7 +12,8 @@ OPS_TESTS = \
 	tests/ops/report.sh \
 	tests/ops/help.sh \
 	tests/ops/pg_dump.sh \
-	tests/ops/report_pg.sh
+	tests/ops/report_pg.sh \
+	tests/ops/checkpoints.sh
 
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/ops/lib.sh

@@ -102,3 +102,11 @@ check_PROGRAMS += tests/unit/places_t
 TESTS += tests/unit/places_t
 tests_unit_places_t_SOURCES = tests/unit/places_t.c tests/tap.h
 tests_unit_places_t_LDADD = $(UNIT_LDADD)
+
+# store_consumer_t: store.h's consumer checkpoints on SQLite and on
+# PostgreSQL (EVDB_E2E_PGDIR's cluster, or a private one as pg_order_t).
+check_PROGRAMS += tests/unit/store_consumer_t
+TESTS += tests/unit/store_consumer_t
+tests_unit_store_consumer_t_SOURCES = tests/unit/store_consumer_t.c tests/tap.h \
+	tests/pgtest.h
+tests_unit_store_consumer_t_LDADD = $(UNIT_LDADD)

@@ -9,7 +9,7 @@
  * uses that index, not a scan of the category (with one type, two, with
  * correlation, and under a generic plan, as a prepared statement gets
  * after a few runs); backward stream reads use messages_stream.  The
- * registry migration that adds the index (1 -> 2, the newest) creates it
+ * registry migration that adds the index (2 -> 3, the newest) creates it
  * in a database of an older evdb.
  */
 #include "config.h"
@@ -241,7 +241,7 @@ main(void)
 	is_int(n, sql_int(pg, sql), "the read by type finds every Rare of c3 (%d)", n);
 	ok(n > 0, "... and there are some");
 
-	/* Registry migration 1 -> 2: a database of an older evdb. */
+	/* Registry migration 2 -> 3: a database of an older evdb. */
 	store_conn_close(c);
 	store_close(st);
 	c = NULL;

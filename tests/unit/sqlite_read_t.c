@@ -3,7 +3,7 @@
  * (EXTENSIONS.md section 4): a category read by a rare type seeks the
  * index messages_category_type, one seek per type, merged in global
  * order, never a scan of the category nor a sort; also with correlation,
- * and after ANALYZE.  And the migration that adds the index (1 -> 2, the
+ * and after ANALYZE.  And the migration that adds the index (2 -> 3, the
  * newest) gives it to a namespace file made by an older evdb.
  *
  * The plans are SQLite's EXPLAIN QUERY PLAN of the very SQL that
@@ -229,7 +229,7 @@ main(void)
 	q.ntypes = 2;
 	plan_ok(db, &q, "after ANALYZE, two types: still the seeks");
 
-	/* Migration 1 -> 2: a file of an older evdb, without the index. */
+	/* Migration 2 -> 3: a file of an older evdb, without the index. */
 	store_conn_close(c);
 	store_close(st);
 	c = NULL;

@@ -11,6 +11,7 @@
  * pg_read.c      stream, category and listing reads; SSE pokes; import
  * pg_watch.c     change notification through LISTEN/NOTIFY
  * pg_summary.c   a namespace grouped by stream, category or type
+ * pg_consumer.c  consumer checkpoints (table evdb_checkpoints)
  *
  * Layout in the database:
  *   evdb.schema_version   one row: the registry's migration level
@@ -19,7 +20,8 @@
  *   message_store.*       the "default" namespace (Message DB's own schema)
  *   evdb_ns_<id>.*        every other namespace, named by registry id
  * Each namespace schema holds a table "messages" of Message DB's shape and
- * the function "category" its index calls.
+ * the function "category" its index calls, and evdb's own table
+ * "evdb_checkpoints" (consumer checkpoints), which Message DB ignores.
  *
  * Global order.  Every writer of a namespace (evdb's batches, imports, and
  * Message DB's write_message once its acquire_lock is evdb's) takes the
@@ -155,6 +157,14 @@ enum evdb_status pg_prepare(struct pg_conn *c, const char *name,
 enum evdb_status pg_query_prepared(struct pg_conn *c, const char *what,
     const char *name, const char *sql, int n, const char *const *vals,
     const int *lens, PGresult **out);
+/**
+ * pg_query_prepared of tmpl with "%1$s" replaced by namespace e's schema,
+ * prepared once per connection and namespace as statement
+ * "<tag><q>_<namespace id>" (tag and q tell the caller's statements apart).
+ */
+enum evdb_status pg_query_ns(struct pg_conn *c, const struct pg_ns *e,
+    const char *what, const char *tag, int q, const char *tmpl, int n,
+    const char *const *vals, const int *lens, PGresult **out);
 /** pg_query for statements whose result is not wanted. */
 enum evdb_status pg_exec(struct pg_conn *c, const char *what, const char *sql,
     int n, const char *const *vals, const int *lens);
@@ -296,5 +306,17 @@ void pg_channel_name(int64_t id, char *out, size_t out_size);
 enum evdb_status pg_ns_summary(struct store_conn *c, const char *ns,
     enum store_summary_kind kind, int64_t limit, store_summary_fn fn,
     void *ctx, struct store_summary_totals *totals);
+
+/* pg_consumer.c: consumer checkpoints (store.h). */
+enum evdb_status pg_consumer_commit(struct store_conn *c, const char *ns,
+    const struct store_consumer_commit *in, int64_t *actual, bool *backwards);
+enum evdb_status pg_consumer_get(struct store_conn *c, const char *ns,
+    const struct store_consumer_key *key, store_consumer_fn fn, void *ctx);
+enum evdb_status pg_consumer_list(struct store_conn *c, const char *ns,
+    int64_t limit, store_consumer_fn fn, void *ctx);
+enum evdb_status pg_consumer_delete(struct store_conn *c, const char *ns,
+    const char *name, size_t name_len, int64_t *deleted);
+enum evdb_status pg_consumer_namespaces(struct store_conn *c,
+    store_name_fn fn, void *ctx);
 
 #endif /* EVDB_PG_INTERNAL_H */

@@ -217,9 +217,7 @@ read_query(struct pg_conn *c, const char *ns, const char *what,
     PGresult **res)
 {
 	struct pg_ns *e;
-	struct buf text;
 	enum evdb_status rs;
-	char name[48];
 
 	*res = NULL;
 	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
@@ -228,12 +226,8 @@ read_query(struct pg_conn *c, const char *ns, const char *what,
 	if (pg_params_have_nul(n, vals, lens))
 		return EVDB_OK;
 	/* Prepared once per connection and namespace: parsed and planned once. */
-	snprintf(name, sizeof(name), "r%d_%lld", (int)q, (long long)e->id);
-	buf_init(&text);
-	pg_sql_schema(&text, pg_read_sql[q], e->schema);
-	rs = pg_query_prepared(c, what, name, buf_cstr(&text), n, vals, lens, res);
-	buf_free(&text);
-	return rs;
+	return pg_query_ns(c, e, what, "r", (int)q, pg_read_sql[q], n, vals, lens,
+	    res);
 }
 
 /*
@@ -686,7 +680,8 @@ pg_import_clear(struct store_conn *base, const char *ns)
 	if ((rs = import_begin(c, e)) != EVDB_OK)
 		return rs;
 	buf_init(&sql);
-	buf_printf(&sql, "TRUNCATE %s.messages RESTART IDENTITY", e->schema);
+	buf_printf(&sql, "TRUNCATE %s.messages, %s.evdb_checkpoints RESTART IDENTITY",
+	    e->schema, e->schema);
 	if ((rs = pg_exec(c, "clear namespace", buf_cstr(&sql), 0, NULL, NULL)) ==
 	    EVDB_OK)
 		rs = pg_exec(c, "commit", "COMMIT", 0, NULL, NULL);
@@ -836,7 +831,8 @@ pg_import_batch(struct store_conn *base, const char *ns,
 	pg_channel_name(e->id, channel, sizeof(channel));
 	buf_printf(&notify, "SELECT pg_notify('%s', '')", channel);
 	/* Cleared in the batch's own transaction: a refusal keeps the old data. */
-	pg_sql_schema(&trunc, "TRUNCATE %1$s.messages RESTART IDENTITY", e->schema);
+	pg_sql_schema(&trunc, "TRUNCATE %1$s.messages, %1$s.evdb_checkpoints"
+	    " RESTART IDENTITY", e->schema);
 	if (clear && (rs = pg_exec(c, "clear namespace", buf_cstr(&trunc), 0, NULL,
 	    NULL)) != EVDB_OK)
 		goto out;

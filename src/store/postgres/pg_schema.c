@@ -25,6 +25,15 @@
 #include "store/postgres/pg_internal.h"
 #include "core/buf.h"
 
+/* The columns of a namespace's consumer checkpoints (pg_consumer.c). */
+#define PG_CHECKPOINTS_COLUMNS \
+	"(name text NOT NULL," \
+	" size bigint NOT NULL,"	/* consumer-group size; 0: none */ \
+	" member bigint NOT NULL,"	/* 0 <= member < size, or 0 */ \
+	" position bigint NOT NULL,"	/* global position handled */ \
+	" updated_us bigint NOT NULL,"	/* time of the last commit */ \
+	" PRIMARY KEY (name, size, member))"
+
 static const char *const registry_migrations[] = {
 	/* 0 -> 1: namespaces */
 	"CREATE TABLE evdb.namespaces ("
@@ -37,8 +46,16 @@ static const char *const registry_migrations[] = {
 	"  metadata text,"			/* JSON object or NULL */
 	"  created_us bigint NOT NULL"
 	")",
+	/* 1 -> 2: consumer checkpoints in every namespace made before them */
+	"DO $$ DECLARE r record; BEGIN"
+	" FOR r IN SELECT schema_name FROM evdb.namespaces LOOP"
+	"  IF to_regnamespace(r.schema_name) IS NOT NULL THEN"
+	"   EXECUTE format('CREATE TABLE IF NOT EXISTS %I.evdb_checkpoints "
+	PG_CHECKPOINTS_COLUMNS "', r.schema_name);"
+	"  END IF;"
+	" END LOOP; END $$",
 	/*
-	 * 1 -> 2: evdb's index for category reads filtered by type
+	 * 2 -> 3: evdb's index for category reads filtered by type
 	 * (EXTENSIONS.md section 4) in every namespace schema that exists
 	 * already, Message DB's message_store included.  See
 	 * pg_schema_namespace() and docs/storage.md for why not CONCURRENTLY.
@@ -178,8 +195,9 @@ pg_schema_namespace(struct pg_conn *c, const char *schema)
 	    " ON %s.messages (stream_name, position);"
 	    "CREATE INDEX IF NOT EXISTS messages_category ON %s.messages"
 	    " (%s.category(stream_name), global_position,"
-	    "  %s.category(metadata->>'correlationStreamName'))",
-	    schema, schema, schema, schema, schema, schema);
+	    "  %s.category(metadata->>'correlationStreamName'));"
+	    "CREATE TABLE IF NOT EXISTS %s.evdb_checkpoints " PG_CHECKPOINTS_COLUMNS,
+	    schema, schema, schema, schema, schema, schema, schema);
 	if ((rs = schema_exec(c, buf_cstr(&sql))) != EVDB_OK)
 		goto out;
 	/*

@@ -318,6 +318,23 @@ pg_query_prepared(struct pg_conn *c, const char *what, const char *name,
 }
 
 enum evdb_status
+pg_query_ns(struct pg_conn *c, const struct pg_ns *e, const char *what,
+    const char *tag, int q, const char *tmpl, int n, const char *const *vals,
+    const int *lens, PGresult **out)
+{
+	enum evdb_status rs;
+	struct buf text;
+	char name[48];
+
+	snprintf(name, sizeof(name), "%s%d_%lld", tag, q, (long long)e->id);
+	buf_init(&text);
+	pg_sql_schema(&text, tmpl, e->schema);
+	rs = pg_query_prepared(c, what, name, buf_cstr(&text), n, vals, lens, out);
+	buf_free(&text);
+	return rs;
+}
+
+enum evdb_status
 pg_exec(struct pg_conn *c, const char *what, const char *sql, int n,
     const char *const *vals, const int *lens)
 {
@@ -535,4 +552,9 @@ const struct store_backend store_postgres_backend = {
 	.watch_close = pg_watch_close,
 	.ns_summary = pg_ns_summary,
 	.write_batch = pg_write_batch,
+	.consumer_commit = pg_consumer_commit,
+	.consumer_get = pg_consumer_get,
+	.consumer_list = pg_consumer_list,
+	.consumer_delete = pg_consumer_delete,
+	.consumer_namespaces = pg_consumer_namespaces,
 };

@@ -271,6 +271,40 @@ be_ns_summary(struct store_conn *c, const char *ns,
 	return sqlite_ns_summary(sq_conn(c), ns, kind, limit, fn, ctx, totals);
 }
 
+static enum evdb_status
+be_consumer_commit(struct store_conn *c, const char *ns,
+    const struct store_consumer_commit *in, int64_t *actual, bool *backwards)
+{
+	return sqlite_consumer_commit(sq_conn(c), ns, in, actual, backwards);
+}
+
+static enum evdb_status
+be_consumer_get(struct store_conn *c, const char *ns,
+    const struct store_consumer_key *key, store_consumer_fn fn, void *ctx)
+{
+	return sqlite_consumer_get(sq_conn(c), ns, key, fn, ctx);
+}
+
+static enum evdb_status
+be_consumer_list(struct store_conn *c, const char *ns, int64_t limit,
+    store_consumer_fn fn, void *ctx)
+{
+	return sqlite_consumer_list(sq_conn(c), ns, limit, fn, ctx);
+}
+
+static enum evdb_status
+be_consumer_delete(struct store_conn *c, const char *ns, const char *name,
+    size_t name_len, int64_t *deleted)
+{
+	return sqlite_consumer_delete(sq_conn(c), ns, name, name_len, deleted);
+}
+
+static enum evdb_status
+be_consumer_namespaces(struct store_conn *c, store_name_fn fn, void *ctx)
+{
+	return sqlite_consumer_namespaces(sq_conn(c), fn, ctx);
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.accepts = be_accepts,
@@ -310,4 +344,9 @@ const struct store_backend store_sqlite_backend = {
 	.watch_close = sqlite_watch_close,
 	.ns_summary = be_ns_summary,
 	.write_batch = be_write_batch,
+	.consumer_commit = be_consumer_commit,
+	.consumer_get = be_consumer_get,
+	.consumer_list = be_consumer_list,
+	.consumer_delete = be_consumer_delete,
+	.consumer_namespaces = be_consumer_namespaces,
 };

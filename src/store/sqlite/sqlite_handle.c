@@ -113,6 +113,20 @@ static const char *const ns_sql[NS_STMT_COUNT] = {
 	[NS_UNIT_SAVEPOINT] = "SAVEPOINT unit",
 	[NS_UNIT_RELEASE] = "RELEASE unit",
 	[NS_UNIT_ROLLBACK_TO] = "ROLLBACK TO unit",
+	/* consumer checkpoints (sqlite_consumer.c) */
+	[NS_CONSUMER_GET] =
+	    "SELECT name, member, size, position, updated_us FROM consumer_checkpoints"
+	    " WHERE name = ?1 AND size = ?2 AND member = ?3",
+	[NS_CONSUMER_COUNT] = "SELECT count(*) FROM consumer_checkpoints",
+	[NS_CONSUMER_UPSERT] =
+	    "INSERT INTO consumer_checkpoints(name, size, member, position, updated_us)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(name, size, member) DO UPDATE"
+	    " SET position = excluded.position, updated_us = excluded.updated_us",
+	[NS_CONSUMER_LIST] =
+	    "SELECT name, member, size, position, updated_us FROM consumer_checkpoints"
+	    " ORDER BY name, size, member LIMIT ?1",
+	[NS_CONSUMER_DELETE] = "DELETE FROM consumer_checkpoints WHERE name = ?1",
+	[NS_CONSUMER_CLEAR] = "DELETE FROM consumer_checkpoints",
 };
 
 

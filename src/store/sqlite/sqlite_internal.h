@@ -26,6 +26,7 @@
  * sqlite_health.c      whether the files can still be opened (/health)
  * sqlite_invariant.c   the commit-time position check (test builds)
  * sqlite_summary.c     a namespace grouped by stream, category or type
+ * sqlite_consumer.c    consumer checkpoints (table consumer_checkpoints)
  */
 #ifndef EVDB_SQLITE_INTERNAL_H
 #define EVDB_SQLITE_INTERNAL_H
@@ -73,6 +74,13 @@ enum ns_stmt {
 	NS_UNIT_SAVEPOINT,
 	NS_UNIT_RELEASE,
 	NS_UNIT_ROLLBACK_TO,
+	/* consumer checkpoints (sqlite_consumer.c) */
+	NS_CONSUMER_GET,
+	NS_CONSUMER_COUNT,
+	NS_CONSUMER_UPSERT,
+	NS_CONSUMER_LIST,
+	NS_CONSUMER_DELETE,
+	NS_CONSUMER_CLEAR,
 	NS_STMT_COUNT
 };
 
@@ -317,6 +325,18 @@ enum evdb_status sqlite_poke_range(struct sqlite_conn *c, const char *ns,
     const struct store_poke_query *q, store_poke_fn fn, void *ctx);
 enum evdb_status sqlite_poke_tail(struct sqlite_conn *c, const char *ns,
     int64_t after_gpos, int64_t limit, store_poke_fn fn, void *ctx);
+
+/* sqlite_consumer.c: consumer checkpoints. */
+enum evdb_status sqlite_consumer_commit(struct sqlite_conn *c, const char *ns,
+    const struct store_consumer_commit *in, int64_t *actual, bool *backwards);
+enum evdb_status sqlite_consumer_get(struct sqlite_conn *c, const char *ns,
+    const struct store_consumer_key *key, store_consumer_fn fn, void *ctx);
+enum evdb_status sqlite_consumer_list(struct sqlite_conn *c, const char *ns,
+    int64_t limit, store_consumer_fn fn, void *ctx);
+enum evdb_status sqlite_consumer_delete(struct sqlite_conn *c, const char *ns,
+    const char *name, size_t name_len, int64_t *deleted);
+enum evdb_status sqlite_consumer_namespaces(struct sqlite_conn *c,
+    store_name_fn fn, void *ctx);
 
 /* sqlite_health.c: store_health(), as a probe that opens as many
  * descriptors on the namespace directory as a namespace needs. */

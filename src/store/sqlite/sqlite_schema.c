@@ -53,8 +53,17 @@ static const char *const namespace_migrations[] = {
 	"  last_activity_us INTEGER"
 	");"
 	"INSERT INTO stats VALUES (1, 0, 0, NULL);",
+	/* 1 -> 2: consumer checkpoints (sqlite_consumer.c) */
+	"CREATE TABLE consumer_checkpoints ("
+	"  name TEXT NOT NULL,"				/* [A-Za-z0-9:._-]{1,200} */
+	"  size INTEGER NOT NULL,"			/* consumer-group size; 0: none */
+	"  member INTEGER NOT NULL,"			/* 0 <= member < size, or 0 */
+	"  position INTEGER NOT NULL,"			/* global position handled */
+	"  updated_us INTEGER NOT NULL,"		/* time of the last commit */
+	"  PRIMARY KEY (name, size, member)"
+	") WITHOUT ROWID;",
 	/*
-	 * 1 -> 2: category reads filtered by type (EXTENSIONS.md section 4)
+	 * 2 -> 3: category reads filtered by type (EXTENSIONS.md section 4)
 	 * seek each type's messages in global order, instead of scanning the
 	 * category.  Built inside the migration's transaction on an existing
 	 * file: a one-off cost proportional to its size.
