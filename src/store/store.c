@@ -290,3 +290,22 @@ store_watch_close(struct store_watch *w)
 	if (w != NULL)
 		w->backend->watch_close(w);
 }
+
+/* ---- connection pool ---- */
+
+bool
+store_pool_stats(const struct store *st, struct store_pool_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (st->backend->pool_stats == NULL)
+		return false;
+	st->backend->pool_stats(st, out);
+	return true;
+}
+
+const char *
+store_conn_unavailable_why(const struct store_conn *c)
+{
+	return c->backend->conn_unavailable_why != NULL ?
+	    c->backend->conn_unavailable_why(c) : NULL;
+}

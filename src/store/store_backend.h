@@ -140,6 +140,12 @@ struct store_backend {
 	enum evdb_status (*watch_read)(struct store_watch *w,
 	    store_watch_fn fn, void *ctx);
 	void (*watch_close)(struct store_watch *w);
+
+	/* ---- connection pool (store_pool_stats) ---- */
+	/** Fills *out; NULL for a backend without a pool (SQLite). */
+	void (*pool_stats)(const struct store *st, struct store_pool_stats *out);
+	/** store_conn_unavailable_why; NULL when the backend has no such text. */
+	const char *(*conn_unavailable_why)(const struct store_conn *c);
 };
 
 /** The SQLite backend (src/store/sqlite/). */

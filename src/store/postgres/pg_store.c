@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/postgres/pg_internal.h"
 #include "core/timefmt.h"
@@ -39,8 +40,36 @@ pg_notice_ignore(void *arg, const char *message)
 {
 }
 
+/*
+ * True when a connection failure's text says the server had no free slot:
+ * SQLSTATE 53300, whose messages libpq hands over as text only at connect
+ * time ("sorry, too many clients already", "remaining connection slots are
+ * reserved ...", "too many connections for role/database ...").
+ */
+static bool
+pg_refused_text(const char *msg)
+{
+	return strstr(msg, "too many clients") != NULL ||
+	    strstr(msg, "remaining connection slots") != NULL ||
+	    strstr(msg, "too many connections") != NULL;
+}
+
+/* "evdb/<host>/<pid>/<role>", cut to PostgreSQL's 63 bytes. */
+static void
+pg_app_name(const char *role, char *out, size_t out_size)
+{
+	char host[64];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	host[strcspn(host, ".")] = '\0';	/* the short name */
+	snprintf(out, out_size, "evdb/%.32s/%ld/%s", host, (long)getpid(), role);
+}
+
 PGconn *
-pg_connect(struct pg_store *st, const char *app, char *err, size_t err_size)
+pg_connect(struct pg_store *st, const char *role, char *err, size_t err_size,
+    bool *refused)
 {
 	static const char *const keys[] = {
 		"dbname", "application_name", "connect_timeout", NULL
@@ -49,8 +78,11 @@ pg_connect(struct pg_store *st, const char *app, char *err, size_t err_size)
 	const char *sync;
 	PGresult *res;
 	PGconn *pg;
-	char sql[96];
+	char sql[96], app[64];
 
+	if (refused != NULL)
+		*refused = false;
+	pg_app_name(role, app, sizeof(app));
 	vals[0] = st->conninfo;
 	vals[1] = app;
 	vals[2] = PG_CONNECT_TIMEOUT;
@@ -59,11 +91,18 @@ pg_connect(struct pg_store *st, const char *app, char *err, size_t err_size)
 	pg = PQconnectdbParams(keys, vals, 1);
 	if (pg == NULL) {
 		snprintf(err, err_size, "out of memory");
+		atomic_fetch_add(&st->failures, 1);
 		return NULL;
 	}
 	if (PQstatus(pg) != CONNECTION_OK) {
 		snprintf(err, err_size, "%s", PQerrorMessage(pg));
 		PQfinish(pg);
+		atomic_fetch_add(&st->failures, 1);
+		if (pg_refused_text(err)) {
+			atomic_fetch_add(&st->refused, 1);
+			if (refused != NULL)
+				*refused = true;
+		}
 		return NULL;
 	}
 	/* NOTICEs (DROP ... IF EXISTS) are not for evdb's stderr. */
@@ -79,6 +118,7 @@ pg_connect(struct pg_store *st, const char *app, char *err, size_t err_size)
 		snprintf(err, err_size, "%s", PQerrorMessage(pg));
 		PQclear(res);
 		PQfinish(pg);
+		atomic_fetch_add(&st->failures, 1);
 		return NULL;
 	}
 	PQclear(res);
@@ -108,11 +148,17 @@ pg_prepared_forget(struct pg_conn *c)
 	c->nprepared = 0;
 }
 
+/* What a client is told when its host cannot get a connection slot. */
+#define PG_WHY_FULL "PostgreSQL has no free connection slot (max_connections" \
+	" reached): too many evdb hosts or workers for this database server;" \
+	" retry later (docs/deployment.md, \"Running several hosts\")"
+
 enum evdb_status
 pg_conn_ready(struct pg_conn *c)
 {
 	char err[400];
 	int64_t now;
+	bool refused;
 
 	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK && !c->broken)
 		return EVDB_OK;
@@ -129,7 +175,10 @@ pg_conn_ready(struct pg_conn *c)
 		    (long long)((c->retry_at_us - now) / 1000));
 		return EVDB_ERR_UNAVAILABLE;
 	}
-	c->pg = pg_connect(c->st, "evdb", err, sizeof(err));
+	if (c->in_request)
+		atomic_fetch_add(&c->st->waits, 1);
+	c->pg = pg_connect(c->st, "conn", err, sizeof(err), &refused);
+	c->why = refused ? PG_WHY_FULL : NULL;
 	if (c->pg == NULL) {
 		if (c->backoff_ms < PG_BACKOFF_MIN_MS)
 			c->backoff_ms = PG_BACKOFF_MIN_MS;
@@ -143,6 +192,9 @@ pg_conn_ready(struct pg_conn *c)
 	}
 	c->backoff_ms = 0;
 	c->retry_at_us = 0;
+	if (c->had_pg)
+		atomic_fetch_add(&c->st->reconnects, 1);
+	c->had_pg = true;
 	return EVDB_OK;
 }
 
@@ -374,6 +426,8 @@ pg_conn_close(struct store_conn *base)
 
 	if (c == NULL)
 		return;
+	if (c->in_request)
+		atomic_fetch_sub(&c->st->in_use, 1);
 	while ((e = c->cache) != NULL) {
 		c->cache = e->next;
 		free(e);
@@ -388,6 +442,8 @@ pg_conn_request_begin(struct store_conn *base)
 {
 	struct pg_conn *c = pg_conn_of(base);
 
+	if (!c->in_request)
+		atomic_fetch_add(&c->st->in_use, 1);
 	c->in_request = true;
 	c->request_serial++;
 }
@@ -397,8 +453,32 @@ pg_conn_request_end(struct store_conn *base)
 {
 	struct pg_conn *c = pg_conn_of(base);
 
+	if (c->in_request)
+		atomic_fetch_sub(&c->st->in_use, 1);
 	c->in_request = false;
 	c->request_serial++;
+}
+
+static const char *
+pg_conn_unavailable_why(const struct store_conn *base)
+{
+	return ((const struct pg_conn *)base)->why;
+}
+
+static void
+pg_pool_stats(const struct store *base, struct store_pool_stats *out)
+{
+	struct pg_store *st = (struct pg_store *)base;
+
+	out->open = atomic_load(&st->connections);
+	out->in_use = atomic_load(&st->in_use);
+	if (out->in_use > out->open)
+		out->in_use = out->open;	/* a worker between connects */
+	out->idle = out->open - out->in_use;
+	out->waits = atomic_load(&st->waits);
+	out->reconnects = atomic_load(&st->reconnects);
+	out->failures = atomic_load(&st->failures);
+	out->refused = atomic_load(&st->refused);
 }
 
 static const char *
@@ -520,4 +600,6 @@ const struct store_backend store_postgres_backend = {
 	.watch_remove = pg_watch_remove,
 	.watch_read = pg_watch_read,
 	.watch_close = pg_watch_close,
+	.pool_stats = pg_pool_stats,
+	.conn_unavailable_why = pg_conn_unavailable_why,
 };

@@ -290,4 +290,7 @@ const struct store_backend store_sqlite_backend = {
 	.watch_remove = sqlite_watch_remove,
 	.watch_read = sqlite_watch_read,
 	.watch_close = sqlite_watch_close,
+	/* Files, no server: no pool (store_pool_stats answers false). */
+	.pool_stats = NULL,
+	.conn_unavailable_why = NULL,
 };
