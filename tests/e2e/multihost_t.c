@@ -392,7 +392,7 @@ struct sub {
 };
 
 static struct sub *
-sub_open(struct harness *h, int host, const char *query)
+sub_open_as(struct harness *h, int host, const char *token, const char *query)
 {
 	struct sub *s = calloc(1, sizeof(*s));
 	struct sockaddr_in sin;
@@ -405,7 +405,7 @@ sub_open(struct harness *h, int host, const char *query)
 	sscanf(harness_url(h), "http://127.0.0.1:%d", &port);
 	n = snprintf(req, sizeof(req), "GET /subscribe?%s HTTP/1.0\r\n"
 	    "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
-	    "X-Evdb-Instance: %d\r\n\r\n", query, ADM, host);
+	    "X-Evdb-Instance: %d\r\n\r\n", query, token, host);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -415,6 +415,12 @@ sub_open(struct harness *h, int host, const char *query)
 	    send(s->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		s->closed = 1;
 	return s;
+}
+
+static struct sub *
+sub_open(struct harness *h, int host, const char *query)
+{
+	return sub_open_as(h, host, ADM, query);
 }
 
 /* Parses the complete frames in s->buf. */
@@ -777,6 +783,7 @@ test_namespaces(struct harness *h, struct hconn *c)
 {
 	struct json_object *j;
 	char msg[512], *tok;
+	struct sub *sub;
 	long st;
 	int64_t t0, took = -1;
 
@@ -793,6 +800,10 @@ test_namespaces(struct harness *h, struct hconn *c)
 	ok(st == 200 && jpath_len(j, "") == 1, "and reads on host 3: %ld %s", st,
 	    msg);
 	json_object_put(j);
+	sub = sub_open_as(h, 1, tok, "stream=a-1");
+	sub_pump(sub, 1, WAIT_MS);
+	ok(sub->status == 200 && sub->npokes == 1, "a subscriber of it on host 1"
+	    " gets its message (%d, %zu pokes)", sub->status, sub->npokes);
 	j = call(c, 2, ADM, "[\"ns.delete\",\"mh-tenant\"]", &st, msg, sizeof(msg));
 	json_object_put(j);
 	t0 = now_ms();
@@ -808,6 +819,10 @@ test_namespaces(struct harness *h, struct hconn *c)
 	}
 	ok(took >= 0 && took < 1000, "its token is refused on host 3 within a"
 	    " second (%lld ms): %ld %s", (long long)took, st, msg);
+	sub_pump(sub, 2, WAIT_MS);
+	ok(sub->closed, "and host 1 ends its subscriber's stream (after %lld ms)",
+	    (long long)(now_ms() - t0));
+	sub_close(sub);
 	free(tok);
 }
 
@@ -970,8 +985,10 @@ test_kill_host(struct harness *h, struct hconn *c)
 	atomic_int stop = 0;
 	struct json_object *j;
 	long st;
-	int before, i, served = 0;
+	int before, i, served = 0, acked0, inorder;
+	struct sub *sub;
 
+	sub = sub_open(h, 1, "stream=kill-0");
 	load_start(h, w, t, &stop, "kill");
 	ok(load_progress(w, 0), "writers spread over 3 hosts are writing");
 	ok(harness_instance_signal(h, 2, SIGKILL) == 0, "kill -9 of host 2");
@@ -1010,7 +1027,18 @@ test_kill_host(struct harness *h, struct hconn *c)
 		}
 		ok(seen, "it rejoins: the restarted host 2 serves unpinned writes");
 	}
+	acked0 = atomic_load(&w[0].acked);
 	load_finish(h, w, t, &stop, "kill -9 of one host under load");
+	/* The stream kill-0 now holds at least acked0 messages. */
+	sub_pump(sub, (size_t)acked0, WAIT_MS);
+	for (i = 0, inorder = 1; (size_t)i < sub->npokes; i++)
+		if (sub->pokes[i].pos != i)
+			inorder = 0;
+	ok(!sub->closed && inorder && sub->npokes >= (size_t)acked0,
+	    "an SSE stream on host 1 lived through the kill of host 2: %zu pokes"
+	    " for kill-0's %d acknowledged writes, each once, in order",
+	    sub->npokes, acked0);
+	sub_close(sub);
 }
 
 static void
