@@ -67,6 +67,8 @@ struct pg_store {
 	atomic_llong reconnects;	/* connects after a lost connection */
 	atomic_llong failures;		/* failed connection attempts */
 	atomic_llong refused;		/* of those: the server was full */
+	atomic_llong connected_us;	/* time of the last successful
+					 * connect by any connection */
 	bool bytewise;			/* the database's collation sorts text
 					 * by bytes (C, POSIX, C.UTF-8) */
 	pthread_mutex_t queues_mu;	/* guards queues */
@@ -95,7 +97,10 @@ struct pg_conn {
 					 * unavailability, or NULL (static) */
 	char **prepared;		/* names of the statements prepared on pg */
 	size_t nprepared;		/* entries of prepared */
-	int64_t retry_at_us;		/* no reconnect attempt before this time */
+	int64_t retry_at_us;		/* no reconnect attempt before this time,
+					 * unless another connection of the
+					 * store connected since failed_us */
+	int64_t failed_us;		/* time of the last failed attempt */
 	int backoff_ms;			/* the next back-off step */
 	struct pg_ns *cache;		/* namespaces looked up so far */
 	bool in_request;		/* between request_begin and _end */

@@ -7,7 +7,10 @@
  * server goes away, the next call finds the connection bad, and tries once
  * to reconnect; while attempts fail, calls answer EVDB_ERR_UNAVAILABLE at
  * once, without a network wait, until the back-off (doubling from
- * PG_BACKOFF_MIN_MS to PG_BACKOFF_MAX_MS) allows the next attempt.  A
+ * PG_BACKOFF_MIN_MS to PG_BACKOFF_MAX_MS) allows the next attempt, or
+ * until another connection of the process has connected since this one's
+ * last failure: then the server is back, and every worker tries at once
+ * rather than answering 503 for the rest of its own back-off.  A
  * connection attempt itself is bounded by connect_timeout.
  */
 #include "config.h"
@@ -169,7 +172,8 @@ pg_conn_ready(struct pg_conn *c)
 	}
 	pg_prepared_forget(c);
 	now = timefmt_now_us();
-	if (now < c->retry_at_us) {
+	if (now < c->retry_at_us &&
+	    atomic_load(&c->st->connected_us) <= c->failed_us) {
 		snprintf(c->errmsg, sizeof(c->errmsg),
 		    "PostgreSQL is unavailable (next attempt in %lld ms)",
 		    (long long)((c->retry_at_us - now) / 1000));
@@ -183,6 +187,7 @@ pg_conn_ready(struct pg_conn *c)
 		if (c->backoff_ms < PG_BACKOFF_MIN_MS)
 			c->backoff_ms = PG_BACKOFF_MIN_MS;
 		c->retry_at_us = now + (int64_t)c->backoff_ms * 1000;
+		c->failed_us = timefmt_now_us();
 		c->backoff_ms *= 2;
 		if (c->backoff_ms > PG_BACKOFF_MAX_MS)
 			c->backoff_ms = PG_BACKOFF_MAX_MS;
@@ -192,6 +197,7 @@ pg_conn_ready(struct pg_conn *c)
 	}
 	c->backoff_ms = 0;
 	c->retry_at_us = 0;
+	atomic_store(&c->st->connected_us, timefmt_now_us());
 	if (c->had_pg)
 		atomic_fetch_add(&c->st->reconnects, 1);
 	c->had_pg = true;
