@@ -57,8 +57,10 @@ auth_request(struct request *r)
 		}
 	} else if (rs == EVDB_ERR_UNAVAILABLE) {
 		/* The database is down or restarting: retry soon (PostgreSQL). */
-		request_send_error(r, 503, "BACKEND_UNAVAILABLE",
-		    "The database is unavailable, retry later", NULL);
+		const char *why = store_conn_unavailable_why(r->store);
+
+		request_send_error(r, 503, "BACKEND_UNAVAILABLE", why != NULL ?
+		    why : "The database is unavailable, retry later", NULL);
 		return false;
 	} else if (rs != EVDB_ERR_NOT_FOUND) {
 		log_error(r->log, "req=%s auth: registry lookup failed: %s",

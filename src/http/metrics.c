@@ -173,6 +173,35 @@ metrics_render_files(struct buf *out, const char *data_dir)
 	closedir(d);
 }
 
+/* The store's connection pool (PostgreSQL; docs/operations.md). */
+static void
+metrics_render_pool(struct buf *out, const struct store_pool_stats *p)
+{
+	buf_printf(out, "# HELP evdb_store_pool_connections Database connections of this"
+	    " process, by state.\n"
+	    "# TYPE evdb_store_pool_connections gauge\n"
+	    "evdb_store_pool_connections{state=\"in_use\"} %lld\n"
+	    "evdb_store_pool_connections{state=\"idle\"} %lld\n"
+	    "# HELP evdb_store_pool_waits_total Requests that waited for a database"
+	    " connection to be opened.\n"
+	    "# TYPE evdb_store_pool_waits_total counter\n"
+	    "evdb_store_pool_waits_total %lld\n"
+	    "# HELP evdb_store_pool_reconnects_total Database connections opened again"
+	    " after one was lost.\n"
+	    "# TYPE evdb_store_pool_reconnects_total counter\n"
+	    "evdb_store_pool_reconnects_total %lld\n"
+	    "# HELP evdb_store_pool_connect_failures_total Failed database connection"
+	    " attempts.\n"
+	    "# TYPE evdb_store_pool_connect_failures_total counter\n"
+	    "evdb_store_pool_connect_failures_total %lld\n"
+	    "# HELP evdb_store_pool_refused_total Connection attempts the database"
+	    " refused for want of a free slot (max_connections).\n"
+	    "# TYPE evdb_store_pool_refused_total counter\n"
+	    "evdb_store_pool_refused_total %lld\n",
+	    (long long)p->in_use, (long long)p->idle, (long long)p->waits,
+	    (long long)p->reconnects, (long long)p->failures, (long long)p->refused);
+}
+
 void
 metrics_render(struct metrics *m, const struct metrics_gauges *g, struct buf *out)
 {
@@ -259,6 +288,8 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g, struct buf *ou
 	    "# TYPE evdb_requests_parked_total counter\n"
 	    "evdb_requests_parked_total %llu\n",
 	    metrics_get(&m->abandoned), metrics_get(&m->parked));
+	if (g->has_pool)
+		metrics_render_pool(out, &g->pool);
 	if (g->data_dir != NULL)
 		metrics_render_files(out, g->data_dir);
 }

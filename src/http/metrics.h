@@ -25,6 +25,8 @@ struct metrics_gauges {
 	int64_t sqlite_connections;	/* open SQLite connections */
 	int64_t checkpoints;		/* WAL checkpoints run */
 	const char *data_dir;		/* for the namespace file sizes */
+	bool has_pool;			/* the store keeps a connection pool */
+	struct store_pool_stats pool;	/* its figures, when has_pool */
 };
 
 /** A new, zeroed set of counters; never NULL. */

@@ -117,6 +117,10 @@ rpc_fail_store(struct rpc_call *call, enum evdb_status st, const char *what)
 		return rpc_fail(call, RPC_BACKEND_BUSY,
 		    "Failed to %s: database is busy, retry later", what);
 	case EVDB_ERR_UNAVAILABLE:
+		if (store_conn_unavailable_why(call->req->store) != NULL)
+			return rpc_fail(call, RPC_BACKEND_UNAVAILABLE,
+			    "Failed to %s: %s", what,
+			    store_conn_unavailable_why(call->req->store));
 		return rpc_fail(call, RPC_BACKEND_UNAVAILABLE,
 		    "Failed to %s: the database is unavailable, retry later", what);
 	case EVDB_ERR_INVALID:

@@ -322,6 +322,7 @@ void
 rpc_sys_health(struct rpc_call *call)
 {
 	const struct store *st = store_conn_store(call->req->store);
+	struct store_pool_stats pool;
 	char why[256];
 
 	/* Not "ok" over a store that cannot open its files (as /health). */
@@ -333,6 +334,14 @@ rpc_sys_health(struct rpc_call *call)
 	json_out_cstr(call->out, store_backend_name(st));
 	buf_puts(call->out, ",\"connections\":");
 	json_out_int(call->out, store_connection_count(st));
+	if (store_pool_stats(st, &pool)) {
+		buf_printf(call->out, ",\"pool\":{\"failures\":%lld,\"idle\":%lld,"
+		    "\"inUse\":%lld,\"open\":%lld,\"reconnects\":%lld,"
+		    "\"refused\":%lld,\"waits\":%lld}", (long long)pool.failures,
+		    (long long)pool.idle, (long long)pool.in_use,
+		    (long long)pool.open, (long long)pool.reconnects,
+		    (long long)pool.refused, (long long)pool.waits);
+	}
 	buf_puts(call->out, ",\"status\":\"ok\",\"subscribers\":");
 	json_out_int(call->out, hub_subscriber_count(call->req->hub));
 	buf_puts(call->out, ",\"version\":");

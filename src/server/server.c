@@ -85,6 +85,7 @@ server_gauges(const void *ctx, struct metrics_gauges *g)
 	g->sqlite_connections = store_connection_count(srv->store);
 	g->checkpoints = store_checkpoint_count(srv->store);
 	g->data_dir = srv->settings->data_dir;
+	g->has_pool = store_pool_stats(srv->store, &g->pool);
 }
 
 static int64_t

@@ -414,3 +414,22 @@ store_consumer_namespaces(struct store_conn *c, store_name_fn fn, void *ctx)
 {
 	return c->backend->consumer_namespaces(c, fn, ctx);
 }
+
+/* ---- connection pool ---- */
+
+bool
+store_pool_stats(const struct store *st, struct store_pool_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (st->backend->pool_stats == NULL)
+		return false;
+	st->backend->pool_stats(st, out);
+	return true;
+}
+
+const char *
+store_conn_unavailable_why(const struct store_conn *c)
+{
+	return c->backend->conn_unavailable_why != NULL ?
+	    c->backend->conn_unavailable_why(c) : NULL;
+}

@@ -750,4 +750,39 @@ typedef enum evdb_status (*store_name_fn)(void *ctx, const char *ns);
 enum evdb_status store_consumer_namespaces(struct store_conn *c,
     store_name_fn fn, void *ctx);
 
+/* ---- connection pool (issue 10: several hosts on one database) ----
+ *
+ * A backend that talks to a database server (PostgreSQL) holds a bounded
+ * set of connections per process: one per store_conn (a worker thread, the
+ * SSE hub) and one per watch, opened on first use and reopened after a
+ * loss.  These figures let an operator size max_connections for N hosts.
+ */
+
+/** What store_pool_stats() reports; counters run from the store's open. */
+struct store_pool_stats {
+	int64_t open;		/* connections open now */
+	int64_t in_use;		/* of those, serving a request now */
+	int64_t idle;		/* open - in_use */
+	int64_t waits;		/* requests that had to wait for a connection
+				 * to be opened (first use, or after a loss) */
+	int64_t reconnects;	/* connections opened again after a loss */
+	int64_t failures;	/* connection attempts that failed */
+	int64_t refused;	/* of those, refused because the server had no
+				 * free slot (max_connections) */
+};
+
+/**
+ * Fills *out and returns true when st's backend keeps a connection pool;
+ * false (and *out zeroed) when it does not (SQLite: files, no server).
+ * Thread-safe; the figures are read without a lock, each one exact.
+ */
+bool store_pool_stats(const struct store *st, struct store_pool_stats *out);
+
+/**
+ * When the last call on c failed with EVDB_ERR_UNAVAILABLE for a reason the
+ * client can act on, a sentence for the client saying so (owned by c, valid
+ * until the next call on c; no host names or paths); otherwise NULL.
+ */
+const char *store_conn_unavailable_why(const struct store_conn *c);
+
 #endif /* EVDB_STORE_H */

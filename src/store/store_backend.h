@@ -170,6 +170,12 @@ struct store_backend {
 	    int64_t *deleted);
 	enum evdb_status (*consumer_namespaces)(struct store_conn *c,
 	    store_name_fn fn, void *ctx);
+
+	/* ---- connection pool (store_pool_stats) ---- */
+	/** Fills *out; NULL for a backend without a pool (SQLite). */
+	void (*pool_stats)(const struct store *st, struct store_pool_stats *out);
+	/** store_conn_unavailable_why; NULL when the backend has no such text. */
+	const char *(*conn_unavailable_why)(const struct store_conn *c);
 };
 
 /** The SQLite backend (src/store/sqlite/). */

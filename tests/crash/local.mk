@@ -20,3 +20,9 @@ EXTRA_DIST += tests/crash/crash-loop tests/crash/crash_loop.sh
 # through the API and through psql on message_store.messages.
 TESTS += tests/crash/crash_loop_pg.sh
 EXTRA_DIST += tests/crash/crash_loop_pg.sh
+
+# The crash loop over three evdb hosts on one PostgreSQL (issue 10):
+# CRASH_INSTANCES=3, kill -9 of a random host (the others must serve on),
+# of nginx, of every host, and of PostgreSQL itself.
+TESTS += tests/crash/crash_loop_multihost.sh
+EXTRA_DIST += tests/crash/crash_loop_multihost.sh

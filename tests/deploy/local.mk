@@ -9,3 +9,8 @@ DEPLOY_TESTS = tests/deploy/install.sh
 
 TESTS += $(DEPLOY_TESTS)
 EXTRA_DIST += $(DEPLOY_TESTS)
+
+# several_hosts.sh: the commands of docs/deployment.md "Running several
+# hosts" (evdb-local pg start, start --instances 3, stop), run as written.
+TESTS += tests/deploy/several_hosts.sh
+EXTRA_DIST += tests/deploy/several_hosts.sh

@@ -43,6 +43,9 @@
  */
 static struct harness *volatile harness_live;
 
+/* The instances count harness_start_instances_with hands to the start. */
+static int h_instances_wanted = 1;
+
 /* ---------------------------------------------------------------------- */
 /* Memory */
 
@@ -463,7 +466,7 @@ harness_keeps_key_order(struct harness *h)
 static int
 harness_try_start(struct harness *h, const char *startlog)
 {
-	char *argv[16];
+	char *argv[20], inst[16];
 	const char *workers;
 	int i = 0, rc;
 
@@ -491,6 +494,11 @@ harness_try_start(struct harness *h, const char *startlog)
 	if (h->store != NULL) {
 		argv[i++] = "--store";
 		argv[i++] = h->store;
+	}
+	if (h->instances > 1) {
+		snprintf(inst, sizeof(inst), "%d", h->instances);
+		argv[i++] = "--instances";
+		argv[i++] = inst;
 	}
 	argv[i] = NULL;
 
@@ -524,6 +532,7 @@ harness_start_with(harness_ok_fn okf, harness_diag_fn diagf)
 	const char *src, *build, *tmpdir, *env;
 	char *startlog, *tmpl;
 	int attempt, timeout;
+	int instances = h_instances_wanted;
 	int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGSEGV, SIGABRT,
 	    SIGBUS, SIGFPE };
 	size_t i;
@@ -543,6 +552,7 @@ harness_start_with(harness_ok_fn okf, harness_diag_fn diagf)
 	h = xmalloc(sizeof(*h));
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
+	h->instances = instances;
 	h->okf = okf;
 	h->diagf = diagf;
 	h->keep = (env = getenv("EVDB_E2E_KEEP")) != NULL && *env == '1';
@@ -689,6 +699,12 @@ harness_stop(struct harness *h)
 	free(h->evdb_bin);
 	free(h->portstr);
 	free(h->stoplog);
+	for (i = 0; i < HARNESS_MAX_INSTANCES; i++) {
+		size_t k;
+
+		for (k = 0; h->inst_argv[i][k] != NULL; k++)
+			free(h->inst_argv[i][k]);
+	}
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
@@ -705,3 +721,158 @@ harness_datadir(const struct harness *h)
 	return h->datadir;
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* Several instances (harness.h) */
+
+struct harness *
+harness_start_instances_with(harness_ok_fn okf, harness_diag_fn diagf,
+    int instances)
+{
+	if (instances < 1 || instances > HARNESS_MAX_INSTANCES)
+		harness_bail("e2e harness: %d instances (1 to %d)", instances,
+		    HARNESS_MAX_INSTANCES);
+	h_instances_wanted = instances;
+	return harness_start_with(okf, diagf);
+}
+
+int
+harness_instances(const struct harness *h)
+{
+	return h->instances;
+}
+
+/* The file instance i of h names by suffix ("pid", "sock", "out"). */
+static char *
+harness_instance_file(const struct harness *h, int i, const char *dir,
+    const char *ext)
+{
+	if (h->instances == 1)
+		return xasprintf("%s/%s/evdb.%s", h->datadir, dir, ext);
+	return xasprintf("%s/%s/evdb-%d.%s", h->datadir, dir, i, ext);
+}
+
+pid_t
+harness_instance_pid(struct harness *h, int i)
+{
+	char *path = harness_instance_file(h, i, "run", "pid");
+	FILE *f = fopen(path, "r");
+	long pid = -1;
+
+	free(path);
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = -1;
+	fclose(f);
+	return (pid_t)pid;
+}
+
+/* 1 while process pid exists and is not a zombie. */
+static int
+harness_pid_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	int alive = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) != NULL && (p = strrchr(buf, ')')) != NULL)
+		alive = p[1] == ' ' && p[2] != 'Z';
+	fclose(f);
+	return alive;
+}
+
+int
+harness_instance_signal(struct harness *h, int i, int sig)
+{
+	char path[64], buf[8192];
+	char **argv;
+	pid_t pid = harness_instance_pid(h, i);
+	size_t n = 0, off, k = 0;
+	int fd, status, waited;
+	ssize_t r;
+
+	if (i < 1 || i > h->instances || pid <= 0 || !harness_pid_alive(pid))
+		return -1;
+	argv = h->inst_argv[i - 1];
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		while (n < sizeof(buf) - 1 &&
+		    (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+			n += (size_t)r;
+		close(fd);
+		buf[n] = '\0';
+		for (k = 0; argv[k] != NULL; k++) {
+			free(argv[k]);
+			argv[k] = NULL;
+		}
+		for (off = 0, k = 0; off < n && k < 63; off += strlen(buf + off) + 1)
+			argv[k++] = xstrdup(buf + off);
+		argv[k] = NULL;
+	}
+	if (kill(pid, sig) != 0)
+		return -1;
+	if (sig != SIGKILL && sig != SIGTERM)
+		return 0;
+	for (waited = 0; waited < 100 && harness_pid_alive(pid); waited++) {
+		(void)waitpid(pid, &status, WNOHANG);	/* ours, once restarted */
+		usleep(100000);
+	}
+	(void)waitpid(pid, &status, WNOHANG);
+	return harness_pid_alive(pid) ? -1 : 0;
+}
+
+int
+harness_instance_restart(struct harness *h, int i)
+{
+	char **argv = i >= 1 && i <= h->instances ? h->inst_argv[i - 1] : NULL;
+	char *out, *pin;
+	const char *hdr[2];
+	struct http_resp r;
+	pid_t pid;
+	int tries, fd;
+
+	if (argv == NULL || argv[0] == NULL) {
+		h->diagf("instance %d: no command line to restart it with", i);
+		return -1;
+	}
+	out = harness_instance_file(h, i, "log", "out");
+	if ((pid = fork()) == -1) {
+		free(out);
+		return -1;
+	}
+	if (pid == 0) {
+		if ((fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600)) != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if ((fd = open("/dev/null", O_RDONLY)) != -1)
+			dup2(fd, 0);
+		setenv("EVDB_TOKEN", HARNESS_ADMIN_TOKEN, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	free(out);
+	if (h->nextra < HARNESS_MAX_EXTRA)
+		h->extra[h->nextra++] = pid;
+	pin = xasprintf("X-Evdb-Instance: %d", i);
+	hdr[0] = pin;
+	hdr[1] = NULL;
+	for (tries = 0; tries < 150; tries++) {
+		memset(&r, 0, sizeof(r));
+		if (http_get(h, "/health", hdr, &r) == 0 && r.status == 200) {
+			http_resp_free(&r);
+			free(pin);
+			return 0;
+		}
+		http_resp_free(&r);
+		usleep(100000);
+	}
+	free(pin);
+	h->diagf("instance %d (pid %ld) did not answer /health within 15 s", i,
+	    (long)pid);
+	return -1;
+}

@@ -312,4 +312,43 @@ char		*fcgi_request_bytes(struct harness *h, const char *path,
 /** A free loopback TCP port (bind 127.0.0.1:0, read, close), or -1. */
 int		 harness_free_port(void);
 
+/*
+ * Several evdb hosts (issue 10).  harness_start_instances(n) starts the
+ * stack with "evdb-local start --instances n": n evdb processes behind one
+ * nginx upstream, on the store harness_start would pick (give them
+ * PostgreSQL: EVDB_E2E_PGDIR or EVDB_E2E_STORE).  Instances are numbered
+ * from 1.  A request with "X-Evdb-Instance: i" reaches instance i only.
+ */
+struct harness	*harness_start_instances_with(harness_ok_fn okf,
+		    harness_diag_fn diagf, int instances);
+#define harness_start_instances(n) \
+	harness_start_instances_with(ok, tap_diag, (n))
+
+/** The number of instances the stack runs (1 for harness_start). */
+int		 harness_instances(const struct harness *h);
+
+/** The pid of instance i as its pid file says, or -1. */
+pid_t		 harness_instance_pid(struct harness *h, int i);
+
+/**
+ * Sends sig to instance i (remembering its command line for
+ * harness_instance_restart) and, for SIGKILL and SIGTERM, waits up to 10 s
+ * for it to be gone.  Returns 0, or -1 when it is not running.
+ */
+int		 harness_instance_signal(struct harness *h, int i, int sig);
+
+/**
+ * Starts instance i again, with the command line and environment it had,
+ * after harness_instance_signal stopped it; waits until it answers GET
+ * /health pinned to it.  Returns 0, or -1 with diagnostics.
+ */
+int		 harness_instance_restart(struct harness *h, int i);
+
+/**
+ * hconn_rpc pinned to instance i ("X-Evdb-Instance: i"); instance 0 lets
+ * nginx choose.  Fills *out (caller frees).  Returns 0 when an answer came.
+ */
+int		 hconn_rpc_to(struct hconn *c, int instance, const char *token,
+		    const char *body, struct http_resp *out);
+
 #endif /* EVDB_E2E_HARNESS_H */

@@ -343,6 +343,25 @@ hconn_rpc(struct hconn *c, const char *token, const char *body,
 	return rc;
 }
 
+int
+hconn_rpc_to(struct hconn *c, int instance, const char *token,
+    const char *body, struct http_resp *out)
+{
+	const char *hdr[4] = { NULL, NULL, NULL, NULL };
+	char *auth = NULL, *pin = NULL;
+	int rc, n = 0;
+
+	if (token != NULL)
+		hdr[n++] = auth = xasprintf("Authorization: Bearer %s", token);
+	hdr[n++] = "Content-Type: application/json";
+	if (instance > 0)
+		hdr[n++] = pin = xasprintf("X-Evdb-Instance: %d", instance);
+	rc = hconn_request(c, "POST", "/rpc", hdr, body, strlen(body), out);
+	free(auth);
+	free(pin);
+	return rc;
+}
+
 char *
 http_raw_exchange(struct harness *h, const void *req, size_t len, int shut_wr,
     int timeout_ms, size_t *outlen)

@@ -20,6 +20,7 @@
 #include "harness.h"
 
 #define HARNESS_MAX_EXTRA	8	/* extra evdb processes per harness */
+#define HARNESS_MAX_INSTANCES	16	/* evdb-local --instances at most */
 #define HARNESS_START_TRIES	3	/* ports tried before giving up */
 #define HARNESS_CMD_TIMEOUT	120	/* seconds for one evdb-local run */
 #define HARNESS_PARSE_DEPTH	1024	/* json-c nesting limit for answers */
@@ -62,6 +63,9 @@ struct harness {
 	size_t		 nobj;		/* used entries of objs */
 	size_t		 capobj;	/* allocated entries of objs */
 	pthread_mutex_t	 lock;		/* guards mem and objs */
+	int		 instances;	/* evdb-local --instances */
+	char		*inst_argv[HARNESS_MAX_INSTANCES][64]; /* the command
+					 * line of each signalled instance */
 };
 
 /* A growable byte buffer for curl's callbacks. */

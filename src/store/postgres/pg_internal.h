@@ -65,6 +65,13 @@ struct pg_store {
 	enum durability durability;	/* -> synchronous_commit */
 	struct log *log;		/* borrowed */
 	atomic_llong connections;	/* PGconns open in this process */
+	atomic_llong in_use;		/* store_conns inside a request */
+	atomic_llong waits;		/* requests that waited for a connect */
+	atomic_llong reconnects;	/* connects after a lost connection */
+	atomic_llong failures;		/* failed connection attempts */
+	atomic_llong refused;		/* of those: the server was full */
+	atomic_llong connected_us;	/* time of the last successful
+					 * connect by any connection */
 	bool bytewise;			/* the database's collation sorts text
 					 * by bytes (C, POSIX, C.UTF-8) */
 	pthread_mutex_t queues_mu;	/* guards queues */
@@ -87,9 +94,16 @@ struct pg_conn {
 	PGconn *pg;			/* this thread's connection, or NULL */
 	bool broken;			/* pg failed at the connection level:
 					 * replace it before the next use */
+	bool had_pg;			/* a connection was open once: the
+					 * next connect is a reconnect */
+	const char *why;		/* client text of the last
+					 * unavailability, or NULL (static) */
 	char **prepared;		/* names of the statements prepared on pg */
 	size_t nprepared;		/* entries of prepared */
-	int64_t retry_at_us;		/* no reconnect attempt before this time */
+	int64_t retry_at_us;		/* no reconnect attempt before this time,
+					 * unless another connection of the
+					 * store connected since failed_us */
+	int64_t failed_us;		/* time of the last failed attempt */
 	int backoff_ms;			/* the next back-off step */
 	struct pg_ns *cache;		/* namespaces looked up so far */
 	bool in_request;		/* between request_begin and _end */
@@ -111,9 +125,15 @@ pg_conn_of(struct store_conn *c)
 }
 
 /* pg_store.c */
-/** Opens a PGconn with evdb's settings (application_name = app). */
-PGconn *pg_connect(struct pg_store *st, const char *app, char *err,
-    size_t err_size);
+/**
+ * Opens a PGconn with evdb's settings.  role names what it serves ("conn"
+ * for a store_conn, "watch" for a watch's listener): application_name is
+ * evdb/<hostname>/<pid>/<role>, so that pg_stat_activity shows every host.
+ * A failure is counted in st (failures, refused); *refused (may be NULL)
+ * says whether the server refused for want of a free slot.
+ */
+PGconn *pg_connect(struct pg_store *st, const char *role, char *err,
+    size_t err_size, bool *refused);
 /** Closes a PGconn opened by pg_connect; accepts NULL. */
 void pg_disconnect(struct pg_store *st, PGconn *pg);
 /**

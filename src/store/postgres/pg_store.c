@@ -7,7 +7,10 @@
  * server goes away, the next call finds the connection bad, and tries once
  * to reconnect; while attempts fail, calls answer EVDB_ERR_UNAVAILABLE at
  * once, without a network wait, until the back-off (doubling from
- * PG_BACKOFF_MIN_MS to PG_BACKOFF_MAX_MS) allows the next attempt.  A
+ * PG_BACKOFF_MIN_MS to PG_BACKOFF_MAX_MS) allows the next attempt, or
+ * until another connection of the process has connected since this one's
+ * last failure: then the server is back, and every worker tries at once
+ * rather than answering 503 for the rest of its own back-off.  A
  * connection attempt itself is bounded by connect_timeout.
  */
 #include "config.h"
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/postgres/pg_internal.h"
 #include "core/timefmt.h"
@@ -39,8 +43,36 @@ pg_notice_ignore(void *arg, const char *message)
 {
 }
 
+/*
+ * True when a connection failure's text says the server had no free slot:
+ * SQLSTATE 53300, whose messages libpq hands over as text only at connect
+ * time ("sorry, too many clients already", "remaining connection slots are
+ * reserved ...", "too many connections for role/database ...").
+ */
+static bool
+pg_refused_text(const char *msg)
+{
+	return strstr(msg, "too many clients") != NULL ||
+	    strstr(msg, "remaining connection slots") != NULL ||
+	    strstr(msg, "too many connections") != NULL;
+}
+
+/* "evdb/<host>/<pid>/<role>", cut to PostgreSQL's 63 bytes. */
+static void
+pg_app_name(const char *role, char *out, size_t out_size)
+{
+	char host[64];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	host[strcspn(host, ".")] = '\0';	/* the short name */
+	snprintf(out, out_size, "evdb/%.32s/%ld/%s", host, (long)getpid(), role);
+}
+
 PGconn *
-pg_connect(struct pg_store *st, const char *app, char *err, size_t err_size)
+pg_connect(struct pg_store *st, const char *role, char *err, size_t err_size,
+    bool *refused)
 {
 	static const char *const keys[] = {
 		"dbname", "application_name", "connect_timeout", NULL
@@ -49,8 +81,11 @@ pg_connect(struct pg_store *st, const char *app, char *err, size_t err_size)
 	const char *sync;
 	PGresult *res;
 	PGconn *pg;
-	char sql[96];
+	char sql[96], app[64];
 
+	if (refused != NULL)
+		*refused = false;
+	pg_app_name(role, app, sizeof(app));
 	vals[0] = st->conninfo;
 	vals[1] = app;
 	vals[2] = PG_CONNECT_TIMEOUT;
@@ -59,11 +94,18 @@ pg_connect(struct pg_store *st, const char *app, char *err, size_t err_size)
 	pg = PQconnectdbParams(keys, vals, 1);
 	if (pg == NULL) {
 		snprintf(err, err_size, "out of memory");
+		atomic_fetch_add(&st->failures, 1);
 		return NULL;
 	}
 	if (PQstatus(pg) != CONNECTION_OK) {
 		snprintf(err, err_size, "%s", PQerrorMessage(pg));
 		PQfinish(pg);
+		atomic_fetch_add(&st->failures, 1);
+		if (pg_refused_text(err)) {
+			atomic_fetch_add(&st->refused, 1);
+			if (refused != NULL)
+				*refused = true;
+		}
 		return NULL;
 	}
 	/* NOTICEs (DROP ... IF EXISTS) are not for evdb's stderr. */
@@ -79,6 +121,7 @@ pg_connect(struct pg_store *st, const char *app, char *err, size_t err_size)
 		snprintf(err, err_size, "%s", PQerrorMessage(pg));
 		PQclear(res);
 		PQfinish(pg);
+		atomic_fetch_add(&st->failures, 1);
 		return NULL;
 	}
 	PQclear(res);
@@ -108,11 +151,17 @@ pg_prepared_forget(struct pg_conn *c)
 	c->nprepared = 0;
 }
 
+/* What a client is told when its host cannot get a connection slot. */
+#define PG_WHY_FULL "PostgreSQL has no free connection slot (max_connections" \
+	" reached): too many evdb hosts or workers for this database server;" \
+	" retry later (docs/deployment.md, \"Running several hosts\")"
+
 enum evdb_status
 pg_conn_ready(struct pg_conn *c)
 {
 	char err[400];
 	int64_t now;
+	bool refused;
 
 	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK && !c->broken)
 		return EVDB_OK;
@@ -123,17 +172,22 @@ pg_conn_ready(struct pg_conn *c)
 	}
 	pg_prepared_forget(c);
 	now = timefmt_now_us();
-	if (now < c->retry_at_us) {
+	if (now < c->retry_at_us &&
+	    atomic_load(&c->st->connected_us) <= c->failed_us) {
 		snprintf(c->errmsg, sizeof(c->errmsg),
 		    "PostgreSQL is unavailable (next attempt in %lld ms)",
 		    (long long)((c->retry_at_us - now) / 1000));
 		return EVDB_ERR_UNAVAILABLE;
 	}
-	c->pg = pg_connect(c->st, "evdb", err, sizeof(err));
+	if (c->in_request)
+		atomic_fetch_add(&c->st->waits, 1);
+	c->pg = pg_connect(c->st, "conn", err, sizeof(err), &refused);
+	c->why = refused ? PG_WHY_FULL : NULL;
 	if (c->pg == NULL) {
 		if (c->backoff_ms < PG_BACKOFF_MIN_MS)
 			c->backoff_ms = PG_BACKOFF_MIN_MS;
 		c->retry_at_us = now + (int64_t)c->backoff_ms * 1000;
+		c->failed_us = timefmt_now_us();
 		c->backoff_ms *= 2;
 		if (c->backoff_ms > PG_BACKOFF_MAX_MS)
 			c->backoff_ms = PG_BACKOFF_MAX_MS;
@@ -143,6 +197,10 @@ pg_conn_ready(struct pg_conn *c)
 	}
 	c->backoff_ms = 0;
 	c->retry_at_us = 0;
+	atomic_store(&c->st->connected_us, timefmt_now_us());
+	if (c->had_pg)
+		atomic_fetch_add(&c->st->reconnects, 1);
+	c->had_pg = true;
 	return EVDB_OK;
 }
 
@@ -391,6 +449,8 @@ pg_conn_close(struct store_conn *base)
 
 	if (c == NULL)
 		return;
+	if (c->in_request)
+		atomic_fetch_sub(&c->st->in_use, 1);
 	while ((e = c->cache) != NULL) {
 		c->cache = e->next;
 		free(e);
@@ -405,6 +465,8 @@ pg_conn_request_begin(struct store_conn *base)
 {
 	struct pg_conn *c = pg_conn_of(base);
 
+	if (!c->in_request)
+		atomic_fetch_add(&c->st->in_use, 1);
 	c->in_request = true;
 	c->request_serial++;
 }
@@ -414,8 +476,32 @@ pg_conn_request_end(struct store_conn *base)
 {
 	struct pg_conn *c = pg_conn_of(base);
 
+	if (c->in_request)
+		atomic_fetch_sub(&c->st->in_use, 1);
 	c->in_request = false;
 	c->request_serial++;
+}
+
+static const char *
+pg_conn_unavailable_why(const struct store_conn *base)
+{
+	return ((const struct pg_conn *)base)->why;
+}
+
+static void
+pg_pool_stats(const struct store *base, struct store_pool_stats *out)
+{
+	struct pg_store *st = (struct pg_store *)base;
+
+	out->open = atomic_load(&st->connections);
+	out->in_use = atomic_load(&st->in_use);
+	if (out->in_use > out->open)
+		out->in_use = out->open;	/* a worker between connects */
+	out->idle = out->open - out->in_use;
+	out->waits = atomic_load(&st->waits);
+	out->reconnects = atomic_load(&st->reconnects);
+	out->failures = atomic_load(&st->failures);
+	out->refused = atomic_load(&st->refused);
 }
 
 static const char *
@@ -557,4 +643,6 @@ const struct store_backend store_postgres_backend = {
 	.consumer_list = pg_consumer_list,
 	.consumer_delete = pg_consumer_delete,
 	.consumer_namespaces = pg_consumer_namespaces,
+	.pool_stats = pg_pool_stats,
+	.conn_unavailable_why = pg_conn_unavailable_why,
 };

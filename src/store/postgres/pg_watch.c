@@ -48,6 +48,7 @@ struct pg_watch {
 	int backoff_ms;			/* next reconnection back-off */
 	int64_t retry_at_us;		/* no attempt before this */
 	bool report_lost;		/* owe the owner an id -1 */
+	bool had_pg;			/* connected once: next is a reconnect */
 };
 
 void
@@ -110,7 +111,7 @@ watch_connect(struct pg_watch *w)
 
 	if (now < w->retry_at_us)
 		return false;
-	w->pg = pg_connect(w->st, "evdb-watch", err, sizeof(err));
+	w->pg = pg_connect(w->st, "watch", err, sizeof(err), NULL);
 	if (w->pg == NULL)
 		goto fail;
 	for (n = w->list; n != NULL; n = n->next)
@@ -133,6 +134,9 @@ watch_connect(struct pg_watch *w)
 	watch_timer(w, 0);
 	w->backoff_ms = 0;
 	w->retry_at_us = 0;
+	if (w->had_pg)
+		atomic_fetch_add(&w->st->reconnects, 1);
+	w->had_pg = true;
 	return true;
 fail:
 	log_warn(w->st->log, "store: postgres: watch: %s", err);

@@ -349,4 +349,7 @@ const struct store_backend store_sqlite_backend = {
 	.consumer_list = be_consumer_list,
 	.consumer_delete = be_consumer_delete,
 	.consumer_namespaces = be_consumer_namespaces,
+	/* Files, no server: no pool (store_pool_stats answers false). */
+	.pool_stats = NULL,
+	.conn_unavailable_why = NULL,
 };
