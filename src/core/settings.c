@@ -89,6 +89,9 @@ static const struct setting_def setting_defs[] = {
 	    " (default 65536)"),
 	S_NUM("busy-timeout", "EVDB_BUSY_TIMEOUT", SETTING_INT, busy_timeout_ms, 1, 600000,
 	    "milliseconds a write waits for another process's lock (default 10000)"),
+	S_NUM("retention-interval", "EVDB_RETENTION_INTERVAL", SETTING_INT,
+	    retention_interval_s, 1, 86400,
+	    "seconds between retention sweeps (default 60)"),
 };
 
 #define SETTING_COUNT (sizeof(setting_defs) / sizeof(setting_defs[0]))
@@ -113,6 +116,7 @@ settings_defaults(struct settings *s)
 	s->token_concurrency = 0;	/* settings_resolve: workers / 2 */
 	s->import_concurrency = 0;	/* settings_resolve: workers / 4 */
 	s->sse_buffer = 65536;
+	s->retention_interval_s = 60;
 	s->durability = DURABILITY_NORMAL;
 	s->log_level = LOG_LEVEL_INFO;
 }

@@ -51,6 +51,7 @@ struct settings {
 	int import_concurrency;		/* imports running at once in the process;
 					 * 0 until resolved: a quarter of the workers */
 	int sse_buffer;			/* unsent bytes per subscriber before it is paused */
+	int retention_interval_s;	/* seconds between retention sweeps */
 	enum durability durability;	/* commit durability */
 	enum log_level log_level;	/* lowest level logged */
 };

@@ -35,6 +35,12 @@ static const struct rpc_method rpc_methods[] = {
 	{ "ns.categories", rpc_ns_categories, false },
 	{ "sys.version", rpc_sys_version, false },
 	{ "sys.health", rpc_sys_health, false },
+	/* Stream lifecycle (rpc_lifecycle.c). */
+	{ "stream.delete", rpc_stream_delete, false },
+	{ "stream.truncate", rpc_stream_truncate, false },
+	{ "stream.setRetention", rpc_stream_set_retention, false },
+	{ "category.setRetention", rpc_category_set_retention, false },
+	{ "stream.info", rpc_stream_info, false },
 };
 
 static const struct {
@@ -53,6 +59,7 @@ static const struct {
 	[RPC_BACKEND_ERROR] = { "BACKEND_ERROR", 500 },
 	[RPC_INTERNAL_ERROR] = { "INTERNAL_ERROR", 500 },
 	[RPC_BACKEND_UNAVAILABLE] = { "BACKEND_UNAVAILABLE", 503 },
+	[RPC_STREAM_DELETED] = { "STREAM_DELETED", 410 },
 };
 
 static bool
@@ -111,6 +118,11 @@ rpc_fail_store(struct rpc_call *call, enum evdb_status st, const char *what)
 	case EVDB_ERR_UNAVAILABLE:
 		return rpc_fail(call, RPC_BACKEND_UNAVAILABLE,
 		    "Failed to %s: the database is unavailable, retry later", what);
+	case EVDB_ERR_GONE:
+		/* A tombstoned stream (stream.delete with hard, rpc_lifecycle.c). */
+		return rpc_fail(call, RPC_STREAM_DELETED,
+		    "Failed to %s: the stream was deleted for ever (hard delete)",
+		    what);
 	case EVDB_ERR_INVALID:
 		/* A value the backend cannot store (PostgreSQL: \u0000 in jsonb). */
 		return rpc_fail(call, RPC_INVALID_REQUEST, "Failed to %s: %s", what,

@@ -31,6 +31,7 @@
 #include "server/gate.h"
 #include "server/router.h"
 #include "server/server.h"
+#include "server/sweeper.h"
 
 /*
  * Buffers above these sizes are freed after the request that grew them.
@@ -584,6 +585,8 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	struct hub_options hopt;
 	struct gate_options gopt;
 	struct worker *workers = NULL;
+	struct sweeper_options sopt;
+	struct sweeper *sweeper = NULL;
 	sigset_t set;
 	char *unix_path = NULL;
 	enum evdb_status rs = EVDB_OK;
@@ -654,6 +657,15 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 		}
 		workers[i].started = true;
 	}
+	if (rs == EVDB_OK) {
+		/* Retention runs beside the workers (sweeper.h); without it, only
+		 * retention waits: the server still serves. */
+		sopt.store = st;
+		sopt.log = log;
+		sopt.metrics = srv.metrics;
+		sopt.interval_s = s->retention_interval_s;
+		(void)sweeper_start(&sopt, &sweeper);
+	}
 	if (rs == EVDB_OK)
 		log_info(log, "evdb ready: %d workers (%d per token, %d imports), "
 		    "%d SSE subscribers (%d per token), durability %s, data in %s",
@@ -681,11 +693,14 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	for (i = 0; workers != NULL && i < s->workers; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
+	sweeper_stop(sweeper);
+	sweeper = NULL;
 	/* Workers are gone; now end every stream cleanly. */
 	hub_stop(srv.hub);
 	srv.hub = NULL;
 	log_info(log, "stopped after %lld requests", (long long)atomic_load(&srv.served));
 out:
+	sweeper_stop(sweeper);
 	hub_stop(srv.hub);
 	if (srv.listen_fd > 0)
 		close(srv.listen_fd);

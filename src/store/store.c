@@ -290,3 +290,40 @@ store_watch_close(struct store_watch *w)
 	if (w != NULL)
 		w->backend->watch_close(w);
 }
+
+/* ---- stream lifecycle ---------------------------------------------------- */
+
+enum evdb_status
+store_stream_delete(struct store_conn *c, const char *ns,
+    const struct store_delete_req *req, int64_t *deleted,
+    int64_t *actual_version)
+{
+	*deleted = 0;
+	*actual_version = -1;
+	return c->backend->stream_delete(c, ns, req, deleted, actual_version);
+}
+
+enum evdb_status
+store_set_retention(struct store_conn *c, const char *ns, bool category,
+    const char *name, size_t name_len, const struct store_retention_change *r)
+{
+	return c->backend->set_retention(c, ns, category, name, name_len, r);
+}
+
+enum evdb_status
+store_stream_info(struct store_conn *c, const char *ns, const char *stream,
+    size_t stream_len, struct store_stream_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->version = out->first_position = out->max_age = out->max_count =
+	    out->last_activity_us = -1;
+	return c->backend->stream_info(c, ns, stream, stream_len, out);
+}
+
+enum evdb_status
+store_retention_sweep(struct store_conn *c, const char *ns, int64_t now_us,
+    int64_t batch, int64_t *removed)
+{
+	*removed = 0;
+	return c->backend->retention_sweep(c, ns, now_us, batch, removed);
+}

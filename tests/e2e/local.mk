@@ -234,3 +234,16 @@ EXTRA_DIST += tests/e2e/sse_import.sh
 # with JSON 429 while another client is served (issue 14).
 TESTS += tests/e2e/edge_limits.sh
 EXTRA_DIST += tests/e2e/edge_limits.sh
+
+# lifecycle_t: stream.delete / truncate / retention and the sweep
+# (EXTENSIONS.md section 5), on both backends.
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/lifecycle_t
+TESTS += tests/e2e/lifecycle_t
+tests_e2e_lifecycle_t_SOURCES = tests/e2e/lifecycle_t.c $(E2E_HARNESS)
+tests_e2e_lifecycle_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_lifecycle_t_LDADD = $(E2E_LDADD)
+PG_TESTS += tests/e2e/lifecycle_t
+else
+EXTRA_DIST += tests/e2e/lifecycle_t.c
+endif

@@ -25,6 +25,29 @@
 #include "store/postgres/pg_internal.h"
 #include "core/buf.h"
 
+/*
+ * The lifecycle tables of a namespace schema: the state that outlives a
+ * stream's deleted rows, and category retention.  Message DB's functions
+ * never read them (docs/operations.md, "Mixed writers").  The same text
+ * serves pg_sql_schema (%1$s) and, in the migration, format() (%1$I).
+ */
+#define PG_LIFECYCLE_STATE(S) \
+	"CREATE TABLE IF NOT EXISTS " S ".evdb_stream_state (" \
+	" stream_name text PRIMARY KEY," \
+	" floor bigint NOT NULL DEFAULT -1," \
+	" soft_at bigint," \
+	" hard boolean NOT NULL DEFAULT false," \
+	" max_age bigint," \
+	" max_count bigint," \
+	" changed_us bigint)"
+#define PG_LIFECYCLE_CATEGORY(S) \
+	"CREATE TABLE IF NOT EXISTS " S ".evdb_category_retention (" \
+	" category text PRIMARY KEY," \
+	" max_age bigint," \
+	" max_count bigint)"
+#define PG_LIFECYCLE_DDL \
+	PG_LIFECYCLE_STATE("%1$s") ";" PG_LIFECYCLE_CATEGORY("%1$s")
+
 static const char *const registry_migrations[] = {
 	/* 0 -> 1: namespaces */
 	"CREATE TABLE evdb.namespaces ("
@@ -37,6 +60,14 @@ static const char *const registry_migrations[] = {
 	"  metadata text,"			/* JSON object or NULL */
 	"  created_us bigint NOT NULL"
 	")",
+	/* 1 -> 2: every namespace schema gets the lifecycle tables (pg_lifecycle.c) */
+	"DO $$ DECLARE s text; BEGIN"
+	" FOR s IN SELECT schema_name FROM evdb.namespaces LOOP"
+	"  IF to_regnamespace(s) IS NOT NULL THEN"
+	"   EXECUTE format('" PG_LIFECYCLE_STATE("%1$I") "', s);"
+	"   EXECUTE format('" PG_LIFECYCLE_CATEGORY("%1$I") "', s);"
+	"  END IF;"
+	" END LOOP; END $$",
 };
 
 #define MIGRATION_COUNT \
@@ -167,6 +198,11 @@ pg_schema_namespace(struct pg_conn *c, const char *schema)
 	    " (%s.category(stream_name), global_position,"
 	    "  %s.category(metadata->>'correlationStreamName'))",
 	    schema, schema, schema, schema, schema, schema);
+	if ((rs = schema_exec(c, buf_cstr(&sql))) != EVDB_OK)
+		goto out;
+	/* evdb's own tables beside Message DB's (store.h "stream lifecycle"). */
+	buf_reset(&sql);
+	pg_sql_schema(&sql, PG_LIFECYCLE_DDL, schema);
 	rs = schema_exec(c, buf_cstr(&sql));
 out:
 	buf_free(&sql);

@@ -520,4 +520,8 @@ const struct store_backend store_postgres_backend = {
 	.watch_remove = pg_watch_remove,
 	.watch_read = pg_watch_read,
 	.watch_close = pg_watch_close,
+	.stream_delete = pg_stream_delete,
+	.set_retention = pg_set_retention,
+	.stream_info = pg_stream_info,
+	.retention_sweep = pg_retention_sweep,
 };

@@ -74,7 +74,9 @@ struct pg_queue {
  * global position), 'd' (an idempotent retry: same stream, type, data and
  * metadata; its positions), 'i' (the id is taken by another message:
  * column 5 names the first field that differs), 'v' (version conflict:
- * the stream's version) or 'l' (the stream or the namespace is at
+ * the stream's version as expectedVersion sees it: -1 once soft-deleted),
+ * 'g' (the stream is tombstoned: pg_lifecycle.c) or 'l' (the stream or
+ * the namespace is at
  * STORE_POSITION_MAX, 2^62 - 1, written out in the SQL).  data and metadata compare as jsonb values: the
  * text as written is not kept.  %1$s is the schema.
  */
@@ -84,27 +86,36 @@ struct pg_queue {
 	"  WHEN data IS DISTINCT FROM $4::jsonb THEN 'data'" \
 	"  WHEN metadata IS DISTINCT FROM $5::jsonb THEN 'metadata' END AS differs" \
 	"  FROM %1$s.messages WHERE id = $1::uuid)," \
-	" ver AS (SELECT coalesce(max(position), -1) AS v FROM %1$s.messages" \
+	" st AS (SELECT floor, soft_at, hard FROM %1$s.evdb_stream_state" \
 	"  WHERE stream_name = $2)," \
+	" ver0 AS (SELECT greatest(coalesce(max(position), -1)," \
+	"  coalesce((SELECT floor FROM st), -1)) AS v," \
+	"  (SELECT soft_at FROM st) AS soft_at," \
+	"  coalesce((SELECT hard FROM st), false) AS gone" \
+	"  FROM %1$s.messages WHERE stream_name = $2)," \
+	" ver AS (SELECT v, gone, CASE WHEN gone OR v <= soft_at THEN -1" \
+	"  ELSE v END AS vis FROM ver0)," \
 	" hd AS (SELECT coalesce(max(global_position), 0) AS h FROM %1$s.messages)," \
 	" ins AS (INSERT INTO %1$s.messages" \
 	"  (id, stream_name, position, type, data, metadata, time)" \
 	"  SELECT $1::uuid, $2, ver.v + 1, $3, $4::jsonb, $5::jsonb," \
 	"  clock_timestamp() AT TIME ZONE 'utc' FROM ver" \
-	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
-	"  AND ($6::bigint IS NULL OR $6::bigint = ver.v)" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND NOT ver.gone" \
+	"  AND ($6::bigint IS NULL OR $6::bigint = ver.vis)" \
 	"  AND ver.v < 4611686018427387903" \
 	"  AND (SELECT h FROM hd) < 4611686018427387903" \
 	"  RETURNING position, global_position)" \
 	" SELECT 'w', position, global_position, NULL::bigint, NULL::text FROM ins" \
 	" UNION ALL SELECT CASE WHEN d.differs IS NULL THEN 'd' ELSE 'i' END," \
 	"  d.position, d.global_position, NULL, d.differs FROM dup d" \
-	" UNION ALL SELECT 'v', NULL, NULL, ver.v, NULL FROM ver" \
-	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND $6::bigint IS NOT NULL" \
-	"  AND $6::bigint <> ver.v" \
+	" UNION ALL SELECT 'g', NULL, NULL, NULL, NULL FROM ver" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND ver.gone" \
+	" UNION ALL SELECT 'v', NULL, NULL, ver.vis, NULL FROM ver" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND NOT ver.gone" \
+	"  AND $6::bigint IS NOT NULL AND $6::bigint <> ver.vis" \
 	" UNION ALL SELECT 'l', NULL, NULL, ver.v, NULL FROM ver" \
-	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
-	"  AND ($6::bigint IS NULL OR $6::bigint = ver.v)" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND NOT ver.gone" \
+	"  AND ($6::bigint IS NULL OR $6::bigint = ver.vis)" \
 	"  AND (ver.v >= 4611686018427387903" \
 	"  OR (SELECT h FROM hd) >= 4611686018427387903)"
 
@@ -293,6 +304,9 @@ write_item_result(struct pg_item *it, const PGresult *res)
 	}
 	case 'l':
 		it->status = EVDB_ERR_LIMIT;
+		break;
+	case 'g':
+		it->status = EVDB_ERR_GONE;	/* a tombstoned stream */
 		break;
 	default:
 		r->actual_version = pg_value_int64(res, 0, 3);

@@ -53,6 +53,24 @@ static const char *const namespace_migrations[] = {
 	"  last_activity_us INTEGER"
 	");"
 	"INSERT INTO stats VALUES (1, 0, 0, NULL);",
+	/* 1 -> 2: stream lifecycle (EXTENSIONS.md section 5, store.h) */
+	"CREATE TABLE stream_state ("
+	"  stream_name TEXT PRIMARY KEY,"
+	"  floor INTEGER NOT NULL DEFAULT -1,"		/* highest position ever held */
+	"  soft_at INTEGER,"				/* version at the last soft delete */
+	"  hard INTEGER NOT NULL DEFAULT 0,"		/* 1: tombstoned */
+	"  max_age INTEGER,"				/* seconds, or NULL */
+	"  max_count INTEGER,"				/* messages, or NULL */
+	"  changed_us INTEGER"				/* last lifecycle change */
+	") WITHOUT ROWID;"
+	"CREATE TABLE category_retention ("
+	"  category TEXT PRIMARY KEY,"
+	"  max_age INTEGER,"
+	"  max_count INTEGER"
+	") WITHOUT ROWID;"
+	/* The highest global position ever handed out, once the rows above
+	 * it were deleted: rowids must not be handed out twice. */
+	"ALTER TABLE stats ADD COLUMN deleted_head INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int
@@ -119,6 +137,14 @@ sqlite_schema_registry(struct sqlite_store *st, sqlite3 *db, char *err, size_t e
 enum evdb_status
 sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db, char *err, size_t err_size)
 {
+	/*
+	 * A new, empty file gets auto_vacuum=INCREMENTAL, so that the
+	 * retention sweep can give pages back (PRAGMA incremental_vacuum).
+	 * On a file that has tables already the pragma changes nothing: such
+	 * a file (made before evdb 0.x) reuses its free pages but keeps its
+	 * size until a VACUUM (docs/operations.md, "Retention").
+	 */
+	(void)sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
 	return sqlite_schema_migrate(db, namespace_migrations,
 	    (int)(sizeof(namespace_migrations) / sizeof(namespace_migrations[0])),
 	    err, err_size);

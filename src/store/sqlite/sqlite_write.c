@@ -127,8 +127,9 @@ sqlite_bind_message(sqlite3_stmt *s, const struct store_import_record *m)
 
 /*
  * Applies one item inside the open transaction.  Returns EVDB_OK,
- * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT or EVDB_ERR_LIMIT (the
- * stream is at STORE_POSITION_MAX) for outcomes that leave the transaction
+ * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT, EVDB_ERR_GONE (a
+ * tombstoned stream) or EVDB_ERR_LIMIT (the stream is at
+ * STORE_POSITION_MAX) for outcomes that leave the transaction
  * usable, anything else for a storage failure.
  */
 static enum evdb_status
@@ -143,7 +144,8 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 	struct store_import_record row;	/* the row as inserted */
 	const char *id = m->id;
 	size_t id_len = m->id_len;
-	int64_t current;
+	int64_t current, visible;
+	bool tombstone, empty;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -175,14 +177,29 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 		id_len = UUID_STR_LEN;
 	}
 
+	/*
+	 * The stream's version and lifecycle state (store.h): a tombstone
+	 * refuses the write; after a delete the position continues after the
+	 * old version (current), while expectedVersion compares with the
+	 * version the stream reads as (visible: -1 once soft-deleted).
+	 */
 	if ((rs = sqlite_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, m->stream, (int)m->stream_len, SQLITE_STATIC);
-	if ((rs = sqlite_step_int64(c, h->db, s, "stream version", -1, &current)) !=
-	    EVDB_OK)
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		rs = sqlite_fail(c, h->db, rc, "stream version");
+		sqlite_stmt_done(s);
 		return rs;
-	if (m->has_expected_version && m->expected_version != current) {
-		r->actual_version = current;
+	}
+	current = sqlite3_column_int64(s, 0);
+	visible = sqlite3_column_int64(s, 1);
+	tombstone = sqlite3_column_int64(s, 2) != 0;
+	empty = sqlite3_column_int64(s, 3) != 0;
+	sqlite_stmt_done(s);
+	if (tombstone)
+		return EVDB_ERR_GONE;
+	if (m->has_expected_version && m->expected_version != visible) {
+		r->actual_version = visible;
 		return EVDB_ERR_VERSION_CONFLICT;
 	}
 	if (current >= STORE_POSITION_MAX)
@@ -210,7 +227,7 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 	r->position = current + 1;
 	r->global_position = sqlite3_last_insert_rowid(h->db);
 	(*added)++;
-	if (current == -1)
+	if (empty)
 		(*new_streams)++;
 	return EVDB_OK;
 }
@@ -254,7 +271,8 @@ write_batch(struct sqlite_conn *c, struct ns_handle *h, struct write_item *batch
 		}
 		it->status = write_one(c, h, it, &added, &new_streams);
 		if (it->status != EVDB_OK && it->status != EVDB_ERR_VERSION_CONFLICT &&
-		    it->status != EVDB_ERR_ID_CONFLICT && it->status != EVDB_ERR_LIMIT) {
+		    it->status != EVDB_ERR_ID_CONFLICT && it->status != EVDB_ERR_LIMIT &&
+		    it->status != EVDB_ERR_GONE) {
 			rs = it->status;
 			goto fail;
 		}
