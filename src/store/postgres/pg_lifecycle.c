@@ -11,7 +11,8 @@
  * never interleave: expectedVersion checks and the kept floor stay exact.
  * Global positions come from a sequence and are never handed out twice,
  * so a deleted head needs no care here.  The space of deleted rows is
- * reclaimed by autovacuum (docs/operations.md).
+ * reclaimed by autovacuum, and after a sweep that left many dead rows by a
+ * plain VACUUM of the messages table (lc_vacuum; docs/operations.md).
  *
  * Several processes may share the database: the sweep of a namespace
  * takes the session lock (PG_LOCK_SWEEP, namespace id) with
@@ -53,18 +54,27 @@ struct lc_version {
 	bool has_state;		/* a row in evdb_stream_state */
 };
 
-/* Runs tmpl (with %1$s for the schema) and answers its result. */
+/*
+ * Runs tmpl (with %1$s for the schema) and answers its result.  lens may
+ * be NULL; a length of -1 stands for a C string's.
+ */
 static enum evdb_status
 lc_query(struct pg_conn *c, const struct pg_ns *e, const char *what,
     const char *tmpl, int n, const char *const *vals, const int *lens,
     PGresult **res)
 {
+	int len[PG_PARAMS_MAX];
 	struct buf sql;
 	enum evdb_status rs;
+	int i;
 
+	for (i = 0; lens != NULL && i < n && i < PG_PARAMS_MAX; i++)
+		len[i] = lens[i] >= 0 || vals[i] == NULL ? lens[i] :
+		    (int)strlen(vals[i]);
 	buf_init(&sql);
 	pg_sql_schema(&sql, tmpl, e->schema);
-	rs = pg_query(c, what, buf_cstr(&sql), n, vals, lens, res);
+	rs = pg_query(c, what, buf_cstr(&sql), n, vals, lens != NULL ? len : NULL,
+	    res);
 	buf_free(&sql);
 	return rs;
 }
@@ -132,7 +142,7 @@ lc_delete_rows(struct pg_conn *c, const struct pg_ns *e, const char *stream,
 {
 	char b[24], a[24], l[24], base[24], now[24];
 	const char *vals[5];
-	int lens[5] = { stream_len, 0, 0, 0, 0 };
+	int lens[5] = { stream_len, -1, -1, -1, -1 };
 	PGresult *res = NULL;
 	enum evdb_status rs;
 
@@ -181,7 +191,7 @@ pg_stream_delete(struct store_conn *base, const char *ns,
 	int len = (int)req->stream_len;
 	char vb[24], now[24];
 	const char *vals[4];
-	int lens[4] = { len, 0, 0, 0 };
+	int lens[4] = { len, -1, -1, -1 };
 
 	*deleted = 0;
 	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
@@ -238,7 +248,7 @@ pg_set_retention(struct store_conn *base, const char *ns, bool category,
 	int len = (int)name_len;
 	char age[24], count[24], now[24];
 	const char *vals[6];
-	int lens[6] = { len, 0, 0, 0, 0, 0 };
+	int lens[6] = { len, -1, -1, -1, -1, -1 };
 
 	if ((rs = pg_ns_lookup(c, ns, &e)) != EVDB_OK)
 		return rs;
@@ -354,7 +364,7 @@ lc_sweep_stream(struct pg_conn *c, const struct pg_ns *e, const char *stream,
 	PGresult *res = NULL;
 	char off[24];
 	const char *vals[2] = { stream, off };
-	int lens[2] = { stream_len, 0 };
+	int lens[2] = { stream_len, -1 };
 	int64_t before, n;
 
 	for (;;) {
@@ -387,6 +397,35 @@ lc_sweep_stream(struct pg_conn *c, const struct pg_ns *e, const char *stream,
 fail:
 	lc_rollback(c);
 	return rs;
+}
+
+/*
+ * Once enough dead rows have piled up, vacuums the messages table so that
+ * their space is reused by the next inserts at once, instead of when
+ * autovacuum's thresholds (20% of the table by default) are reached.  A
+ * plain VACUUM takes no lock that blocks writers or readers; SKIP_LOCKED
+ * gives up rather than wait for a DDL lock.  Failures only delay reuse.
+ */
+static void
+lc_vacuum(struct pg_conn *c, const struct pg_ns *e)
+{
+	PGresult *res = NULL;
+	struct buf sql;
+	bool due;
+
+	if (lc_query(c, e, "dead rows",
+	    "SELECT coalesce(n_dead_tup >= greatest(1000, n_live_tup / 20), false)"
+	    " FROM pg_stat_user_tables WHERE relid = '%1$s.messages'::regclass",
+	    0, NULL, NULL, &res) != EVDB_OK)
+		return;
+	due = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!due)
+		return;
+	buf_init(&sql);
+	pg_sql_schema(&sql, "VACUUM (SKIP_LOCKED) %1$s.messages", e->schema);
+	(void)pg_exec(c, "vacuum", buf_cstr(&sql), 0, NULL, NULL);
+	buf_free(&sql);
 }
 
 enum evdb_status
@@ -436,6 +475,8 @@ pg_retention_sweep(struct store_conn *base, const char *ns, int64_t now_us,
 			    PQgetlength(list, i, 0), age, count, now_us, batch,
 			    removed);
 	}
+	if (rs == EVDB_OK && *removed > 0)
+		lc_vacuum(c, e);
 out:
 	PQclear(list);
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%d, %lld)",
