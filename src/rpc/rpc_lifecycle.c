@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/json_out.h"
+#include "core/streamname.h"
 #include "http/auth.h"
 #include "rpc/rpc_internal.h"
 #include "store/store.h"
@@ -191,10 +192,12 @@ rpc_set_retention(struct rpc_call *call, bool category)
 		if (!rpc_arg_string(call, 0, true,
 		    "categoryName must be a non-empty string", &name, &name_len))
 			return;
-		if (memchr(name, '-', name_len) != NULL ||
+		if (name_len > STREAMNAME_MAX_LEN ||
+		    memchr(name, '-', name_len) != NULL ||
 		    memchr(name, '\0', name_len) != NULL) {
-			rpc_fail(call, RPC_INVALID_REQUEST,
-			    "categoryName must be a category: no '-' and no NUL");
+			rpc_fail(call, RPC_INVALID_REQUEST, "categoryName must be a"
+			    " category: at most %d bytes, no '-' and no NUL",
+			    STREAMNAME_MAX_LEN);
 			return;
 		}
 	} else if (!rpc_arg_stream(call, 0, "streamName must be a non-empty string",
