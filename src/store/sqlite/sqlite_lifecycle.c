@@ -370,29 +370,47 @@ fail:
 	return rs;
 }
 
-/* Gives free pages back to the filesystem, a step at a time. */
+/*
+ * Gives free pages back to the filesystem, a step at a time, then runs a
+ * PASSIVE checkpoint (which never waits for a writer or a reader) so that
+ * the shrunk database reaches the file now rather than at the next
+ * checkpoint the writes ask for (sqlite_checkpoint.c).
+ */
 static void
 lc_vacuum(struct ns_handle *h)
 {
 	char sql[64];
 	int i;
 
+	sqlite3_stmt *m = NULL;
+	int mode = 0;
+
+	/* A file made before auto_vacuum (mode 0) keeps its free pages. */
+	if (sqlite3_prepare_v2(h->db, "PRAGMA auto_vacuum", -1, &m, NULL) ==
+	    SQLITE_OK && sqlite3_step(m) == SQLITE_ROW)
+		mode = sqlite3_column_int(m, 0);
+	sqlite3_finalize(m);
 	snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%d)", LC_VACUUM_STEP);
-	/* Bounded: a huge freelist comes back over several sweeps. */
-	for (i = 0; i < 64; i++) {
+	/* Bounded: a huge freelist comes back over several sweeps; each step
+	 * is a transaction of its own, so writers wait one step at most. */
+	for (i = 0; mode == 2 && i < 64; i++) {
 		sqlite3_stmt *s = NULL;
 		int64_t free_pages = 0;
 
-		if (sqlite3_exec(h->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(h->db, "PRAGMA freelist_count", -1, &s,
+		if (sqlite3_prepare_v2(h->db, "PRAGMA freelist_count", -1, &s,
 		    NULL) != SQLITE_OK)
-			return;
+			break;
 		if (sqlite3_step(s) == SQLITE_ROW)
 			free_pages = sqlite3_column_int64(s, 0);
 		sqlite3_finalize(s);
-		if (free_pages == 0)
-			return;
+		if (free_pages == 0 ||
+		    sqlite3_exec(h->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			break;
 	}
+	/* A checkpoint copies the WAL back, and truncates the file once the
+	 * WAL holds no frame a reader still needs. */
+	(void)sqlite3_wal_checkpoint_v2(h->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
 }
 
 enum evdb_status
@@ -455,7 +473,12 @@ sqlite_retention_sweep(struct sqlite_conn *c, const char *ns, int64_t now_us,
 	for (i = 0; i < n; i++)
 		free(w[i].name);
 	free(w);
-	if (rs == EVDB_OK && *removed > 0)
+	/*
+	 * Every sweep, not only one that removed rows: a stream.delete frees
+	 * pages too, and a checkpoint that a reader held back last time must
+	 * be tried again.  On an idle file both steps are a few page reads.
+	 */
+	if (rs == EVDB_OK)
 		lc_vacuum(h);
 	return rs;
 }

@@ -137,14 +137,25 @@ sqlite_schema_registry(struct sqlite_store *st, sqlite3 *db, char *err, size_t e
 enum evdb_status
 sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db, char *err, size_t err_size)
 {
+	sqlite3_stmt *s = NULL;
+	int tables = -1;
+
 	/*
 	 * A new, empty file gets auto_vacuum=INCREMENTAL, so that the
 	 * retention sweep can give pages back (PRAGMA incremental_vacuum).
-	 * On a file that has tables already the pragma changes nothing: such
-	 * a file (made before evdb 0.x) reuses its free pages but keeps its
-	 * size until a VACUUM (docs/operations.md, "Retention").
+	 * The file exists already (journal_mode=WAL wrote its header), so the
+	 * mode takes effect through a VACUUM, instant on an empty file.  A
+	 * file that has tables keeps its mode: made before the lifecycle
+	 * migration, it reuses its free pages but keeps its size until an
+	 * offline VACUUM (docs/operations.md, "Retention and deletion").
 	 */
-	(void)sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &s,
+	    NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		tables = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (tables == 0)
+		(void)sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM",
+		    NULL, NULL, NULL);
 	return sqlite_schema_migrate(db, namespace_migrations,
 	    (int)(sizeof(namespace_migrations) / sizeof(namespace_migrations[0])),
 	    err, err_size);
