@@ -96,6 +96,9 @@ static const struct setting_def setting_defs[] = {
 	    "milliseconds a write waits for another process's lock (default 10000)"),
 	S_NUM("batch-max", "EVDB_BATCH_MAX", SETTING_INT, batch_max, 1, 100000,
 	    "entries in one batch.write at most (default 1000)"),
+	S_NUM("retention-interval", "EVDB_RETENTION_INTERVAL", SETTING_INT,
+	    retention_interval_s, 1, 86400,
+	    "seconds between retention sweeps (default 60)"),
 };
 
 #define SETTING_COUNT (sizeof(setting_defs) / sizeof(setting_defs[0]))
@@ -122,6 +125,7 @@ settings_defaults(struct settings *s)
 	s->sse_buffer = 65536;
 	s->longpoll_max = 4096;
 	s->longpoll_max_per_token = 0;	/* settings_resolve: 1/16 of longpoll_max */
+	s->retention_interval_s = 60;
 	s->durability = DURABILITY_NORMAL;
 	s->log_level = LOG_LEVEL_INFO;
 	s->batch_max = 1000;

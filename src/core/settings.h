@@ -54,6 +54,7 @@ struct settings {
 	int longpoll_max;		/* reads held by "wait" per process */
 	int longpoll_max_per_token;	/* held reads per token (namespace); 0 until
 					 * resolved: 1/16 of longpoll_max */
+	int retention_interval_s;	/* seconds between retention sweeps */
 	enum durability durability;	/* commit durability */
 	enum log_level log_level;	/* lowest level logged */
 	int batch_max;			/* entries in one batch.write at most */

@@ -23,6 +23,7 @@ static const char *const status_text[EVDB_STATUS_COUNT] = {
 	[EVDB_ERR_CLOSED] = "connection closed",
 	[EVDB_ERR_LIMIT] = "limit reached",
 	[EVDB_ERR_UNAVAILABLE] = "storage backend unavailable",
+	[EVDB_ERR_GONE] = "stream deleted",
 };
 
 const char *

@@ -26,6 +26,7 @@ enum evdb_status {
 	EVDB_ERR_CLOSED,	/* the peer went away or the server is stopping */
 	EVDB_ERR_LIMIT,		/* a configured limit was reached */
 	EVDB_ERR_UNAVAILABLE,	/* the database server cannot be reached now */
+	EVDB_ERR_GONE,		/* the stream was hard-deleted (tombstoned) */
 	EVDB_STATUS_COUNT	/* number of statuses; not a status */
 };
 

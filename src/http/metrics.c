@@ -46,6 +46,11 @@ struct metrics {
 	atomic_ullong conflicts;	/* expectedVersion conflicts */
 	atomic_ullong abandoned;	/* requests skipped: nginx had closed */
 	atomic_ullong parked;		/* requests queued behind their token's limit */
+	/* The retention sweeper (src/server/sweeper.c). */
+	atomic_ullong retention_removed; /* messages deleted by retention */
+	atomic_ullong sweeps;		/* sweeps run */
+	atomic_ullong sweep_us_sum;	/* their total duration */
+	atomic_ullong sweep_us_last;	/* the last one's duration */
 };
 
 struct metrics *
@@ -112,6 +117,20 @@ metrics_conflict(struct metrics *m)
 	if (m == NULL)
 		return;
 	atomic_fetch_add_explicit(&m->conflicts, 1, memory_order_relaxed);
+}
+
+void
+metrics_sweep(struct metrics *m, int64_t removed, int64_t us)
+{
+	if (m == NULL)
+		return;
+	atomic_fetch_add_explicit(&m->retention_removed,
+	    (unsigned long long)(removed > 0 ? removed : 0), memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->sweeps, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->sweep_us_sum,
+	    (unsigned long long)(us > 0 ? us : 0), memory_order_relaxed);
+	atomic_store_explicit(&m->sweep_us_last,
+	    (unsigned long long)(us > 0 ? us : 0), memory_order_relaxed);
 }
 
 void
@@ -290,6 +309,22 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g, struct buf *ou
 	    metrics_get(&m->abandoned), metrics_get(&m->parked));
 	if (g->has_pool)
 		metrics_render_pool(out, &g->pool);
+	buf_printf(out, "# HELP evdb_retention_removed_total Messages deleted by the"
+	    " retention sweep (maxAge, maxCount).\n"
+	    "# TYPE evdb_retention_removed_total counter\n"
+	    "evdb_retention_removed_total %llu\n"
+	    "# HELP evdb_retention_sweeps_total Retention sweeps run.\n"
+	    "# TYPE evdb_retention_sweeps_total counter\n"
+	    "evdb_retention_sweeps_total %llu\n"
+	    "# HELP evdb_retention_sweep_seconds_total Time spent in retention sweeps.\n"
+	    "# TYPE evdb_retention_sweep_seconds_total counter\n"
+	    "evdb_retention_sweep_seconds_total %.6f\n"
+	    "# HELP evdb_retention_sweep_last_seconds Duration of the last retention sweep.\n"
+	    "# TYPE evdb_retention_sweep_last_seconds gauge\n"
+	    "evdb_retention_sweep_last_seconds %.6f\n",
+	    metrics_get(&m->retention_removed), metrics_get(&m->sweeps),
+	    (double)metrics_get(&m->sweep_us_sum) / 1e6,
+	    (double)metrics_get(&m->sweep_us_last) / 1e6);
 	if (g->data_dir != NULL)
 		metrics_render_files(out, g->data_dir);
 }

@@ -48,6 +48,9 @@ void metrics_read(struct metrics *m);
 /** Counts one expectedVersion conflict. */
 void metrics_conflict(struct metrics *m);
 
+/** Counts one retention sweep: messages it removed, its duration in us. */
+void metrics_sweep(struct metrics *m, int64_t removed, int64_t us);
+
 /** Counts one request skipped because nginx had closed its connection. */
 void metrics_abandoned(struct metrics *m);
 /** Counts one request parked behind its token's concurrency limit. */

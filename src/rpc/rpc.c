@@ -42,6 +42,12 @@ static const struct rpc_method rpc_methods[] = {
 	{ "checkpoint.get", rpc_checkpoint_get, false },
 	{ "checkpoint.list", rpc_checkpoint_list, false },
 	{ "checkpoint.delete", rpc_checkpoint_delete, false },
+	/* Stream lifecycle (rpc_lifecycle.c). */
+	{ "stream.delete", rpc_stream_delete, false },
+	{ "stream.truncate", rpc_stream_truncate, false },
+	{ "stream.setRetention", rpc_stream_set_retention, false },
+	{ "category.setRetention", rpc_category_set_retention, false },
+	{ "stream.info", rpc_stream_info, false },
 };
 
 static const struct {
@@ -61,6 +67,7 @@ static const struct {
 	[RPC_INTERNAL_ERROR] = { "INTERNAL_ERROR", 500 },
 	[RPC_BACKEND_UNAVAILABLE] = { "BACKEND_UNAVAILABLE", 503 },
 	[RPC_POSITION_CONFLICT] = { "POSITION_CONFLICT", 409 },
+	[RPC_STREAM_DELETED] = { "STREAM_DELETED", 410 },
 };
 
 static bool
@@ -123,6 +130,11 @@ rpc_fail_store(struct rpc_call *call, enum evdb_status st, const char *what)
 			    store_conn_unavailable_why(call->req->store));
 		return rpc_fail(call, RPC_BACKEND_UNAVAILABLE,
 		    "Failed to %s: the database is unavailable, retry later", what);
+	case EVDB_ERR_GONE:
+		/* A tombstoned stream (stream.delete with hard, rpc_lifecycle.c). */
+		return rpc_fail(call, RPC_STREAM_DELETED,
+		    "Failed to %s: the stream was deleted for ever (hard delete)",
+		    what);
 	case EVDB_ERR_INVALID:
 		/* A value the backend cannot store (PostgreSQL: \u0000 in jsonb). */
 		return rpc_fail(call, RPC_INVALID_REQUEST, "Failed to %s: %s", what,

@@ -142,6 +142,7 @@ rpc_batch_fail(struct rpc_call *call, enum evdb_status rs,
 		    (long long)STORE_POSITION_MAX);
 		return;
 	case EVDB_ERR_INVALID:
+	case EVDB_ERR_GONE:	/* entry br->index names a hard-deleted stream */
 		rpc_fail_store(call, rs, "write batch");
 		rpc_batch_index(call, br->index);
 		return;

@@ -36,6 +36,7 @@ enum rpc_error {
 	RPC_INTERNAL_ERROR,
 	RPC_BACKEND_UNAVAILABLE,
 	RPC_POSITION_CONFLICT,		/* checkpoint.commit (rpc_checkpoint.c) */
+	RPC_STREAM_DELETED,
 	RPC_ERROR_COUNT
 };
 
@@ -140,6 +141,12 @@ void rpc_ns_streams(struct rpc_call *call);
 void rpc_ns_categories(struct rpc_call *call);
 void rpc_sys_version(struct rpc_call *call);
 void rpc_sys_health(struct rpc_call *call);
+/* Stream lifecycle (rpc_lifecycle.c, EXTENSIONS.md section 5). */
+void rpc_stream_delete(struct rpc_call *call);
+void rpc_stream_truncate(struct rpc_call *call);
+void rpc_stream_set_retention(struct rpc_call *call);
+void rpc_category_set_retention(struct rpc_call *call);
+void rpc_stream_info(struct rpc_call *call);
 
 /* ---- long-poll reads (rpc_wait.c) ---- */
 

@@ -33,6 +33,7 @@
 #include "server/router.h"
 #include "sse/longpoll.h"
 #include "server/server.h"
+#include "server/sweeper.h"
 
 /*
  * Buffers above these sizes are freed after the request that grew them.
@@ -616,6 +617,8 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	struct hub_options hopt;
 	struct gate_options gopt;
 	struct worker *workers = NULL;
+	struct sweeper_options sopt;
+	struct sweeper *sweeper = NULL;
 	sigset_t set;
 	char *unix_path = NULL;
 	enum evdb_status rs = EVDB_OK;
@@ -690,6 +693,15 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 		}
 		workers[i].started = true;
 	}
+	if (rs == EVDB_OK) {
+		/* Retention runs beside the workers (sweeper.h); without it, only
+		 * retention waits: the server still serves. */
+		sopt.store = st;
+		sopt.log = log;
+		sopt.metrics = srv.metrics;
+		sopt.interval_s = s->retention_interval_s;
+		(void)sweeper_start(&sopt, &sweeper);
+	}
 	if (rs == EVDB_OK)
 		log_info(log, "evdb ready: %d workers (%d per token, %d imports), "
 		    "%d SSE subscribers (%d per token), durability %s, data in %s",
@@ -717,6 +729,8 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	for (i = 0; workers != NULL && i < s->workers; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
+	sweeper_stop(sweeper);
+	sweeper = NULL;
 	/* Workers are gone; now answer every held read, end every stream cleanly. */
 	longpoll_stop(srv.longpoll);
 	srv.longpoll = NULL;
@@ -724,6 +738,7 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	srv.hub = NULL;
 	log_info(log, "stopped after %lld requests", (long long)atomic_load(&srv.served));
 out:
+	sweeper_stop(sweeper);
 	longpoll_stop(srv.longpoll);
 	hub_stop(srv.hub);
 	if (srv.listen_fd > 0)

@@ -304,6 +304,23 @@ store_ns_summary(struct store_conn *c, const char *ns,
 	return c->backend->ns_summary(c, ns, kind, limit, fn, ctx, totals);
 }
 
+bool
+store_expect_met(enum store_expect expect, int64_t expected_version,
+    int64_t version)
+{
+	switch (expect) {
+	case STORE_EXPECT_VERSION:
+		return version == expected_version;
+	case STORE_EXPECT_NO_STREAM:
+		return version == -1;
+	case STORE_EXPECT_EXISTS:
+		return version >= 0;
+	case STORE_EXPECT_ANY:
+	default:
+		return true;
+	}
+}
+
 /* ---- batches (batch.write) ---- */
 
 enum evdb_status
@@ -432,4 +449,41 @@ store_conn_unavailable_why(const struct store_conn *c)
 {
 	return c->backend->conn_unavailable_why != NULL ?
 	    c->backend->conn_unavailable_why(c) : NULL;
+}
+
+/* ---- stream lifecycle ---------------------------------------------------- */
+
+enum evdb_status
+store_stream_delete(struct store_conn *c, const char *ns,
+    const struct store_delete_req *req, int64_t *deleted,
+    int64_t *actual_version)
+{
+	*deleted = 0;
+	*actual_version = -1;
+	return c->backend->stream_delete(c, ns, req, deleted, actual_version);
+}
+
+enum evdb_status
+store_set_retention(struct store_conn *c, const char *ns, bool category,
+    const char *name, size_t name_len, const struct store_retention_change *r)
+{
+	return c->backend->set_retention(c, ns, category, name, name_len, r);
+}
+
+enum evdb_status
+store_stream_info(struct store_conn *c, const char *ns, const char *stream,
+    size_t stream_len, struct store_stream_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->version = out->first_position = out->max_age = out->max_count =
+	    out->last_activity_us = -1;
+	return c->backend->stream_info(c, ns, stream, stream_len, out);
+}
+
+enum evdb_status
+store_retention_sweep(struct store_conn *c, const char *ns, int64_t now_us,
+    int64_t batch, int64_t *removed)
+{
+	*removed = 0;
+	return c->backend->retention_sweep(c, ns, now_us, batch, removed);
 }

@@ -73,6 +73,10 @@ enum store_expect {
 	STORE_EXPECT_EXISTS		/* the stream has at least one message */
 };
 
+/** True when a stream at version (-1: no message) meets expectation. */
+bool store_expect_met(enum store_expect expect, int64_t expected_version,
+    int64_t version);
+
 /** A message as written by a client. */
 struct store_message_in {
 	const char *stream;		/* stream name, validated by the caller */
@@ -784,5 +788,103 @@ bool store_pool_stats(const struct store *st, struct store_pool_stats *out);
  * until the next call on c; no host names or paths); otherwise NULL.
  */
 const char *store_conn_unavailable_why(const struct store_conn *c);
+
+/* ---- stream lifecycle (EXTENSIONS.md section 5) ---------------------------
+ *
+ * Deleted messages are deleted: their rows leave the table, so every read
+ * (streams, categories, consumer groups, SSE, export, listings) simply
+ * does not find them.  What must outlive the rows is kept per stream in a
+ * small table of the namespace's own store (SQLite: stream_state in the
+ * namespace file; PostgreSQL: evdb_stream_state beside Message DB's
+ * messages table):
+ *   floor     the highest position the stream ever had, so that a write
+ *             after a delete continues after the old version;
+ *   soft_at   the version at the last soft delete: while nothing was
+ *             written since, the stream reads as absent (version -1);
+ *   hard      the tombstone: every later write is EVDB_ERR_GONE;
+ *   retention the stream's own maxAge / maxCount.
+ * Category retention lives in a table of its own.  Global positions are
+ * never handed out twice: a deleted head leaves a gap.
+ */
+
+/** What store_stream_delete() does. */
+enum store_delete_kind {
+	STORE_DELETE_SOFT,		/* every message; a later write continues */
+	STORE_DELETE_HARD,		/* every message, and the name is tombstoned */
+	STORE_DELETE_TRUNCATE		/* the messages below position `before` */
+};
+
+/** A stream.delete or stream.truncate request. */
+struct store_delete_req {
+	const char *stream;		/* stream name, validated by the caller */
+	size_t stream_len;
+	enum store_delete_kind kind;
+	enum store_expect expect;	/* SOFT/HARD: what the version the stream
+					 * reads as must be (store_expect_met) */
+	int64_t expected_version;	/* with STORE_EXPECT_VERSION */
+	int64_t before;			/* TRUNCATE: first position kept */
+};
+
+/**
+ * Deletes the messages req selects, in one transaction, and updates the
+ * stream's state and the namespace's totals.  *deleted receives the number
+ * of messages removed.  EVDB_ERR_VERSION_CONFLICT (*actual_version set)
+ * when the version the stream reads as does not meet req->expect;
+ * EVDB_ERR_GONE when the stream is tombstoned (except for a HARD delete,
+ * which is then a no-op answering 0); EVDB_ERR_NOT_FOUND (namespace).
+ */
+enum evdb_status store_stream_delete(struct store_conn *c, const char *ns,
+    const struct store_delete_req *req, int64_t *deleted,
+    int64_t *actual_version);
+
+/**
+ * A change of retention: for each of maxAge and maxCount, leave it as it
+ * is (set_* false), remove it (set_* true, value -1) or set it (value >= 0;
+ * max_age in seconds).
+ */
+struct store_retention_change {
+	bool set_max_age;
+	int64_t max_age;
+	bool set_max_count;
+	int64_t max_count;
+};
+
+/**
+ * Changes the retention of one stream (category false) or of every stream
+ * of a category (category true; name is the category).  A stream's own
+ * setting wins over its category's, key by key.  EVDB_ERR_GONE for a
+ * tombstoned stream; EVDB_ERR_NOT_FOUND (namespace).
+ */
+enum evdb_status store_set_retention(struct store_conn *c, const char *ns,
+    bool category, const char *name, size_t name_len,
+    const struct store_retention_change *r);
+
+/** What store_stream_info() reports. */
+struct store_stream_state {
+	bool exists;			/* false: never written, deleted or set */
+	int64_t version;		/* as stream.version reads it (-1: absent) */
+	int64_t first_position;		/* lowest position stored, -1 when none */
+	int64_t message_count;		/* messages stored */
+	int deleted;			/* 0 no, 1 soft (and nothing since), 2 hard */
+	int64_t max_age;		/* effective maxAge in seconds, -1 none */
+	int64_t max_count;		/* effective maxCount, -1 none */
+	int64_t last_activity_us;	/* newest message stored, else the last
+					 * lifecycle change; -1 when none */
+};
+
+/** Fills *out for the stream.  EVDB_ERR_NOT_FOUND (namespace). */
+enum evdb_status store_stream_info(struct store_conn *c, const char *ns,
+    const char *stream, size_t stream_len, struct store_stream_state *out);
+
+/**
+ * One retention pass over namespace ns: deletes what the streams' and
+ * categories' maxAge (against now_us) and maxCount no longer keep, at most
+ * batch rows per transaction so that writers wait a few milliseconds at
+ * most, then gives free space back (SQLite: incremental_vacuum).  *removed
+ * receives the messages deleted.  On PostgreSQL, when another process
+ * sweeps this namespace now, returns EVDB_OK with nothing done.
+ */
+enum evdb_status store_retention_sweep(struct store_conn *c, const char *ns,
+    int64_t now_us, int64_t batch, int64_t *removed);
 
 #endif /* EVDB_STORE_H */

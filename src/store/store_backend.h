@@ -176,6 +176,19 @@ struct store_backend {
 	void (*pool_stats)(const struct store *st, struct store_pool_stats *out);
 	/** store_conn_unavailable_why; NULL when the backend has no such text. */
 	const char *(*conn_unavailable_why)(const struct store_conn *c);
+
+	/* ---- stream lifecycle (EXTENSIONS.md section 5) ---- */
+	enum evdb_status (*stream_delete)(struct store_conn *c, const char *ns,
+	    const struct store_delete_req *req, int64_t *deleted,
+	    int64_t *actual_version);
+	enum evdb_status (*set_retention)(struct store_conn *c, const char *ns,
+	    bool category, const char *name, size_t name_len,
+	    const struct store_retention_change *r);
+	enum evdb_status (*stream_info)(struct store_conn *c, const char *ns,
+	    const char *stream, size_t stream_len,
+	    struct store_stream_state *out);
+	enum evdb_status (*retention_sweep)(struct store_conn *c,
+	    const char *ns, int64_t now_us, int64_t batch, int64_t *removed);
 };
 
 /** The SQLite backend (src/store/sqlite/). */

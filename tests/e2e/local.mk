@@ -299,6 +299,7 @@ else
 EXTRA_DIST += tests/e2e/checkpoint_t.c
 endif
 PG_TESTS += tests/e2e/checkpoint_t tests/ops/checkpoints.sh tests/unit/store_consumer_t
+
 # multihost_t: three stateless evdb hosts behind one nginx on one private
 # PostgreSQL cluster of its own (issue 10; evdb-local --instances): spread
 # writes, global order, cross-host SSE and consumer groups, namespace
@@ -313,4 +314,17 @@ tests_e2e_multihost_t_LDADD = $(E2E_LDADD)
 PG_TESTS += tests/e2e/multihost_t
 else
 EXTRA_DIST += tests/e2e/multihost_t.c
+endif
+
+# lifecycle_t: stream.delete / truncate / retention and the sweep
+# (EXTENSIONS.md section 5), on both backends.
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/lifecycle_t
+TESTS += tests/e2e/lifecycle_t
+tests_e2e_lifecycle_t_SOURCES = tests/e2e/lifecycle_t.c $(E2E_HARNESS)
+tests_e2e_lifecycle_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_lifecycle_t_LDADD = $(E2E_LDADD)
+PG_TESTS += tests/e2e/lifecycle_t
+else
+EXTRA_DIST += tests/e2e/lifecycle_t.c
 endif

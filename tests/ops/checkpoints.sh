@@ -136,8 +136,10 @@ if [[ -n $pg ]]; then
 	cond_ok $? "downgrade: the checkpoint tables dropped, registry version 1"
 else
 	sqlite3 "$(ns_file "$OPS_TMP/a/data" cons)" \
-		"DROP TABLE consumer_checkpoints; UPDATE schema_version SET version = 1"
-	cond_ok $? "downgrade: the checkpoint table dropped, file version 1"
+		"DROP TABLE consumer_checkpoints; DROP TABLE stream_state;
+		 DROP TABLE category_retention; ALTER TABLE stats DROP COLUMN deleted_head;
+		 DROP INDEX messages_category_type; UPDATE schema_version SET version = 1"
+	cond_ok $? "downgrade: a file of version 1 (what later migrations add dropped)"
 fi
 stack_start "$OPS_TMP/a" "${store_a[@]}"
 url_a=$STACK_URL

@@ -12,6 +12,7 @@
  * pg_watch.c     change notification through LISTEN/NOTIFY
  * pg_summary.c   a namespace grouped by stream, category or type
  * pg_consumer.c  consumer checkpoints (table evdb_checkpoints)
+ * pg_lifecycle.c stream delete/truncate, retention, stream.info, sweep
  *
  * Layout in the database:
  *   evdb.schema_version   one row: the registry's migration level
@@ -310,6 +311,16 @@ enum evdb_status pg_import_batch(struct store_conn *c, const char *ns,
     const struct store_import_record *recs, size_t n, bool clear,
     struct store_import_outcome *out);
 enum evdb_status pg_import_finish(struct store_conn *c, const char *ns);
+/* pg_lifecycle.c: store.h "stream lifecycle". */
+enum evdb_status pg_stream_delete(struct store_conn *c, const char *ns,
+    const struct store_delete_req *req, int64_t *deleted, int64_t *actual);
+enum evdb_status pg_set_retention(struct store_conn *c, const char *ns,
+    bool category, const char *name, size_t name_len,
+    const struct store_retention_change *r);
+enum evdb_status pg_stream_info(struct store_conn *c, const char *ns,
+    const char *stream, size_t stream_len, struct store_stream_state *out);
+enum evdb_status pg_retention_sweep(struct store_conn *c, const char *ns,
+    int64_t now_us, int64_t batch, int64_t *removed);
 /* pg_watch.c */
 enum evdb_status pg_watch_open(struct store *st, struct store_watch **out);
 int pg_watch_fd(const struct store_watch *w);

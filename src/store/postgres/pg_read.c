@@ -51,9 +51,14 @@ const char *const pg_read_sql[PGQ_COUNT] = {
 	[PGQ_LAST_TYPE] =
 	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE stream_name = $1"
 	    " AND type = $2 ORDER BY position DESC LIMIT 1",
+	/* As pg_write.c's ITEM_SQL sees it: -1 once soft- or hard-deleted. */
 	[PGQ_VERSION] =
-	    "SELECT coalesce(max(position), -1) FROM %1$s.messages"
-	    " WHERE stream_name = $1",
+	    "SELECT CASE WHEN coalesce(l.hard, false) OR b.v <= l.soft_at THEN -1"
+	    " ELSE b.v END FROM (SELECT greatest(coalesce(max(position), -1),"
+	    "  coalesce((SELECT floor FROM %1$s.evdb_stream_state"
+	    "  WHERE stream_name = $1), -1)) AS v FROM %1$s.messages"
+	    "  WHERE stream_name = $1) b"
+	    " LEFT JOIN %1$s.evdb_stream_state l ON l.stream_name = $1",
 	/* The whole namespace, by primary key. */
 	[PGQ_ALL] =
 	    "SELECT " MSG_COLS " FROM %1$s.messages"
@@ -680,8 +685,9 @@ pg_import_clear(struct store_conn *base, const char *ns)
 	if ((rs = import_begin(c, e)) != EVDB_OK)
 		return rs;
 	buf_init(&sql);
-	buf_printf(&sql, "TRUNCATE %s.messages, %s.evdb_checkpoints RESTART IDENTITY",
-	    e->schema, e->schema);
+	/* The lifecycle state goes too: positions start again (pg_lifecycle.c). */
+	buf_printf(&sql, "TRUNCATE %1$s.messages, %1$s.evdb_checkpoints,"
+	    " %1$s.evdb_stream_state RESTART IDENTITY", e->schema);
 	if ((rs = pg_exec(c, "clear namespace", buf_cstr(&sql), 0, NULL, NULL)) ==
 	    EVDB_OK)
 		rs = pg_exec(c, "commit", "COMMIT", 0, NULL, NULL);
@@ -831,7 +837,8 @@ pg_import_batch(struct store_conn *base, const char *ns,
 	pg_channel_name(e->id, channel, sizeof(channel));
 	buf_printf(&notify, "SELECT pg_notify('%s', '')", channel);
 	/* Cleared in the batch's own transaction: a refusal keeps the old data. */
-	pg_sql_schema(&trunc, "TRUNCATE %1$s.messages, %1$s.evdb_checkpoints"
+	pg_sql_schema(&trunc, "TRUNCATE %1$s.messages, %1$s.evdb_checkpoints,"
+	    " %1$s.evdb_stream_state"
 	    " RESTART IDENTITY", e->schema);
 	if (clear && (rs = pg_exec(c, "clear namespace", buf_cstr(&trunc), 0, NULL,
 	    NULL)) != EVDB_OK)

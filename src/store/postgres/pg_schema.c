@@ -34,6 +34,29 @@
 	" updated_us bigint NOT NULL,"	/* time of the last commit */ \
 	" PRIMARY KEY (name, size, member))"
 
+/*
+ * The lifecycle tables of a namespace schema: the state that outlives a
+ * stream's deleted rows, and category retention.  Message DB's functions
+ * never read them (docs/operations.md, "Mixed writers").  The same text
+ * serves pg_sql_schema (%1$s) and, in the migration, format() (%1$I).
+ */
+#define PG_LIFECYCLE_STATE(S) \
+	"CREATE TABLE IF NOT EXISTS " S ".evdb_stream_state (" \
+	" stream_name text PRIMARY KEY," \
+	" floor bigint NOT NULL DEFAULT -1," \
+	" soft_at bigint," \
+	" hard boolean NOT NULL DEFAULT false," \
+	" max_age bigint," \
+	" max_count bigint," \
+	" changed_us bigint)"
+#define PG_LIFECYCLE_CATEGORY(S) \
+	"CREATE TABLE IF NOT EXISTS " S ".evdb_category_retention (" \
+	" category text PRIMARY KEY," \
+	" max_age bigint," \
+	" max_count bigint)"
+#define PG_LIFECYCLE_DDL \
+	PG_LIFECYCLE_STATE("%1$s") ";" PG_LIFECYCLE_CATEGORY("%1$s")
+
 static const char *const registry_migrations[] = {
 	/* 0 -> 1: namespaces */
 	"CREATE TABLE evdb.namespaces ("
@@ -54,8 +77,16 @@ static const char *const registry_migrations[] = {
 	PG_CHECKPOINTS_COLUMNS "', r.schema_name);"
 	"  END IF;"
 	" END LOOP; END $$",
+	/* 2 -> 3: every namespace schema gets the lifecycle tables (pg_lifecycle.c) */
+	"DO $$ DECLARE s text; BEGIN"
+	" FOR s IN SELECT schema_name FROM evdb.namespaces LOOP"
+	"  IF to_regnamespace(s) IS NOT NULL THEN"
+	"   EXECUTE format('" PG_LIFECYCLE_STATE("%1$I") "', s);"
+	"   EXECUTE format('" PG_LIFECYCLE_CATEGORY("%1$I") "', s);"
+	"  END IF;"
+	" END LOOP; END $$",
 	/*
-	 * 2 -> 3: evdb's index for category reads filtered by type
+	 * 3 -> 4: evdb's index for category reads filtered by type
 	 * (EXTENSIONS.md section 4) in every namespace schema that exists
 	 * already, Message DB's message_store included.  See
 	 * pg_schema_namespace() and docs/storage.md for why not CONCURRENTLY.
@@ -198,6 +229,11 @@ pg_schema_namespace(struct pg_conn *c, const char *schema)
 	    "  %s.category(metadata->>'correlationStreamName'));"
 	    "CREATE TABLE IF NOT EXISTS %s.evdb_checkpoints " PG_CHECKPOINTS_COLUMNS,
 	    schema, schema, schema, schema, schema, schema, schema);
+	if ((rs = schema_exec(c, buf_cstr(&sql))) != EVDB_OK)
+		goto out;
+	/* evdb's own tables beside Message DB's (store.h "stream lifecycle"). */
+	buf_reset(&sql);
+	pg_sql_schema(&sql, PG_LIFECYCLE_DDL, schema);
 	if ((rs = schema_exec(c, buf_cstr(&sql))) != EVDB_OK)
 		goto out;
 	/*

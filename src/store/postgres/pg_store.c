@@ -645,4 +645,8 @@ const struct store_backend store_postgres_backend = {
 	.consumer_namespaces = pg_consumer_namespaces,
 	.pool_stats = pg_pool_stats,
 	.conn_unavailable_why = pg_conn_unavailable_why,
+	.stream_delete = pg_stream_delete,
+	.set_retention = pg_set_retention,
+	.stream_info = pg_stream_info,
+	.retention_sweep = pg_retention_sweep,
 };

@@ -32,7 +32,7 @@
  * say which happened, so it rides in the leader's transaction and commit
  * and a unit that fails leaves nothing while the others commit.  Both
  * statements read a stream's version through one expression,
- * WRITE_VERSION_SQL, and judge expectations through WRITE_EXPECT_MET_SQL.
+ * WRITE_VERSION_FROM, and judge expectations through WRITE_EXPECT_MET_SQL.
  *
  * The namespace lock is taken before any nextval and held to commit, so
  * global positions of the namespace commit in increasing order (see
@@ -94,13 +94,22 @@ struct pg_queue {
 };
 
 /*
- * The version of the stream named by the SQL expression stream, as a
- * write sees it: its highest position, -1 when it has no message.  Every
- * write statement uses it.  %1$s is the schema.
+ * The stream named by the SQL expression stream as a write sees it, a
+ * derived table of one row: v, the position the next message follows (its
+ * highest position ever, kept in evdb_stream_state's floor after a delete
+ * or truncation, pg_lifecycle.c; -1 for a new stream); vis, the version
+ * expectations compare with (-1 when empty, soft-deleted or tombstoned);
+ * gone, whether it is tombstoned (no write, ever).  Every write statement
+ * uses it.  %1$s is the schema.
  */
-#define WRITE_VERSION_SQL(stream) \
-	"coalesce((SELECT max(position) FROM %1$s.messages" \
-	" WHERE stream_name = " stream "), -1)"
+#define WRITE_VERSION_FROM(stream) \
+	"(SELECT b.v, b.gone, CASE WHEN b.gone OR b.v <= b.soft_at THEN -1" \
+	"  ELSE b.v END AS vis FROM (SELECT greatest(coalesce((SELECT" \
+	"  max(position) FROM %1$s.messages WHERE stream_name = " stream ")," \
+	"  -1), coalesce(st.floor, -1)) AS v, st.soft_at," \
+	"  coalesce(st.hard, false) AS gone FROM (SELECT 1) one" \
+	"  LEFT JOIN %1$s.evdb_stream_state st ON st.stream_name = " stream \
+	"  ) b)"
 
 /*
  * Whether a stream at version v meets the expectation of kind ('a' any,
@@ -117,24 +126,26 @@ struct pg_queue {
  * global position), 'd' (an idempotent retry: same stream, type, data and
  * metadata; its positions), 'i' (the id is taken by another message:
  * column 5 names the first field that differs), 'v' (version conflict:
- * the stream's version) or 'l' (the stream or the namespace is at
+ * the stream's version as expectedVersion sees it: -1 once soft-deleted),
+ * 'g' (the stream is tombstoned: pg_lifecycle.c) or 'l' (the stream or
+ * the namespace is at
  * STORE_POSITION_MAX, 2^62 - 1, written out in the SQL).  data and metadata compare as jsonb values: the
  * text as written is not kept.  %1$s is the schema.
  */
-#define ITEM_EXPECT_MET WRITE_EXPECT_MET_SQL("$7::text", "$6::bigint", "ver.v")
+#define ITEM_EXPECT_MET WRITE_EXPECT_MET_SQL("$7::text", "$6::bigint", "ver.vis")
 #define ITEM_SQL \
 	"WITH dup AS (SELECT stream_name, position, global_position," \
 	"  CASE WHEN stream_name <> $2 THEN 'stream' WHEN type <> $3 THEN 'type'" \
 	"  WHEN data IS DISTINCT FROM $4::jsonb THEN 'data'" \
 	"  WHEN metadata IS DISTINCT FROM $5::jsonb THEN 'metadata' END AS differs" \
 	"  FROM %1$s.messages WHERE id = $1::uuid)," \
-	" ver AS (SELECT " WRITE_VERSION_SQL("$2") " AS v)," \
+	" ver AS (SELECT * FROM " WRITE_VERSION_FROM("$2") " w)," \
 	" hd AS (SELECT coalesce(max(global_position), 0) AS h FROM %1$s.messages)," \
 	" ins AS (INSERT INTO %1$s.messages" \
 	"  (id, stream_name, position, type, data, metadata, time)" \
 	"  SELECT $1::uuid, $2, ver.v + 1, $3, $4::jsonb, $5::jsonb," \
 	"  clock_timestamp() AT TIME ZONE 'utc' FROM ver" \
-	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND NOT ver.gone" \
 	"  AND " ITEM_EXPECT_MET \
 	"  AND ver.v < 4611686018427387903" \
 	"  AND (SELECT h FROM hd) < 4611686018427387903" \
@@ -142,10 +153,13 @@ struct pg_queue {
 	" SELECT 'w', position, global_position, NULL::bigint, NULL::text FROM ins" \
 	" UNION ALL SELECT CASE WHEN d.differs IS NULL THEN 'd' ELSE 'i' END," \
 	"  d.position, d.global_position, NULL, d.differs FROM dup d" \
-	" UNION ALL SELECT 'v', NULL, NULL, ver.v, NULL FROM ver" \
-	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND NOT " ITEM_EXPECT_MET \
+	" UNION ALL SELECT 'g', NULL, NULL, NULL, NULL FROM ver" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND ver.gone" \
+	" UNION ALL SELECT 'v', NULL, NULL, ver.vis, NULL FROM ver" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND NOT ver.gone" \
+	"  AND NOT " ITEM_EXPECT_MET \
 	" UNION ALL SELECT 'l', NULL, NULL, ver.v, NULL FROM ver" \
-	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND NOT ver.gone" \
 	"  AND " ITEM_EXPECT_MET \
 	"  AND (ver.v >= 4611686018427387903" \
 	"  OR (SELECT h FROM hd) >= 4611686018427387903)"
@@ -162,8 +176,9 @@ struct pg_queue {
  * ordinal from 1, position, global position, version, differing field):
  * 'w' per entry written; otherwise 'd' (stored the same) and 'i' (stored
  * with a difference) per entry whose id is stored, or else one 'v' for the
- * first unmet expectation (with the stream's version), or else one 'l' (a
- * position would pass STORE_POSITION_MAX).  %1$s is the schema.
+ * first unmet expectation (with the stream's version), or else one 'g' for
+ * the first entry whose stream is tombstoned, or else one 'l' (a position
+ * would pass STORE_POSITION_MAX).  %1$s is the schema.
  */
 #define UNIT_SQL \
 	"WITH e AS (SELECT t.ord, (t.v->>'id')::uuid AS id, t.v->>'stream' AS stream," \
@@ -179,17 +194,21 @@ struct pg_queue {
 	"  WHEN m.data IS DISTINCT FROM e.data THEN 'data'" \
 	"  WHEN m.metadata IS DISTINCT FROM e.metadata THEN 'metadata' END AS differs" \
 	"  FROM e JOIN %1$s.messages m ON m.id = e.id)," \
-	" ver AS (SELECT s.stream, " WRITE_VERSION_SQL("s.stream") " AS v" \
-	"  FROM (SELECT stream FROM e UNION SELECT stream FROM x) s)," \
-	" xfail AS (SELECT x.ord, ver.v FROM x JOIN ver USING (stream)" \
-	"  WHERE NOT " WRITE_EXPECT_MET_SQL("x.kind", "x.version", "ver.v") \
+	" ver AS (SELECT s.stream, w.v, w.vis, w.gone" \
+	"  FROM (SELECT stream FROM e UNION SELECT stream FROM x) s," \
+	"  LATERAL " WRITE_VERSION_FROM("s.stream") " w)," \
+	" xfail AS (SELECT x.ord, ver.vis AS v FROM x JOIN ver USING (stream)" \
+	"  WHERE NOT " WRITE_EXPECT_MET_SQL("x.kind", "x.version", "ver.vis") \
 	"  ORDER BY x.ord LIMIT 1)," \
+	" gfail AS (SELECT e.ord FROM e JOIN ver USING (stream) WHERE ver.gone" \
+	"  ORDER BY e.ord LIMIT 1)," \
 	" hd AS (SELECT coalesce(max(global_position), 0) AS h FROM %1$s.messages)," \
 	" pos AS (SELECT e.ord," \
 	"  ver.v + row_number() OVER (PARTITION BY e.stream ORDER BY e.ord) AS position" \
 	"  FROM e JOIN ver USING (stream))," \
 	" go AS (SELECT NOT EXISTS (SELECT 1 FROM dup)" \
 	"  AND NOT EXISTS (SELECT 1 FROM xfail)" \
+	"  AND NOT EXISTS (SELECT 1 FROM gfail)" \
 	"  AND (SELECT max(position) FROM pos) <= 4611686018427387903" \
 	"  AND (SELECT h FROM hd) + (SELECT count(*) FROM e) <= 4611686018427387903" \
 	"  AS ok)," \
@@ -205,9 +224,11 @@ struct pg_queue {
 	"  d.position, d.global_position, NULL, d.differs FROM dup d" \
 	" UNION ALL SELECT 'v', xf.ord, NULL, NULL, xf.v, NULL FROM xfail xf" \
 	"  WHERE NOT EXISTS (SELECT 1 FROM dup)" \
+	" UNION ALL SELECT 'g', gf.ord, NULL, NULL, NULL, NULL FROM gfail gf" \
+	"  WHERE NOT EXISTS (SELECT 1 FROM dup) AND NOT EXISTS (SELECT 1 FROM xfail)" \
 	" UNION ALL SELECT 'l', NULL, NULL, NULL, NULL, NULL FROM go" \
 	"  WHERE NOT ok AND NOT EXISTS (SELECT 1 FROM dup)" \
-	"  AND NOT EXISTS (SELECT 1 FROM xfail)"
+	"  AND NOT EXISTS (SELECT 1 FROM xfail) AND NOT EXISTS (SELECT 1 FROM gfail)"
 
 bool
 pg_uuid_canonical(const char *s, size_t len)
@@ -422,6 +443,9 @@ write_item_result(struct pg_item *it, const PGresult *res)
 	case 'l':
 		it->status = EVDB_ERR_LIMIT;
 		break;
+	case 'g':
+		it->status = EVDB_ERR_GONE;	/* a tombstoned stream */
+		break;
 	default:
 		r->actual_version = pg_value_int64(res, 0, 3);
 		it->status = EVDB_ERR_VERSION_CONFLICT;
@@ -439,7 +463,7 @@ write_unit_result(struct pg_item *it, const PGresult *res)
 	size_t i, f;
 	int row, rows = PQntuples(res);
 	const char *kind, *differs = NULL;
-	bool version = false, limit = false;
+	bool version = false, limit = false, gone = false;
 	int64_t ord, actual = 0;
 
 	memset(it->res, 0, it->n * sizeof(*it->res));
@@ -479,6 +503,11 @@ write_unit_result(struct pg_item *it, const PGresult *res)
 			br->index = i;
 			actual = pg_value_int64(res, row, 4);
 			break;
+		case 'g':
+			gone = true;	/* entry i's stream is tombstoned */
+			if (!version)
+				br->index = i;
+			break;
 		default:
 			goto bad;
 		}
@@ -502,7 +531,9 @@ write_unit_result(struct pg_item *it, const PGresult *res)
 	} else if (version) {
 		br->actual_version = actual;
 		it->status = EVDB_ERR_VERSION_CONFLICT;
-	} else if (limit)
+	} else if (gone)
+		it->status = EVDB_ERR_GONE;
+	else if (limit)
 		it->status = EVDB_ERR_LIMIT;
 	else if (written == it->n) {
 		it->status = EVDB_OK;

@@ -305,6 +305,34 @@ be_consumer_namespaces(struct store_conn *c, store_name_fn fn, void *ctx)
 	return sqlite_consumer_namespaces(sq_conn(c), fn, ctx);
 }
 
+static enum evdb_status
+be_stream_delete(struct store_conn *c, const char *ns,
+    const struct store_delete_req *req, int64_t *deleted, int64_t *actual)
+{
+	return sqlite_stream_delete(sq_conn(c), ns, req, deleted, actual);
+}
+
+static enum evdb_status
+be_set_retention(struct store_conn *c, const char *ns, bool category,
+    const char *name, size_t name_len, const struct store_retention_change *r)
+{
+	return sqlite_set_retention(sq_conn(c), ns, category, name, name_len, r);
+}
+
+static enum evdb_status
+be_stream_info(struct store_conn *c, const char *ns, const char *stream,
+    size_t stream_len, struct store_stream_state *out)
+{
+	return sqlite_stream_info(sq_conn(c), ns, stream, stream_len, out);
+}
+
+static enum evdb_status
+be_retention_sweep(struct store_conn *c, const char *ns, int64_t now_us,
+    int64_t batch, int64_t *removed)
+{
+	return sqlite_retention_sweep(sq_conn(c), ns, now_us, batch, removed);
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.accepts = be_accepts,
@@ -352,4 +380,8 @@ const struct store_backend store_sqlite_backend = {
 	/* Files, no server: no pool (store_pool_stats answers false). */
 	.pool_stats = NULL,
 	.conn_unavailable_why = NULL,
+	.stream_delete = be_stream_delete,
+	.set_retention = be_set_retention,
+	.stream_info = be_stream_info,
+	.retention_sweep = be_retention_sweep,
 };

@@ -25,18 +25,34 @@ static const char *const ns_sql[NS_STMT_COUNT] = {
 	[NS_ID_LOOKUP] =
 	    "SELECT stream_name, position, global_position, type, data, metadata"
 	    " FROM messages WHERE id = ?1",
+	/*
+	 * The stream's version, from its messages and its lifecycle state
+	 * (store.h, "stream lifecycle"): 0 the last position handed out (-1:
+	 * none; a write continues after it), 1 the version as expectedVersion
+	 * and stream.version see it (-1 when soft-deleted with nothing
+	 * written since, or tombstoned), 2 the tombstone (1 or 0), 3 whether
+	 * the stream holds no message.
+	 */
 	[NS_STREAM_VERSION] =
-	    "SELECT max(position) FROM messages WHERE stream_name = ?1",
+	    "SELECT b.base, CASE WHEN b.hard OR b.base <= b.soft_at THEN -1"
+	    "  ELSE b.base END, b.hard, b.v IS NULL FROM"
+	    " (SELECT max(coalesce(m.v, -1), coalesce(l.floor, -1)) AS base,"
+	    "  l.soft_at AS soft_at, coalesce(l.hard, 0) AS hard, m.v AS v"
+	    "  FROM (SELECT max(position) AS v FROM messages WHERE stream_name = ?1) m"
+	    "  LEFT JOIN stream_state l ON l.stream_name = ?1) b",
 	[NS_INSERT] =
 	    "INSERT INTO messages(id, stream_name, category, type, position, data,"
-	    " metadata, correlation, cardinal_hash, time_us)"
+	    " metadata, correlation, cardinal_hash, time_us, global_position)"
 	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 	    /* Message DB's correlation: category(metadata.correlationStreamName). */
 	    " (SELECT CASE WHEN instr(v, '-') > 0 THEN substr(v, 1, instr(v, '-') - 1)"
 	    "  ELSE v END FROM (SELECT CASE"
 	    "  WHEN json_type(?7, '$.correlationStreamName') = 'text'"
 	    "  THEN json_extract(?7, '$.correlationStreamName') END AS v)),"
-	    " ?9, ?10)",
+	    " ?9, ?10,"
+	    /* The head + 1, also when the head's row was deleted (stats.deleted_head). */
+	    " (SELECT max(coalesce((SELECT max(global_position) FROM messages), 0),"
+	    "  deleted_head) + 1 FROM stats WHERE id = 1))",
 	[NS_STATS_ADD] =
 	    "UPDATE stats SET message_count = message_count + ?1,"
 	    " stream_count = stream_count + ?2,"
@@ -95,7 +111,9 @@ static const char *const ns_sql[NS_STMT_COUNT] = {
 	[NS_POKE_ALL] =
 	    "SELECT " POKE_COLS " FROM messages WHERE global_position > ?3"
 	    " AND global_position <= ?4 ORDER BY global_position LIMIT ?5",
-	[NS_HEAD] = "SELECT max(global_position) FROM messages",
+	[NS_HEAD] =
+	    "SELECT max(coalesce((SELECT max(global_position) FROM messages), 0),"
+	    " deleted_head) FROM stats WHERE id = 1",
 	[NS_IMPORT_INSERT] =
 	    "INSERT INTO messages(id, stream_name, category, type, position, data,"
 	    " metadata, correlation, cardinal_hash, time_us, global_position)"

@@ -33,6 +33,7 @@ sqlite_import_clear(struct sqlite_conn *c, const char *ns)
 	    (rs = sqlite_ns_exec(c, h, NS_CLEAR, "clear namespace")) != EVDB_OK ||
 	    (rs = sqlite_ns_exec(c, h, NS_CONSUMER_CLEAR,
 	    "clear checkpoints")) != EVDB_OK ||
+	    (rs = sqlite_lifecycle_reset(c, h)) != EVDB_OK ||
 	    (rs = sqlite_ns_exec(c, h, NS_STATS_RECOMPUTE, "recompute stats")) != EVDB_OK ||
 	    (rs = sqlite_ns_exec(c, h, NS_COMMIT, "commit")) != EVDB_OK)
 		sqlite_ns_rollback(c, h);
@@ -210,7 +211,8 @@ sqlite_import_batch(struct sqlite_conn *c, const char *ns,
 		return rs;
 	if (clear && ((rs = sqlite_ns_exec(c, h, NS_CLEAR, "clear namespace")) !=
 	    EVDB_OK || (rs = sqlite_ns_exec(c, h, NS_CONSUMER_CLEAR,
-	    "clear checkpoints")) != EVDB_OK))
+	    "clear checkpoints")) != EVDB_OK ||
+	    (rs = sqlite_lifecycle_reset(c, h)) != EVDB_OK))
 		goto fail;
 	if ((rs = sqlite_ns_stmt(c, h, NS_HEAD, &s)) != EVDB_OK ||
 	    (rs = sqlite_step_int64(c, h->db, s, "head", 0, &head_before)) != EVDB_OK)

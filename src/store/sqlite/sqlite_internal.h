@@ -27,6 +27,7 @@
  * sqlite_invariant.c   the commit-time position check (test builds)
  * sqlite_summary.c     a namespace grouped by stream, category or type
  * sqlite_consumer.c    consumer checkpoints (table consumer_checkpoints)
+ * sqlite_lifecycle.c   stream delete/truncate, retention, stream.info, sweep
  */
 #ifndef EVDB_SQLITE_INTERNAL_H
 #define EVDB_SQLITE_INTERNAL_H
@@ -337,6 +338,21 @@ enum evdb_status sqlite_consumer_delete(struct sqlite_conn *c, const char *ns,
     const char *name, size_t name_len, int64_t *deleted);
 enum evdb_status sqlite_consumer_namespaces(struct sqlite_conn *c,
     store_name_fn fn, void *ctx);
+
+/* sqlite_lifecycle.c: store.h "stream lifecycle". */
+enum evdb_status sqlite_stream_delete(struct sqlite_conn *c, const char *ns,
+    const struct store_delete_req *req, int64_t *deleted, int64_t *actual);
+enum evdb_status sqlite_set_retention(struct sqlite_conn *c, const char *ns,
+    bool category, const char *name, size_t name_len,
+    const struct store_retention_change *r);
+enum evdb_status sqlite_stream_info(struct sqlite_conn *c, const char *ns,
+    const char *stream, size_t stream_len, struct store_stream_state *out);
+enum evdb_status sqlite_retention_sweep(struct sqlite_conn *c, const char *ns,
+    int64_t now_us, int64_t batch, int64_t *removed);
+/* Forgets every stream's lifecycle state and the deleted head, inside the
+ * open transaction of an import that clears the namespace. */
+enum evdb_status sqlite_lifecycle_reset(struct sqlite_conn *c,
+    struct ns_handle *h);
 
 /* sqlite_health.c: store_health(), as a probe that opens as many
  * descriptors on the namespace directory as a namespace needs. */

@@ -16,7 +16,10 @@ static const char invariant_sql[] =
     " coalesce(sum(m.position < 0 OR m.position > ?2 OR m.global_position > ?2), 0),"
     " coalesce(sum(m.position > 0 AND NOT EXISTS (SELECT 1 FROM messages p"
     "   WHERE p.stream_name = m.stream_name AND p.position = m.position - 1"
-    "   AND p.global_position < m.global_position)), 0)"
+    "   AND p.global_position < m.global_position)"
+    /* A stream whose messages up to its floor were deleted (stream_state). */
+    "   AND NOT EXISTS (SELECT 1 FROM stream_state l"
+    "   WHERE l.stream_name = m.stream_name AND l.floor >= m.position - 1)), 0)"
     " FROM messages m WHERE m.global_position > ?1";
 
 enum evdb_status

@@ -127,13 +127,20 @@ sqlite_stream_version(struct sqlite_conn *c, const char *ns, const char *stream,
 	struct ns_handle *h;
 	sqlite3_stmt *s;
 	enum evdb_status rs;
+	int rc;
 
 	*version = -1;
 	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
 	    (rs = sqlite_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, stream, (int)stream_len, SQLITE_STATIC);
-	return sqlite_step_int64(c, h->db, s, "stream version", -1, version);
+	/* Column 1: the version as readers see it (sqlite_handle.c). */
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*version = sqlite3_column_int64(s, 1);
+	else
+		rs = sqlite_fail(c, h->db, rc, "stream version");
+	sqlite_stmt_done(s);
+	return rs;
 }
 
 enum evdb_status

@@ -62,8 +62,26 @@ static const char *const namespace_migrations[] = {
 	"  updated_us INTEGER NOT NULL,"		/* time of the last commit */
 	"  PRIMARY KEY (name, size, member)"
 	") WITHOUT ROWID;",
+	/* 2 -> 3: stream lifecycle (EXTENSIONS.md section 5, store.h) */
+	"CREATE TABLE stream_state ("
+	"  stream_name TEXT PRIMARY KEY,"
+	"  floor INTEGER NOT NULL DEFAULT -1,"		/* highest position ever held */
+	"  soft_at INTEGER,"				/* version at the last soft delete */
+	"  hard INTEGER NOT NULL DEFAULT 0,"		/* 1: tombstoned */
+	"  max_age INTEGER,"				/* seconds, or NULL */
+	"  max_count INTEGER,"				/* messages, or NULL */
+	"  changed_us INTEGER"				/* last lifecycle change */
+	") WITHOUT ROWID;"
+	"CREATE TABLE category_retention ("
+	"  category TEXT PRIMARY KEY,"
+	"  max_age INTEGER,"
+	"  max_count INTEGER"
+	") WITHOUT ROWID;"
+	/* The highest global position ever handed out, once the rows above
+	 * it were deleted: rowids must not be handed out twice. */
+	"ALTER TABLE stats ADD COLUMN deleted_head INTEGER NOT NULL DEFAULT 0;",
 	/*
-	 * 2 -> 3: category reads filtered by type (EXTENSIONS.md section 4)
+	 * 3 -> 4: category reads filtered by type (EXTENSIONS.md section 4)
 	 * seek each type's messages in global order, instead of scanning the
 	 * category.  Built inside the migration's transaction on an existing
 	 * file: a one-off cost proportional to its size.
@@ -136,6 +154,25 @@ sqlite_schema_registry(struct sqlite_store *st, sqlite3 *db, char *err, size_t e
 enum evdb_status
 sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db, char *err, size_t err_size)
 {
+	sqlite3_stmt *s = NULL;
+	int tables = -1;
+
+	/*
+	 * A new, empty file gets auto_vacuum=INCREMENTAL, so that the
+	 * retention sweep can give pages back (PRAGMA incremental_vacuum).
+	 * The file exists already (journal_mode=WAL wrote its header), so the
+	 * mode takes effect through a VACUUM, instant on an empty file.  A
+	 * file that has tables keeps its mode: made before the lifecycle
+	 * migration, it reuses its free pages but keeps its size until an
+	 * offline VACUUM (docs/operations.md, "Retention and deletion").
+	 */
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &s,
+	    NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		tables = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (tables == 0)
+		(void)sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM",
+		    NULL, NULL, NULL);
 	return sqlite_schema_migrate(db, namespace_migrations,
 	    (int)(sizeof(namespace_migrations) / sizeof(namespace_migrations[0])),
 	    err, err_size);

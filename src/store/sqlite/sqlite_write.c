@@ -24,7 +24,10 @@
  * inside a savepoint, so that a unit that fails half-way (a position past
  * STORE_POSITION_MAX) rolls back to the savepoint and leaves nothing, while
  * the items around it commit.  Single writes and units read a stream's
- * version through one function, write_stream_version.
+ * version and lifecycle state through one function, write_stream_version:
+ * a tombstoned stream (stream.delete with hard) refuses every write with
+ * EVDB_ERR_GONE, and a soft-deleted or truncated one continues after its
+ * old version while its expectations see the version it reads as.
  *
  * Writer connections are bounded: at most WRITE_OPEN_MAX are open at once,
  * across all namespace files.  A leader that needs one more closes the
@@ -141,39 +144,43 @@ sqlite_bind_message(sqlite3_stmt *s, const struct store_import_record *m)
 	sqlite3_bind_int64(s, 10, m->time_us);
 }
 
+/* A stream as a write sees it (write_stream_version). */
+struct write_version {
+	int64_t base;		/* the next message goes to base + 1: the highest
+				 * position ever given, also after a delete */
+	int64_t visible;	/* the version readers see, which expectations
+				 * compare with: -1 when empty or deleted */
+	bool tombstone;		/* hard-deleted: no write, ever */
+	bool empty;		/* no message stored (for the stream count) */
+};
+
 /*
- * The stream's version as a write sees it: its highest position, -1 when
- * it has no message.  Every write, single or in a unit, asks here, so that
- * what a version is stays defined in one place.
+ * The stream's version and lifecycle state (stream_state, store.h's
+ * stream.delete/truncate).  Every write, single or in a unit, asks here,
+ * so that what a version is stays defined in one place.
  */
 static enum evdb_status
 write_stream_version(struct sqlite_conn *c, struct ns_handle *h,
-    const char *stream, size_t stream_len, int64_t *version)
+    const char *stream, size_t stream_len, struct write_version *v)
 {
 	sqlite3_stmt *s;
 	enum evdb_status rs;
+	int rc;
 
 	if ((rs = sqlite_ns_stmt(c, h, NS_STREAM_VERSION, &s)) != EVDB_OK)
 		return rs;
 	sqlite3_bind_text(s, 1, stream, (int)stream_len, SQLITE_STATIC);
-	return sqlite_step_int64(c, h->db, s, "stream version", -1, version);
-}
-
-/* True when a stream at version current meets the expectation. */
-static bool
-write_expect_met(enum store_expect expect, int64_t expected, int64_t current)
-{
-	switch (expect) {
-	case STORE_EXPECT_VERSION:
-		return current == expected;
-	case STORE_EXPECT_NO_STREAM:
-		return current == -1;
-	case STORE_EXPECT_EXISTS:
-		return current >= 0;
-	case STORE_EXPECT_ANY:
-	default:
-		return true;
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		rs = sqlite_fail(c, h->db, rc, "stream version");
+		sqlite_stmt_done(s);
+		return rs;
 	}
+	v->base = sqlite3_column_int64(s, 0);
+	v->visible = sqlite3_column_int64(s, 1);
+	v->tombstone = sqlite3_column_int64(s, 2) != 0;
+	v->empty = sqlite3_column_int64(s, 3) != 0;
+	sqlite_stmt_done(s);
+	return EVDB_OK;
 }
 
 /*
@@ -210,17 +217,17 @@ write_id_lookup(struct sqlite_conn *c, struct ns_handle *h,
 }
 
 /*
- * Inserts m with id (id_len bytes) at position current + 1, current being
- * its stream's version; r receives the positions.  EVDB_ERR_LIMIT when
- * current is at STORE_POSITION_MAX, anything else but EVDB_OK a storage
- * failure.
+ * Inserts m with id (id_len bytes) at position v->base + 1; r receives the
+ * positions.  EVDB_ERR_LIMIT when the base is at STORE_POSITION_MAX,
+ * anything else but EVDB_OK a storage failure.
  */
 static enum evdb_status
 write_insert(struct sqlite_conn *c, struct ns_handle *h,
     const struct store_message_in *m, const char *id, size_t id_len,
-    int64_t current, struct store_write_result *r, int64_t *added,
-    int64_t *new_streams)
+    const struct write_version *v, struct store_write_result *r,
+    int64_t *added, int64_t *new_streams)
 {
+	int64_t current = v->base;
 	struct store_import_record row;	/* the row as inserted */
 	sqlite3_stmt *s;
 	enum evdb_status rs;
@@ -251,16 +258,17 @@ write_insert(struct sqlite_conn *c, struct ns_handle *h,
 	r->position = current + 1;
 	r->global_position = sqlite3_last_insert_rowid(h->db);
 	(*added)++;
-	if (current == -1)
+	if (v->empty)
 		(*new_streams)++;
 	return EVDB_OK;
 }
 
 /*
  * Applies one single write inside the open transaction.  Returns EVDB_OK,
- * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT or EVDB_ERR_LIMIT (the
- * stream is at STORE_POSITION_MAX) for outcomes that leave the transaction
- * usable, anything else for a storage failure.
+ * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT, EVDB_ERR_GONE (a
+ * tombstoned stream) or EVDB_ERR_LIMIT (the stream is at
+ * STORE_POSITION_MAX) for outcomes that leave the transaction usable,
+ * anything else for a storage failure.
  */
 static enum evdb_status
 write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
@@ -272,7 +280,7 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 	char genid[UUID_STR_LEN + 1];
 	const char *id = m->id;
 	size_t id_len = m->id_len;
-	int64_t current;
+	struct write_version v;
 	bool found;
 
 	memset(r, 0, sizeof(*r));
@@ -289,14 +297,16 @@ write_one(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 		id_len = UUID_STR_LEN;
 	}
 
-	if ((rs = write_stream_version(c, h, m->stream, m->stream_len, &current)) !=
+	if ((rs = write_stream_version(c, h, m->stream, m->stream_len, &v)) !=
 	    EVDB_OK)
 		return rs;
-	if (!write_expect_met(m->expect, m->expected_version, current)) {
-		r->actual_version = current;
+	if (v.tombstone)
+		return EVDB_ERR_GONE;
+	if (!store_expect_met(m->expect, m->expected_version, v.visible)) {
+		r->actual_version = v.visible;
 		return EVDB_ERR_VERSION_CONFLICT;
 	}
-	return write_insert(c, h, m, id, id_len, current, r, added, new_streams);
+	return write_insert(c, h, m, id, id_len, &v, r, added, new_streams);
 }
 
 /*
@@ -348,9 +358,10 @@ write_unit_ids(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it
  * then its expectations against the store as it was before it, then its
  * messages in order inside a savepoint.  *head is the namespace's head,
  * moved on by what the unit writes.  Returns EVDB_OK,
- * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT or EVDB_ERR_LIMIT, which
- * leave the transaction usable and the unit unwritten, anything else for a
- * storage failure.
+ * EVDB_ERR_VERSION_CONFLICT, EVDB_ERR_ID_CONFLICT, EVDB_ERR_GONE (an entry
+ * names a tombstoned stream; it->batch->index says which) or
+ * EVDB_ERR_LIMIT, which leave the transaction usable and the unit
+ * unwritten, anything else for a storage failure.
  */
 static enum evdb_status
 write_unit(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
@@ -362,7 +373,9 @@ write_unit(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 	char genid[UUID_STR_LEN + 1];
 	const char *id;
 	size_t i, id_len;
-	int64_t current, unit_added = 0, unit_new = 0, head_before = *head;
+	struct write_version v;
+	enum evdb_status refusal;
+	int64_t unit_added = 0, unit_new = 0, head_before = *head;
 	bool retry;
 
 	memset(it->res, 0, it->n * sizeof(*it->res));
@@ -371,11 +384,11 @@ write_unit(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 	for (i = 0; i < it->n_expect; i++) {
 		x = &it->expect[i];
 		if ((rs = write_stream_version(c, h, x->stream, x->stream_len,
-		    &current)) != EVDB_OK)
+		    &v)) != EVDB_OK)
 			return rs;
-		if (!write_expect_met(x->expect, x->expected_version, current)) {
+		if (!store_expect_met(x->expect, x->expected_version, v.visible)) {
 			br->index = i;
-			br->actual_version = current;
+			br->actual_version = v.visible;
 			return EVDB_ERR_VERSION_CONFLICT;
 		}
 	}
@@ -399,8 +412,13 @@ write_unit(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 		}
 		/* Sees the unit's own earlier messages: positions stay gapless. */
 		if ((rs = write_stream_version(c, h, m->stream, m->stream_len,
-		    &current)) != EVDB_OK ||
-		    (rs = write_insert(c, h, m, id, id_len, current, &it->res[i],
+		    &v)) != EVDB_OK)
+			break;
+		if (v.tombstone) {
+			rs = EVDB_ERR_GONE;
+			break;
+		}
+		if ((rs = write_insert(c, h, m, id, id_len, &v, &it->res[i],
 		    &unit_added, &unit_new)) != EVDB_OK)
 			break;
 		*head = it->res[i].global_position;
@@ -412,9 +430,10 @@ write_unit(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 		*new_streams += unit_new;
 		return EVDB_OK;
 	}
-	if (rs != EVDB_ERR_LIMIT)
+	if (rs != EVDB_ERR_LIMIT && rs != EVDB_ERR_GONE)
 		return rs;	/* a storage failure: the whole batch rolls back */
 	/* Nothing of the unit stays; rowids above head_before are free again. */
+	refusal = rs;
 	*head = head_before;
 	memset(it->res, 0, it->n * sizeof(*it->res));
 	br->index = i;
@@ -422,7 +441,7 @@ write_unit(struct sqlite_conn *c, struct ns_handle *h, struct write_item *it,
 	    EVDB_OK || (rs = sqlite_ns_exec(c, h, NS_UNIT_RELEASE, "release")) !=
 	    EVDB_OK)
 		return rs;
-	return EVDB_ERR_LIMIT;
+	return refusal;
 }
 
 /*
@@ -469,7 +488,8 @@ write_batch(struct sqlite_conn *c, struct ns_handle *h, struct write_item *batch
 		} else
 			it->status = write_one(c, h, it, &added, &new_streams);
 		if (it->status != EVDB_OK && it->status != EVDB_ERR_VERSION_CONFLICT &&
-		    it->status != EVDB_ERR_ID_CONFLICT && it->status != EVDB_ERR_LIMIT) {
+		    it->status != EVDB_ERR_ID_CONFLICT && it->status != EVDB_ERR_LIMIT &&
+		    it->status != EVDB_ERR_GONE) {
 			rs = it->status;
 			goto fail;
 		}
