@@ -258,21 +258,51 @@ t_validation(struct harness *h)
 }
 
 /*
- * The example of docs/api.md section 11, verbatim, with its rpc() helper
- * (docs/api.md's top) pointed at this stack.
+ * The example of docs/api.md's long-poll section, verbatim: the command
+ * lines of its first sh block (comments left out), read from the file,
+ * with its rpc() helper (docs/api.md's top) pointed at this stack.
  */
+static int
+doc_example(char *out, size_t size)
+{
+	const char *src = getenv("EVDB_SRCDIR");
+	char path[1024], line[2048];
+	int in_section = 0, in_block = 0, done = 0;
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/docs/api.md", src != NULL ? src : ".");
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	out[0] = '\0';
+	while (!done && fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "## ", 3) == 0)
+			in_section = strstr(line, "long-poll reads") != NULL;
+		else if (in_section && !in_block && strncmp(line, "```sh", 5) == 0)
+			in_block = 1;
+		else if (in_block && strncmp(line, "```", 3) == 0)
+			done = 1;
+		else if (in_block && line[0] != '#' && n + strlen(line) < size) {
+			memcpy(out + n, line, strlen(line) + 1);
+			n += strlen(line);
+		}
+	}
+	fclose(f);
+	return done && n > 0 ? 0 : -1;
+}
+
 static void
 t_curl_example(struct harness *h)
 {
-	static const char example[] =
-	    "(sleep 0.3; rpc '[\"stream.write\",\"account-9\",{\"type\":\"Opened\","
-	    "\"data\":{}}]' >/dev/null) &\n"
-	    "rpc '[\"stream.get\",\"account-9\",{\"position\":0,\"wait\":5000}]'\n";
-	char cmd[4096], out[4096];
+	char example[4096], cmd[8192], out[4096];
 	double t0, took;
 	size_t n;
 	FILE *p;
 
+	if (!ok(doc_example(example, sizeof(example)) == 0, "docs/api.md has"
+	    " the long-poll section's example")) {
+		return;
+	}
 	snprintf(cmd, sizeof(cmd), "TOKEN='%s'\nrpc() { curl -s %s/rpc -H"
 	    " \"Authorization: Bearer $TOKEN\" -d \"$1\"; echo; }\n%swait\n", ADM,
 	    harness_url(h), example);
@@ -287,7 +317,7 @@ t_curl_example(struct harness *h)
 	    "docs/api.md's example: the held read answers with the message written"
 	    " 0.3 s later (%.0f ms)", took);
 	if (strstr(out, "\"Opened\"") == NULL)
-		tap_diag("output: %s", out);
+		tap_diag("example:\n%s\noutput: %s", example, out);
 }
 
 /* A held read answers within LP_WAKE_MS of a write by another client. */
