@@ -264,7 +264,8 @@ server_drain(FCGX_Request *fcgi)
  * trip on every request.  When the request's input was read to its end
  * there is nothing left to reset, so the connection is marked detached,
  * which makes libfcgi close it at once.  A kept connection is never
- * closed here, and it stays undetached for the requests that follow.
+ * closed here (it goes back to the poller), and it stays undetached for
+ * the requests that follow.
  *
  * A refused request (answered 4xx, maybe before its body was read) has its
  * body read and dropped first, for at most SERVER_DRAIN_MS, then is
@@ -272,13 +273,25 @@ server_drain(FCGX_Request *fcgi)
  * sending a large body (a reset there turns the 4xx into nginx's own
  * error).  The bound is for a client that trickles a body it was refused
  * (429, 401): libfcgi's linger reads for as long as input keeps coming, 2 s
- * apart at most, and would hold the worker for as long as it likes.
+ * apart at most, and would hold the worker for as long as it likes.  On a
+ * kept connection the drain also leaves the connection at the start of the
+ * next request, so that the poller sees only new requests; one whose body
+ * is still not all read by then is closed instead of kept.
  */
 static void
 server_finish(FCGX_Request *fcgi, bool refused)
 {
-	if (!fcgi->keepConnection && refused)
+	struct timeval none = { 0, 0 };
+
+	if (refused) {
 		server_drain(fcgi);
+		if (fcgi->keepConnection && fcgi->ipcFd >= 0) {
+			(void)setsockopt(fcgi->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &none,
+			    sizeof(none));
+			if (FCGX_HasSeenEOF(fcgi->in) != EOF)
+				fcgi->keepConnection = 0;
+		}
+	}
 	if (!fcgi->keepConnection &&
 	    (refused || FCGX_HasSeenEOF(fcgi->in) == EOF))
 		FCGX_Detach(fcgi);
@@ -442,6 +455,15 @@ server_longpoll_run(void *ctx, struct store_conn *c, const char *ns,
 	    content_type);
 }
 
+/* The longpoll_keep_fn of the process: a kept connection goes back to the poller. */
+static void
+server_longpoll_keep(void *ctx, int fd)
+{
+	struct server_ctx *srv = ctx;
+
+	poller_return(srv->poller, fd);
+}
+
 /* Starts the long-poll loop of srv; EVDB_OK or a failure (logged). */
 static enum evdb_status
 server_longpoll_start(struct server_ctx *srv)
@@ -455,6 +477,8 @@ server_longpoll_start(struct server_ctx *srv)
 	lopt.max_per_namespace = srv->settings->longpoll_max_per_token;
 	lopt.run = server_longpoll_run;
 	lopt.run_ctx = srv;
+	lopt.keep = server_longpoll_keep;
+	lopt.keep_ctx = srv;
 	return longpoll_start(&lopt, &srv->longpoll);
 }
 
