@@ -273,17 +273,20 @@ server_drain(FCGX_Request *fcgi)
  * sending a large body (a reset there turns the 4xx into nginx's own
  * error).  The bound is for a client that trickles a body it was refused
  * (429, 401): libfcgi's linger reads for as long as input keeps coming, 2 s
- * apart at most, and would hold the worker for as long as it likes.  On a
- * kept connection the drain also leaves the connection at the start of the
- * next request, so that the poller sees only new requests; one whose body
- * is still not all read by then is closed instead of kept.
+ * apart at most, and would hold the worker for as long as it likes.  A
+ * kept connection is drained whenever its request's input was not read to
+ * its end (a refused request, an /import answered with an error event
+ * mid-body), so that it is left at the start of the next request: libfcgi
+ * reads ahead into a buffer that dies with the request, and what follows
+ * in the socket could start in the middle of a record.  One whose input is
+ * still not all read by then is closed instead of kept.
  */
 static void
 server_finish(FCGX_Request *fcgi, bool refused)
 {
 	struct timeval none = { 0, 0 };
 
-	if (refused) {
+	if (refused || (fcgi->keepConnection && FCGX_HasSeenEOF(fcgi->in) != EOF)) {
 		server_drain(fcgi);
 		if (fcgi->keepConnection && fcgi->ipcFd >= 0) {
 			(void)setsockopt(fcgi->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &none,
