@@ -53,6 +53,26 @@ evdb_conns() {
 	ss -xH state connected 2>/dev/null | awk -v s="$sock" '$0 ~ s { c++ } END { print c + 0 }'
 }
 
+# burst CLIENTS WRITES PREFIX: CLIENTS concurrent clients, each making WRITES
+# writes to stream PREFIX-<client>, each on its own connection to nginx;
+# prints how many stalled or failed.
+burst() {
+	local c
+	rm -f "$dir"/bad.*
+	for c in $(seq "$1"); do
+		(
+			b=0
+			for i in $(seq "$2"); do
+				code=$(rpc "" "[\"stream.write\",\"$3-$c\",{\"type\":\"T\",\"data\":{\"i\":$i}}]")
+				[ "$code" = 200 ] || b=$((b + 1))
+			done
+			echo "$b" >"$dir/bad.$c"
+		) &
+	done
+	wait
+	cat "$dir"/bad.* | awk '{ s += $1 } END { print s + 0 }'
+}
+
 echo "1..6"
 store=()
 if [ -n "${EVDB_E2E_PGDIR:-}" ]; then
@@ -80,18 +100,7 @@ sock=$dir/run/evdb.sock
 [ -S "$sock" ] || sock=$(ls "$dir"/run/evdb*.sock 2>/dev/null | head -1)
 
 # 96 concurrent clients, 3 writes each over their own connection to nginx.
-for c in $(seq $clients); do
-	(
-		bad=0
-		for i in 1 2 3; do
-			code=$(rpc "" "[\"stream.write\",\"ka-$c\",{\"type\":\"T\",\"data\":{\"i\":$i}}]")
-			[ "$code" = 200 ] || bad=$((bad + 1))
-		done
-		echo "$bad" >"$dir/bad.$c"
-	) &
-done
-wait
-bad=$(cat "$dir"/bad.* | awk '{ s += $1 } END { print s + 0 }')
+bad=$(burst $clients 3 ka)
 ok $(( bad != 0 )) "$((clients * 3)) writes from $clients concurrent clients: $bad stalled or failed"
 
 # Idle now: nginx keeps its upstream connections open.
@@ -108,19 +117,7 @@ done
 ok $(( bad != 0 )) "20 requests from new clients after the burst: $bad stalled or failed"
 
 # And 8 at a time, twice the workers.
-rm -f "$dir"/bad.*
-for c in $(seq 8); do
-	(
-		b=0
-		for i in 1 2 3 4 5; do
-			code=$(rpc "" "[\"stream.write\",\"kb-$c\",{\"type\":\"T\",\"data\":{}}]")
-			[ "$code" = 200 ] || b=$((b + 1))
-		done
-		echo "$b" >"$dir/bad.$c"
-	) &
-done
-wait
-bad=$(cat "$dir"/bad.* | awk '{ s += $1 } END { print s + 0 }')
+bad=$(burst 8 5 kb)
 versions=0
 for c in $(seq $clients); do
 	v=$(curl -s -m 10 -H "Authorization: Bearer $token" -d "[\"stream.version\",\"ka-$c\"]" \
