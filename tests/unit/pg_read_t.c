@@ -28,10 +28,10 @@
 
 #include "../tap.h"
 #include "../pgtest.h"
+#include "../grouptest.h"
 #include "store/store.h"
 #include "store/postgres/pg_internal.h"
 #include "core/buf.h"
-#include "core/streamname.h"
 #include "core/timefmt.h"
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -184,73 +184,6 @@ group_plan_ok(PGconn *pg, const char *schema, const char *args, const char *desc
 	buf_free(&plan);
 }
 
-/* A category read's rows: global positions and stream names. */
-struct gp_list {
-	int64_t gp[8192];
-	char stream[8192][24];
-	int n;
-};
-
-static enum evdb_status
-list_row(void *ctx, const struct store_message *m)
-{
-	struct gp_list *l = ctx;
-
-	if (l->n < 8192) {
-		l->gp[l->n] = m->global_position;
-		snprintf(l->stream[l->n], sizeof(l->stream[0]), "%.*s",
-		    (int)m->stream_len, m->stream);
-	}
-	l->n++;
-	return EVDB_OK;
-}
-
-/*
- * One TAP result: each member of a group of size, reading limit rows of
- * category from global position from, gets exactly the rows that
- * streamname_is_assigned() gives it, in order.
- */
-static void
-group_answers_ok(struct store_conn *c, const char *category, int64_t from,
-    int64_t size, int64_t limit, const char *desc)
-{
-	static struct gp_list all, got;
-	struct store_category_query q;
-	int64_t member;
-	int i, want, bad = 0, total = 0;
-
-	memset(&q, 0, sizeof(q));
-	q.category = category;
-	q.category_len = strlen(category);
-	q.global_position = from;
-	q.limit = 8000;
-	all.n = 0;
-	if (store_read_category(c, "plan", &q, list_row, &all) != EVDB_OK)
-		tap_bail("read: %s", store_conn_errmsg(c));
-	for (member = 0; member < size; member++) {
-		q.group_size = size;
-		q.group_member = member;
-		q.limit = limit;
-		got.n = 0;
-		if (store_read_category(c, "plan", &q, list_row, &got) != EVDB_OK)
-			tap_bail("read: %s", store_conn_errmsg(c));
-		want = 0;
-		for (i = 0; i < all.n && (limit < 0 || want < limit); i++) {
-			if (!streamname_is_assigned(all.stream[i],
-			    strlen(all.stream[i]), member, size))
-				continue;
-			if (want >= got.n || got.gp[want] != all.gp[i])
-				bad++;
-			want++;
-		}
-		if (got.n != want)
-			bad++;
-		total += got.n;
-	}
-	if (!ok(bad == 0 && total > 0, "%s", desc))
-		tap_diag("%d differences", bad);
-}
-
 /* The indexes of schema's messages table, sorted, comma-separated. */
 static char *
 index_list(PGconn *pg, const char *schema)
@@ -353,9 +286,9 @@ main(void)
 	group_plan_ok(pg, schema, "('c3', 1, 10, 4, 1)",
 	    "a member of 4: index-only on " PG_GROUP_INDEX ", filtered there (generic plan)");
 	exec_ok(pg, "RESET plan_cache_mode");
-	group_answers_ok(c, "c3", 1, 4, 7, "members of 4, 7 at a time: streamname_is_assigned's rows");
-	group_answers_ok(c, "c3", 40000, 3, -1, "members of 3, all from 40000: the same");
-	group_answers_ok(c, "c3", 1, 1, 2000, "a group of 1, 2,000 rows (two chunks): every stream with an id");
+	grouptest_answers_ok(c, "plan", "c3", 1, 4, 7, "members of 4, 7 at a time: streamname_is_assigned's rows");
+	grouptest_answers_ok(c, "plan", "c3", 40000, 3, -1, "members of 3, all from 40000: the same");
+	grouptest_answers_ok(c, "plan", "c3", 1, 1, 2000, "a group of 1, 2,000 rows (two chunks): every stream with an id");
 
 	memset(&q, 0, sizeof(q));
 	q.category = "c3";

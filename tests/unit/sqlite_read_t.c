@@ -26,10 +26,10 @@
 #include <string.h>
 
 #include "../tap.h"
+#include "../grouptest.h"
 #include "store/store.h"
 #include "store/sqlite/sqlite_internal.h"
 #include "core/buf.h"
-#include "core/streamname.h"
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
@@ -132,27 +132,6 @@ plan_ok(sqlite3 *db, const struct store_category_query *q, const char *desc)
 	buf_free(&plan);
 }
 
-/* A category read's rows, their global positions into gp (at most max). */
-struct gp_list {
-	int64_t gp[4096];
-	char stream[4096][32];
-	int n;
-};
-
-static enum evdb_status
-list_row(void *ctx, const struct store_message *m)
-{
-	struct gp_list *l = ctx;
-
-	if (l->n < 4096) {
-		l->gp[l->n] = m->global_position;
-		snprintf(l->stream[l->n], sizeof(l->stream[0]), "%.*s",
-		    (int)m->stream_len, m->stream);
-	}
-	l->n++;
-	return EVDB_OK;
-}
-
 /*
  * One TAP result: sql's program reads cardinal_hash from an index cursor,
  * and tests it (the Remainder of READ_GROUP) before it reads any column
@@ -194,52 +173,6 @@ group_on_index_ok(sqlite3 *db, const char *sql, const char *desc)
 		tap_diag("%s: index cursors %d, table columns before the test %d,"
 		    " tested %d", sql, nidx, table_reads, tested);
 	buf_free(&q);
-}
-
-/*
- * One TAP result: each member of a group of size reads, limit rows at a
- * time from the start, exactly the category's rows that
- * streamname_is_assigned() gives it, in order.
- */
-static void
-group_answers_ok(struct store_conn *c, const char *category, int64_t size,
-    int64_t limit, const char *desc)
-{
-	static struct gp_list all, got;
-	struct store_category_query q;
-	int64_t member;
-	int i, want, bad = 0, total = 0;
-
-	memset(&q, 0, sizeof(q));
-	q.category = category;
-	q.category_len = strlen(category);
-	q.global_position = 1;
-	q.limit = -1;
-	all.n = 0;
-	if (store_read_category(c, "plan", &q, list_row, &all) != EVDB_OK)
-		tap_bail("read: %s", store_conn_errmsg(c));
-	for (member = 0; member < size; member++) {
-		q.group_size = size;
-		q.group_member = member;
-		q.limit = limit;
-		got.n = 0;
-		if (store_read_category(c, "plan", &q, list_row, &got) != EVDB_OK)
-			tap_bail("read: %s", store_conn_errmsg(c));
-		want = 0;
-		for (i = 0; i < all.n && want < limit; i++) {
-			if (!streamname_is_assigned(all.stream[i],
-			    strlen(all.stream[i]), member, size))
-				continue;
-			if (want >= got.n || got.gp[want] != all.gp[i])
-				bad++;
-			want++;
-		}
-		if (got.n != want)
-			bad++;
-		total += got.n;
-	}
-	if (!ok(bad == 0 && total > 0, "%s", desc))
-		tap_diag("%d differences", bad);
 }
 
 static sqlite3 *
@@ -370,10 +303,10 @@ main(void)
 	    "a consumer group's test reads the hash from the index, not the row");
 	group_on_index_ok(db, sqlite_ns_sql(NS_READ_CATEGORY_CORR),
 	    "... also with correlation");
-	group_answers_ok(c, "grp", 4, 7, "members of 4, 7 at a time: Message DB's rows");
-	group_answers_ok(c, "grp", 3, 1000, "members of 3, all: Message DB's rows");
-	group_answers_ok(c, "grp", 1, 5, "a group of 1 owns every stream with an id");
-	group_answers_ok(c, "", 5, 11, "the whole namespace, members of 5");
+	grouptest_answers_ok(c, "plan", "grp", 1, 4, 7, "members of 4, 7 at a time: Message DB's rows");
+	grouptest_answers_ok(c, "plan", "grp", 1, 3, 1000, "members of 3, all: Message DB's rows");
+	grouptest_answers_ok(c, "plan", "grp", 1, 1, 5, "a group of 1 owns every stream with an id");
+	grouptest_answers_ok(c, "plan", "", 1, 5, 11, "the whole namespace, members of 5");
 	q.types = two;
 	q.ntypes = 2;
 	q.category = "grp";
