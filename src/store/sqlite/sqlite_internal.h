@@ -235,7 +235,12 @@ struct write_queue {
 	bool release_writer;		/* the file was deleted: the leader of
 					 * the moment closes writer when done */
 	uint64_t last_used_ns;		/* monotonic time of its last batch, for
-					 * closing the least recently used writer */
+					 * closing the least recently used writer */	/* The gather window under durability full (sqlite_write.c). */
+	size_t queued;			/* items in head..tailp */
+	size_t last_batch;		/* items in the last batch */
+	uint64_t last_commit_ns;	/* how long its commit took */
+	size_t gather_want;		/* 0, or: wake gather_cv at this many */
+	pthread_cond_t *gather_cv;	/* the gathering leader's, or NULL */
 };
 
 struct write_queue *sqlite_write_queue(struct sqlite_store *st, const char *path);
