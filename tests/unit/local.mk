@@ -85,7 +85,8 @@ tests_unit_pg_mdb_t_LDADD = $(UNIT_LDADD)
 # section 4, issue 11) and migration 1 -> 2 of an older namespace file.
 check_PROGRAMS += tests/unit/sqlite_read_t
 TESTS += tests/unit/sqlite_read_t
-tests_unit_sqlite_read_t_SOURCES = tests/unit/sqlite_read_t.c tests/tap.h
+tests_unit_sqlite_read_t_SOURCES = tests/unit/sqlite_read_t.c tests/tap.h \
+	tests/grouptest.h
 tests_unit_sqlite_read_t_LDADD = $(UNIT_LDADD)
 
 # pg_read_t: the PostgreSQL plans of category reads by type (evdb's index
@@ -93,7 +94,8 @@ tests_unit_sqlite_read_t_LDADD = $(UNIT_LDADD)
 # pg_order_t.
 check_PROGRAMS += tests/unit/pg_read_t
 TESTS += tests/unit/pg_read_t
-tests_unit_pg_read_t_SOURCES = tests/unit/pg_read_t.c tests/tap.h tests/pgtest.h
+tests_unit_pg_read_t_SOURCES = tests/unit/pg_read_t.c tests/tap.h tests/pgtest.h \
+	tests/grouptest.h
 tests_unit_pg_read_t_LDADD = $(UNIT_LDADD)
 
 # places_t: counted places per namespace (src/sse/places.c), the limits of

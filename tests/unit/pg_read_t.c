@@ -9,8 +9,14 @@
  * uses that index, not a scan of the category (with one type, two, with
  * correlation, and under a generic plan, as a prepared statement gets
  * after a few runs); backward stream reads use messages_stream.  The
- * registry migration that adds the index (2 -> 3, the newest) creates it
+ * registry migrations that add the indexes (2 -> 3, 3 -> 4) create them
  * in a database of an older evdb.
+ *
+ * Consumer groups: a member's read of one category (PGQ_CATEGORY_GROUP)
+ * scans evdb_messages_category_group index-only, testing the member on
+ * the index entries (EXPLAIN ANALYZE: rows removed by the filter there,
+ * no heap fetch once the table is vacuumed), and fetches only the rows it
+ * returns; its answers are those of streamname_is_assigned().
  */
 #include "config.h"
 
@@ -22,6 +28,7 @@
 
 #include "../tap.h"
 #include "../pgtest.h"
+#include "../grouptest.h"
 #include "store/store.h"
 #include "store/postgres/pg_internal.h"
 #include "core/buf.h"
@@ -136,6 +143,47 @@ plans_ok(PGconn *pg, const char *schema, const char *mode)
 	    hstr_mode("forward stream read by type: messages_stream", mode));
 }
 
+/*
+ * One TAP result: EXPLAIN ANALYZE of PGQ_CATEGORY_GROUP with args scans
+ * PG_GROUP_INDEX index-only, drops the other members' entries there
+ * ("Rows Removed by Filter") on the hash the index stores (no md5 in the
+ * filter), without a heap fetch, and no Seq Scan.
+ */
+static void
+group_plan_ok(PGconn *pg, const char *schema, const char *args, const char *desc)
+{
+	struct buf sql, plan;
+	PGresult *res;
+	const char *p, *f;
+	int r;
+
+	buf_init(&sql);
+	buf_init(&plan);
+	buf_puts(&sql, "PREPARE q AS ");
+	pg_sql_schema(&sql, pg_read_sql[PGQ_CATEGORY_GROUP], schema);
+	exec_ok(pg, buf_cstr(&sql));
+	buf_reset(&sql);
+	buf_printf(&sql, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)"
+	    " EXECUTE q%s", args);
+	res = sql_ok(pg, buf_cstr(&sql));
+	for (r = 0; r < PQntuples(res); r++) {
+		buf_puts(&plan, PQgetvalue(res, r, 0));
+		buf_putc(&plan, '\n');
+	}
+	PQclear(res);
+	exec_ok(pg, "DEALLOCATE q");
+	p = buf_cstr(&plan);
+	f = strstr(p, "Index Only Scan using " PG_GROUP_INDEX);
+	/* md5 in the filter: the hash computed again, not read from the index. */
+	if (!ok(f != NULL && strstr(f, "Rows Removed by Filter: ") != NULL &&
+	    strstr(f, "md5") == NULL &&
+	    strstr(f, "Heap Fetches: 0") != NULL && strstr(p, "Seq Scan") == NULL,
+	    "%s", desc))
+		tap_diag("%s", p);
+	buf_free(&sql);
+	buf_free(&plan);
+}
+
 /* The indexes of schema's messages table, sorted, comma-separated. */
 static char *
 index_list(PGconn *pg, const char *schema)
@@ -169,7 +217,7 @@ main(void)
 	int64_t version;
 	int n;
 
-	tap_plan(23);
+	tap_plan(29);
 	dir = pgtest_cluster("read");
 	conninfo = pgtest_database(dir, "pg_read");
 	memset(&opt, 0, sizeof(opt));
@@ -187,8 +235,9 @@ main(void)
 	PQclear(res);
 
 	idx = index_list(pg, schema);
-	is_str(idx, "evdb_messages_category_type,messages_category,messages_id,"
-	    "messages_pkey,messages_stream", "Message DB's indexes and evdb's one");
+	is_str(idx, "evdb_messages_category_group,evdb_messages_category_type,"
+	    "messages_category,messages_id,messages_pkey,messages_stream",
+	    "Message DB's indexes and evdb's two");
 	free(idx);
 	snprintf(sql, sizeof(sql), "SELECT indexdef FROM pg_indexes WHERE"
 	    " schemaname = '%s' AND indexname = '" PG_TYPE_INDEX "'", schema);
@@ -218,13 +267,28 @@ main(void)
 	    " '{\"correlationStreamName\":\"wf-1\"}'::jsonb END"
 	    " FROM generate_series(0, 49999) AS i", schema);
 	exec_ok(pg, sql);
-	snprintf(sql, sizeof(sql), "ANALYZE %s.messages", schema);
+	/* Streams without a cardinal id, with an empty one, with '+'. */
+	snprintf(sql, sizeof(sql), "INSERT INTO %s.messages(stream_name, position,"
+	    " type, data) SELECT (ARRAY['c3', 'c3-', 'c3-+x', 'c3-a+b', 'c3-a+c'])"
+	    "[i %% 5 + 1], i, 'Common', '{}' FROM generate_series(0, 99) AS i",
+	    schema);
+	exec_ok(pg, sql);
+	snprintf(sql, sizeof(sql), "VACUUM ANALYZE %s.messages", schema);
 	exec_ok(pg, sql);
 
 	plans_ok(pg, schema, "custom plan");
+	group_plan_ok(pg, schema, "('c3', 1, 10, 4, 1)",
+	    "a member of 4: index-only on " PG_GROUP_INDEX ", filtered there (custom plan)");
+	group_plan_ok(pg, schema, "('c3', 30000, 100, 3, 2)",
+	    "from the middle, a member of 3: the same (custom plan)");
 	exec_ok(pg, "SET plan_cache_mode = force_generic_plan");
 	plans_ok(pg, schema, "generic plan");
+	group_plan_ok(pg, schema, "('c3', 1, 10, 4, 1)",
+	    "a member of 4: index-only on " PG_GROUP_INDEX ", filtered there (generic plan)");
 	exec_ok(pg, "RESET plan_cache_mode");
+	grouptest_answers_ok(c, "plan", "c3", 1, 4, 7, "members of 4, 7 at a time: streamname_is_assigned's rows");
+	grouptest_answers_ok(c, "plan", "c3", 40000, 3, -1, "members of 3, all from 40000: the same");
+	grouptest_answers_ok(c, "plan", "c3", 1, 1, 2000, "a group of 1, 2,000 rows (two chunks): every stream with an id");
 
 	memset(&q, 0, sizeof(q));
 	q.category = "c3";
@@ -246,13 +310,13 @@ main(void)
 	store_close(st);
 	c = NULL;
 	st = NULL;
-	snprintf(sql, sizeof(sql), "DROP INDEX %s." PG_TYPE_INDEX, schema);
+	snprintf(sql, sizeof(sql), "DROP INDEX %1$s." PG_TYPE_INDEX ";"
+	    " DROP INDEX %1$s." PG_GROUP_INDEX ";"
+	    " DROP FUNCTION %1$s.evdb_cardinal_hash(varchar)", schema);
 	exec_ok(pg, sql);
-	/* The index's migration is the newest: version V - 1 is the database before it. */
+	/* A database of registry version 2, before both indexes. */
 	version = sql_int(pg, "SELECT max(version) FROM evdb.schema_version");
-	snprintf(sql, sizeof(sql), "UPDATE evdb.schema_version SET version = %lld",
-	    (long long)version - 1);
-	exec_ok(pg, sql);
+	exec_ok(pg, "UPDATE evdb.schema_version SET version = 2");
 	idx = index_list(pg, schema);
 	is_str(idx, "messages_category,messages_id,messages_pkey,messages_stream",
 	    "an older evdb's schema: Message DB's indexes only");
@@ -262,8 +326,9 @@ main(void)
 	is_int(sql_int(pg, "SELECT max(version) FROM evdb.schema_version"), version,
 	    "store_open migrated the registry to version %lld", (long long)version);
 	idx = index_list(pg, schema);
-	is_str(idx, "evdb_messages_category_type,messages_category,messages_id,"
-	    "messages_pkey,messages_stream", "... which created evdb's index");
+	is_str(idx, "evdb_messages_category_group,evdb_messages_category_type,"
+	    "messages_category,messages_id,messages_pkey,messages_stream",
+	    "... which created evdb's indexes");
 	free(idx);
 	store_close(st);
 	if (store_open(&opt, &st) != EVDB_OK)

@@ -3,8 +3,15 @@
  * (EXTENSIONS.md section 4): a category read by a rare type seeks the
  * index messages_category_type, one seek per type, merged in global
  * order, never a scan of the category nor a sort; also with correlation,
- * and after ANALYZE.  And the migration that adds the index (2 -> 3, the
- * newest) gives it to a namespace file made by an older evdb.
+ * and after ANALYZE.  And the migration that adds the index (2 -> 3)
+ * gives it to a namespace file made by an older evdb.
+ *
+ * Consumer-group reads (docs/performance.md): the group test runs in SQL
+ * on messages_category_group (category, global_position, cardinal_hash),
+ * reading the hash from the index before any column of the row, so that a
+ * row of another member costs no row fetch; and their answers are those
+ * of streamname_is_assigned() (Message DB's rule), with the limit counting
+ * the member's rows only.
  *
  * The plans are SQLite's EXPLAIN QUERY PLAN of the very SQL that
  * sqlite_read.c builds (sqlite_read_category_sql), run on the namespace's
@@ -19,6 +26,7 @@
 #include <string.h>
 
 #include "../tap.h"
+#include "../grouptest.h"
 #include "store/store.h"
 #include "store/sqlite/sqlite_internal.h"
 #include "core/buf.h"
@@ -124,6 +132,49 @@ plan_ok(sqlite3 *db, const struct store_category_query *q, const char *desc)
 	buf_free(&plan);
 }
 
+/*
+ * One TAP result: sql's program reads cardinal_hash from an index cursor,
+ * and tests it (the Remainder of READ_GROUP) before it reads any column
+ * of the table's own cursor: a skipped row is never fetched.
+ */
+static void
+group_on_index_ok(sqlite3 *db, const char *sql, const char *desc)
+{
+	struct buf q;
+	sqlite3_stmt *s;
+	int index_cursor[16], nidx = 0, i, table_reads = 0, bad = 0;
+	bool tested = false;
+
+	buf_init(&q);
+	buf_printf(&q, "EXPLAIN %s", sql);
+	if (sqlite3_prepare_v2(db, buf_cstr(&q), -1, &s, NULL) != SQLITE_OK)
+		tap_bail("explain: %s", sqlite3_errmsg(db));
+	while (sqlite3_step(s) == SQLITE_ROW && !tested) {
+		const char *op = (const char *)sqlite3_column_text(s, 1);
+		int p1 = sqlite3_column_int(s, 2);
+		const char *p4 = (const char *)sqlite3_column_text(s, 5);
+		bool is_index = false;
+
+		if (strcmp(op, "OpenRead") == 0 && p4 != NULL &&
+		    strncmp(p4, "k(", 2) == 0 && nidx < 16)
+			index_cursor[nidx++] = p1;
+		if (strcmp(op, "Column") == 0) {
+			for (i = 0; i < nidx; i++)
+				is_index |= index_cursor[i] == p1;
+			if (!is_index)
+				table_reads++;
+		}
+		if (strcmp(op, "Remainder") == 0)
+			tested = true;
+	}
+	sqlite3_finalize(s);
+	bad = !tested || nidx == 0 || table_reads > 0;
+	if (!ok(!bad, "%s", desc))
+		tap_diag("%s: index cursors %d, table columns before the test %d,"
+		    " tested %d", sql, nidx, table_reads, tested);
+	buf_free(&q);
+}
+
 static sqlite3 *
 open_file(const char *path)
 {
@@ -169,12 +220,13 @@ main(void)
 	struct store *st = NULL;
 	struct store_conn *c = NULL;
 	struct store_category_query q;
+	struct buf plan;
 	sqlite3 *db;
-	char cmd[256], stream[32];
+	char cmd[320], stream[32];
 	int64_t version;
 	int i;
 
-	tap_plan(13);
+	tap_plan(25);
 	if (mkdtemp(dir) == NULL)
 		tap_bail("mkdtemp");
 	memset(&opt, 0, sizeof(opt));
@@ -192,7 +244,19 @@ main(void)
 			write_ok(c, stream, "Rare", "{\"correlationStreamName\":\"wf-1\"}");
 	}
 	write_ok(c, "small-1", "Rare", NULL);
+	/* A category for the consumer groups: with and without cardinal ids. */
+	for (i = 0; i < 400; i++) {
+		static const char *const odd[] = { "grp", "grp-", "grp-+x",
+		    "grp-a+b", "grp-a+c" };
 
+		if (i % 10 == 0)
+			snprintf(stream, sizeof(stream), "%s", odd[(i / 10) % 5]);
+		else
+			snprintf(stream, sizeof(stream), "grp-k%d", i % 37);
+		write_ok(c, stream, "Common", NULL);
+	}
+
+	buf_init(&plan);
 	db = open_file(ns_file(dir));
 	memset(&q, 0, sizeof(q));
 	q.category = "big";
@@ -215,6 +279,7 @@ main(void)
 	q.group_size = 2;
 	q.group_member = 1;
 	plan_ok(db, &q, "two types and a consumer group: the same seeks");
+	is_int(read_count(c, &q) > 0, 1, "... which finds the member's rows");
 	q.group_size = 0;
 	q.group_member = 0;
 	if (sqlite3_exec(db, "ANALYZE", NULL, NULL, NULL) != SQLITE_OK)
@@ -229,15 +294,48 @@ main(void)
 	q.ntypes = 2;
 	plan_ok(db, &q, "after ANALYZE, two types: still the seeks");
 
+	/* Consumer groups: the test on the index, the answers Message DB's. */
+	explain(db, sqlite_ns_sql(NS_READ_CATEGORY), &plan);
+	ok(strstr(buf_cstr(&plan), "SEARCH messages USING INDEX"
+	    " messages_category_group (category=? AND global_position>?)") != NULL,
+	    "a category read seeks messages_category_group");
+	group_on_index_ok(db, sqlite_ns_sql(NS_READ_CATEGORY),
+	    "a consumer group's test reads the hash from the index, not the row");
+	group_on_index_ok(db, sqlite_ns_sql(NS_READ_CATEGORY_CORR),
+	    "... also with correlation");
+	grouptest_answers_ok(c, "plan", "grp", 1, 4, 7, "members of 4, 7 at a time: Message DB's rows");
+	grouptest_answers_ok(c, "plan", "grp", 1, 3, 1000, "members of 3, all: Message DB's rows");
+	grouptest_answers_ok(c, "plan", "grp", 1, 1, 5, "a group of 1 owns every stream with an id");
+	grouptest_answers_ok(c, "plan", "", 1, 5, 11, "the whole namespace, members of 5");
+	q.types = two;
+	q.ntypes = 2;
+	q.category = "grp";
+	q.group_size = 2;
+	q.group_member = 0;
+	q.limit = 3;
+	is_int(read_count(c, &q), 0, "types and a group: no rows of absent types");
+	q.types = (const struct store_type[]){ { "Common", 6 } };
+	q.ntypes = 1;
+	{
+		int n = read_count(c, &q);
+
+		is_int(n, 3, "types and a group: the limit counts the member's rows");
+	}
+	q.category = "big";
+	q.group_size = 0;
+	q.limit = 1000;
+
 	/* Migration 2 -> 3: a file of an older evdb, without the index. */
 	store_conn_close(c);
 	store_close(st);
 	c = NULL;
 	st = NULL;
-	/* The index's migration is the newest: version V - 1 is the file before it. */
+	/* A file of schema version 2, before the type and group indexes. */
 	version = sql_int(db, "SELECT version FROM schema_version");
 	snprintf(cmd, sizeof(cmd), "DROP INDEX messages_category_type;"
-	    " UPDATE schema_version SET version = %lld", (long long)version - 1);
+	    " DROP INDEX messages_category_group;"
+	    " CREATE INDEX messages_category ON messages(category, global_position);"
+	    " UPDATE schema_version SET version = 2");
 	if (sqlite3_exec(db, cmd, NULL, NULL, NULL) != SQLITE_OK)
 		tap_bail("downgrade: %s", sqlite3_errmsg(db));
 	is_int(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name ="
@@ -254,8 +352,14 @@ main(void)
 	is_int(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name ="
 	    " 'messages_category_type'"), 1, "and has messages_category_type");
 	plan_ok(db, &q, "the migrated file's plan seeks the index");
+	is_int(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+	    " ('messages_category_group', 'messages_category')"), 1,
+	    "and messages_category_group in place of messages_category");
+	group_on_index_ok(db, sqlite_ns_sql(NS_READ_CATEGORY),
+	    "the migrated file's group test is on the index");
 	sqlite3_close(db);
 
+	buf_free(&plan);
 	store_conn_close(c);
 	store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -94,6 +94,23 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* Rows that must be at positions 0, 1, ... and global positions 1, 2, ... */
+struct order_check {
+	int n;
+	int bad;
+};
+
+static enum evdb_status
+order_row(void *ctx, const struct store_message *m)
+{
+	struct order_check *oc = ctx;
+
+	if (m->position != oc->n || m->global_position != oc->n + 1)
+		oc->bad++;
+	oc->n++;
+	return EVDB_OK;
+}
+
 static enum evdb_status
 count_ns(void *ctx, const struct store_ns_info *ns)
 {
@@ -151,7 +168,7 @@ main(void)
 	int64_t v, deleted;
 	int i, n, gaps;
 
-	tap_plan(60);
+	tap_plan(62);
 	if (mkdtemp(dir) == NULL)
 		tap_bail("mkdtemp: cannot create a temporary directory");
 	memset(&opt, 0, sizeof(opt));
@@ -457,6 +474,51 @@ main(void)
 
 	store_conn_close(c);
 	store_close(st);
+
+	/*
+	 * Group commit under durability full, where a leader may wait for
+	 * more writers before it commits (write_gather): every write is
+	 * acknowledged, positions 0..199 gapless, global positions 1..200.
+	 */
+	{
+		char fdir[] = "/tmp/evdb-store-t-full-XXXXXX", cmd[128];
+		struct writer_arg fw[4];
+		pthread_t ft[4];
+		struct order_check oc;
+
+		if (mkdtemp(fdir) == NULL)
+			tap_bail("mkdtemp");
+		opt.data_dir = fdir;
+		opt.must_exist = false;
+		opt.durability = DURABILITY_FULL;
+		if (store_open(&opt, &st) != EVDB_OK ||
+		    store_conn_open(st, &c) != EVDB_OK ||
+		    store_ns_create(c, "default", HASH_A, NULL, NULL, 1) != EVDB_OK)
+			tap_bail("store setup (full)");
+		for (i = 0; i < 4; i++) {
+			fw[i].st = st;
+			fw[i].writes = 50;
+			fw[i].failures = 0;
+			pthread_create(&ft[i], NULL, writer_main, &fw[i]);
+		}
+		for (i = 0, n = 0; i < 4; i++) {
+			pthread_join(ft[i], NULL);
+			n += fw[i].failures;
+		}
+		is_int(n, 0, "durability full: 200 concurrent writes from 4 threads all succeed");
+		memset(&sq, 0, sizeof(sq));
+		sq.stream = "race-1";
+		sq.stream_len = 6;
+		sq.limit = -1;
+		memset(&oc, 0, sizeof(oc));
+		store_read_stream(c, "default", &sq, order_row, &oc);
+		ok(oc.n == 200 && oc.bad == 0,
+		    "durability full: positions 0..199 and global positions 1..200, gapless");
+		store_conn_close(c);
+		store_close(st);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fdir);
+		(void)!system(cmd);
+	}
 	{
 		char cmd[128];
 

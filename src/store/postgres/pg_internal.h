@@ -204,6 +204,14 @@ int64_t pg_value_int64(const PGresult *res, int row, int col);
  * filtered by type.
  */
 #define PG_TYPE_INDEX "evdb_messages_category_type"
+/**
+ * evdb's index for consumer groups: (category(stream_name),
+ * global_position, evdb_cardinal_hash(stream_name)) INCLUDE (stream_name),
+ * where evdb_cardinal_hash() is Message DB's
+ * hash_64(cardinal_id(stream_name)), as an SQL function of evdb's schema.
+ * A member's read scans it index-only and fetches only its own rows.
+ */
+#define PG_GROUP_INDEX "evdb_messages_category_group"
 /** Runs the registry's migrations (in one transaction, under the lock). */
 enum evdb_status pg_schema_migrate(struct pg_conn *c);
 /**
@@ -283,6 +291,9 @@ enum pg_read_query {
 	PGQ_STREAM_GLOBAL_BACK,	/* ... by global position */
 	PGQ_ALL_TYPES,		/* $1 "", $2 global position, $3 limit, $4 corr, $5 types */
 	PGQ_CATEGORY_TYPES,	/* $1 category, ... as PGQ_ALL_TYPES */
+	/* A consumer group's member, tested on PG_GROUP_INDEX. */
+	PGQ_CATEGORY_GROUP,	/* $1 category, $2 global position, $3 limit,
+				 * $4 group size, $5 member */
 	PGQ_COUNT
 };
 /** SQL of each read; "%1$s" stands for the namespace's schema. */

@@ -174,6 +174,21 @@ const char *const pg_read_sql[PGQ_COUNT] = {
 	    "   OR %1$s.category(metadata->>'correlationStreamName') = $4)"
 	    "  ORDER BY global_position LIMIT $3) x"
 	    " ORDER BY x.global_position LIMIT $3",
+	/*
+	 * A consumer group's member in one category: the inner query scans
+	 * PG_GROUP_INDEX index-only, testing Message DB's
+	 * MOD(@hash_64(cardinal_id(stream_name)), size) = member on each
+	 * entry (abs() of the remainder, which keeps the dividend's sign,
+	 * is |hash| mod size, also for the lowest bigint), and stops at the
+	 * member's $3rd row; only those rows are fetched.
+	 */
+	[PGQ_CATEGORY_GROUP] =
+	    "SELECT " MSG_COLS " FROM %1$s.messages WHERE global_position IN"
+	    " (SELECT global_position FROM %1$s.messages"
+	    "  WHERE %1$s.category(stream_name) = $1 AND global_position >= $2"
+	    "  AND abs(mod(%1$s.evdb_cardinal_hash(stream_name), $4::bigint))"
+	    "  = $5::bigint ORDER BY global_position LIMIT $3)"
+	    " ORDER BY global_position",
 };
 
 static enum evdb_status pg_read_stream_ext(struct store_conn *base,
@@ -443,11 +458,13 @@ pg_read_category(struct store_conn *base, const char *ns,
 	enum evdb_status rs = EVDB_OK;
 	const char *vals[5];
 	int lens[5];
-	char from[24], chunk[24];
+	char from[24], chunk[24], size[24], member[24];
 	int64_t next = q->global_position, taken = 0, want;
 	PGresult *res;
 	int i, rows;
 	bool all = q->category_len == 0, corr = q->correlation != NULL;
+	/* Correlation, types and the whole namespace filter here, in C. */
+	bool on_index = q->group_size > 0 && !all && !corr && q->ntypes == 0;
 	struct buf types;
 
 	vals[0] = all ? "" : q->category;
@@ -461,9 +478,17 @@ pg_read_category(struct store_conn *base, const char *ns,
 		vals[4] = buf_cstr(&types);
 		lens[4] = (int)types.len;
 	}
+	/* A member of a group in one category: the group tested in SQL. */
+	if (on_index) {
+		vals[3] = read_num(size, q->group_size);
+		vals[4] = read_num(member, q->group_member);
+		lens[3] = (int)strlen(vals[3]);
+		lens[4] = (int)strlen(vals[4]);
+	}
 	for (;;) {
 		want = PG_READ_CHUNK;
-		if (q->group_size <= 0 && q->limit >= 0 && q->limit - taken < want)
+		if ((q->group_size <= 0 || on_index) && q->limit >= 0 &&
+		    q->limit - taken < want)
 			want = q->limit - taken;
 		if (want <= 0)
 			break;
@@ -474,6 +499,9 @@ pg_read_category(struct store_conn *base, const char *ns,
 		if (q->ntypes > 0)
 			rs = read_query(c, ns, "read category", all ? PGQ_ALL_TYPES
 			    : PGQ_CATEGORY_TYPES, 5, vals, lens, &res);
+		else if (on_index)
+			rs = read_query(c, ns, "read category",
+			    PGQ_CATEGORY_GROUP, 5, vals, lens, &res);
 		else
 			rs = read_query(c, ns, "read category",
 			    which[!all][corr],
@@ -483,7 +511,7 @@ pg_read_category(struct store_conn *base, const char *ns,
 		rows = PQntuples(res);
 		for (i = 0; i < rows && rs == EVDB_OK; i++) {
 			next = pg_value_int64(res, i, 4) + 1;
-			if (!read_in_group(res, i, q))
+			if (!on_index && !read_in_group(res, i, q))
 				continue;
 			read_row(res, i, &m);
 			rs = fn(ctx, &m);

@@ -98,6 +98,28 @@ static const char *const registry_migrations[] = {
 	"    ON %1$I.messages (%1$I.category(stream_name), type, global_position)', s);"
 	"  END IF;"
 	" END LOOP; END $$",
+	/*
+	 * 3 -> 4: evdb's index for consumer-group reads (PG_GROUP_INDEX) and
+	 * its function, in every namespace schema that exists already; the
+	 * same SQL as pg_schema_namespace(), quotes doubled.
+	 */
+	"DO $$ DECLARE s text; BEGIN"
+	" FOR s IN SELECT schema_name FROM evdb.namespaces LOOP"
+	"  IF to_regclass(format('%I.messages', s)) IS NOT NULL THEN"
+	"   IF to_regprocedure(format('%I.evdb_cardinal_hash(varchar)', s))"
+	"    IS NULL THEN"
+	"    EXECUTE format('CREATE FUNCTION %I.evdb_cardinal_hash("
+	"stream_name varchar) RETURNS bigint AS $f$ SELECT CASE"
+	" WHEN strpos($1, ''-'') = 0 THEN NULL ELSE"
+	" left(''x'' || md5(split_part(substr($1, strpos($1, ''-'') + 1),"
+	" ''+'', 1)), 17)::bit(64)::bigint END"
+	" $f$ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE', s);"
+	"   END IF;"
+	"   EXECUTE format('CREATE INDEX IF NOT EXISTS " PG_GROUP_INDEX
+	"    ON %1$I.messages (%1$I.category(stream_name), global_position,"
+	"    %1$I.evdb_cardinal_hash(stream_name)) INCLUDE (stream_name)', s);"
+	"  END IF;"
+	" END LOOP; END $$",
 };
 
 #define MIGRATION_COUNT \
@@ -249,6 +271,41 @@ pg_schema_namespace(struct pg_conn *c, const char *schema)
 	buf_printf(&sql, "CREATE INDEX IF NOT EXISTS " PG_TYPE_INDEX
 	    " ON %s.messages (%s.category(stream_name), type, global_position)",
 	    schema, schema);
+	if ((rs = schema_exec(c, buf_cstr(&sql))) != EVDB_OK)
+		goto out;
+	/*
+	 * Consumer groups (PG_GROUP_INDEX): the cardinal hash of each
+	 * message in an index, so that a member's read skips the other
+	 * members' rows on index entries.  evdb_cardinal_hash() is Message
+	 * DB's hash_64(cardinal_id(stream_name)) -- NULL without a '-', the
+	 * first 64 bits of md5 of the id up to its first '+' -- written in SQL
+	 * so that it exists beside an evdb schema as beside a Message DB one,
+	 * and never replaced once an index depends on it.  STRICT keeps the
+	 * planner from inlining it: a query's call then matches the index
+	 * column and reads the stored hash, instead of computing md5 of the
+	 * INCLUDEd stream_name for each entry.  Same build caveat as the type
+	 * index.
+	 */
+	snprintf(name, sizeof(name), "%s.evdb_cardinal_hash(varchar)", schema);
+	if ((rs = schema_ask(c, "SELECT to_regprocedure($1) IS NOT NULL", name,
+	    &have)) != EVDB_OK)
+		goto out;
+	if (!have) {
+		buf_reset(&sql);
+		buf_printf(&sql, "CREATE FUNCTION %s.evdb_cardinal_hash("
+		    "stream_name varchar) RETURNS bigint AS $$ SELECT CASE"
+		    " WHEN strpos($1, '-') = 0 THEN NULL ELSE"
+		    " left('x' || md5(split_part(substr($1, strpos($1, '-') + 1),"
+		    " '+', 1)), 17)::bit(64)::bigint END"
+		    " $$ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE", schema);
+		if ((rs = schema_exec(c, buf_cstr(&sql))) != EVDB_OK)
+			goto out;
+	}
+	buf_reset(&sql);
+	buf_printf(&sql, "CREATE INDEX IF NOT EXISTS " PG_GROUP_INDEX
+	    " ON %s.messages (%s.category(stream_name), global_position,"
+	    " %s.evdb_cardinal_hash(stream_name)) INCLUDE (stream_name)",
+	    schema, schema, schema);
 	rs = schema_exec(c, buf_cstr(&sql));
 out:
 	buf_free(&sql);

@@ -73,17 +73,19 @@ static const char *const ns_sql[NS_STMT_COUNT] = {
 	    " ORDER BY position DESC LIMIT 1",
 	[NS_READ_CATEGORY] =
 	    "SELECT " MSG_COLS ", cardinal_hash FROM messages WHERE category = ?1"
-	    " AND global_position >= ?2 ORDER BY global_position LIMIT ?3",
+	    " AND global_position >= ?2" READ_GROUP
+	    " ORDER BY global_position LIMIT ?3",
 	[NS_READ_CATEGORY_CORR] =
 	    "SELECT " MSG_COLS ", cardinal_hash FROM messages WHERE category = ?1"
-	    " AND global_position >= ?2 AND correlation = ?4"
+	    " AND global_position >= ?2 AND correlation = ?4" READ_GROUP
 	    " ORDER BY global_position LIMIT ?3",
 	[NS_READ_ALL] =
 	    "SELECT " MSG_COLS ", cardinal_hash FROM messages WHERE ?1 IS NULL"
-	    " AND global_position >= ?2 ORDER BY global_position LIMIT ?3",
+	    " AND global_position >= ?2" READ_GROUP
+	    " ORDER BY global_position LIMIT ?3",
 	[NS_READ_ALL_CORR] =
 	    "SELECT " MSG_COLS ", cardinal_hash FROM messages WHERE ?1 IS NULL"
-	    " AND global_position >= ?2 AND correlation = ?4"
+	    " AND global_position >= ?2 AND correlation = ?4" READ_GROUP
 	    " ORDER BY global_position LIMIT ?3",
 	[NS_STREAMS] =
 	    "SELECT m.stream_name, m.position, m.time_us FROM messages m"
@@ -183,6 +185,12 @@ sqlite_handle_close(struct sqlite_store *st, struct ns_handle *h)
 	if (h->poke_fd >= 0)
 		close(h->poke_fd);
 	free(h);
+}
+
+const char *
+sqlite_ns_sql(enum ns_stmt which)
+{
+	return ns_sql[which];
 }
 
 enum evdb_status

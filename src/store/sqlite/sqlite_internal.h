@@ -43,6 +43,18 @@
 /* The columns of a message read, in struct store_message's order (sqlite_read.c). */
 #define MSG_COLS "id, stream_name, type, position, global_position, data, metadata, time_us"
 
+/*
+ * A category read's consumer-group filter: ?5 the group size (NULL for no
+ * group), ?6 the member.  |hash| % size = member, as
+ * streamname_member_of_hash(): SQLite's % keeps the dividend's sign, so
+ * abs() of the remainder is |hash| % size, even for INT64_MIN, and a NULL
+ * hash (a stream without a cardinal id) belongs to no member.  The
+ * columns are all in messages_category_group, so a row of another member
+ * costs an index entry, never a row fetch, and LIMIT counts the rows
+ * that pass.
+ */
+#define READ_GROUP " AND (?5 IS NULL OR abs(cardinal_hash % ?5) = ?6)"
+
 /* Prepared statements of a namespace connection, prepared on first use. */
 enum ns_stmt {
 	NS_BEGIN_IMMEDIATE,
@@ -203,6 +215,8 @@ enum evdb_status sqlite_ns_stmt(struct sqlite_conn *c, struct ns_handle *h,
 enum evdb_status sqlite_ns_exec(struct sqlite_conn *c, struct ns_handle *h,
     enum ns_stmt which, const char *what);
 void sqlite_ns_rollback(struct sqlite_conn *c, struct ns_handle *h);
+/* The SQL of a namespace statement (for tests of its plan). */
+const char *sqlite_ns_sql(enum ns_stmt which);
 char *sqlite_ns_path(const struct sqlite_store *st, const char *ns,
     int64_t generation);
 int sqlite_poke_open(const char *db_path);
@@ -222,7 +236,12 @@ struct write_queue {
 	bool release_writer;		/* the file was deleted: the leader of
 					 * the moment closes writer when done */
 	uint64_t last_used_ns;		/* monotonic time of its last batch, for
-					 * closing the least recently used writer */
+					 * closing the least recently used writer */	/* The gather window under durability full (sqlite_write.c). */
+	size_t queued;			/* items in head..tailp */
+	size_t last_batch;		/* items in the last batch */
+	uint64_t last_commit_ns;	/* how long its commit took */
+	size_t gather_want;		/* 0, or: wake gather_cv at this many */
+	pthread_cond_t *gather_cv;	/* the gathering leader's, or NULL */
 };
 
 struct write_queue *sqlite_write_queue(struct sqlite_store *st, const char *path);

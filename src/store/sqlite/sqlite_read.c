@@ -12,7 +12,6 @@
 
 #include "store/sqlite/sqlite_internal.h"
 #include "core/buf.h"
-#include "core/streamname.h"
 #include "core/xalloc.h"
 
 static enum evdb_status sqlite_read_stream_ext(struct sqlite_conn *c,
@@ -43,11 +42,11 @@ read_row(sqlite3_stmt *s, struct store_message *m)
 
 /*
  * Steps s to the end (or until limit rows were accepted), calling fn for
- * each row that passes the consumer-group filter.  Resets s.
+ * each row.  Resets s.
  */
 static enum evdb_status
 read_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
-    int64_t member, int64_t size, store_message_fn fn, void *ctx)
+    store_message_fn fn, void *ctx)
 {
 	struct store_message m;
 	enum evdb_status rs = EVDB_OK;
@@ -62,13 +61,6 @@ read_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
 			rs = sqlite_fail(c, db, rc, "read");
 			break;
 		}
-		if (size > 0) {
-			/* Column 8 is cardinal_hash; NULL belongs to no member. */
-			if (sqlite3_column_type(s, 8) == SQLITE_NULL ||
-			    streamname_member_of_hash(sqlite3_column_int64(s, 8),
-			    size) != member)
-				continue;
-		}
 		read_row(s, &m);
 		if ((rs = fn(ctx, &m)) != EVDB_OK)
 			break;
@@ -76,6 +68,19 @@ read_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
 	}
 	sqlite_stmt_done(s);
 	return rs;
+}
+
+/* Binds READ_GROUP's ?5 and ?6 (sqlite_internal.h): NULL for no group. */
+static void
+read_bind_group(sqlite3_stmt *s, const struct store_category_query *q)
+{
+	if (q->group_size > 0) {
+		sqlite3_bind_int64(s, 5, q->group_size);
+		sqlite3_bind_int64(s, 6, q->group_member);
+	} else {
+		sqlite3_bind_null(s, 5);
+		sqlite3_bind_null(s, 6);
+	}
 }
 
 enum evdb_status
@@ -98,7 +103,7 @@ sqlite_read_stream(struct sqlite_conn *c, const char *ns,
 	sqlite3_bind_text(s, 1, q->stream, (int)q->stream_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, q->by_global ? q->global_position : q->position);
 	sqlite3_bind_int64(s, 3, q->limit);
-	return read_rows(c, h->db, s, q->limit, 0, 0, fn, ctx);
+	return read_rows(c, h->db, s, q->limit, fn, ctx);
 }
 
 enum evdb_status
@@ -117,7 +122,7 @@ sqlite_read_last(struct sqlite_conn *c, const char *ns, const char *stream,
 	sqlite3_bind_text(s, 1, stream, (int)stream_len, SQLITE_STATIC);
 	if (type != NULL)
 		sqlite3_bind_text(s, 2, type, (int)type_len, SQLITE_STATIC);
-	return read_rows(c, h->db, s, 1, 0, 0, fn, ctx);
+	return read_rows(c, h->db, s, 1, fn, ctx);
 }
 
 enum evdb_status
@@ -170,13 +175,12 @@ sqlite_read_category(struct sqlite_conn *c, const char *ns,
 	else
 		sqlite3_bind_text(s, 1, q->category, (int)q->category_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, q->global_position);
-	/* With a consumer group the limit applies after filtering, in read_rows. */
-	sqlite3_bind_int64(s, 3, q->group_size > 0 ? -1 : q->limit);
+	sqlite3_bind_int64(s, 3, q->limit);
 	if (q->correlation != NULL)
 		sqlite3_bind_text(s, 4, q->correlation, (int)q->correlation_len,
 		    SQLITE_STATIC);
-	return read_rows(c, h->db, s, q->limit, q->group_member, q->group_size,
-	    fn, ctx);
+	read_bind_group(s, q);
+	return read_rows(c, h->db, s, q->limit, fn, ctx);
 }
 
 enum evdb_status
@@ -273,15 +277,18 @@ sqlite_ns_categories(struct sqlite_conn *c, const char *ns, store_category_fn fn
  * reference's reads above keep their cached statements, untouched.
  */
 
-/* Appends " AND type IN (?5, ?6, ...)" for q's n types. */
+/* A category read's first type parameter: after READ_GROUP's ?5 and ?6. */
+#define READ_TYPE_FIRST 7
+
+/* Appends " AND type IN (?first, ?first+1, ...)" for q's n types. */
 static void
-read_sql_type_list(struct buf *out, size_t n)
+read_sql_type_list(struct buf *out, size_t n, size_t first)
 {
 	size_t i;
 
 	buf_puts(out, " AND type IN (");
 	for (i = 0; i < n; i++)
-		buf_printf(out, "%s?%zu", i > 0 ? ", " : "", i + 5);
+		buf_printf(out, "%s?%zu", i > 0 ? ", " : "", i + first);
 	buf_putc(out, ')');
 }
 
@@ -293,7 +300,7 @@ sqlite_read_stream_sql(struct buf *out, const struct store_stream_query *q)
 	    " AND %s %s ?2", q->by_global ? "global_position" : "position",
 	    q->backward ? "<=" : ">=");
 	if (q->ntypes > 0)
-		read_sql_type_list(out, q->ntypes);
+		read_sql_type_list(out, q->ntypes, 5);
 	buf_printf(out, " ORDER BY position%s LIMIT ?3", q->backward ? " DESC" : "");
 }
 
@@ -308,7 +315,8 @@ sqlite_read_category_sql(struct buf *out, const struct store_category_query *q)
 		    " WHERE ?1 IS NULL AND global_position >= ?2");
 		if (q->correlation != NULL)
 			buf_puts(out, " AND correlation = ?4");
-		read_sql_type_list(out, q->ntypes);
+		buf_puts(out, READ_GROUP);
+		read_sql_type_list(out, q->ntypes, READ_TYPE_FIRST);
 		buf_puts(out, " ORDER BY global_position LIMIT ?3");
 		return;
 	}
@@ -323,9 +331,10 @@ sqlite_read_category_sql(struct buf *out, const struct store_category_query *q)
 			buf_puts(out, " UNION ALL ");
 		buf_printf(out, "SELECT " MSG_COLS ", cardinal_hash FROM messages"
 		    " WHERE category = ?1 AND type = ?%zu AND global_position >= ?2",
-		    i + 5);
+		    i + READ_TYPE_FIRST);
 		if (q->correlation != NULL)
 			buf_puts(out, " AND correlation = ?4");
+		buf_puts(out, READ_GROUP);
 	}
 	buf_puts(out, " ORDER BY global_position LIMIT ?3");
 }
@@ -345,15 +354,16 @@ read_prepare(struct sqlite_conn *c, struct ns_handle *h, struct buf *sql,
 	return EVDB_OK;
 }
 
-/* Binds the types as ?5... (see sqlite_read_stream_sql). */
+/* Binds the types as ?first... (see sqlite_read_stream_sql). */
 static void
-read_bind_types(sqlite3_stmt *s, const struct store_type *types, size_t n)
+read_bind_types(sqlite3_stmt *s, const struct store_type *types, size_t n,
+    int first)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		sqlite3_bind_text(s, (int)i + 5, types[i].name, (int)types[i].len,
-		    SQLITE_STATIC);
+		sqlite3_bind_text(s, (int)i + first, types[i].name,
+		    (int)types[i].len, SQLITE_STATIC);
 }
 
 static enum evdb_status
@@ -371,8 +381,8 @@ sqlite_read_stream_ext(struct sqlite_conn *c, struct ns_handle *h,
 	sqlite3_bind_text(s, 1, q->stream, (int)q->stream_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, q->by_global ? q->global_position : q->position);
 	sqlite3_bind_int64(s, 3, q->limit);
-	read_bind_types(s, q->types, q->ntypes);
-	rs = read_rows(c, h->db, s, q->limit, 0, 0, fn, ctx);
+	read_bind_types(s, q->types, q->ntypes, 5);
+	rs = read_rows(c, h->db, s, q->limit, fn, ctx);
 out:
 	sqlite3_finalize(s);
 	buf_free(&sql);
@@ -396,14 +406,13 @@ sqlite_read_category_ext(struct sqlite_conn *c, struct ns_handle *h,
 	else
 		sqlite3_bind_text(s, 1, q->category, (int)q->category_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, q->global_position);
-	/* With a consumer group the limit applies after filtering, in read_rows. */
-	sqlite3_bind_int64(s, 3, q->group_size > 0 ? -1 : q->limit);
+	sqlite3_bind_int64(s, 3, q->limit);
 	if (q->correlation != NULL)
 		sqlite3_bind_text(s, 4, q->correlation, (int)q->correlation_len,
 		    SQLITE_STATIC);
-	read_bind_types(s, q->types, q->ntypes);
-	rs = read_rows(c, h->db, s, q->limit, q->group_member, q->group_size,
-	    fn, ctx);
+	read_bind_group(s, q);
+	read_bind_types(s, q->types, q->ntypes, READ_TYPE_FIRST);
+	rs = read_rows(c, h->db, s, q->limit, fn, ctx);
 out:
 	sqlite3_finalize(s);
 	buf_free(&sql);

@@ -553,6 +553,45 @@ write_queue_writer(struct sqlite_conn *c, struct write_queue *q,
 }
 
 /*
+ * Under durability full each commit costs an fsync, and the writers that
+ * the last commit answered come back (through nginx and the client) just
+ * after the next leader has taken a small batch.  So a new leader under
+ * full, finding fewer items queued than the last batch held, waits for
+ * them: until as many are queued, or a quarter of the last commit's time
+ * (at most WRITE_GATHER_MAX_NS) has passed, whichever comes first.  It
+ * holds the leadership meanwhile (arrivals queue behind it) and takes
+ * nothing off the queue until it stops waiting, so what a batch holds and
+ * when it is acknowledged (after its commit) are as without the wait.
+ * Called with q->mu held; cv is the leader's own item's.
+ */
+#define WRITE_GATHER_MAX_NS 1000000
+
+static void
+write_gather(struct write_queue *q, pthread_cond_t *cv)
+{
+	struct timespec until;
+	uint64_t wait_ns = q->last_commit_ns / 4;
+
+	if (q->queued >= q->last_batch || q->last_batch <= 1 || wait_ns == 0)
+		return;
+	if (wait_ns > WRITE_GATHER_MAX_NS)
+		wait_ns = WRITE_GATHER_MAX_NS;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)wait_ns;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	q->gather_want = q->last_batch;
+	q->gather_cv = cv;
+	while (q->queued < q->gather_want &&
+	    pthread_cond_timedwait(cv, &q->mu, &until) == 0)
+		;
+	q->gather_cv = NULL;
+	q->gather_want = 0;
+}
+
+/*
  * Queues item on the namespace's group-commit queue and returns once a
  * leader (this thread or another) has run it; its status is the outcome.
  */
@@ -565,7 +604,8 @@ write_enqueue(struct sqlite_conn *c, const char *ns, struct write_item *item)
 	struct ns_handle *h;
 	enum evdb_status rs;
 	char *path;
-	size_t n;
+	size_t n, k;
+	uint64_t t0, t1;
 
 	if ((rs = sqlite_ns_handle(c, ns, &e, &h)) != EVDB_OK)
 		return rs;
@@ -581,6 +621,9 @@ write_enqueue(struct sqlite_conn *c, const char *ns, struct write_item *item)
 	pthread_mutex_lock(&q->mu);
 	*q->tailp = item;
 	q->tailp = &item->next;
+	q->queued++;
+	if (q->gather_cv != NULL && q->queued >= q->gather_want)
+		pthread_cond_signal(q->gather_cv);
 	while (!item->done) {
 		if (q->leader_active) {
 			/* Each writer sleeps on its own item: no herd wakes per batch. */
@@ -592,19 +635,28 @@ write_enqueue(struct sqlite_conn *c, const char *ns, struct write_item *item)
 		 * (a unit counts its messages; the first item always goes).
 		 */
 		q->leader_active = true;
+		if (c->st->durability == DURABILITY_FULL)
+			write_gather(q, &item->cv);
 		batch = q->head;
-		for (n = 0, pp = &q->head; *pp != NULL &&
-		    (n == 0 || n + (*pp)->n <= WRITE_BATCH_MAX); pp = &(*pp)->next)
+		for (k = 0, n = 0, pp = &q->head; *pp != NULL &&
+		    (n == 0 || n + (*pp)->n <= WRITE_BATCH_MAX); pp = &(*pp)->next) {
 			n += (*pp)->n;
+			k++;
+		}
 		q->head = *pp;
 		*pp = NULL;
 		if (q->head == NULL)
 			q->tailp = &q->head;
+		q->queued -= k;
 		pthread_mutex_unlock(&q->mu);
 
+		t0 = sqlite_queue_clock_ns();
 		write_batch(c, write_queue_writer(c, q, h), batch);
+		t1 = sqlite_queue_clock_ns();
 
 		pthread_mutex_lock(&q->mu);
+		q->last_batch = k;
+		q->last_commit_ns = t1 - t0;
 		if (q->release_writer) {
 			/* Rare (a namespace deleted mid-batch): closed under the lock. */
 			sqlite_queue_writer_close(c->st, q->writer);
