@@ -305,7 +305,7 @@ main(void)
 	is_int(n, sql_int(pg, sql), "the read by type finds every Rare of c3 (%d)", n);
 	ok(n > 0, "... and there are some");
 
-	/* Registry migration 2 -> 3: a database of an older evdb. */
+	/* Registry migrations 3 -> 5: a database of an older evdb. */
 	store_conn_close(c);
 	store_close(st);
 	c = NULL;
@@ -314,9 +314,9 @@ main(void)
 	    " DROP INDEX %1$s." PG_GROUP_INDEX ";"
 	    " DROP FUNCTION %1$s.evdb_cardinal_hash(varchar)", schema);
 	exec_ok(pg, sql);
-	/* A database of registry version 2, before both indexes. */
+	/* A database of registry version 3, before both indexes. */
 	version = sql_int(pg, "SELECT max(version) FROM evdb.schema_version");
-	exec_ok(pg, "UPDATE evdb.schema_version SET version = 2");
+	exec_ok(pg, "UPDATE evdb.schema_version SET version = 3");
 	idx = index_list(pg, schema);
 	is_str(idx, "messages_category,messages_id,messages_pkey,messages_stream",
 	    "an older evdb's schema: Message DB's indexes only");

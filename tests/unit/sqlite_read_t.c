@@ -325,17 +325,17 @@ main(void)
 	q.group_size = 0;
 	q.limit = 1000;
 
-	/* Migration 2 -> 3: a file of an older evdb, without the index. */
+	/* Migrations 3 -> 5: a file of an older evdb, without the indexes. */
 	store_conn_close(c);
 	store_close(st);
 	c = NULL;
 	st = NULL;
-	/* A file of schema version 2, before the type and group indexes. */
+	/* A file of schema version 3, before the type and group indexes. */
 	version = sql_int(db, "SELECT version FROM schema_version");
 	snprintf(cmd, sizeof(cmd), "DROP INDEX messages_category_type;"
 	    " DROP INDEX messages_category_group;"
 	    " CREATE INDEX messages_category ON messages(category, global_position);"
-	    " UPDATE schema_version SET version = 2");
+	    " UPDATE schema_version SET version = 3");
 	if (sqlite3_exec(db, cmd, NULL, NULL, NULL) != SQLITE_OK)
 		tap_bail("downgrade: %s", sqlite3_errmsg(db));
 	is_int(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name ="

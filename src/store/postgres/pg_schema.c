@@ -99,7 +99,7 @@ static const char *const registry_migrations[] = {
 	"  END IF;"
 	" END LOOP; END $$",
 	/*
-	 * 3 -> 4: evdb's index for consumer-group reads (PG_GROUP_INDEX) and
+	 * 4 -> 5: evdb's index for consumer-group reads (PG_GROUP_INDEX) and
 	 * its function, in every namespace schema that exists already; the
 	 * same SQL as pg_schema_namespace(), quotes doubled.
 	 */

@@ -89,7 +89,7 @@ static const char *const namespace_migrations[] = {
 	"CREATE INDEX IF NOT EXISTS messages_category_type"
 	"  ON messages(category, type, global_position);",
 	/*
-	 * 3 -> 4: consumer-group reads test the group on the index
+	 * 4 -> 5: consumer-group reads test the group on the index
 	 * (READ_GROUP, sqlite_internal.h): messages_category with the
 	 * cardinal hash as a third column, so a row of another member costs
 	 * an index entry and not a row fetch.  It serves every read the old
