@@ -314,3 +314,6 @@ PG_TESTS += tests/e2e/multihost_t
 else
 EXTRA_DIST += tests/e2e/multihost_t.c
 endif
+
+# pg_watch_t: the shared LISTEN connection, on the shared cluster too.
+PG_TESTS += tests/unit/pg_watch_t
