@@ -512,7 +512,8 @@ enum evdb_status store_import_finish(struct store_conn *c, const char *ns);
  * commit that wrote messages, whichever process committed it, the watch's
  * descriptor becomes readable and store_watch_read() names the namespaces.
  * SQLite does it with a poke file per namespace and inotify; PostgreSQL with
- * LISTEN/NOTIFY on one connection per watch.  Notice arrives only once the
+ * LISTEN/NOTIFY on one connection per store, shared by its watches (each
+ * watch still has a descriptor of its own).  Notice arrives only once the
  * commit is visible to readers.  A notice says only "something changed":
  * readers then read from their own cursor, so a lost or duplicated notice
  * loses or duplicates nothing, and the owner should still scan now and then
@@ -758,8 +759,8 @@ enum evdb_status store_consumer_namespaces(struct store_conn *c,
  *
  * A backend that talks to a database server (PostgreSQL) holds a bounded
  * set of connections per process: one per store_conn (a worker thread, the
- * SSE hub) and one per watch, opened on first use and reopened after a
- * loss.  These figures let an operator size max_connections for N hosts.
+ * SSE hub) and one shared by the watches, opened on first use (a watch:
+ * when the first opens) and reopened after a loss.  These figures let an operator size max_connections for N hosts.
  */
 
 /** What store_pool_stats() reports; counters run from the store's open. */

@@ -335,3 +335,6 @@ endif
 TESTS += tests/e2e/keepalive64.sh
 EXTRA_DIST += tests/e2e/keepalive64.sh
 PG_TESTS += tests/e2e/keepalive64.sh
+
+# pg_watch_t: the shared LISTEN connection, on the shared cluster too.
+PG_TESTS += tests/unit/pg_watch_t

@@ -112,3 +112,10 @@ TESTS += tests/unit/store_consumer_t
 tests_unit_store_consumer_t_SOURCES = tests/unit/store_consumer_t.c tests/tap.h \
 	tests/pgtest.h
 tests_unit_store_consumer_t_LDADD = $(UNIT_LDADD)
+
+# pg_watch_t: the watches of one PostgreSQL store share one LISTEN
+# connection (issue 9), each owned by a thread, on a cluster as pg_order_t.
+check_PROGRAMS += tests/unit/pg_watch_t
+TESTS += tests/unit/pg_watch_t
+tests_unit_pg_watch_t_SOURCES = tests/unit/pg_watch_t.c tests/tap.h tests/pgtest.h
+tests_unit_pg_watch_t_LDADD = $(UNIT_LDADD)

@@ -60,6 +60,9 @@
 /* The in-process group-commit queue of one namespace (pg_write.c). */
 struct pg_queue;
 
+/* The store's one LISTEN connection, shared by its watches (pg_watch.c). */
+struct pg_listener;
+
 struct pg_store {
 	struct store base;		/* first: the seam's view */
 	char *conninfo;			/* owned: the libpq URL or conninfo */
@@ -77,6 +80,7 @@ struct pg_store {
 					 * by bytes (C, POSIX, C.UTF-8) */
 	pthread_mutex_t queues_mu;	/* guards queues */
 	struct pg_queue *queues;	/* every queue made so far */
+	struct pg_listener *listener;	/* owned: the watches' connection */
 };
 
 /* A namespace as a connection knows it: its registry row, cached. */
@@ -341,6 +345,10 @@ void pg_watch_remove(struct store_watch *w, int64_t id);
 enum evdb_status pg_watch_read(struct store_watch *w, store_watch_fn fn,
     void *ctx);
 void pg_watch_close(struct store_watch *w);
+/** The listener of a new store (pg_open), connected by its first watch. */
+struct pg_listener *pg_listener_new(void);
+/** Frees a listener whose watches are all closed; accepts NULL. */
+void pg_listener_free(struct pg_store *st, struct pg_listener *l);
 /** The NOTIFY channel of namespace id (out: at least 32 bytes). */
 void pg_channel_name(int64_t id, char *out, size_t out_size);
 

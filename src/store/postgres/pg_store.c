@@ -538,6 +538,7 @@ pg_close(struct store *base)
 		return;
 	pg_queues_free(st);
 	pthread_mutex_destroy(&st->queues_mu);
+	pg_listener_free(st, st->listener);
 	free(st->conninfo);
 	free(st);
 }
@@ -558,6 +559,7 @@ pg_open(const struct store_options *opt, struct store **out)
 	st->durability = opt->durability;
 	st->log = opt->log;
 	pthread_mutex_init(&st->queues_mu, NULL);
+	st->listener = pg_listener_new();
 	(void)pg_conn_open(&st->base, &cb);
 	c = pg_conn_of(cb);
 	if (c->pg == NULL) {
