@@ -110,3 +110,10 @@ TESTS += tests/unit/store_consumer_t
 tests_unit_store_consumer_t_SOURCES = tests/unit/store_consumer_t.c tests/tap.h \
 	tests/pgtest.h
 tests_unit_store_consumer_t_LDADD = $(UNIT_LDADD)
+
+# json_slice_t: the compact copy of data and metadata (src/core/json_slice.c)
+# against json-c's own serialisation, on hostile JSON; issue 13.
+check_PROGRAMS += tests/unit/json_slice_t
+TESTS += tests/unit/json_slice_t
+tests_unit_json_slice_t_SOURCES = tests/unit/json_slice_t.c tests/tap.h
+tests_unit_json_slice_t_LDADD = $(UNIT_LDADD)
