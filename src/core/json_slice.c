@@ -114,43 +114,62 @@ json_slice_element(const char *s, size_t len, size_t idx, struct json_span *v)
 	}
 }
 
-enum json_slice_find
-json_slice_member(const char *s, size_t len, const char *key,
-    struct json_span *v)
+void
+json_slice_members(const char *s, size_t len, const char *const *keys,
+    size_t n, struct json_span *v, enum json_slice_find *found)
 {
 	const char *end = s + len, *p, *k, *q, *k_end;
-	size_t klen = strlen(key);
-	bool escaped = false, found = false;
+	bool escaped = false;
+	size_t i;
 
+	for (i = 0; i < n; i++)
+		found[i] = JSON_SLICE_ABSENT;
 	p = json_slice_skip_ws(s, end);
 	if (p >= end || *p != '{')
-		return JSON_SLICE_ABSENT;
+		return;
 	for (;;) {
 		p = json_slice_skip_ws(p + 1, end);
 		if (p >= end || *p != '"')
 			break;		/* "}" of an empty object, or the end */
 		k = p + 1;
 		p = json_slice_skip_string(p, end, &escaped);
-		if (escaped)
-			return JSON_SLICE_UNSURE;
+		if (escaped) {
+			for (i = 0; i < n; i++)
+				found[i] = JSON_SLICE_UNSURE;
+			return;
+		}
 		q = p - 1;	/* the closing quote */
 		p = json_slice_skip_ws(p, end);
 		if (p >= end || *p != ':')
 			break;
 		p = json_slice_skip_ws(p + 1, end);
 		k_end = json_slice_skip_value(p, end);
-		if ((size_t)(q - k) == klen && memcmp(k, key, klen) == 0) {
-			if (found)
-				return JSON_SLICE_UNSURE;	/* json-c keeps the last */
-			found = true;
-			v->p = p;
-			v->len = (size_t)(k_end - p);
+		for (i = 0; i < n; i++) {
+			if ((size_t)(q - k) != strlen(keys[i]) ||
+			    memcmp(k, keys[i], (size_t)(q - k)) != 0)
+				continue;
+			if (found[i] != JSON_SLICE_ABSENT) {
+				found[i] = JSON_SLICE_UNSURE;	/* json-c keeps the last */
+				continue;
+			}
+			found[i] = JSON_SLICE_FOUND;
+			v[i].p = p;
+			v[i].len = (size_t)(k_end - p);
 		}
 		p = json_slice_skip_ws(k_end, end);
 		if (p >= end || *p != ',')
 			break;
 	}
-	return found ? JSON_SLICE_FOUND : JSON_SLICE_ABSENT;
+}
+
+enum json_slice_find
+json_slice_member(const char *s, size_t len, const char *key,
+    struct json_span *v)
+{
+	enum json_slice_find found;
+
+	json_slice_members(s, len, &key, 1, v, &found);
+	return found;
 }
 
 bool

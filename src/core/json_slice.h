@@ -55,6 +55,13 @@ enum json_slice_find json_slice_member(const char *s, size_t len,
     const char *key, struct json_span *v);
 
 /**
+ * json_slice_member() for n keys in one pass: found[i] and v[i] are what
+ * json_slice_member(s, len, keys[i], &v[i]) would give.
+ */
+void json_slice_members(const char *s, size_t len, const char *const *keys,
+    size_t n, struct json_span *v, enum json_slice_find *found);
+
+/**
  * Writes s[0..len) to out as json-c writes its tree with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, provided the
  * value holds no duplicated key.  out has room for len bytes (the copy is

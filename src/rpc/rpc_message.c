@@ -63,24 +63,21 @@ rpc_json_members(struct json_object *v)
 }
 
 /*
- * The text to store for msg's member key, whose tree is v: the client's
- * own bytes, compacted into the arena (json_slice.h), when msg_text
- * locates them and the copy is what json-c would write; json-c's
- * serialisation otherwise.  Either way the same bytes.
+ * The text to store for a member whose tree is v and whose text, as
+ * json_slice_members() found it, is t: the client's own bytes, compacted
+ * into the arena (json_slice.h), when the copy is what json-c would
+ * write; json-c's serialisation otherwise.  Either way the same bytes.
  */
 static const char *
 rpc_write_json(struct rpc_call *call, struct json_object *v,
-    const struct json_span *msg_text, const char *key, size_t *len)
+    enum json_slice_find found, const struct json_span *t, size_t *len)
 {
-	struct json_span t;
 	size_t members;
 	char *out;
 
-	if (msg_text != NULL &&
-	    json_slice_member(msg_text->p, msg_text->len, key, &t) ==
-	    JSON_SLICE_FOUND) {
-		out = arena_alloc(call->req->arena, t.len + 1);
-		if (json_slice_compact(t.p, t.len, out, len, &members) &&
+	if (found == JSON_SLICE_FOUND) {
+		out = arena_alloc(call->req->arena, t->len + 1);
+		if (json_slice_compact(t->p, t->len, out, len, &members) &&
 		    members == rpc_json_members(v)) {
 			out[*len] = '\0';
 			return out;
@@ -94,7 +91,10 @@ rpc_write_message(struct rpc_call *call, struct json_object *msg,
     const struct json_span *msg_text, const char *what,
     struct store_message_in *in)
 {
+	static const char *const keys[2] = { "data", "metadata" };
 	struct json_object *type = NULL, *data = NULL, *meta = NULL;
+	enum json_slice_find found[2] = { JSON_SLICE_UNSURE, JSON_SLICE_UNSURE };
+	struct json_span text[2];
 
 	if (msg == NULL || !json_object_is_type(msg, json_type_object))
 		return rpc_fail(call, RPC_INVALID_REQUEST, "%s must be an object",
@@ -118,11 +118,13 @@ rpc_write_message(struct rpc_call *call, struct json_object *msg,
 	    !json_object_is_type(meta, json_type_object))
 		return rpc_fail(call, RPC_INVALID_REQUEST,
 		    "%s.metadata must be an object", what);
-	in->data = rpc_write_json(call, data, msg_text, "data", &in->data_len);
+	if (msg_text != NULL)
+		json_slice_members(msg_text->p, msg_text->len, keys, 2, text, found);
+	in->data = rpc_write_json(call, data, found[0], &text[0], &in->data_len);
 	in->metadata = NULL;
 	in->metadata_len = 0;
 	if (meta != NULL)
-		in->metadata = rpc_write_json(call, meta, msg_text, "metadata",
+		in->metadata = rpc_write_json(call, meta, found[1], &text[1],
 		    &in->metadata_len);
 	return true;
 }

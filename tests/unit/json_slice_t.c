@@ -138,7 +138,7 @@ main(void)
 	size_t i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	tap_plan((int)(sizeof(cases) / sizeof(cases[0])) + 16);
+	tap_plan((int)(sizeof(cases) / sizeof(cases[0])) + 19);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		compact_ok(&cases[i]);
 
@@ -170,5 +170,22 @@ main(void)
 	    JSON_SLICE_UNSURE, "a key spelled with \\u is unsure");
 	ok(json_slice_member("[1]", 3, "data", &v) == JSON_SLICE_ABSENT,
 	    "an array has no member");
+	{
+		static const char *const keys[3] = { "data", "metadata", "none" };
+		static const char dup[] = "{\"metadata\":1,\"data\":[2],"
+		    "\"metadata\":3}";
+		struct json_span vs[3];
+		enum json_slice_find fs[3];
+
+		json_slice_members(m.p, m.len, keys, 3, vs, fs);
+		span_ok(fs[0] == JSON_SLICE_FOUND && fs[1] == JSON_SLICE_FOUND,
+		    &vs[1], "null", "members: metadata in the same pass");
+		ok(fs[2] == JSON_SLICE_ABSENT &&
+		    vs[0].len == strlen("{ \"a\" : [1, {\"data\":2}] }"),
+		    "members: data found, none absent");
+		json_slice_members(dup, sizeof(dup) - 1, keys, 2, vs, fs);
+		ok(fs[0] == JSON_SLICE_FOUND && fs[1] == JSON_SLICE_UNSURE,
+		    "members: only the duplicated key is unsure");
+	}
 	return tap_done();
 }
