@@ -157,3 +157,12 @@ rpc_json_text(struct json_object *v, size_t *len)
 	return json_object_to_json_string_length(v,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
+
+bool
+rpc_arg_text(const struct rpc_call *call, size_t i, struct json_span *v)
+{
+	const struct buf *body = call->req->body;
+
+	return body != NULL && body->data != NULL &&
+	    json_slice_element(body->data, body->len, i + 1, v);
+}

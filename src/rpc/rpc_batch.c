@@ -109,7 +109,7 @@ rpc_batch_entry(struct rpc_call *call, struct json_object *e, size_t i,
 	(void)json_object_object_get_ex(e, "stream", &stream);
 	snprintf(swhat, sizeof(swhat), "%s.stream", what);
 	if (!rpc_write_stream(call, stream, swhat, &in->stream, &in->stream_len) ||
-	    !rpc_write_message(call, e, what, in) ||
+	    !rpc_write_message(call, e, NULL, what, in) ||
 	    !rpc_write_id(call, e, what, idbuf, in))
 		return false;
 	/* Not silently dropped: a batch's expectations are in options.expect. */

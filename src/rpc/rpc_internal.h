@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "core/buf.h"
+#include "core/json_slice.h"
 #include "http/request.h"
 #include "core/status.h"
 #include "core/uuid.h"
@@ -208,10 +209,21 @@ bool rpc_write_stream(struct rpc_call *call, struct json_object *v,
 
 /**
  * The message object msg ({"type", "data", "metadata"?}) into in's type,
- * data and metadata (texts owned by msg's json-c objects).
+ * data and metadata.  msg_text, when not NULL, is msg's own text in the
+ * request body (rpc_arg_text): data and metadata are then copied from it
+ * into the arena instead of serialised again from json-c's tree, with the
+ * same resulting bytes (json_slice.h).  The texts are owned by msg's json-c
+ * objects or by the request's arena.
  */
 bool rpc_write_message(struct rpc_call *call, struct json_object *msg,
-    const char *what, struct store_message_in *in);
+    const struct json_span *msg_text, const char *what,
+    struct store_message_in *in);
+
+/**
+ * The text of argument i (from 0, after the method name) in the request
+ * body, for json_slice.h.  False when the body does not have it.
+ */
+bool rpc_arg_text(const struct rpc_call *call, size_t i, struct json_span *v);
 
 /**
  * obj's "id" (obj may be NULL) into in->id: absent or "" leaves it NULL (a

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/json_out.h"
+#include "core/json_slice.h"
 #include "core/streamname.h"
 #include "rpc/rpc_internal.h"
 
@@ -36,11 +37,64 @@ rpc_write_stream(struct rpc_call *call, struct json_object *v, const char *what,
 	return true;
 }
 
+/* Object members in v, nested ones included (a duplicated key counts once). */
+static size_t
+rpc_json_members(struct json_object *v)
+{
+	size_t n = 0, i, len;
+
+	switch (json_object_get_type(v)) {
+	case json_type_object: {
+		json_object_object_foreach(v, key, child) {
+			(void)key;
+			n += 1 + rpc_json_members(child);
+		}
+		break;
+	}
+	case json_type_array:
+		len = json_object_array_length(v);
+		for (i = 0; i < len; i++)
+			n += rpc_json_members(json_object_array_get_idx(v, i));
+		break;
+	default:
+		break;
+	}
+	return n;
+}
+
+/*
+ * The text to store for a member whose tree is v and whose text, as
+ * json_slice_members() found it, is t: the client's own bytes, compacted
+ * into the arena (json_slice.h), when the copy is what json-c would
+ * write; json-c's serialisation otherwise.  Either way the same bytes.
+ */
+static const char *
+rpc_write_json(struct rpc_call *call, struct json_object *v,
+    enum json_slice_find found, const struct json_span *t, size_t *len)
+{
+	size_t members;
+	char *out;
+
+	if (found == JSON_SLICE_FOUND) {
+		out = arena_alloc(call->req->arena, t->len + 1);
+		if (json_slice_compact(t->p, t->len, out, len, &members) &&
+		    members == rpc_json_members(v)) {
+			out[*len] = '\0';
+			return out;
+		}
+	}
+	return rpc_json_text(v, len);
+}
+
 bool
 rpc_write_message(struct rpc_call *call, struct json_object *msg,
-    const char *what, struct store_message_in *in)
+    const struct json_span *msg_text, const char *what,
+    struct store_message_in *in)
 {
+	static const char *const keys[2] = { "data", "metadata" };
 	struct json_object *type = NULL, *data = NULL, *meta = NULL;
+	enum json_slice_find found[2] = { JSON_SLICE_UNSURE, JSON_SLICE_UNSURE };
+	struct json_span text[2];
 
 	if (msg == NULL || !json_object_is_type(msg, json_type_object))
 		return rpc_fail(call, RPC_INVALID_REQUEST, "%s must be an object",
@@ -64,11 +118,14 @@ rpc_write_message(struct rpc_call *call, struct json_object *msg,
 	    !json_object_is_type(meta, json_type_object))
 		return rpc_fail(call, RPC_INVALID_REQUEST,
 		    "%s.metadata must be an object", what);
-	in->data = rpc_json_text(data, &in->data_len);
+	if (msg_text != NULL)
+		json_slice_members(msg_text->p, msg_text->len, keys, 2, text, found);
+	in->data = rpc_write_json(call, data, found[0], &text[0], &in->data_len);
 	in->metadata = NULL;
 	in->metadata_len = 0;
 	if (meta != NULL)
-		in->metadata = rpc_json_text(meta, &in->metadata_len);
+		in->metadata = rpc_write_json(call, meta, found[1], &text[1],
+		    &in->metadata_len);
 	return true;
 }
 

@@ -129,6 +129,8 @@ rpc_stream_write(struct rpc_call *call)
 	struct rpc_expected x;
 	enum evdb_status rs;
 	char idbuf[UUID_STR_LEN + 1];
+	struct json_span msg_text;
+	bool have_text;
 
 	if (call->argc < 2) {
 		rpc_fail(call, RPC_INVALID_REQUEST,
@@ -136,9 +138,11 @@ rpc_stream_write(struct rpc_call *call)
 		return;
 	}
 	memset(&in, 0, sizeof(in));
+	have_text = rpc_arg_text(call, 1, &msg_text);
 	if (!rpc_arg_stream(call, 0, "streamName must be a non-empty string",
 	    &in.stream, &in.stream_len) ||
-	    !rpc_write_message(call, rpc_arg(call, 1), "message", &in) ||
+	    !rpc_write_message(call, rpc_arg(call, 1),
+	    have_text ? &msg_text : NULL, "message", &in) ||
 	    !rpc_arg_options(call, 2, NULL, &opts) ||
 	    !rpc_write_id(call, opts, "options", idbuf, &in) ||
 	    !rpc_write_expected(call, opts, "options", &x))

@@ -504,6 +504,14 @@ test_correlation(struct harness *h)
 		{ "corr-10", "{\"correlationStreamName\":\"workflow-1+x\"}" },
 		{ "corr-11", "{\"correlationStreamName\":\"workflow-a-b\"}" },
 		{ "corr-12", "{\"correlationStreamName\":\"wo_kflow-1\"}" },
+		/*
+		 * Spellings the SQLite backend reads two ways (sqlite_write.c,
+		 * sqlite_bind_correlation): nested, escaped, a key with an escape.
+		 */
+		{ "corr-13", "{\"x\":{\"correlationStreamName\":\"workflow-9\"}}" },
+		{ "corr-14", "{ \"correlationStreamName\" : \"work\\\"flow-1\" }" },
+		{ "corr-15", "{\"correlationStreamName\":\"\\u0077orkflow-7\"}" },
+		{ "corr-16", "{\"a\\\"b\":1,\"correlationStreamName\":\"workflow-2\"}" },
 	};
 	const char *want[8];
 	struct json_object *r;
@@ -524,9 +532,19 @@ test_correlation(struct harness *h)
 	want[1] = "corr-3";
 	want[2] = "corr-10";
 	want[3] = "corr-11";
-	ok(streams_are(h, r, want, 4, "correlation workflow"), "CATEGORY-006 "
+	want[4] = "corr-15";
+	want[5] = "corr-16";
+	ok(streams_are(h, r, want, 6, "correlation workflow"), "CATEGORY-006 "
 	    "exactly the messages whose correlationStreamName has category "
-	    "workflow (workflow-123, workflow, workflow-1+x, workflow-a-b)");
+	    "workflow (workflow-123, workflow, workflow-1+x, workflow-a-b, "
+	    "\\u0077orkflow-7, workflow-2 after a key with an escape; not a "
+	    "nested one)");
+	r = rpc_ok(h, ADM, "[\"category.get\",\"corr\",{\"correlation\":"
+	    "\"work\\\"flow\"}]", 200, NULL,
+	    "category.get correlation work\"flow");
+	want[0] = "corr-14";
+	ok(streams_are(h, r, want, 1, "correlation work\"flow"),
+	    "an escaped quote in correlationStreamName is decoded");
 	r = rpc_ok(h, ADM, "[\"category.get\",\"corr\",{\"correlation\":"
 	    "\"other\"}]", 200, NULL, "category.get correlation other");
 	want[0] = "corr-2";
@@ -566,7 +584,7 @@ test_correlation(struct harness *h)
 	r = rpc_ok(h, ADM, "[\"category.get\",\"corr\",{\"correlation\":"
 	    "\"workflow\",\"consumerGroup\":{\"member\":0,\"size\":1}}]", 200,
 	    NULL, "category.get correlation with a consumer group");
-	is_int(jpath_len(r, ""), 4, "correlation and consumer group combine");
+	is_int(jpath_len(r, ""), 6, "correlation and consumer group combine");
 	r = rpc_ok(h, ADM, "[\"category.get\",\"corr\",{\"correlation\":"
 	    "\"workflow\",\"batchSize\":2}]", 200, NULL,
 	    "category.get correlation with batchSize 2");

@@ -119,3 +119,10 @@ check_PROGRAMS += tests/unit/pg_watch_t
 TESTS += tests/unit/pg_watch_t
 tests_unit_pg_watch_t_SOURCES = tests/unit/pg_watch_t.c tests/tap.h tests/pgtest.h
 tests_unit_pg_watch_t_LDADD = $(UNIT_LDADD)
+
+# json_slice_t: the compact copy of data and metadata (src/core/json_slice.c)
+# against json-c's own serialisation, on hostile JSON; issue 13.
+check_PROGRAMS += tests/unit/json_slice_t
+TESTS += tests/unit/json_slice_t
+tests_unit_json_slice_t_SOURCES = tests/unit/json_slice_t.c tests/tap.h
+tests_unit_json_slice_t_LDADD = $(UNIT_LDADD)
