@@ -8,6 +8,10 @@
  *   types       TYPE, MESSAGES, LAST ACTIVITY                (by type)
  *   checkpoints CONSUMER, MEMBER, POSITION, LAG, UPDATED     (by consumer;
  *               report_checkpoints_print, on either backend)
+ *   lifecycle   STREAM, STATE, VERSION, MESSAGES, FLOOR, MAX AGE, MAX COUNT,
+ *               CHANGED (streams with a lifecycle state), then CATEGORY,
+ *               MAX AGE, MAX COUNT (category retentions); by name
+ *               (report_lifecycle_print, on either backend)
  *
  * Columns are aligned (names padded by code points, numbers right-aligned),
  * names are sorted bytewise, and a last line gives the totals.  Control
@@ -63,6 +67,16 @@ enum evdb_status report_print(const struct report_options *o, char *err,
  * not used.  Errors as report_print().
  */
 enum evdb_status report_checkpoints_print(const struct report_options *o,
+    char *err, size_t err_size);
+
+/**
+ * evdb report lifecycle (report_lifecycle.c): prints o->ns's streams that
+ * were deleted, truncated or given a retention of their own, then its
+ * category retentions (at most o->limit rows each; the columns are in
+ * report_lifecycle.c), read through a connection of its own on o->store.
+ * o->kind is not used.  Errors as report_print().
+ */
+enum evdb_status report_lifecycle_print(const struct report_options *o,
     char *err, size_t err_size);
 
 #endif /* EVDB_REPORT_H */

@@ -487,3 +487,12 @@ store_retention_sweep(struct store_conn *c, const char *ns, int64_t now_us,
 	*removed = 0;
 	return c->backend->retention_sweep(c, ns, now_us, batch, removed);
 }
+
+/* ---- lifecycle listing --------------------------------------------------- */
+
+enum evdb_status
+store_lifecycle_list(struct store_conn *c, const char *ns, int64_t limit,
+    store_lifecycle_fn fn, void *ctx)
+{
+	return c->backend->lifecycle_list(c, ns, limit, fn, ctx);
+}
