@@ -38,6 +38,7 @@ enum report_kind {
 };
 
 struct store;
+struct store_conn;
 
 struct report_options {
 	struct store *store;	/* the open store to read (borrowed) */
@@ -57,6 +58,21 @@ bool report_kind_parse(const char *s, enum report_kind *out);
  * I/O failure, with a message in err[0..err_size).
  */
 enum evdb_status report_print(const struct report_options *o, char *err,
+    size_t err_size);
+
+/*
+ * Shared by the reports that read through the store contract
+ * (report_checkpoints.c, report_lifecycle.c); each sets err[0..err_size)
+ * when it fails.
+ */
+/** Checks o->ns's name and opens *c on o->store (*c NULL on failure). */
+enum evdb_status report_conn_open(const struct report_options *o,
+    struct store_conn **c, char *err, size_t err_size);
+/** Says why reading o->ns on c failed with rs; returns rs. */
+enum evdb_status report_read_failed(const struct report_options *o,
+    struct store_conn *c, enum evdb_status rs, char *err, size_t err_size);
+/** Flushes o->out: EVDB_OK, or EVDB_ERR_IO. */
+enum evdb_status report_flush(const struct report_options *o, char *err,
     size_t err_size);
 
 /**

@@ -202,22 +202,11 @@ report_lifecycle_print(const struct report_options *o, char *err,
 
 	lc_table_init(&rep.streams, lc_stream_titles, LC_STREAM_COLS);
 	lc_table_init(&rep.categories, lc_category_titles, LC_CATEGORY_COLS);
-	if (!store_ns_name_valid(o->ns)) {
-		snprintf(err, err_size, "invalid namespace name '%s'", o->ns);
-		rs = EVDB_ERR_INVALID;
+	if ((rs = report_conn_open(o, &c, err, err_size)) != EVDB_OK)
 		goto out;
-	}
-	if ((rs = store_conn_open(o->store, &c)) != EVDB_OK) {
-		snprintf(err, err_size, "cannot open the store: %s", evdb_strerror(rs));
-		goto out;
-	}
 	if ((rs = store_lifecycle_list(c, o->ns, o->limit, lc_add, &rep)) !=
 	    EVDB_OK) {
-		if (rs == EVDB_ERR_NOT_FOUND)
-			snprintf(err, err_size, "no namespace '%s'", o->ns);
-		else
-			snprintf(err, err_size, "cannot read namespace %s: %s: %s",
-			    o->ns, evdb_strerror(rs), store_conn_errmsg(c));
+		report_read_failed(o, c, rs, err, err_size);
 		goto out;
 	}
 	lc_write(&rep.streams, o->out);
@@ -227,12 +216,7 @@ report_lifecycle_print(const struct report_options *o, char *err,
 	    " %zu hard-deleted; %zu category retentions; namespace %s)\n",
 	    rep.streams.nrows, rep.streams.soft, rep.streams.hard,
 	    rep.categories.nrows, o->ns);
-	if (fflush(o->out) != 0 || ferror(o->out)) {
-		snprintf(err, err_size, "cannot write the report");
-		rs = EVDB_ERR_IO;
-		goto out;
-	}
-	rs = EVDB_OK;
+	rs = report_flush(o, err, err_size);
 out:
 	store_conn_close(c);
 	lc_table_free(&rep.streams);
