@@ -906,6 +906,11 @@ struct store_lifecycle_row {
 	int64_t version;		/* as stream.version reads it (-1: absent) */
 	int64_t floor;			/* highest position the stream ever had
 					 * before its last delete, -1 when none */
+	/* What version and deleted come from (the backends set these three,
+	 * store.c the two above, as NS_STREAM_VERSION reads a stream). */
+	bool hard;			/* tombstoned */
+	int64_t soft_at;		/* version at the last soft delete, -1 */
+	int64_t last_position;		/* highest position stored, -1 when none */
 	int64_t message_count;		/* messages stored */
 	int64_t max_age;		/* the row's own maxAge in seconds, -1 none */
 	int64_t max_count;		/* the row's own maxCount, -1 none */

@@ -1,9 +1,10 @@
 /*
  * pg_lifecycle_list.c - store_lifecycle_list() on a namespace schema: the
- * evdb_stream_state rows, with each stream's version as pg_lifecycle.c's
- * LC_VERSION_SQL computes it, then the evdb_category_retention rows
- * (store.h, "lifecycle listing").  Names are ordered COLLATE "C", that is
- * bytewise, as on SQLite.  Read-only and off the hot path (evdb report).
+ * evdb_stream_state rows, with each stream's highest stored position and
+ * count, then the evdb_category_retention rows (store.h, "lifecycle
+ * listing"; store.c derives the version).  Names are ordered COLLATE
+ * "C", that is bytewise, as on SQLite.  Read-only and off the hot path
+ * (evdb report).
  */
 #include "config.h"
 
@@ -27,8 +28,6 @@ ll_rows(const PGresult *res, bool category, store_lifecycle_fn fn, void *ctx)
 {
 	struct store_lifecycle_row r;
 	enum evdb_status rs = EVDB_OK;
-	int64_t base, top, soft_at;
-	bool hard;
 	int i;
 
 	for (i = 0; i < PQntuples(res) && rs == EVDB_OK; i++) {
@@ -39,17 +38,14 @@ ll_rows(const PGresult *res, bool category, store_lifecycle_fn fn, void *ctx)
 		r.max_age = ll_int64(res, i, 1);
 		r.max_count = ll_int64(res, i, 2);
 		r.version = r.floor = r.changed_us = -1;
+		r.soft_at = r.last_position = -1;
 		if (!category) {
 			r.floor = ll_int64(res, i, 3);
-			soft_at = ll_int64(res, i, 4);
-			hard = PQgetvalue(res, i, 5)[0] == 't';
+			r.soft_at = ll_int64(res, i, 4);
+			r.hard = PQgetvalue(res, i, 5)[0] == 't';
 			r.changed_us = ll_int64(res, i, 6);
 			r.message_count = pg_value_int64(res, i, 7);
-			top = ll_int64(res, i, 8);
-			base = top > r.floor ? top : r.floor;
-			r.version = hard || (!PQgetisnull(res, i, 4) &&
-			    base <= soft_at) ? -1 : base;
-			r.deleted = hard ? 2 : base >= 0 && r.version < 0 ? 1 : 0;
+			r.last_position = ll_int64(res, i, 8);
 		}
 		rs = fn(ctx, &r);
 	}

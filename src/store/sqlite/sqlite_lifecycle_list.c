@@ -1,8 +1,8 @@
 /*
  * sqlite_lifecycle_list.c - store_lifecycle_list() on a namespace file:
- * the stream_state rows, with each stream's version as NS_STREAM_VERSION
- * computes it, then the category_retention rows (store.h, "lifecycle
- * listing").  Read-only; statements are prepared per call (evdb report).
+ * the stream_state rows, with each stream's highest stored position and
+ * count, then the category_retention rows (store.h, "lifecycle listing";
+ * store.c derives the version).  Read-only; statements are prepared per call (evdb report).
  */
 #include "config.h"
 
@@ -26,7 +26,6 @@ ll_rows(struct sqlite_conn *c, struct ns_handle *h, sqlite3_stmt *s,
 {
 	struct store_lifecycle_row r;
 	enum evdb_status rs = EVDB_OK;
-	int64_t base, top, soft_at;
 	int rc;
 
 	while (rs == EVDB_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -37,18 +36,14 @@ ll_rows(struct sqlite_conn *c, struct ns_handle *h, sqlite3_stmt *s,
 		r.max_age = ll_int64(s, 1);
 		r.max_count = ll_int64(s, 2);
 		r.version = r.floor = r.changed_us = -1;
+		r.soft_at = r.last_position = -1;
 		if (!category) {
 			r.floor = ll_int64(s, 3);
-			soft_at = ll_int64(s, 4);
+			r.soft_at = ll_int64(s, 4);
+			r.hard = sqlite3_column_int(s, 5) != 0;
 			r.changed_us = ll_int64(s, 6);
 			r.message_count = sqlite3_column_int64(s, 7);
-			top = ll_int64(s, 8);
-			base = top > r.floor ? top : r.floor;
-			r.version = sqlite3_column_int(s, 5) != 0 ||
-			    (sqlite3_column_type(s, 4) != SQLITE_NULL &&
-			    base <= soft_at) ? -1 : base;
-			r.deleted = sqlite3_column_int(s, 5) != 0 ? 2 :
-			    base >= 0 && r.version < 0 ? 1 : 0;
+			r.last_position = ll_int64(s, 8);
 		}
 		rs = fn(ctx, &r);
 	}
