@@ -225,7 +225,7 @@ out:
 	return rs;
 }
 
-/* ---- shared by the reports through the store contract ---------------------- */
+/* ---- shared by the reports through the store contract ------------------ */
 
 enum evdb_status
 report_conn_open(const struct report_options *o, struct store_conn **c,

@@ -2,7 +2,8 @@
  * sqlite_lifecycle_list.c - store_lifecycle_list() on a namespace file:
  * the stream_state rows, with each stream's highest stored position and
  * count, then the category_retention rows (store.h, "lifecycle listing";
- * store.c derives the version).  Read-only; statements are prepared per call (evdb report).
+ * store.c derives the version).  Read-only; statements are prepared per
+ * call (evdb report).
  */
 #include "config.h"
 
