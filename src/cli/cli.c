@@ -440,14 +440,16 @@ cli_restore_main(int argc, char **argv)
 static void
 cli_report_usage(void)
 {
-	printf("usage: evdb report streams|categories|types|checkpoints --ns NAME\n"
-	    "                   [--store S] [--data-dir D] [--config F] [--limit N]\n"
+	printf("usage: evdb report streams|categories|types|checkpoints|lifecycle\n"
+	    "                   --ns NAME [--store S] [--data-dir D] [--config F]\n"
+	    "                   [--limit N]\n"
 	    "\n"
 	    "Prints a table of the namespace's streams (messages, version, last\n"
 	    "activity), categories (streams, messages, last activity), message\n"
-	    "types (messages, last activity) or consumer checkpoints (position,\n"
-	    "lag behind the head, last commit), read from the store (SQLite or\n"
-	    "PostgreSQL) while evdb serves or not.\n"
+	    "types (messages, last activity), consumer checkpoints (position,\n"
+	    "lag behind the head, last commit) or lifecycle (deleted and\n"
+	    "truncated streams, retention settings of streams and categories),\n"
+	    "read from the store (SQLite or PostgreSQL) while evdb serves or not.\n"
 	    "--limit N           the first N rows (by name, bytewise)\n");
 	cli_store_usage();
 	printf("See docs/operations.md.\n");
@@ -468,7 +470,7 @@ cli_report_main(int argc, char **argv)
 	struct report_options o = { NULL, NULL, REPORT_STREAMS, -1, stdout };
 	const char *cmd = argv[0], *store = NULL, *data_dir = NULL,
 	    *config = NULL;
-	bool checkpoints;
+	bool checkpoints, lifecycle;
 	enum evdb_status rs;
 	struct log log;
 	char err[1024];
@@ -503,12 +505,14 @@ cli_report_main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error(cmd,
-		    "which report? streams, categories, types or checkpoints");
+		    "which report? streams, categories, types, checkpoints or"
+		    " lifecycle");
 	checkpoints = strcmp(argv[optind], "checkpoints") == 0;
-	if (!checkpoints && !report_kind_parse(argv[optind], &o.kind))
-		return cli_usage_error(cmd,
-		    "unknown report '%s' (streams, categories, types or checkpoints)",
-		    argv[optind]);
+	lifecycle = strcmp(argv[optind], "lifecycle") == 0;
+	if (!checkpoints && !lifecycle &&
+	    !report_kind_parse(argv[optind], &o.kind))
+		return cli_usage_error(cmd, "unknown report '%s' (streams,"
+		    " categories, types, checkpoints or lifecycle)", argv[optind]);
 	if (optind + 1 < argc)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
 	if (o.ns == NULL || o.ns[0] == '\0')
@@ -518,6 +522,8 @@ cli_report_main(int argc, char **argv)
 	    CLI_EXIT_OK) {
 		if (checkpoints)
 			rs = report_checkpoints_print(&o, err, sizeof(err));
+		else if (lifecycle)
+			rs = report_lifecycle_print(&o, err, sizeof(err));
 		else
 			rs = report_print(&o, err, sizeof(err));
 		if (rs != EVDB_OK) {

@@ -224,3 +224,43 @@ out:
 	buf_free(&t.names);
 	return rs;
 }
+
+/* ---- shared by the reports through the store contract ------------------ */
+
+enum evdb_status
+report_conn_open(const struct report_options *o, struct store_conn **c,
+    char *err, size_t err_size)
+{
+	enum evdb_status rs;
+
+	*c = NULL;
+	if (!store_ns_name_valid(o->ns)) {
+		snprintf(err, err_size, "invalid namespace name '%s'", o->ns);
+		return EVDB_ERR_INVALID;
+	}
+	if ((rs = store_conn_open(o->store, c)) != EVDB_OK)
+		snprintf(err, err_size, "cannot open the store: %s", evdb_strerror(rs));
+	return rs;
+}
+
+enum evdb_status
+report_read_failed(const struct report_options *o, struct store_conn *c,
+    enum evdb_status rs, char *err, size_t err_size)
+{
+	if (rs == EVDB_ERR_NOT_FOUND)
+		snprintf(err, err_size, "no namespace '%s'", o->ns);
+	else
+		snprintf(err, err_size, "cannot read namespace %s: %s: %s", o->ns,
+		    evdb_strerror(rs), store_conn_errmsg(c));
+	return rs;
+}
+
+enum evdb_status
+report_flush(const struct report_options *o, char *err, size_t err_size)
+{
+	if (fflush(o->out) != 0 || ferror(o->out)) {
+		snprintf(err, err_size, "cannot write the report");
+		return EVDB_ERR_IO;
+	}
+	return EVDB_OK;
+}

@@ -8,6 +8,10 @@
  *   types       TYPE, MESSAGES, LAST ACTIVITY                (by type)
  *   checkpoints CONSUMER, MEMBER, POSITION, LAG, UPDATED     (by consumer;
  *               report_checkpoints_print, on either backend)
+ *   lifecycle   STREAM, STATE, VERSION, MESSAGES, FLOOR, MAX AGE, MAX COUNT,
+ *               CHANGED (streams with a lifecycle state), then CATEGORY,
+ *               MAX AGE, MAX COUNT (category retentions); by name
+ *               (report_lifecycle_print, on either backend)
  *
  * Columns are aligned (names padded by code points, numbers right-aligned),
  * names are sorted bytewise, and a last line gives the totals.  Control
@@ -34,6 +38,7 @@ enum report_kind {
 };
 
 struct store;
+struct store_conn;
 
 struct report_options {
 	struct store *store;	/* the open store to read (borrowed) */
@@ -55,6 +60,21 @@ bool report_kind_parse(const char *s, enum report_kind *out);
 enum evdb_status report_print(const struct report_options *o, char *err,
     size_t err_size);
 
+/*
+ * Shared by the reports that read through the store contract
+ * (report_checkpoints.c, report_lifecycle.c); each sets err[0..err_size)
+ * when it fails.
+ */
+/** Checks o->ns's name and opens *c on o->store (*c NULL on failure). */
+enum evdb_status report_conn_open(const struct report_options *o,
+    struct store_conn **c, char *err, size_t err_size);
+/** Says why reading o->ns on c failed with rs; returns rs. */
+enum evdb_status report_read_failed(const struct report_options *o,
+    struct store_conn *c, enum evdb_status rs, char *err, size_t err_size);
+/** Flushes o->out: EVDB_OK, or EVDB_ERR_IO. */
+enum evdb_status report_flush(const struct report_options *o, char *err,
+    size_t err_size);
+
 /**
  * evdb report checkpoints (report_checkpoints.c): prints o->ns's consumer
  * checkpoints (CONSUMER, MEMBER, POSITION, LAG, UPDATED; at most o->limit
@@ -63,6 +83,16 @@ enum evdb_status report_print(const struct report_options *o, char *err,
  * not used.  Errors as report_print().
  */
 enum evdb_status report_checkpoints_print(const struct report_options *o,
+    char *err, size_t err_size);
+
+/**
+ * evdb report lifecycle (report_lifecycle.c): prints o->ns's streams that
+ * were deleted, truncated or given a retention of their own, then its
+ * category retentions (at most o->limit rows each; the columns are in
+ * report_lifecycle.c), read through a connection of its own on o->store.
+ * o->kind is not used.  Errors as report_print().
+ */
+enum evdb_status report_lifecycle_print(const struct report_options *o,
     char *err, size_t err_size);
 
 #endif /* EVDB_REPORT_H */

@@ -112,34 +112,18 @@ report_checkpoints_print(const struct report_options *o, char *err,
 
 	memset(&t, 0, sizeof(t));
 	t.limit = o->limit;
-	if (!store_ns_name_valid(o->ns)) {
-		snprintf(err, err_size, "invalid namespace name '%s'", o->ns);
-		rs = EVDB_ERR_INVALID;
+	if ((rs = report_conn_open(o, &c, err, err_size)) != EVDB_OK)
 		goto out;
-	}
-	if ((rs = store_conn_open(o->store, &c)) != EVDB_OK) {
-		snprintf(err, err_size, "cannot open the store: %s", evdb_strerror(rs));
-		goto out;
-	}
 	if ((rs = store_head(c, o->ns, &head)) != EVDB_OK ||
 	    ((rs = store_consumer_list(c, o->ns, o->limit, report_cp_add, &t)) !=
 	    EVDB_OK && rs != EVDB_ERR_LIMIT)) {
-		if (rs == EVDB_ERR_NOT_FOUND)
-			snprintf(err, err_size, "no namespace '%s'", o->ns);
-		else
-			snprintf(err, err_size, "cannot read namespace %s: %s: %s",
-			    o->ns, evdb_strerror(rs), store_conn_errmsg(c));
+		report_read_failed(o, c, rs, err, err_size);
 		goto out;
 	}
 	report_cp_write(&t, head, o->out);
 	fprintf(o->out, "(%zu checkpoints; namespace %s: head at global position"
 	    " %lld)\n", t.n, o->ns, (long long)head);
-	if (fflush(o->out) != 0 || ferror(o->out)) {
-		snprintf(err, err_size, "cannot write the report");
-		rs = EVDB_ERR_IO;
-		goto out;
-	}
-	rs = EVDB_OK;
+	rs = report_flush(o, err, err_size);
 out:
 	store_conn_close(c);
 	free(t.rows);

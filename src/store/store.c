@@ -487,3 +487,39 @@ store_retention_sweep(struct store_conn *c, const char *ns, int64_t now_us,
 	*removed = 0;
 	return c->backend->retention_sweep(c, ns, now_us, batch, removed);
 }
+
+/* ---- lifecycle listing --------------------------------------------------- */
+
+/* The caller's callback, behind store_lifecycle_derive. */
+struct store_lifecycle_ctx {
+	store_lifecycle_fn fn;
+	void *ctx;
+};
+
+/* Fills a stream row's version and deleted as the write path reads them:
+ * the last position handed out is the stored head or the floor. */
+static enum evdb_status
+store_lifecycle_derive(void *ctx, const struct store_lifecycle_row *in)
+{
+	const struct store_lifecycle_ctx *lc = ctx;
+	struct store_lifecycle_row r = *in;
+	int64_t base;
+
+	if (!r.category) {
+		base = r.last_position > r.floor ? r.last_position : r.floor;
+		r.version = r.hard || (r.soft_at >= 0 && base <= r.soft_at) ? -1 :
+		    base;
+		r.deleted = r.hard ? 2 : base >= 0 && r.version < 0 ? 1 : 0;
+	}
+	return lc->fn(lc->ctx, &r);
+}
+
+enum evdb_status
+store_lifecycle_list(struct store_conn *c, const char *ns, int64_t limit,
+    store_lifecycle_fn fn, void *ctx)
+{
+	struct store_lifecycle_ctx lc = { fn, ctx };
+
+	return c->backend->lifecycle_list(c, ns, limit, store_lifecycle_derive,
+	    &lc);
+}

@@ -888,4 +888,47 @@ enum evdb_status store_stream_info(struct store_conn *c, const char *ns,
 enum evdb_status store_retention_sweep(struct store_conn *c, const char *ns,
     int64_t now_us, int64_t batch, int64_t *removed);
 
+/* ---- lifecycle listing (evdb report lifecycle) -----------------------------
+ *
+ * What store_stream_info() answers for one stream, for every stream that
+ * has a lifecycle state (a stream_state row: deleted, truncated or given a
+ * retention of its own), and every category retention.
+ */
+
+/** One row of store_lifecycle_list(). */
+struct store_lifecycle_row {
+	bool category;			/* false: a stream; true: a category
+					 * retention (only name, max_age and
+					 * max_count are then set) */
+	const char *name;		/* name[0..name_len), borrowed for the
+					 * call; may hold any byte but NUL */
+	size_t name_len;
+	int deleted;			/* 0 no, 1 soft (and nothing since), 2 hard */
+	int64_t version;		/* as stream.version reads it (-1: absent) */
+	int64_t floor;			/* highest position the stream ever had
+					 * before its last delete, -1 when none */
+	/* What version and deleted come from (the backends set these three,
+	 * store.c the two above, as NS_STREAM_VERSION reads a stream). */
+	bool hard;			/* tombstoned */
+	int64_t soft_at;		/* version at the last soft delete, -1 */
+	int64_t last_position;		/* highest position stored, -1 when none */
+	int64_t message_count;		/* messages stored */
+	int64_t max_age;		/* the row's own maxAge in seconds, -1 none */
+	int64_t max_count;		/* the row's own maxCount, -1 none */
+	int64_t changed_us;		/* last lifecycle change, -1 when unknown */
+};
+
+typedef enum evdb_status (*store_lifecycle_fn)(void *ctx,
+    const struct store_lifecycle_row *r);
+
+/**
+ * Calls fn for up to limit (-1: all) streams with a lifecycle state,
+ * ordered by name bytewise, then for up to limit category retentions,
+ * ordered by category bytewise.  The two lists are read by two queries,
+ * not one snapshot.  A status other than EVDB_OK from fn stops the listing
+ * and is returned.  EVDB_ERR_NOT_FOUND (namespace).
+ */
+enum evdb_status store_lifecycle_list(struct store_conn *c, const char *ns,
+    int64_t limit, store_lifecycle_fn fn, void *ctx);
+
 #endif /* EVDB_STORE_H */

@@ -189,6 +189,10 @@ struct store_backend {
 	    struct store_stream_state *out);
 	enum evdb_status (*retention_sweep)(struct store_conn *c,
 	    const char *ns, int64_t now_us, int64_t batch, int64_t *removed);
+
+	/* ---- lifecycle listing (evdb report lifecycle) ---- */
+	enum evdb_status (*lifecycle_list)(struct store_conn *c,
+	    const char *ns, int64_t limit, store_lifecycle_fn fn, void *ctx);
 };
 
 /** The SQLite backend (src/store/sqlite/). */

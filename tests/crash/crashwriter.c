@@ -1029,6 +1029,328 @@ cw_cmd_verify(int port, const char *token, int round, const char *log_path,
 
 /* ---- main ------------------------------------------------------------- */
 
+/* ---- lifecycle: deletes in flight and a retention sweep ---------------- */
+
+/* Messages written to a deleted stream before its delete. */
+#define CW_LC_BEFORE 3
+/* maxCount of the round's retention stream. */
+#define CW_LC_KEEP 5
+/* Most streams one round's lifecycle client touches. */
+#define CW_LC_MAX 4096
+
+/* One RPC of the lifecycle client: 'A' (200), 'E' (evdb refused), 'U'. */
+static char
+cw_lc_call(struct cw_http *h, const char *json, struct cw_str *answer,
+    int64_t *pos)
+{
+	char code[64];
+	int64_t g;
+	int status = 0;
+
+	answer->len = 0;
+	if (cw_rpc(h, json, strlen(json), &status, answer) != CW_ANSWERED)
+		return 'U';
+	if (status == 200) {
+		if (pos != NULL && !cw_parse_write(answer, pos, &g))
+			return 'U';
+		return 'A';
+	}
+	cw_error_code(answer, code, sizeof(code));
+	return cw_is_proxy_error(status, code) ? 'U' : 'E';
+}
+
+/*
+ * crashwriter lifecycle: one client, in the namespace of the token, for M
+ * ms.  Gives stream r<R>rt maxCount CW_LC_KEEP, then for k = 0, 1, ...
+ * writes CW_LC_BEFORE messages to r<R>d-<k> with expectedVersion, deletes
+ * it (k % 3: 0 truncate before 2, 1 soft, 2 hard), writes once more, and
+ * writes once to r<R>rt.  Logs, one line per answer:
+ *   W stream position A|E|U     a write (E/U: the position it asked for)
+ *   D stream t|s|h before A|E|U a delete of the positions below `before`
+ *   R stream maxCount A|E|U     the retention setting
+ * and stops at the first U: after it the stack is down.
+ */
+static int
+cw_cmd_lifecycle(int port, const char *token, int round, const char *log_path,
+    int millis)
+{
+	static const char kinds[3] = { 't', 's', 'h' };
+	struct cw_http h = { port, -1, token, { NULL, 0, 0 } };
+	struct cw_str answer = { NULL, 0, 0 };
+	int64_t deadline = cw_now_ms() + millis, pos;
+	char json[512], rt[64], st[64], r;
+	int fd, k, i;
+
+	if ((fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT, 0644)) < 0)
+		cw_die("%s: %s", log_path, strerror(errno));
+	snprintf(rt, sizeof(rt), "r%drt", round);
+	snprintf(json, sizeof(json), "[\"stream.setRetention\",\"%s\","
+	    "{\"maxCount\":%d}]", rt, CW_LC_KEEP);
+	r = cw_lc_call(&h, json, &answer, NULL);
+	cw_log(fd, "R\t%s\t%d\t%c\n", rt, CW_LC_KEEP, r);
+	for (k = 0; r != 'U' && k < CW_LC_MAX && cw_now_ms() < deadline; k++) {
+		snprintf(st, sizeof(st), "r%dd-%d", round, k);
+		for (i = 0; i <= CW_LC_BEFORE && r != 'U'; i++) {
+			if (i == CW_LC_BEFORE) {
+				if (kinds[k % 3] == 't')
+					snprintf(json, sizeof(json), "[\"stream."
+					    "truncate\",\"%s\",{\"before\":2}]", st);
+				else
+					snprintf(json, sizeof(json), "[\"stream."
+					    "delete\",\"%s\",{\"hard\":%s}]", st,
+					    kinds[k % 3] == 'h' ? "true" : "false");
+				r = cw_lc_call(&h, json, &answer, NULL);
+				cw_log(fd, "D\t%s\t%c\t%d\t%c\n", st, kinds[k % 3],
+				    kinds[k % 3] == 't' ? 2 : CW_LC_BEFORE, r);
+				if (r == 'U')
+					break;
+			}
+			/* After the delete: position CW_LC_BEFORE (410 if hard). */
+			if (i < CW_LC_BEFORE)
+				snprintf(json, sizeof(json), "[\"stream.write\","
+				    "\"%s\",{\"type\":\"L\",\"data\":{}},"
+				    "{\"expectedVersion\":%d}]", st, i - 1);
+			else
+				snprintf(json, sizeof(json), "[\"stream.write\","
+				    "\"%s\",{\"type\":\"L\",\"data\":{}}]", st);
+			pos = i;
+			r = cw_lc_call(&h, json, &answer, &pos);
+			cw_log(fd, "W\t%s\t%lld\t%c\n", st, (long long)pos, r);
+		}
+		if (r == 'U')
+			break;
+		snprintf(json, sizeof(json), "[\"stream.write\",\"%s\","
+		    "{\"type\":\"R\",\"data\":{}}]", rt);
+		pos = -1;
+		r = cw_lc_call(&h, json, &answer, &pos);
+		cw_log(fd, "W\t%s\t%lld\t%c\n", rt, (long long)pos, r);
+	}
+	close(fd);
+	cw_http_close(&h);
+	free(answer.p);
+	printf("lifecycle streams=%d\n", k);
+	return 0;
+}
+
+/* One stream of the lifecycle log. */
+struct cw_lc_stream {
+	char name[64];
+	char w[CW_LC_BEFORE + 1];	/* status of the write at each position */
+	char d, kind;			/* the delete's status ('\0': none), t/s/h */
+	int before;			/* first position the delete keeps */
+	bool retention;			/* the r<R>rt stream */
+	char r;				/* its setRetention's status */
+	int64_t *acked;			/* retention stream: acknowledged positions */
+	size_t nacked, cap;
+};
+
+static struct cw_lc_stream *
+cw_lc_find(struct cw_lc_stream *s, size_t *n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(s[i].name, name) == 0)
+			return &s[i];
+	if (*n == CW_LC_MAX + 1)
+		cw_die("too many lifecycle streams");
+	memset(&s[*n], 0, sizeof(s[*n]));
+	snprintf(s[*n].name, sizeof(s[*n].name), "%s", name);
+	return &s[(*n)++];
+}
+
+/* The positions stream.get answers, in order (a 410 reads as none). */
+static int64_t *
+cw_lc_positions(struct cw_http *h, const char *stream, size_t *n)
+{
+	struct cw_str answer = { NULL, 0, 0 };
+	struct json_object *root;
+	int64_t *p;
+	char json[256];
+	int status = 0, tries;
+	size_t i;
+
+	snprintf(json, sizeof(json), "[\"stream.get\",\"%s\",{\"batchSize\":-1}]",
+	    stream);
+	for (tries = 0; tries < 3; tries++) {
+		if (cw_rpc(h, json, strlen(json), &status, &answer) == CW_ANSWERED)
+			break;
+		usleep(100000);
+	}
+	*n = 0;
+	if (tries == 3 || (status != 200 && status != 410))
+		cw_die("%s: %s", json, tries == 3 ? "no answer" : answer.p);
+	if (status == 410) {
+		free(answer.p);
+		return NULL;
+	}
+	root = json_tokener_parse(answer.p);
+	if (!json_object_is_type(root, json_type_array))
+		cw_die("%s: not an array", json);
+	*n = json_object_array_length(root);
+	p = calloc(*n + 1, sizeof(*p));
+	for (i = 0; i < *n; i++)
+		p[i] = json_object_get_int64(json_object_array_get_idx(
+		    json_object_array_get_idx(root, i), 2));
+	json_object_put(root);
+	free(answer.p);
+	return p;
+}
+
+/*
+ * crashwriter lcverify: holds the store to round R of the lifecycle log.
+ * For each deleted stream: its positions are consecutive, each one was
+ * written (A or U), every acknowledged write not below an acknowledged (or
+ * unanswered) delete's `before` is there, nothing below an acknowledged
+ * delete's `before` is, a soft-deleted or truncated stream went on at
+ * position 3, and a hard-deleted one refuses a new write.  For the
+ * retention stream: consecutive positions, ending at or after the last
+ * acknowledged one, holding every acknowledged write among the newest
+ * CW_LC_KEEP.
+ */
+static int
+cw_cmd_lcverify(int port, const char *token, int round, const char *log_path)
+{
+	struct cw_http h = { port, -1, token, { NULL, 0, 0 } };
+	struct cw_str answer = { NULL, 0, 0 };
+	struct cw_verify v = { NULL, 0, NULL, 0, 0, 0 };
+	struct cw_lc_stream *s, *all;
+	char line[512], prefix[32], name[64], t, st;
+	long long a1, a2;
+	size_t n = 0, i, j, np;
+	int64_t *p, top;
+	long acked = 0, deletes = 0, absent = 0, rt_stored = 0, rt_written = 0;
+	FILE *f;
+
+	if ((f = fopen(log_path, "r")) == NULL)
+		cw_die("%s: %s", log_path, strerror(errno));
+	all = calloc(CW_LC_MAX + 1, sizeof(*all));
+	snprintf(prefix, sizeof(prefix), "r%d", round);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		t = line[0];
+		if (t == 'W' && sscanf(line, "W\t%63s\t%lld\t%c", name, &a1, &st) == 3) {
+		} else if (t == 'D' && sscanf(line, "D\t%63s\t%c\t%lld\t%c", name,
+		    (char *)&a2, &a1, &st) == 4) {
+		} else if (t == 'R' && sscanf(line, "R\t%63s\t%lld\t%c", name, &a1,
+		    &st) == 3) {
+		} else
+			cw_die("lifecycle log: bad line: %s", line);
+		if (strncmp(name, prefix, strlen(prefix)) != 0 ||
+		    (name[strlen(prefix)] != 'd' && name[strlen(prefix)] != 'r'))
+			continue;
+		s = cw_lc_find(all, &n, name);
+		s->retention = name[strlen(prefix)] == 'r';
+		if (t == 'R')
+			s->r = st;
+		else if (t == 'D') {
+			s->d = st;
+			s->kind = (char)a2;
+			s->before = (int)a1;
+			deletes += st == 'A';
+		} else if (s->retention) {
+			if (st == 'A') {
+				if (s->nacked == s->cap) {
+					s->cap = s->cap ? s->cap * 2 : 64;
+					s->acked = realloc(s->acked,
+					    s->cap * sizeof(*s->acked));
+				}
+				s->acked[s->nacked++] = a1;
+				acked++;
+			}
+		} else if (a1 >= 0 && a1 <= CW_LC_BEFORE) {
+			s->w[a1] = st;
+			acked += st == 'A';
+		}
+	}
+	fclose(f);
+	for (i = 0; i < n; i++) {
+		s = &all[i];
+		p = cw_lc_positions(&h, s->name, &np);
+		for (j = 1; j < np; j++)
+			if (p[j] != p[j - 1] + 1)
+				cw_problem(&v, "%s: position %lld follows %lld",
+				    s->name, (long long)p[j], (long long)p[j - 1]);
+		if (s->retention) {
+			/* The sweep keeps the newest CW_LC_KEEP stored, which
+			 * may include an unanswered write after the last A. */
+			top = s->nacked > 0 ? s->acked[s->nacked - 1] : -1;
+			if (np > 0 && p[np - 1] < top)
+				cw_problem(&v, "%s: ends at %lld, position %lld was"
+				    " acknowledged", s->name, (long long)p[np - 1],
+				    (long long)top);
+			for (j = 0; j < s->nacked; j++) {
+				int64_t q = s->acked[j];
+				size_t k;
+				bool found = false;
+
+				if (s->r != 'A' || np == 0 ||
+				    q + CW_LC_KEEP > p[np - 1]) {
+					for (k = 0; k < np && !found; k++)
+						found = p[k] == q;
+					if (!found)
+						cw_problem(&v, "%s: acknowledged position"
+						    " %lld, among the newest %d, is lost",
+						    s->name, (long long)q, CW_LC_KEEP);
+				} else
+					absent++;
+			}
+			rt_stored += (long)np;
+			rt_written += (long)s->nacked;
+			free(p);
+			continue;
+		}
+		for (j = 0; j < np; j++)
+			if (p[j] < 0 || p[j] > CW_LC_BEFORE ||
+			    (s->w[p[j]] != 'A' && s->w[p[j]] != 'U'))
+				cw_problem(&v, "%s: position %lld was never written",
+				    s->name, (long long)p[j]);
+			else if (s->d == 'A' && p[j] < s->before)
+				cw_problem(&v, "%s: position %lld is back after an"
+				    " acknowledged delete (%c, before %d)", s->name,
+				    (long long)p[j], s->kind, s->before);
+		for (j = 0; j <= CW_LC_BEFORE; j++) {
+			size_t k;
+			bool found = false;
+
+			if (s->w[j] != 'A')
+				continue;
+			if ((s->d == 'A' || s->d == 'U') && (int)j < s->before) {
+				absent++;
+				continue;
+			}
+			for (k = 0; k < np && !found; k++)
+				found = p[k] == (int64_t)j;
+			if (!found)
+				cw_problem(&v, "%s: acknowledged position %zu is lost",
+				    s->name, j);
+		}
+		if (s->d == 'A' && s->kind == 'h') {
+			char json[256];
+
+			if (s->w[CW_LC_BEFORE] == 'A')
+				cw_problem(&v, "%s: a write after the hard delete was"
+				    " acknowledged", s->name);
+			snprintf(json, sizeof(json), "[\"stream.write\",\"%s\","
+			    "{\"type\":\"L\",\"data\":{}}]", s->name);
+			if (cw_lc_call(&h, json, &answer, NULL) != 'E' ||
+			    strstr(answer.p != NULL ? answer.p : "", "STREAM_DELETED") == NULL)
+				cw_problem(&v, "%s: hard-deleted, yet a write after"
+				    " the restart answers %s", s->name,
+				    answer.p != NULL ? answer.p : "nothing");
+		}
+		free(p);
+	}
+	printf("lc_streams=%zu lc_acked=%ld lc_deletes_acked=%ld"
+	    " lc_deleted_or_swept=%ld rt_written=%ld rt_stored=%ld problems=%ld\n",
+	    n, acked, deletes, absent, rt_written, rt_stored, v.problems);
+	for (i = 0; i < n; i++)
+		free(all[i].acked);
+	free(all);
+	free(answer.p);
+	cw_http_close(&h);
+	return v.problems == 0 ? 0 : 1;
+}
+
 static int
 cw_cmd_freeport(void)
 {
@@ -1055,7 +1377,10 @@ cw_usage(void)
 	    "       crashwriter write --port P --token-file F --round R --log L\n"
 	    "                   [--millis M] [--threads N] [--ev-threads K]\n"
 	    "       crashwriter verify --round R --log L --from G\n"
-	    "                   (--port P --token-file F | --rows-tsv FILE)\n");
+	    "                   (--port P --token-file F | --rows-tsv FILE)\n"
+	    "       crashwriter lifecycle --port P --token-file F --round R --log L\n"
+	    "                   [--millis M]\n"
+	    "       crashwriter lcverify --port P --token-file F --round R --log L\n");
 	exit(2);
 }
 
@@ -1113,6 +1438,10 @@ main(int argc, char **argv)
 		    ev_threads);
 	} else if (strcmp(argv[1], "verify") == 0)
 		rc = cw_cmd_verify(port, token, round, log_path, from, tsv);
+	else if (strcmp(argv[1], "lifecycle") == 0 && token != NULL)
+		rc = cw_cmd_lifecycle(port, token, round, log_path, millis);
+	else if (strcmp(argv[1], "lcverify") == 0 && token != NULL)
+		rc = cw_cmd_lcverify(port, token, round, log_path);
 	else
 		cw_usage();
 	free(token);

@@ -26,3 +26,12 @@ EXTRA_DIST += tests/crash/crash_loop_pg.sh
 # of nginx, of every host, and of PostgreSQL itself.
 TESTS += tests/crash/crash_loop_multihost.sh
 EXTRA_DIST += tests/crash/crash_loop_multihost.sh
+
+# The crash loop with stream lifecycle (issue 12): CRASH_LIFECYCLE=1, the
+# retention sweep every second and a client deleting, truncating and
+# writing streams of its own namespace while the writers run; after each
+# kill -9 nothing acknowledged and not deleted may be missing.  On SQLite
+# and on PostgreSQL, a few rounds each.
+TESTS += tests/crash/crash_loop_lifecycle.sh tests/crash/crash_loop_lifecycle_pg.sh
+EXTRA_DIST += tests/crash/crash_loop_lifecycle.sh \
+	tests/crash/crash_loop_lifecycle_pg.sh

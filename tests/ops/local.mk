@@ -13,7 +13,8 @@ OPS_TESTS = \
 	tests/ops/help.sh \
 	tests/ops/pg_dump.sh \
 	tests/ops/report_pg.sh \
-	tests/ops/checkpoints.sh
+	tests/ops/checkpoints.sh \
+	tests/ops/report_lifecycle.sh
 
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/ops/lib.sh

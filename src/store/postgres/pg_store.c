@@ -651,4 +651,5 @@ const struct store_backend store_postgres_backend = {
 	.set_retention = pg_set_retention,
 	.stream_info = pg_stream_info,
 	.retention_sweep = pg_retention_sweep,
+	.lifecycle_list = pg_lifecycle_list,
 };

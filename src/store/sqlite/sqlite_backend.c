@@ -327,6 +327,13 @@ be_stream_info(struct store_conn *c, const char *ns, const char *stream,
 }
 
 static enum evdb_status
+be_lifecycle_list(struct store_conn *c, const char *ns, int64_t limit,
+    store_lifecycle_fn fn, void *ctx)
+{
+	return sqlite_lifecycle_list(sq_conn(c), ns, limit, fn, ctx);
+}
+
+static enum evdb_status
 be_retention_sweep(struct store_conn *c, const char *ns, int64_t now_us,
     int64_t batch, int64_t *removed)
 {
@@ -384,4 +391,5 @@ const struct store_backend store_sqlite_backend = {
 	.set_retention = be_set_retention,
 	.stream_info = be_stream_info,
 	.retention_sweep = be_retention_sweep,
+	.lifecycle_list = be_lifecycle_list,
 };

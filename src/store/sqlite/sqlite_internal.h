@@ -373,6 +373,10 @@ enum evdb_status sqlite_retention_sweep(struct sqlite_conn *c, const char *ns,
 enum evdb_status sqlite_lifecycle_reset(struct sqlite_conn *c,
     struct ns_handle *h);
 
+/* sqlite_lifecycle_list.c: store_lifecycle_list(). */
+enum evdb_status sqlite_lifecycle_list(struct sqlite_conn *c, const char *ns,
+    int64_t limit, store_lifecycle_fn fn, void *ctx);
+
 /* sqlite_health.c: store_health(), as a probe that opens as many
  * descriptors on the namespace directory as a namespace needs. */
 enum evdb_status sqlite_health(struct sqlite_conn *c, char *why,
