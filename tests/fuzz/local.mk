@@ -22,7 +22,8 @@ FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN)
 FUZZ_INCLUDES = $(DEFS) $(DEFAULT_INCLUDES) $(AM_CPPFLAGS) $(CPPFLAGS) \
 	-I$(top_srcdir)/tests/fuzz \
-	$(SQLITE_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
+	$(SQLITE_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS) \
+	$(PQ_CFLAGS)
 
 FUZZ_COMMON = tests/fuzz/fuzz.h tests/fuzz/fuzz_env.c
 FUZZ_SOURCES = tests/fuzz/fuzz_rpc.c tests/fuzz/fuzz_subscribe.c \
