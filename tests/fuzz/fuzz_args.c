@@ -66,6 +66,8 @@ fuzz_args_check(const struct settings *s)
 		fuzz_fail(NULL, "settings_load: token-concurrency %d, import-concurrency"
 		    " %d with %d workers", s->token_concurrency, s->import_concurrency,
 		    s->workers);
+	if (s->batch_max < 1 || s->batch_max > 100000)
+		fuzz_fail(NULL, "settings_load: batch-max %d", s->batch_max);
 	if (s->durability != DURABILITY_NORMAL && s->durability != DURABILITY_FULL)
 		fuzz_fail(NULL, "settings_load: durability %d", (int)s->durability);
 }

@@ -167,6 +167,10 @@ fuzz_env_open(struct fuzz_env *e)
 	e->settings.sse_buffer = 65536;
 	e->settings.durability = DURABILITY_NORMAL;
 	e->settings.log_level = LOG_LEVEL_DEBUG;
+	/* Small, so that batch.write's bound is reached (default 1000). */
+	e->settings.batch_max = 8;
+	e->settings.longpoll_max = 4096;
+	e->settings.longpoll_max_per_token = 256;
 
 	arena_init(&e->arena, 0);
 	buf_init(&e->body);
@@ -303,6 +307,7 @@ fuzz_code_allowed(int status, const char *code)
 		{ 409, "NAMESPACE_EXISTS" },
 		{ 409, "STREAM_VERSION_CONFLICT" },
 		{ 409, "MESSAGE_ID_CONFLICT" },
+		{ 409, "POSITION_CONFLICT" },
 		{ 413, "PAYLOAD_TOO_LARGE" },
 		{ 429, "SUBSCRIBER_LIMIT" },
 		{ 429, "CONCURRENCY_LIMIT" },

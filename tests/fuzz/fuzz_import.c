@@ -22,6 +22,12 @@
  * record of the body is then stored at its stream and position with the
  * canonical form of its id, and the "done" event counts imported and
  * skipped records as non-negative integers.
+ *
+ * Third round (issue 14): checkpoint records
+ * ({"checkpoint":NAME,"member","size","position","updatedAt"}, which evdb
+ * export writes after the messages).  After a 200 import the last record
+ * of each checkpoint in the body is what the store holds for it, and the
+ * "done" event's "checkpoints", when present, is a positive count.
  */
 #include "config.h"
 
@@ -122,6 +128,116 @@ fuzz_import_line(struct fuzz_env *e, const struct request *r,
 	json_object_put(root);
 }
 
+/* The checkpoint record of a line: its key and position. */
+struct fuzz_import_cp {
+	struct json_object *root;	/* the parsed line (owns name) */
+	struct store_consumer_key key;	/* name points into root */
+	int64_t position;
+};
+
+/*
+ * Parses line as a checkpoint record the way the harness reads one: with
+ * "checkpoint" spelled out, a strict JSON object with a string "checkpoint", integer "position", and
+ * integer "member" and "size" or neither.  False when it is not one.
+ */
+static bool
+fuzz_import_cp_parse(const char *line, size_t len, struct fuzz_import_cp *cp)
+{
+	struct json_object *n, *p, *m = NULL, *z = NULL;
+	const char *why;
+
+	memset(cp, 0, sizeof(*cp));
+	/* As import_line: one CR, then blanks, may end the line. */
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	/* import_maybe_checkpoint: only lines with the key spelled out. */
+	if (memmem(line, len, "\"checkpoint\"", 12) == NULL ||
+	    !fuzz_json_parse(line, len, &cp->root, &why))
+		return false;
+	if (!json_object_is_type(cp->root, json_type_object) ||
+	    !json_object_object_get_ex(cp->root, "checkpoint", &n) ||
+	    !json_object_is_type(n, json_type_string) ||
+	    !json_object_object_get_ex(cp->root, "position", &p) ||
+	    !json_object_is_type(p, json_type_int))
+		goto no;
+	json_object_object_get_ex(cp->root, "member", &m);
+	json_object_object_get_ex(cp->root, "size", &z);
+	if (m != NULL || z != NULL) {
+		if (!json_object_is_type(m, json_type_int) ||
+		    !json_object_is_type(z, json_type_int))
+			goto no;
+		cp->key.member = json_object_get_int64(m);
+		cp->key.size = json_object_get_int64(z);
+	}
+	cp->key.name = json_object_get_string(n);
+	cp->key.name_len = (size_t)json_object_get_string_len(n);
+	cp->position = json_object_get_int64(p);
+	return true;
+no:
+	json_object_put(cp->root);
+	cp->root = NULL;
+	return false;
+}
+
+/* store_consumer_fn: keeps the position found in *(int64_t *)ctx. */
+static enum evdb_status
+fuzz_import_cp_found(void *ctx, const struct store_consumer_checkpoint *cp)
+{
+	*(int64_t *)ctx = cp->position;
+	return EVDB_OK;
+}
+
+/* Most checkpoint records of one input checked. */
+#define FUZZ_IMPORT_CPS 64
+
+/*
+ * After a 200 import of body data[0..size): the last record of each
+ * checkpoint key in the body is the position the store holds for it.
+ */
+static void
+fuzz_import_check_cps(struct fuzz_env *e, const struct request *r,
+    const uint8_t *data, size_t size)
+{
+	struct fuzz_import_cp cps[FUZZ_IMPORT_CPS];
+	const char *p = (const char *)data, *nl;
+	size_t left = size, len, n = 0, i, j;
+
+	while (left > 0 && n < FUZZ_IMPORT_CPS) {
+		nl = memchr(p, '\n', left);
+		len = nl != NULL ? (size_t)(nl - p) : left;
+		if (fuzz_import_cp_parse(p, len, &cps[n]))
+			n++;
+		p += len + (nl != NULL);
+		left -= len + (nl != NULL);
+	}
+	for (i = 0; i < n; i++) {
+		int64_t stored = -1;
+		enum evdb_status rs;
+
+		for (j = i + 1; j < n; j++)
+			if (cps[j].key.name_len == cps[i].key.name_len &&
+			    memcmp(cps[j].key.name, cps[i].key.name,
+			    cps[i].key.name_len) == 0 &&
+			    cps[j].key.member == cps[i].key.member &&
+			    cps[j].key.size == cps[i].key.size)
+				break;
+		if (j < n || left > 0)
+			continue;	/* a later record (or unread lines) decides */
+		rs = store_consumer_get(e->conn, "default", &cps[i].key,
+		    fuzz_import_cp_found, &stored);
+		if (rs != EVDB_OK || stored != cps[i].position)
+			fuzz_fail(r, "import: 200, but checkpoint %.*s (%lld/%lld) is at"
+			    " %lld (%s), not %lld", (int)cps[i].key.name_len,
+			    cps[i].key.name, (long long)cps[i].key.member,
+			    (long long)cps[i].key.size, (long long)stored,
+			    evdb_strerror(rs), (long long)cps[i].position);
+	}
+	for (i = 0; i < n; i++)
+		json_object_put(cps[i].root);
+}
+
 /* Checks that r->out is a sequence of "data: JSON\n\n" events ending well. */
 static void
 fuzz_import_events(const struct request *r)
@@ -147,6 +263,11 @@ fuzz_import_events(const struct request *r)
 		    (!json_object_is_type(v, json_type_int) ||
 		    json_object_get_int64(v) < 1))))
 			fuzz_fail(r, "import: done without a count of imported records");
+		if (done && json_object_object_get_ex(ev, "checkpoints", &v) &&
+		    (!json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) < 1))
+			fuzz_fail(r, "import: done with a checkpoints count that is not"
+			    " positive");
 		failed = json_object_object_get_ex(ev, "error", &v);
 		p = nl + 2;
 	}
@@ -211,6 +332,8 @@ fuzz_import_one(const uint8_t *data, size_t size)
 		p += len + (nl != NULL);
 		left -= len + (nl != NULL);
 	}
+	if (r.status == 200)
+		fuzz_import_check_cps(e, &r, data, size);
 	fuzz_request_done(e, &r);
 	fuzz_env_tick(e);
 	return 0;

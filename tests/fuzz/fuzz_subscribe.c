@@ -58,6 +58,12 @@ fuzz_subscribe_check(const struct request *r, const struct hub_subscription *s)
 	if (s->after_gpos < 0)
 		fuzz_fail(r, "subscription after global position %lld",
 		    (long long)s->after_gpos);
+	/* checkpoint=NAME (issue 14, third round): kept only when valid. */
+	if (s->checkpoint != NULL &&
+	    !store_consumer_name_valid(s->checkpoint, s->checkpoint_len))
+		fuzz_fail(r, "a subscription after an invalid checkpoint name");
+	if (s->checkpoint == NULL && s->checkpoint_len != 0)
+		fuzz_fail(r, "a checkpoint length without a checkpoint");
 	switch (s->kind) {
 	case STORE_POKE_STREAM:
 		if (s->name == NULL || !streamname_valid(s->name, s->name_len, &why))

@@ -16,13 +16,15 @@
 FUZZ_HARNESSES = rpc subscribe token import gate args
 FUZZ_SECONDS = 60
 FUZZ_CC = clang
-# Extra libFuzzer flags, e.g. FUZZ_FLAGS='-runs=10000000 -max_len=8192'.
+# Extra libFuzzer flags, e.g. FUZZ_FLAGS='-runs=10000000 -max_len=8192'
+# (with FUZZ_SECONDS=0, no time limit: -runs alone still stops at FUZZ_SECONDS).
 FUZZ_FLAGS =
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN)
 FUZZ_INCLUDES = $(DEFS) $(DEFAULT_INCLUDES) $(AM_CPPFLAGS) $(CPPFLAGS) \
 	-I$(top_srcdir)/tests/fuzz \
-	$(SQLITE_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
+	$(SQLITE_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS) $(CURL_CFLAGS) $(ZLIB_CFLAGS) \
+	$(PQ_CFLAGS)
 
 FUZZ_COMMON = tests/fuzz/fuzz.h tests/fuzz/fuzz_env.c
 FUZZ_SOURCES = tests/fuzz/fuzz_rpc.c tests/fuzz/fuzz_subscribe.c \
@@ -76,6 +78,7 @@ fuzz: fuzz-build
 	  $(MKDIR_P) $$work; \
 	  cp $(top_srcdir)/tests/fuzz/corpus/$$h/* $$work/ 2>/dev/null || :; \
 	  echo "  FUZZ     $$h for $(FUZZ_SECONDS) s (log: $$log)"; \
+	  t0=`date +%s`; \
 	  if tests/fuzz/build/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) \
 	      -print_final_stats=1 \
 	      -artifact_prefix=tests/fuzz/build/$$h- $(FUZZ_FLAGS) \
@@ -86,7 +89,7 @@ fuzz: fuzz-build
 	  fi; \
 	  execs=`sed -n 's/^stat::number_of_executed_units: *//p' $$log | \
 	    awk '{ s += $$1 } END { print s + 0 }'`; \
-	  echo "  FUZZ     $$h: $$res, $$execs executions in $(FUZZ_SECONDS) s"; \
+	  echo "  FUZZ     $$h: $$res, $$execs executions in $$((`date +%s` - $$t0)) s"; \
 	done; \
 	test $$failed = 0
 

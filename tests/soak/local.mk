@@ -2,7 +2,7 @@
 #
 # The soak of issue 14 (tests/soak/soak.sh, TAP): a mixed load (W1 through
 # tests/bench/loadgen, SSE subscribers that come and go, namespaces created
-# and deleted) through nginx on a private stack, sampling evdb's RSS, fds,
+# and deleted, long-poll reads, batch.write and checkpoints) through nginx on a private stack, sampling evdb's RSS, fds,
 # threads and data files; see docs/operations.md.
 #
 #   make check   runs it for 3 minutes, sampling every 15 s

@@ -13,7 +13,13 @@
 #              group, the last two from near the head) that lives 1..4 s,
 #              then the next;
 #   namespaces a loop that creates a namespace, writes to it with its own
-#              token, reads it back, subscribes to it, and deletes it.
+#              token, reads it back, subscribes to it, and deletes it;
+#   mix        a loop over the methods merged after the first soak:
+#              long-poll reads ("wait") that a write wakes and ones that
+#              time out empty, batch.write (with ids, retried once: the
+#              retry must answer the same positions), checkpoint.commit /
+#              get / list / delete on a bounded set of names, and an SSE
+#              subscription started from a checkpoint (checkpoint=).
 #
 # Every SOAK_SAMPLE_S seconds it samples evdb's RSS (VmRSS), open file
 # descriptors (/proc/PID/fd), threads (/proc/PID/status) and the files under
@@ -91,8 +97,8 @@ slack_files=6
 # RSS grows for the first 256 MB of frees and looks like a leak.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
 
-# 5 checks of the load and the samples, 4 of growth, 2 of the store.
-plan 11
+# 6 checks of the load and the samples, 4 of growth, 2 of the store.
+plan 12
 ops_setup
 token=ns_ZGVmYXVsdA_$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 stack_start "$OPS_TMP/stack" --token "$token" --workers "$workers"
@@ -192,6 +198,83 @@ ns_loop() {
 	done
 }
 
+# mix_rec WHAT WANT OUT: logs "ok WHAT" when the status of OUT (call's
+# output) is 200 and its body matches the extended regex WANT, else
+# "FAIL WHAT status body", in $OPS_TMP/mix.
+mix_rec() {
+	local code=${3##*$'\n'} body=${3%$'\n'*}
+	if [[ $code == 200 ]] && grep -Eq -- "$2" <<<"$body"; then
+		printf 'ok %s\n' "$1"
+	else
+		printf 'FAIL %s %s %s\n' "$1" "$code" "$body"
+	fi >>"$OPS_TMP/mix"
+}
+
+# mix_loop: the surface merged after the first soak, until the end: a
+# long-poll read woken by a write, one that times out empty, a batch.write
+# and its retry, checkpoints (4 names, so the table stays small), and a
+# subscription from a checkpoint.  Streams lp-0..9 and batch-0..9 stay few.
+mix_loop() {
+	local i=0 k out v lp a b c body ans g cp
+	while ((SECONDS + 8 < end)); do
+		k=$((i % 10))
+		cp=soak-cp-$((i % 4))
+		i=$((i + 1))
+		# A held read on the next position of lp-K, woken by a write.
+		out=$(call "$token" "[\"stream.version\",\"lp-$k\"]")
+		v=${out%$'\n'*}
+		[[ $v =~ ^[0-9]+$ ]] && v=$((v + 1)) || v=0
+		curl -s --max-time 30 -w '\n%{http_code}' "$url/rpc" \
+			-H "Authorization: Bearer $token" --data-binary \
+			"[\"stream.get\",\"lp-$k\",{\"position\":$v,\"wait\":5000}]" \
+			>"$OPS_TMP/lp.out" 2>/dev/null &
+		lp=$!
+		sleep 0.2
+		out=$(call "$token" "[\"stream.write\",\"lp-$k\",{\"type\":\"Woke\",\"data\":{\"i\":$i}}]")
+		mix_rec "longpoll-write" '"globalPosition"' "$out"
+		wait "$lp"
+		mix_rec "longpoll-woken" "\"Woke\",$v," "$(cat "$OPS_TMP/lp.out")"
+		# A held read that nothing wakes: 200 [] after its wait.
+		out=$(call "$token" '["category.get","lpquiet",{"wait":300}]')
+		mix_rec "longpoll-empty" '^\[\]$' "$out"
+		# A batch of three, with ids, and its retry: the same answer.
+		a=$(cat /proc/sys/kernel/random/uuid)
+		b=$(cat /proc/sys/kernel/random/uuid)
+		c=$(cat /proc/sys/kernel/random/uuid)
+		body="[\"batch.write\",[{\"stream\":\"batch-$k\",\"type\":\"A\",\"data\":{},\"id\":\"$a\"},{\"stream\":\"batchb-$k\",\"type\":\"B\",\"data\":{\"i\":$i},\"id\":\"$b\"},{\"stream\":\"batch-$k\",\"type\":\"C\",\"data\":{},\"id\":\"$c\"}]]"
+		out=$(call "$token" "$body")
+		mix_rec "batch.write" '^\[(\{"globalPosition":[0-9]+,"position":[0-9]+\},?){3}\]$' "$out"
+		ans=${out%$'\n'*}
+		out=$(call "$token" "$body")
+		if [[ ${out##*$'\n'} == 200 && ${out%$'\n'*} == "$ans" ]]; then
+			printf 'ok batch-retry\n'
+		else
+			printf 'FAIL batch-retry %s (first %s)\n' "$out" "$ans"
+		fi >>"$OPS_TMP/mix"
+		# Commit the batch's last global position under a checkpoint.
+		g=$(grep -o '"globalPosition":[0-9]*' <<<"$ans" | tail -n 1 | cut -d: -f2)
+		out=$(call "$token" "[\"checkpoint.commit\",\"$cp\",${g:-1}]")
+		mix_rec "checkpoint.commit" "^\\{\"position\":${g:-1}," "$out"
+		out=$(call "$token" "[\"checkpoint.get\",\"$cp\"]")
+		mix_rec "checkpoint.get" "^\\{\"position\":${g:-1}," "$out"
+		if ((i % 10 == 0)); then
+			out=$(call "$token" '["checkpoint.list"]')
+			mix_rec "checkpoint.list" '^\[(\{"name":"soak-cp-[0-3]".*)?\]$' "$out"
+			out=$(call "$token" "[\"checkpoint.delete\",\"$cp\"]")
+			mix_rec "checkpoint.delete" '^\{"deleted":1\}$' "$out"
+			# A subscription that starts after a checkpoint near the head.
+			out=$(call "$token" "[\"checkpoint.commit\",\"soak-sse\",$(( ${g:-51} - 50 )),{\"force\":true}]")
+			mix_rec "checkpoint.commit-sse" '"position"' "$out"
+			out=$(curl -sN --max-time 1 -H "Authorization: Bearer $token" \
+				-o /dev/null -w '%{http_code}' \
+				"$url/subscribe?category=batch&checkpoint=soak-sse")
+			[[ $out == 200 ]] && printf 'ok subscribe-checkpoint\n' ||
+				printf 'FAIL subscribe-checkpoint %s\n' "$out"
+		fi >>"$OPS_TMP/mix"
+		sleep 0.2
+	done
+}
+
 # sample: "elapsed_s rss_kb fds threads files" of evdb now.
 sample() {
 	local rss thr fds files
@@ -229,6 +312,8 @@ for ((n = 0; n < nsubs; n++)); do
 	ops_pids+=($!)
 done
 ns_loop &
+ops_pids+=($!)
+mix_loop &
 ops_pids+=($!)
 
 samples=()
@@ -285,6 +370,18 @@ if ((${ns_ok:-0} > 0 && ${ns_bad:-1} == 0)); then
 else
 	fail_ok "namespaces: ${ns_ok:-0} cycles, ${ns_bad:-?} failed requests"
 	diag "$(grep '^FAIL' "$OPS_TMP/ns" | head -5)"
+fi
+
+# Mix: long-poll reads, batches, checkpoints; every request succeeded.
+mix_ok=$(grep -c '^ok' "$OPS_TMP/mix" 2>/dev/null)
+mix_bad=$(grep -c '^FAIL' "$OPS_TMP/mix" 2>/dev/null)
+mix_lp=$(grep -c '^ok longpoll-woken' "$OPS_TMP/mix" 2>/dev/null)
+mix_cp=$(grep -c '^ok subscribe-checkpoint' "$OPS_TMP/mix" 2>/dev/null)
+if ((${mix_lp:-0} > 0 && ${mix_cp:-0} > 0 && ${mix_bad:-1} == 0)); then
+	pass_ok "mix: $mix_ok requests ($mix_lp long-polls woken, batches, checkpoints, $mix_cp subscriptions from a checkpoint), none failed"
+else
+	fail_ok "mix: ${mix_ok:-0} ok, ${mix_bad:-?} failed, ${mix_lp:-0} long-polls woken, ${mix_cp:-0} subscriptions from a checkpoint"
+	diag "$(grep '^FAIL' "$OPS_TMP/mix" | head -5)"
 fi
 
 # Samples: enough of them, and at least one after the warm-up.
@@ -344,6 +441,8 @@ if [[ -n ${SOAK_OUT:-} ]]; then
 		printf 'W1: %s\n' "$result"
 		printf 'SSE: %s subscriptions, %s events; namespaces: %s cycles\n' \
 			"$subs" "$sub_ev" "$ns_ok"
+		printf 'mix: %s requests ok (%s long-polls woken, %s subscriptions from a checkpoint)\n' \
+			"$mix_ok" "$mix_lp" "$mix_cp"
 		printf '%8s %10s %6s %8s %6s\n' elapsed_s rss_kb fds threads files
 		for s in "${samples[@]}"; do
 			# shellcheck disable=SC2086
