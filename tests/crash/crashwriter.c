@@ -1127,6 +1127,7 @@ cw_cmd_lifecycle(int port, const char *token, int round, const char *log_path,
 	}
 	close(fd);
 	cw_http_close(&h);
+	free(h.in.p);
 	free(answer.p);
 	printf("lifecycle streams=%d\n", k);
 	return 0;
@@ -1348,6 +1349,7 @@ cw_cmd_lcverify(int port, const char *token, int round, const char *log_path)
 	free(all);
 	free(answer.p);
 	cw_http_close(&h);
+	free(h.in.p);
 	return v.problems == 0 ? 0 : 1;
 }
 
