@@ -124,15 +124,20 @@ sweeper_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		if (stop)
 			break;
-		if (c == NULL && store_conn_open(s->opt.store, &c) != EVDB_OK) {
+		if (store_conn_open(s->opt.store, &c) != EVDB_OK) {
 			log_warn(s->opt.log, "retention: cannot open a store connection;"
 			    " retrying at the next interval");
 			c = NULL;
 			continue;
 		}
 		sweeper_pass(s, c);
+		/*
+		 * A pass opens every namespace; between passes, a minute apart,
+		 * the sweeper holds none of their files or page caches.
+		 */
+		store_conn_close(c);
+		c = NULL;
 	}
-	store_conn_close(c);
 	return NULL;
 }
 
