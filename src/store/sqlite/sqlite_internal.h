@@ -368,6 +368,8 @@ enum evdb_status sqlite_stream_info(struct sqlite_conn *c, const char *ns,
     const char *stream, size_t stream_len, struct store_stream_state *out);
 enum evdb_status sqlite_retention_sweep(struct sqlite_conn *c, const char *ns,
     int64_t now_us, int64_t batch, int64_t *removed);
+/* The sweep's list of streams to trim: exposed for the query-plan test. */
+extern const char sqlite_retention_list_sql[];
 /* Forgets every stream's lifecycle state and the deleted head, inside the
  * open transaction of an import that clears the namespace. */
 enum evdb_status sqlite_lifecycle_reset(struct sqlite_conn *c,

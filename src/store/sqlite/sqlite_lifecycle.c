@@ -413,30 +413,37 @@ lc_vacuum(struct ns_handle *h)
 	    NULL, NULL);
 }
 
+/*
+ * Every stream with a retention of its own, then every stream of a category
+ * with one that has none of its own for that key.  The second half starts
+ * from category_retention (CROSS JOIN keeps it the outer loop) and seeks
+ * messages_category_group per category: left to itself SQLite's planner
+ * chose a scan of messages_stream, every message of the namespace read at
+ * every sweep, though category_retention is empty in most namespaces (the
+ * plan is checked by tests/unit/sqlite_read_t).
+ */
+const char sqlite_retention_list_sql[] =
+    "SELECT l.stream_name, coalesce(l.max_age, r.max_age, -1),"
+    "  coalesce(l.max_count, r.max_count, -1)"
+    " FROM stream_state l LEFT JOIN category_retention r ON r.category ="
+    "  CASE WHEN instr(l.stream_name, '-') > 0"
+    "  THEN substr(l.stream_name, 1, instr(l.stream_name, '-') - 1)"
+    "  ELSE l.stream_name END"
+    " WHERE l.hard = 0 AND (l.max_age IS NOT NULL OR l.max_count IS NOT NULL)"
+    " UNION ALL"
+    " SELECT DISTINCT m.stream_name, coalesce(l.max_age, r.max_age, -1),"
+    "  coalesce(l.max_count, r.max_count, -1)"
+    " FROM category_retention r CROSS JOIN messages m ON m.category = r.category"
+    " LEFT JOIN stream_state l ON l.stream_name = m.stream_name"
+    " WHERE l.stream_name IS NULL OR (l.hard = 0"
+    "  AND l.max_age IS NULL AND l.max_count IS NULL)";
+
 enum evdb_status
 sqlite_retention_sweep(struct sqlite_conn *c, const char *ns, int64_t now_us,
     int64_t batch, int64_t *removed)
 {
-	/*
-	 * Every stream with a retention of its own, then every stream of a
-	 * category with one that has none of its own for that key.  Names
-	 * are copied out first: the deletes run in their own transactions.
-	 */
-	static const char sql[] =
-	    "SELECT l.stream_name, coalesce(l.max_age, r.max_age, -1),"
-	    "  coalesce(l.max_count, r.max_count, -1)"
-	    " FROM stream_state l LEFT JOIN category_retention r ON r.category ="
-	    "  CASE WHEN instr(l.stream_name, '-') > 0"
-	    "  THEN substr(l.stream_name, 1, instr(l.stream_name, '-') - 1)"
-	    "  ELSE l.stream_name END"
-	    " WHERE l.hard = 0 AND (l.max_age IS NOT NULL OR l.max_count IS NOT NULL)"
-	    " UNION ALL"
-	    " SELECT DISTINCT m.stream_name, coalesce(l.max_age, r.max_age, -1),"
-	    "  coalesce(l.max_count, r.max_count, -1)"
-	    " FROM category_retention r JOIN messages m ON m.category = r.category"
-	    " LEFT JOIN stream_state l ON l.stream_name = m.stream_name"
-	    " WHERE l.stream_name IS NULL OR (l.hard = 0"
-	    "  AND l.max_age IS NULL AND l.max_count IS NULL)";
+	/* The names are copied out first: the deletes run in their own
+	 * transactions. */
 	struct ns_handle *h;
 	sqlite3_stmt *s = NULL;
 	enum evdb_status rs;
@@ -449,7 +456,7 @@ sqlite_retention_sweep(struct sqlite_conn *c, const char *ns, int64_t now_us,
 	int rc;
 
 	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = lc_prepare(c, h, sql, &s)) != EVDB_OK)
+	    (rs = lc_prepare(c, h, sqlite_retention_list_sql, &s)) != EVDB_OK)
 		return rs;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (n == cap) {
