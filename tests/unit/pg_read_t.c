@@ -17,6 +17,11 @@
  * the index entries (EXPLAIN ANALYZE: rows removed by the filter there,
  * no heap fetch once the table is vacuumed), and fetches only the rows it
  * returns; its answers are those of streamname_is_assigned().
+ *
+ * The retention sweeper's list of streams to trim (pg_retention_list_sql)
+ * never reads messages in a namespace without category retention (EXPLAIN
+ * ANALYZE: its scan of messages never executed); it once scanned them all
+ * at every sweep.
  */
 #include "config.h"
 
@@ -92,6 +97,39 @@ plan_ok(PGconn *pg, const char *schema, enum pg_read_query q, const char *args,
 	if (!ok(strstr(buf_cstr(&plan), want) != NULL &&
 	    strstr(buf_cstr(&plan), "Seq Scan") == NULL &&
 	    (banned == NULL || strstr(buf_cstr(&plan), banned) == NULL), "%s", desc))
+		tap_diag("%s", buf_cstr(&plan));
+	buf_free(&sql);
+	buf_free(&plan);
+}
+
+/*
+ * One TAP result: EXPLAIN ANALYZE of the sweep's list in schema, which has
+ * no retention set: every node that reads messages is "never executed".
+ */
+static void
+sweep_plan_ok(PGconn *pg, const char *schema, const char *desc)
+{
+	struct buf sql, plan;
+	PGresult *res;
+	int r, reads = 0, idle = 0;
+
+	buf_init(&sql);
+	buf_init(&plan);
+	buf_puts(&sql, "EXPLAIN (ANALYZE, COSTS OFF) ");
+	pg_sql_schema(&sql, pg_retention_list_sql, schema);
+	res = sql_ok(pg, buf_cstr(&sql));
+	for (r = 0; r < PQntuples(res); r++) {
+		const char *line = PQgetvalue(res, r, 0);
+
+		if (strstr(line, " on messages ") != NULL) {
+			reads++;
+			idle += strstr(line, "(never executed)") != NULL;
+		}
+		buf_puts(&plan, line);
+		buf_putc(&plan, '\n');
+	}
+	PQclear(res);
+	if (!ok(reads > 0 && idle == reads, "%s", desc))
 		tap_diag("%s", buf_cstr(&plan));
 	buf_free(&sql);
 	buf_free(&plan);
@@ -217,7 +255,7 @@ main(void)
 	int64_t version;
 	int n;
 
-	tap_plan(29);
+	tap_plan(30);
 	dir = pgtest_cluster("read");
 	conninfo = pgtest_database(dir, "pg_read");
 	memset(&opt, 0, sizeof(opt));
@@ -277,6 +315,7 @@ main(void)
 	exec_ok(pg, sql);
 
 	plans_ok(pg, schema, "custom plan");
+	sweep_plan_ok(pg, schema, "the retention sweep reads no message where no retention is set");
 	group_plan_ok(pg, schema, "('c3', 1, 10, 4, 1)",
 	    "a member of 4: index-only on " PG_GROUP_INDEX ", filtered there (custom plan)");
 	group_plan_ok(pg, schema, "('c3', 30000, 100, 3, 2)",

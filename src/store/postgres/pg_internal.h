@@ -336,6 +336,9 @@ enum evdb_status pg_stream_info(struct store_conn *c, const char *ns,
     const char *stream, size_t stream_len, struct store_stream_state *out);
 enum evdb_status pg_retention_sweep(struct store_conn *c, const char *ns,
     int64_t now_us, int64_t batch, int64_t *removed);
+/* The sweep's list of streams to trim, a template of pg_sql_schema(): exposed
+ * for the plan test. */
+extern const char pg_retention_list_sql[];
 /* pg_lifecycle_list.c: store_lifecycle_list(). */
 enum evdb_status pg_lifecycle_list(struct store_conn *c, const char *ns,
     int64_t limit, store_lifecycle_fn fn, void *ctx);

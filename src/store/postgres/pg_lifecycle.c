@@ -428,6 +428,31 @@ lc_vacuum(struct pg_conn *c, const struct pg_ns *e)
 	buf_free(&sql);
 }
 
+/*
+ * Every stream with a retention of its own, then every stream of a category
+ * with one that has none of its own for that key.  The second half reads
+ * messages in a LATERAL subquery per row of evdb_category_retention, behind
+ * OFFSET 0 so that the planner cannot pull it up: joined plainly, it chose
+ * a sequential scan of messages, every message of the namespace read at
+ * every sweep, though most namespaces have no category retention at all
+ * (tests/unit/pg_read_t checks that messages is never read then).
+ */
+const char pg_retention_list_sql[] =
+    "SELECT l.stream_name, coalesce(l.max_age, r.max_age, -1),"
+    "  coalesce(l.max_count, r.max_count, -1)"
+    " FROM %1$s.evdb_stream_state l LEFT JOIN %1$s.evdb_category_retention r"
+    "  ON r.category = %1$s.category(l.stream_name)"
+    " WHERE NOT l.hard AND (l.max_age IS NOT NULL OR l.max_count IS NOT NULL)"
+    " UNION ALL"
+    " SELECT DISTINCT m.stream_name, coalesce(r.max_age, -1),"
+    "  coalesce(r.max_count, -1)"
+    " FROM %1$s.evdb_category_retention r CROSS JOIN LATERAL"
+    "  (SELECT s.stream_name FROM %1$s.messages s"
+    "   WHERE %1$s.category(s.stream_name) = r.category OFFSET 0) m"
+    " LEFT JOIN %1$s.evdb_stream_state l ON l.stream_name = m.stream_name"
+    " WHERE l.stream_name IS NULL OR (NOT l.hard"
+    "  AND l.max_age IS NULL AND l.max_count IS NULL)";
+
 enum evdb_status
 pg_retention_sweep(struct store_conn *base, const char *ns, int64_t now_us,
     int64_t batch, int64_t *removed)
@@ -450,20 +475,7 @@ pg_retention_sweep(struct store_conn *base, const char *ns, int64_t now_us,
 	PQclear(res);
 	if (!locked)
 		return EVDB_OK;		/* another process sweeps it now */
-	if ((rs = lc_query(c, e, "retention list",
-	    "SELECT l.stream_name, coalesce(l.max_age, r.max_age, -1),"
-	    "  coalesce(l.max_count, r.max_count, -1)"
-	    " FROM %1$s.evdb_stream_state l LEFT JOIN %1$s.evdb_category_retention r"
-	    "  ON r.category = %1$s.category(l.stream_name)"
-	    " WHERE NOT l.hard AND (l.max_age IS NOT NULL OR l.max_count IS NOT NULL)"
-	    " UNION ALL"
-	    " SELECT DISTINCT m.stream_name, coalesce(r.max_age, -1),"
-	    "  coalesce(r.max_count, -1)"
-	    " FROM %1$s.evdb_category_retention r JOIN %1$s.messages m"
-	    "  ON %1$s.category(m.stream_name) = r.category"
-	    " LEFT JOIN %1$s.evdb_stream_state l ON l.stream_name = m.stream_name"
-	    " WHERE l.stream_name IS NULL OR (NOT l.hard"
-	    "  AND l.max_age IS NULL AND l.max_count IS NULL)",
+	if ((rs = lc_query(c, e, "retention list", pg_retention_list_sql,
 	    0, NULL, NULL, &list)) != EVDB_OK)
 		goto out;
 	for (i = 0; i < PQntuples(list) && rs == EVDB_OK; i++) {
