@@ -74,9 +74,13 @@ warm_s=300
 #   RSS     4096 kB: malloc arenas of 4+ threads trim and grow by whole
 #           128 kB-1 MB chunks, and SQLite's page caches (2 MB a
 #           connection) may still fill after a short warm-up;
-#   fds     8: samples are taken between two namespace cycles, but up to
-#           SOAK_SUBSCRIBERS subscriptions (a FastCGI connection each) and
-#           SOAK_CONNS W1 requests may be in flight, or not;
+#   fds     14: samples are taken between two namespace cycles, but up to
+#           SOAK_SUBSCRIBERS subscriptions (a FastCGI connection each),
+#           SOAK_CONNS W1 requests and the mix's held read and subscription
+#           may be in flight, or not (8); and a pass of the retention
+#           sweeper may be under way, with a connection of its own to the
+#           registry and to "default" (a file, -wal and -shm each: 6).  A
+#           leak of one descriptor a namespace cycle adds a hundred;
 #   threads 2: none are expected (subscribers are served by the hub's one
 #           thread), 2 covers a thread a library starts lazily;
 #   files   6: a checkpoint may or may not have left "default"'s -wal and
@@ -89,7 +93,7 @@ slack_rss=4096
 if ldd "$EVDB" 2>/dev/null | grep -q libasan; then
 	slack_rss=10240
 fi
-slack_fds=8
+slack_fds=14
 slack_threads=2
 slack_files=6
 
