@@ -883,7 +883,10 @@ enum evdb_status store_stream_info(struct store_conn *c, const char *ns,
  * batch rows per transaction so that writers wait a few milliseconds at
  * most, then gives free space back (SQLite: incremental_vacuum).  *removed
  * receives the messages deleted.  On PostgreSQL, when another process
- * sweeps this namespace now, returns EVDB_OK with nothing done.
+ * sweeps this namespace now, returns EVDB_OK with nothing done.  It leaves
+ * none of the namespace's files open in c (SQLite): a pass visits every
+ * namespace once, so caching them would only pile up descriptors, up to
+ * the connection's whole cache of open namespaces during each pass.
  */
 enum evdb_status store_retention_sweep(struct store_conn *c, const char *ns,
     int64_t now_us, int64_t batch, int64_t *removed);

@@ -337,7 +337,12 @@ static enum evdb_status
 be_retention_sweep(struct store_conn *c, const char *ns, int64_t now_us,
     int64_t batch, int64_t *removed)
 {
-	return sqlite_retention_sweep(sq_conn(c), ns, now_us, batch, removed);
+	enum evdb_status rs = sqlite_retention_sweep(sq_conn(c), ns, now_us,
+	    batch, removed);
+
+	/* A pass visits each namespace once: keep none of its files open. */
+	sqlite_ns_forget(sq_conn(c), ns);
+	return rs;
 }
 
 const struct store_backend store_sqlite_backend = {
