@@ -329,5 +329,12 @@ else
 EXTRA_DIST += tests/e2e/lifecycle_t.c
 endif
 
+# keepalive64.sh (issue 13, t-ka): nginx keepalive 64 against 4 workers;
+# idle kept connections wait in evdb's poller, not in a worker, so no
+# request stalls.  Runs on PostgreSQL too (EVDB_E2E_PGDIR).
+TESTS += tests/e2e/keepalive64.sh
+EXTRA_DIST += tests/e2e/keepalive64.sh
+PG_TESTS += tests/e2e/keepalive64.sh
+
 # pg_watch_t: the shared LISTEN connection, on the shared cluster too.
 PG_TESTS += tests/unit/pg_watch_t
