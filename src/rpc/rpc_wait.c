@@ -60,6 +60,7 @@ rpc_wait_hold(struct rpc_call *call)
 	struct longpoll_read rd;
 	const char *why;
 	enum evdb_status rs;
+	bool keep;
 	int fd;
 
 	if (call->wait.ms <= 0 || !call->wait.empty)
@@ -74,6 +75,7 @@ rpc_wait_hold(struct rpc_call *call)
 		request_send_error(r, 429, "LONGPOLL_LIMIT", why, NULL);
 		return true;
 	}
+	keep = r->fcgi->keepConnection != 0;	/* request_take_socket clears it */
 	if ((fd = request_take_socket(r)) < 0) {
 		longpoll_release(r->longpoll, r->ns);
 		return false;
@@ -88,6 +90,7 @@ rpc_wait_hold(struct rpc_call *call)
 	rd.body = r->body->data != NULL ? r->body->data : "";
 	rd.body_len = r->body->len;
 	rd.wait_ms = (int)call->wait.ms;
+	rd.keep_conn = keep;
 	longpoll_attach(r->longpoll, &rd, fd, r->fcgi->requestId);
 	/* Answered by the loop: nothing more goes out from here. */
 	r->status = 200;

@@ -1,5 +1,9 @@
 /*
  * server.c - listening socket, worker pool, request loop and signals.
+ *
+ * Connections come from the poller (poller.h), which accepts them and
+ * watches the idle ones; a worker gets one only when it has input, reads
+ * one request from it, and gives a kept connection back to the poller.
  */
 #include "config.h"
 
@@ -30,6 +34,7 @@
 #include "http/request.h"
 #include "rpc/rpc.h"
 #include "server/gate.h"
+#include "server/poller.h"
 #include "server/router.h"
 #include "sse/longpoll.h"
 #include "server/server.h"
@@ -55,9 +60,8 @@ struct server_ctx {
 	struct metrics *metrics;	/* counters for /metrics */
 	struct gate *gate;		/* per-token admission */
 	struct longpoll *longpoll;	/* held reads ("wait") */
+	struct poller *poller;		/* accepts, watches idle connections */
 	int listen_fd;			/* FastCGI listening socket (non-blocking) */
-	int wake[2];			/* pipe: readable once the server stops */
-	pthread_mutex_t accept_mu;	/* one worker in accept() at a time */
 	atomic_int stopping;		/* set once SIGTERM/SIGINT arrived */
 	atomic_int busy;		/* workers serving a request now */
 	atomic_llong served;		/* requests served since start */
@@ -227,38 +231,6 @@ leave:
 }
 
 /*
- * Waits until fd (the listening socket, or a kept-alive FastCGI
- * connection) is readable (true) or the server stops (false).  The
- * listening socket is non-blocking, so a connection taken by another
- * process in between makes accept() fail with EAGAIN rather than block
- * past a stop.  Stopping never touches the listening socket itself: it may
- * be systemd's, shared with the next evdb.
- */
-static bool
-server_wait_readable(struct server_ctx *srv, int fd)
-{
-	struct pollfd pfd[2];
-
-	pfd[0].fd = fd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = srv->wake[0];
-	pfd[1].events = POLLIN;
-	for (;;) {
-		if (atomic_load(&srv->stopping))
-			return false;
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		if (pfd[1].revents != 0)
-			return false;
-		if (pfd[0].revents != 0)
-			return true;
-	}
-}
-
-/*
  * Reads and drops what is left of a request's body, until its end or for
  * at most SERVER_DRAIN_MS.  Each read(2) waits 1 s at most (SO_RCVTIMEO),
  * and asks libfcgi for no more than it holds (or one byte), so that the
@@ -293,7 +265,8 @@ server_drain(FCGX_Request *fcgi)
  * trip on every request.  When the request's input was read to its end
  * there is nothing left to reset, so the connection is marked detached,
  * which makes libfcgi close it at once.  A kept connection is never
- * closed here, and it stays undetached for the requests that follow.
+ * closed here (it goes back to the poller), and it stays undetached for
+ * the requests that follow.
  *
  * A refused request (answered 4xx, maybe before its body was read) has its
  * body read and dropped first, for at most SERVER_DRAIN_MS, then is
@@ -301,28 +274,78 @@ server_drain(FCGX_Request *fcgi)
  * sending a large body (a reset there turns the 4xx into nginx's own
  * error).  The bound is for a client that trickles a body it was refused
  * (429, 401): libfcgi's linger reads for as long as input keeps coming, 2 s
- * apart at most, and would hold the worker for as long as it likes.
+ * apart at most, and would hold the worker for as long as it likes.  A
+ * kept connection is drained whenever its request's input was not read to
+ * its end (a refused request, an /import answered with an error event
+ * mid-body), so that it is left at the start of the next request: libfcgi
+ * reads ahead into a buffer that dies with the request, and what follows
+ * in the socket could start in the middle of a record.  One whose input is
+ * still not all read by then is closed instead of kept.
  */
 static void
 server_finish(FCGX_Request *fcgi, bool refused)
 {
-	if (!fcgi->keepConnection && refused)
+	struct timeval none = { 0, 0 };
+
+	if (refused || (fcgi->keepConnection && FCGX_HasSeenEOF(fcgi->in) != EOF)) {
 		server_drain(fcgi);
+		if (fcgi->keepConnection && fcgi->ipcFd >= 0) {
+			(void)setsockopt(fcgi->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &none,
+			    sizeof(none));
+			if (FCGX_HasSeenEOF(fcgi->in) != EOF)
+				fcgi->keepConnection = 0;
+		}
+	}
 	if (!fcgi->keepConnection &&
 	    (refused || FCGX_HasSeenEOF(fcgi->in) == EOF))
 		FCGX_Detach(fcgi);
 	FCGX_Finish_r(fcgi);
 }
 
-/* A new FastCGI request on the listening socket; NULL when out of memory. */
+/* A new FastCGI request, on no connection yet; NULL when out of memory. */
 static FCGX_Request *
-server_request_new(struct server_ctx *srv)
+server_request_new(void)
 {
 	FCGX_Request *fcgi = calloc(1, sizeof(*fcgi));
 
 	if (fcgi != NULL)
-		FCGX_InitRequest(fcgi, srv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+		FCGX_InitRequest(fcgi, -1, 0);
 	return fcgi;
+}
+
+/*
+ * Reads the next request of connection fd (from poller_next) into fcgi.
+ * libfcgi's FCGX_Accept_r reads from fcgi->ipcFd when it is open, so the
+ * connection is set there, marked kept so that the Finish that
+ * FCGX_Accept_r runs first leaves it open.  The listening socket is -1:
+ * when the connection ends or brings records libfcgi refuses, libfcgi
+ * closes it and tries accept() on -1, which fails at once (EBADF), so the
+ * worker never blocks in accept.  Returns 0, or < 0 with fd closed.
+ */
+static int
+server_request_read(FCGX_Request *fcgi, int fd)
+{
+	FCGX_InitRequest(fcgi, -1, 0);
+	fcgi->ipcFd = fd;
+	fcgi->keepConnection = 1;
+	return FCGX_Accept_r(fcgi);
+}
+
+/*
+ * Gives the connection of a finished request back to the poller when nginx
+ * keeps it (FCGX_Finish_r left it open), so that no worker waits on it.
+ * A connection closed by FCGX_Finish_r, or taken by the SSE hub or the
+ * long-poll loop (request_take_socket), is not there any more.
+ */
+static void
+server_request_release(struct server_ctx *srv, FCGX_Request *fcgi)
+{
+	int fd = fcgi->ipcFd;
+
+	if (fd < 0)
+		return;
+	fcgi->ipcFd = -1;
+	poller_return(srv->poller, fd);
 }
 
 /* Frees a request made by server_request_new, closing its connection. */
@@ -357,19 +380,18 @@ server_serve_chain(struct worker *w, FCGX_Request **fcgip, struct store_conn *sc
 		    &refused);
 		store_conn_request_end(sc);
 		if (parked)
-			fcgi = server_request_new(srv);
-		else
+			fcgi = server_request_new();
+		else {
 			server_finish(fcgi, refused);
+			server_request_release(srv, fcgi);
+		}
 		arena_reset(arena);
 		buf_trim(body, SERVER_BODY_KEEP);
 		buf_trim(out, SERVER_OUT_KEEP);
 		atomic_fetch_add(&srv->served, 1);
 		if (next == NULL)
 			break;
-		/*
-		 * Serve the one handed over.  A connection nginx kept alive for
-		 * this worker is closed: nginx opens another when it needs one.
-		 */
+		/* Serve the one handed over; fcgi's connection went back above. */
 		server_request_free(fcgi);
 		fcgi = next;
 		slot_ns = w->slot_ns;
@@ -387,7 +409,7 @@ server_worker_main(void *arg)
 	struct buf body, out;
 	FCGX_Request *fcgi = NULL;
 	char name[16];		/* a thread name holds 15 bytes */
-	int rc, saved_errno;
+	int fd;
 
 	snprintf(name, sizeof(name), "evdb-worker-%d", w->id);
 	(void)pthread_setname_np(pthread_self(), name);
@@ -399,40 +421,21 @@ server_worker_main(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&srv->stopping)) {
-		if (fcgi == NULL && (fcgi = server_request_new(srv)) == NULL) {
+		if (fcgi == NULL && (fcgi = server_request_new()) == NULL) {
 			log_warn(srv->log, "worker=%d out of memory; retrying", w->id);
 			usleep(10000);
 			continue;
 		}
-		if (fcgi->ipcFd >= 0) {
-			/*
-			 * nginx kept the connection (fastcgi_keep_conn on): the next
-			 * request comes on it.  Wait for it without holding the accept
-			 * lock, and give the connection up when the server stops.
-			 */
-			if (!server_wait_readable(srv, fcgi->ipcFd))
-				break;
-			rc = FCGX_Accept_r(fcgi);
-			saved_errno = errno;
-		} else {
-			pthread_mutex_lock(&srv->accept_mu);
-			rc = server_wait_readable(srv, srv->listen_fd) ?
-			    FCGX_Accept_r(fcgi) : -1;
-			saved_errno = errno;
-			pthread_mutex_unlock(&srv->accept_mu);
-		}
-		if (rc < 0) {
-			if (atomic_load(&srv->stopping))
-				break;
-			/* Another process took the connection first: wait again. */
-			if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)
-				continue;
-			/* EMFILE and friends: back off instead of spinning. */
-			log_warn(srv->log, "worker=%d accept failed: %s", w->id,
-			    strerror(saved_errno));
-			usleep(10000);
+		/* A connection with input: a new one, or one nginx kept. */
+		if ((fd = poller_next(srv->poller)) < 0)
+			break;
+		/*
+		 * < 0: the connection ended (nginx closed a kept one with a
+		 * last byte in flight) or sent records that are not a request;
+		 * libfcgi closed it.
+		 */
+		if (server_request_read(fcgi, fd) < 0)
 			continue;
-		}
 		atomic_fetch_add(&srv->busy, 1);
 		server_serve_chain(w, &fcgi, sc, &arena, &body, &out);
 		atomic_fetch_sub(&srv->busy, 1);
@@ -456,6 +459,15 @@ server_longpoll_run(void *ctx, struct store_conn *c, const char *ns,
 	    content_type);
 }
 
+/* The longpoll_keep_fn of the process: a kept connection goes back to the poller. */
+static void
+server_longpoll_keep(void *ctx, int fd)
+{
+	struct server_ctx *srv = ctx;
+
+	poller_return(srv->poller, fd);
+}
+
 /* Starts the long-poll loop of srv; EVDB_OK or a failure (logged). */
 static enum evdb_status
 server_longpoll_start(struct server_ctx *srv)
@@ -469,6 +481,8 @@ server_longpoll_start(struct server_ctx *srv)
 	lopt.max_per_namespace = srv->settings->longpoll_max_per_token;
 	lopt.run = server_longpoll_run;
 	lopt.run_ctx = srv;
+	lopt.keep = server_longpoll_keep;
+	lopt.keep_ctx = srv;
 	return longpoll_start(&lopt, &srv->longpoll);
 }
 
@@ -616,6 +630,7 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	struct server_ctx srv;
 	struct hub_options hopt;
 	struct gate_options gopt;
+	struct poller_options popt;
 	struct worker *workers = NULL;
 	struct sweeper_options sopt;
 	struct sweeper *sweeper = NULL;
@@ -625,7 +640,6 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	int i, sig;
 
 	memset(&srv, 0, sizeof(srv));
-	srv.wake[0] = srv.wake[1] = -1;
 	srv.listen_fd = -1;
 	srv.settings = s;
 	srv.store = st;
@@ -634,7 +648,6 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 	atomic_init(&srv.busy, 0);
 	atomic_init(&srv.served, 0);
 	srv.metrics = metrics_new();
-	pthread_mutex_init(&srv.accept_mu, NULL);
 
 	/* main() blocked these before anything started; sigwait() takes them. */
 	sigemptyset(&set);
@@ -647,12 +660,16 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 		rs = EVDB_ERR_IO;
 		goto out;
 	}
-	if ((srv.listen_fd = server_listen(s, log, &unix_path)) < 0 ||
-	    pipe2(srv.wake, O_CLOEXEC) != 0) {
+	if ((srv.listen_fd = server_listen(s, log, &unix_path)) < 0) {
 		rs = EVDB_ERR_IO;
 		goto out;
 	}
 	fcntl(srv.listen_fd, F_SETFL, fcntl(srv.listen_fd, F_GETFL) | O_NONBLOCK);
+	popt.listen_fd = srv.listen_fd;
+	popt.allowed = getenv("FCGI_WEB_SERVER_ADDRS");
+	popt.log = log;
+	if ((rs = poller_start(&popt, &srv.poller)) != EVDB_OK)
+		goto out;
 	hopt.store = st;
 	hopt.log = log;
 	hopt.heartbeat_ms = s->sse_heartbeat_ms;
@@ -724,8 +741,8 @@ server_run(const struct settings *s, struct store *st, struct log *log)
 		break;
 	}
 	atomic_store(&srv.stopping, 1);
-	/* Wakes the worker waiting for a connection; the others see stopping. */
-	(void)!write(srv.wake[1], "x", 1);
+	/* Stops accepting and wakes every worker waiting for a connection. */
+	poller_stop(srv.poller);
 	for (i = 0; workers != NULL && i < s->workers; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
@@ -741,12 +758,9 @@ out:
 	sweeper_stop(sweeper);
 	longpoll_stop(srv.longpoll);
 	hub_stop(srv.hub);
+	poller_free(srv.poller);
 	if (srv.listen_fd > 0)
 		close(srv.listen_fd);
-	if (srv.wake[0] >= 0) {
-		close(srv.wake[0]);
-		close(srv.wake[1]);
-	}
 	if (unix_path != NULL) {
 		(void)unlink(unix_path);
 		free(unix_path);
@@ -754,6 +768,5 @@ out:
 	free(workers);
 	gate_free(srv.gate);
 	metrics_free(srv.metrics);
-	pthread_mutex_destroy(&srv.accept_mu);
 	return rs;
 }

@@ -10,15 +10,15 @@
  *                    is serving, join them, return EVDB_OK
  *   SIGHUP           reopen the log file
  * Each worker owns a store connection, a request arena and reusable body
- * and response buffers, and accepts connections itself, one at a time.
+ * and response buffers.
  *
- * The accept model and nginx: a worker serves one FastCGI connection at a
- * time.  nginx's conf/ in this repository does not use fastcgi_keep_conn, so
- * every request arrives on its own connection and no worker ever sits idle on
- * a kept-alive upstream connection while others queue.  With keep_conn on, a
- * worker waits on its kept connection outside the accept lock, so the pool
- * stalls only when it has fewer workers than nginx holds connections
- * (docs/configuration.md gives the rule).
+ * The accept model and nginx: one poller thread (poller.h) accepts every
+ * FastCGI connection and watches the idle ones with epoll; a worker is
+ * handed a connection only once it has input, reads and serves one request
+ * on it, and gives it back to the poller when nginx keeps it
+ * (fastcgi_keep_conn on).  An idle kept-alive connection therefore holds a
+ * descriptor, never a worker, whatever nginx's upstream `keepalive` is;
+ * the shipped conf/ keeps connections (docs/configuration.md, "Workers").
  */
 #ifndef EVDB_SERVER_H
 #define EVDB_SERVER_H

@@ -62,6 +62,7 @@ struct lp_hold {
 	bool due;			/* a message it may return arrived */
 	bool answered;			/* out holds its answer: only writing left */
 	bool want_out;			/* EPOLLOUT registered */
+	bool keep_conn;			/* nginx keeps the connection */
 	struct buf out;			/* FastCGI records not yet written */
 	size_t out_off;			/* bytes of out already written */
 };
@@ -225,8 +226,10 @@ lp_hold_free(struct longpoll *lp, struct lp_hold *hd)
 				break;
 			}
 	}
-	epoll_ctl(lp->epfd, EPOLL_CTL_DEL, hd->fd, NULL);
-	close(hd->fd);
+	if (hd->fd >= 0) {
+		epoll_ctl(lp->epfd, EPOLL_CTL_DEL, hd->fd, NULL);
+		close(hd->fd);
+	}
 	n->count--;
 	places_give(lp->places, n->name);
 	lp_ns_drop_if_empty(lp, n);
@@ -252,7 +255,10 @@ lp_hold_events(struct longpoll *lp, struct lp_hold *hd, bool want_out)
 
 /*
  * Writes what the socket takes of an answered read's output; frees the
- * read once all is written or the connection is dead.
+ * read once all is written or the connection is dead.  A connection nginx
+ * keeps, all written, goes back through options.keep instead of closing:
+ * nginx may send its next request on it at once, and a close there would
+ * race with that request (nginx answers it 502).
  */
 static void
 lp_hold_write(struct longpoll *lp, struct lp_hold *hd)
@@ -270,6 +276,12 @@ lp_hold_write(struct longpoll *lp, struct lp_hold *hd)
 		if (n <= 0)
 			break;
 		hd->out_off += (size_t)n;
+	}
+	if (hd->out_off == hd->out.len && hd->keep_conn && lp->opt.keep != NULL) {
+		epoll_ctl(lp->epfd, EPOLL_CTL_DEL, hd->fd, NULL);
+		fcntl(hd->fd, F_SETFL, fcntl(hd->fd, F_GETFL) & ~O_NONBLOCK);
+		lp->opt.keep(lp->opt.keep_ctx, hd->fd);
+		hd->fd = -1;
 	}
 	lp_hold_free(lp, hd);
 }
@@ -353,6 +365,7 @@ lp_take_pending(struct longpoll *lp)
 		hd = xcalloc(1, sizeof(*hd));
 		hd->fd = p->fd;
 		hd->request_id = (uint16_t)p->request_id;
+		hd->keep_conn = p->rd.keep_conn;
 		hd->kind = p->rd.kind;
 		hd->name = xstrndup(p->rd.name, p->rd.name_len);
 		hd->name_len = p->rd.name_len;

@@ -53,6 +53,13 @@ typedef bool (*longpoll_run_fn)(void *ctx, struct store_conn *c,
     const char *ns, struct buf *body, struct buf *out, int *status,
     const char **content_type);
 
+/**
+ * Takes back the connection of an answered read that nginx keeps
+ * (longpoll_read.keep_conn), its answer all written; fd is blocking again
+ * and now the callee's.  Called on the loop's thread.
+ */
+typedef void (*longpoll_keep_fn)(void *ctx, int fd);
+
 struct longpoll_options {
 	struct store *store;		/* shared store (the loop opens its own connection) */
 	struct log *log;		/* process log */
@@ -60,6 +67,10 @@ struct longpoll_options {
 	int max_per_namespace;		/* per token, i.e. per namespace */
 	longpoll_run_fn run;		/* runs a held read again */
 	void *run_ctx;			/* its first argument */
+	longpoll_keep_fn keep;		/* takes kept connections back; NULL:
+					 * every connection is closed once
+					 * answered */
+	void *keep_ctx;			/* its first argument */
 };
 
 /** A read to hold; filled in by rpc.  Everything is copied by longpoll_attach. */
@@ -73,6 +84,9 @@ struct longpoll_read {
 	const char *body;		/* the request body: the RPC call */
 	size_t body_len;
 	int wait_ms;			/* how long to hold it, 1 .. 30000 */
+	bool keep_conn;			/* nginx keeps the connection
+					 * (FCGI_KEEP_CONN): once answered it
+					 * goes to options.keep, not closed */
 };
 
 /** Starts the loop thread.  *out is NULL on failure (logged). */

@@ -269,8 +269,8 @@ cond_ok $ok "ExecStart runs \$(bindir)/evdb with \$(sysconfdir)/evdb/evdb.conf" 
 like_ok "$(sed -n 's/^ListenStream=//p' "$unitdir/evdb.socket")" "^${nginx_socket}\$" \
 	"evdb.socket listens where the site's upstream points"
 like_ok "$(grep -E '^[[:space:]]*(listen |server unix:|access_log )' "$site" | tr -s ' \t' ' ' | tr '\n' '|')" \
-	"^ server unix:${nginx_socket};\| listen ${nginx_listen};\| access_log ${nginx_access_log} evdb;\|\$" \
-	"the site: upstream socket, listen address, access log"
+	"^ server unix:${nginx_socket};\| server unix:${nginx_socket};\| listen ${nginx_listen};\| access_log ${nginx_access_log} evdb;\|\$" \
+	"the site: upstream socket (evdb_backend and evdb_stream), listen address, access log"
 
 # ---- systemd-analyze -----------------------------------------------------------
 # verify checks that ExecStart's program exists, and it is not installed at
@@ -352,11 +352,11 @@ http {
 }
 EOF
 relocate <"$site" >"$ngx/sites-enabled/evdb"
-# Outside comments, relocate changes the socket, the access log and the two
-# temporary paths only.
+# Outside comments, relocate changes the socket (in both upstreams), the
+# access log and the two temporary paths only.
 ndiff=$(diff <(grep -v "^[[:space:]]*#" "$site") \
 	<(grep -v "^[[:space:]]*#" "$ngx/sites-enabled/evdb") | grep -c "^>")
-is_ok "$ndiff" 4 "the site under test differs from the installed one in 4 lines (socket, access log, temporary paths)"
+is_ok "$ndiff" 5 "the site under test differs from the installed one in 5 lines (socket twice, access log, temporary paths)"
 out=$("$NGINX" -t -p "$N/" -e "$N/error.log" -c "$ngx/nginx.conf" 2>&1)
 rc=$?
 cond_ok $rc "nginx -t: the installed site and snippets in Debian's layout" "$out"

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# keepconn.sh - evdb behind nginx with upstream keep-alive (TAP).
+# keepconn.sh - evdb behind nginx, upstream keep-alive turned on live (TAP).
 #
-# The shipped conf/ opens one FastCGI connection per request.  An operator
-# may turn on `keepalive` + `fastcgi_keep_conn on` instead (the rule is in
-# docs/configuration.md).  Then each kept connection is served by one worker,
-# which must wait for its next request outside the accept lock: a worker
-# that blocked on its kept connection while holding the lock once stalled
-# every request until nginx's timeout.  This test turns keep-alive on in the
-# generated nginx config, runs concurrent clients with a short timeout, and
-# checks that none stalls, and that SIGTERM does not hang on idle kept
-# connections.
+# The shipped conf/ keeps upstream connections (`keepalive 32`,
+# `fastcgi_keep_conn on`).  This test starts the stack without them
+# (evdb-local --keepalive 0, a connection per request), turns them on with
+# an nginx reload while evdb runs, with more idle connections allowed
+# (2 nginx workers x keepalive 4) than evdb has workers (4): idle kept
+# connections wait in evdb's poller, not in a worker.  (A worker that once
+# blocked on its kept connection while holding the accept lock stalled every
+# request until nginx's timeout.)  It runs concurrent clients with a short
+# timeout, checks that none stalls, and that SIGTERM does not hang on idle
+# kept connections.
 set -u
 
 src=${EVDB_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -43,15 +44,16 @@ started=1
 for _ in $(seq 20); do
 	port=$((20000 + RANDOM % 30000))
 	if "$local_sh" start --port "$port" --data-dir "$dir" --token "$token" \
-	    --workers 16 --evdb "$build/evdb" >"$dir/start.out" 2>&1; then
+	    --workers 4 --keepalive 0 --evdb "$build/evdb" >"$dir/start.out" 2>&1; then
 		started=0
 		break
 	fi
 done
-ok $started "the stack starts with 16 workers"
+ok $started "the stack starts with 4 workers, a connection per request"
 
 # Keep-alive on: 4 idle connections per nginx worker (2 workers), and the
-# /rpc location keeps its connection.  16 >= 2 x 4 + 4 clients.
+# /rpc location keeps its connection: 8 idle connections and 4 clients
+# against 4 workers.
 conf=$dir/nginx/conf/evdb-server.conf
 old_workers=$(children "$(cat "$dir/run/nginx.pid" 2>/dev/null)")
 sed -i "s#^\(\tserver unix:.*;\)#\1\n\tkeepalive 4;#" "$conf"

@@ -329,5 +329,21 @@ else
 EXTRA_DIST += tests/e2e/lifecycle_t.c
 endif
 
+# keepalive64.sh (issue 13, t-ka): nginx keepalive 64 against 4 workers;
+# idle kept connections wait in evdb's poller, not in a worker, so no
+# request stalls.  Runs on PostgreSQL too (EVDB_E2E_PGDIR).
+TESTS += tests/e2e/keepalive64.sh
+EXTRA_DIST += tests/e2e/keepalive64.sh
+PG_TESTS += tests/e2e/keepalive64.sh
+
+# keepalive_sse.sh (issue 13, t-ka3): refused and short /subscribe requests
+# among /rpc writes under keep-alive, no 502 and no reset towards evdb:
+# /subscribe's own upstream (evdb_stream) keeps its closed connections out
+# of the keep-alive cache.  On PostgreSQL (EVDB_E2E_PGDIR) a second round
+# runs three instances, on the upstreams deploy/evdb-local generates.
+TESTS += tests/e2e/keepalive_sse.sh
+EXTRA_DIST += tests/e2e/keepalive_sse.sh
+PG_TESTS += tests/e2e/keepalive_sse.sh
+
 # pg_watch_t: the shared LISTEN connection, on the shared cluster too.
 PG_TESTS += tests/unit/pg_watch_t

@@ -7,9 +7,11 @@
  * evdb served the request from the backlog 14 s later anyway, so a client
  * that retried without an id wrote the message twice.
  *
- * Here every worker is stalled by a FastCGI client that sends
- * BEGIN_REQUEST to evdb's own socket and nothing more (the worker reading
- * its parameters holds the accept lock).  A client then sends a write
+ * Here every worker is stalled by FastCGI clients, one per worker, that
+ * send BEGIN_REQUEST to evdb's own socket and nothing more: the poller
+ * hands each to a worker, which then waits for its parameters (before the
+ * poller, one such client held the accept lock, and so every worker;
+ * EVDB_E2E_WORKERS gives the stack's worker count).  A client then sends a write
  * through nginx and hangs up, so nginx closes its FastCGI connection, as it
  * does after fastcgi_read_timeout; a second client sends a write and
  * waits.  Once the stall ends, the first write must not be applied, and
@@ -18,6 +20,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -45,7 +48,8 @@ main(void)
 	struct json_object *msgs;
 	char *bytes, *rest;
 	size_t len;
-	int stall, gone, live;
+	int stall[64], gone, live, nstall, i, stalled;
+	const char *workers_env = getenv("EVDB_E2E_WORKERS");
 	long status;
 	int64_t before, after;
 
@@ -59,9 +63,18 @@ main(void)
 	/* Stall: BEGIN_REQUEST only, so a worker waits for the parameters. */
 	bytes = fcgi_request_bytes(h, "/rpc", "", HARNESS_ADMIN_TOKEN,
 	    "[\"sys.version\"]", 15, 15, true, &len);
-	stall = tenant_connect_unix(hstr(h, "%s/run/evdb.sock", harness_datadir(h)));
-	ok(stall >= 0 && tenant_send(stall, bytes, 16) == 0,
-	    "a FastCGI client stalls evdb's workers (BEGIN_REQUEST, no parameters)");
+	nstall = workers_env != NULL && *workers_env != '\0' ? atoi(workers_env) : 4;
+	if (nstall < 1 || nstall > 64)
+		nstall = 4;
+	stalled = 0;
+	for (i = 0; i < nstall; i++) {
+		stall[i] = tenant_connect_unix(hstr(h, "%s/run/evdb.sock",
+		    harness_datadir(h)));
+		if (stall[i] >= 0 && tenant_send(stall[i], bytes, 16) == 0)
+			stalled++;
+	}
+	ok(stalled == nstall, "%d FastCGI clients stall evdb's %d workers "
+	    "(BEGIN_REQUEST, no parameters)", stalled, nstall);
 	usleep(300000);
 
 	/* The write nginx gives up on: its client hangs up while it waits. */
@@ -80,13 +93,21 @@ main(void)
 	usleep(1000000);
 
 	/* End the stall. */
-	ok(stall >= 0 && tenant_send(stall, bytes + 16, len - 16) == 0,
-	    "the stalling client completes its request");
-	out = stall >= 0 ? tenant_fcgi_stdout(h, stall, 30000) : NULL;
-	ok(out != NULL && strncmp(out, "Status: 200", 11) == 0,
-	    "the stalling request is answered 200");
-	if (stall >= 0)
-		close(stall);
+	stalled = 0;
+	for (i = 0; i < nstall; i++)
+		if (stall[i] >= 0 && tenant_send(stall[i], bytes + 16, len - 16) == 0)
+			stalled++;
+	ok(stalled == nstall, "the stalling clients complete their requests");
+	stalled = 0;
+	for (i = 0; i < nstall; i++) {
+		out = stall[i] >= 0 ? tenant_fcgi_stdout(h, stall[i], 30000) : NULL;
+		if (out != NULL && strncmp(out, "Status: 200", 11) == 0)
+			stalled++;
+		if (stall[i] >= 0)
+			close(stall[i]);
+	}
+	ok(stalled == nstall, "the stalling requests are answered 200 (%d of %d)",
+	    stalled, nstall);
 
 	status = live >= 0 ? tenant_http_status(h, live, 30000, &rest) : 0;
 	ok(status == 200, "the write whose client waited is answered 200 (got %ld)",

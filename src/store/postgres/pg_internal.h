@@ -76,6 +76,10 @@ struct pg_store {
 	atomic_llong refused;		/* of those: the server was full */
 	atomic_llong connected_us;	/* time of the last successful
 					 * connect by any connection */
+	atomic_llong lost_us;		/* time a connection last failed at
+					 * the connection level: the others,
+					 * opened before it, are replaced at
+					 * their next request_begin */
 	bool bytewise;			/* the database's collation sorts text
 					 * by bytes (C, POSIX, C.UTF-8) */
 	pthread_mutex_t queues_mu;	/* guards queues */
@@ -101,6 +105,7 @@ struct pg_conn {
 					 * replace it before the next use */
 	bool had_pg;			/* a connection was open once: the
 					 * next connect is a reconnect */
+	int64_t opened_us;		/* when pg was connected */
 	const char *why;		/* client text of the last
 					 * unavailability, or NULL (static) */
 	char **prepared;		/* names of the statements prepared on pg */

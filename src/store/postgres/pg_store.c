@@ -11,7 +11,12 @@
  * until another connection of the process has connected since this one's
  * last failure: then the server is back, and every worker tries at once
  * rather than answering 503 for the rest of its own back-off.  A
- * connection attempt itself is bounded by connect_timeout.
+ * connection attempt itself is bounded by connect_timeout.  A connection
+ * that fails at the connection level also tells the others: each one
+ * opened before that failure is replaced at its next request_begin, so
+ * that a worker whose connection died while idle (PostgreSQL restarted)
+ * reconnects before its first statement instead of answering that request
+ * 503.  Only at a request's start: never inside a transaction.
  */
 #include "config.h"
 
@@ -197,7 +202,8 @@ pg_conn_ready(struct pg_conn *c)
 	}
 	c->backoff_ms = 0;
 	c->retry_at_us = 0;
-	atomic_store(&c->st->connected_us, timefmt_now_us());
+	c->opened_us = timefmt_now_us();
+	atomic_store(&c->st->connected_us, c->opened_us);
 	if (c->had_pg)
 		atomic_fetch_add(&c->st->reconnects, 1);
 	c->had_pg = true;
@@ -258,6 +264,7 @@ pg_fail(struct pg_conn *c, const PGresult *res, const char *what)
 	    (int)n, msg, state != NULL ? state : "none");
 	if (rs == EVDB_ERR_UNAVAILABLE) {
 		c->broken = true;	/* replaced at the next pg_conn_ready */
+		atomic_store(&c->st->lost_us, timefmt_now_us());
 		log_warn(c->st->log, "store: postgres: %s", c->errmsg);
 	}
 	else
@@ -467,6 +474,10 @@ pg_conn_request_begin(struct store_conn *base)
 
 	if (!c->in_request)
 		atomic_fetch_add(&c->st->in_use, 1);
+	/* Opened before another connection found the server gone. */
+	if (!c->in_request && c->pg != NULL &&
+	    c->opened_us < atomic_load(&c->st->lost_us))
+		c->broken = true;
 	c->in_request = true;
 	c->request_serial++;
 }
