@@ -14,3 +14,8 @@ EXTRA_DIST += $(DEPLOY_TESTS)
 # hosts" (evdb-local pg start, start --instances 3, stop), run as written.
 TESTS += tests/deploy/several_hosts.sh
 EXTRA_DIST += tests/deploy/several_hosts.sh
+
+# nginx_workers.sh: evdb-local start --nginx-workers W (W workers on a
+# reuseport listen socket), as the SSE benchmark uses it.
+TESTS += tests/deploy/nginx_workers.sh
+EXTRA_DIST += tests/deploy/nginx_workers.sh

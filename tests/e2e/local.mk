@@ -153,6 +153,19 @@ else
 EXTRA_DIST += tests/e2e/tenant_sse_memory_t.c
 endif
 
+# sse_idle_memory_t: an idle subscriber whose catch-up found nothing keeps
+# no output buffer (issue 13, SSE at scale).
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/sse_idle_memory_t
+TESTS += tests/e2e/sse_idle_memory_t
+tests_e2e_sse_idle_memory_t_SOURCES = tests/e2e/sse_idle_memory_t.c \
+	$(TENANT_HARNESS)
+tests_e2e_sse_idle_memory_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_sse_idle_memory_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/sse_idle_memory_t.c
+endif
+
 # tenant_fds_t: descriptors stay bounded as namespaces are written, and
 # /health fails when they run out (issue 15, finding 8).
 if HAVE_CURL

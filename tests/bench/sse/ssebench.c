@@ -16,7 +16,8 @@
  *               RSS of nginx's workers (children of --nginx-pid) are read
  *               before and after, and divided by N
  *   3. latency  --rate writes per second for --seconds, to PREFIX-<i> in
- *               turn (i from K to N-1), so that every write pokes its
+ *               turn (i from K to N/P-1: the streams of this process's
+ *               subscribers), so that every write pokes its
  *               stream's subscriber and the K category subscribers.  The
  *               latency of a poke is the time from just before the write
  *               was sent to the poke's arrival; also reported from the
@@ -28,6 +29,26 @@
  *               "subscribers" is back to what it was before phase 2
  *   7. after    phase 1 again with no subscriber: how far this machine's
  *               figures wander from run to run (the noise of phase 4)
+ *
+ * Many subscribers (issue 13: 50,000 on one host).  Every process has at
+ * most its hard RLIMIT_NOFILE of descriptors, and 127.0.0.1 has one
+ * ephemeral port range (net.ipv4.ip_local_port_range, 28,232 ports by
+ * default) towards one address.  So the subscribers are spread over --procs
+ * processes (by default as many as the descriptor limit and nginx's
+ * per-address limit_conn of 16384 ask for): this one holds subscribers
+ * 0..N/P-1 (the K category subscribers and every stream the writes go to)
+ * and forks P-1 holders, which open the others and only read them.
+ * Holder j binds its sockets to the source address 127.0.0.(j+1) before
+ * connecting (IP_BIND_ADDRESS_NO_PORT, so that the port is picked per
+ * destination at connect time); nothing system-wide changes.  A holder
+ * reports over a pipe when its subscribers are ready, and at the end how
+ * many were still open and how many pokes they read.
+ * With --instances I (evdb-local --instances, several evdb processes behind
+ * one nginx), every write carries "X-Evdb-Instance: 1", so the writes go to
+ * one process as with a single instance, and the other processes' pokes
+ * travel the cross-process path (poke file, inotify); sys.health is asked
+ * of every instance and summed, and --evdb-pid may be given once per
+ * process (RSS and CPU are summed).
  *
  * The token comes from $SSEBENCH_TOKEN (not argv, so that it stays out of
  * ps).  Output: a human summary, then one machine-readable line
@@ -64,10 +85,13 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <sys/wait.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -85,6 +109,10 @@
 #define SB_OPEN_TIMEOUT	120	/* seconds to open every subscriber */
 #define SB_DRAIN_MS	2000	/* wait for late pokes after a phase */
 #define SB_READ_MAX	65536	/* bytes read per read() */
+#define SB_MAX_PROCS	16	/* --procs bound */
+#define SB_MAX_EVDB	16	/* --evdb-pid given at most this often */
+#define SB_PER_ADDR	16000	/* subscribers per process and source address,
+				   below nginx's limit_conn of 16384 per address */
 
 enum conn_kind {
 	CONN_SUB,		/* a subscriber */
@@ -150,7 +178,10 @@ struct sb_config {
 	int		 tput_seconds;	/* each throughput phase */
 	int		 tput_conns;	/* closed-loop connections */
 	int		 open_parallel;	/* subscriptions being set up at once */
-	pid_t		 evdb_pid;	/* for RSS, 0: none */
+	pid_t		 evdb_pids[SB_MAX_EVDB]; /* for RSS and CPU */
+	int		 nevdb;		/* used entries of evdb_pids */
+	int		 procs;		/* P: processes holding subscribers, 0: auto */
+	int		 instances;	/* evdb instances behind nginx (health) */
 	pid_t		 nginx_pid;	/* nginx master, 0: none */
 	char		 prefix[32];	/* stream name prefix */
 };
@@ -159,7 +190,13 @@ struct sb_config {
 struct bench {
 	struct sb_config cfg;		/* settings */
 	int		 epfd;		/* the epoll instance */
-	struct conn	*subs;		/* cfg.subs subscribers */
+	struct conn	*subs;		/* cfg.subs subscribers (only lo..hi-1 used) */
+	int		 lo, hi;	/* the subscribers this process holds */
+	in_addr_t	 src;		/* source address, network order; 0: any */
+	pid_t		 kids[SB_MAX_PROCS]; /* the holders (parent only) */
+	int		 kid_ctl[SB_MAX_PROCS]; /* write end: 'o' open, 'c' close */
+	FILE		*kid_rep[SB_MAX_PROCS]; /* read end of their reports */
+	int		 nkids;		/* holders forked */
 	struct conn	 writers[SB_MAX_WRITERS]; /* RPC connections */
 	int		 nwriters;	/* used entries of writers */
 	enum writer_mode mode;		/* what writers do on an answer */
@@ -273,6 +310,36 @@ sb_cpu_us(pid_t pid)
 	return (int64_t)((ut + st) * 1000000ULL / (unsigned long long)tck);
 }
 
+/* Summed CPU time of the evdb processes, in microseconds, or -1. */
+static int64_t
+sb_cpu_all(const struct bench *b)
+{
+	int64_t sum = 0, v;
+	int i;
+
+	for (i = 0; i < b->cfg.nevdb; i++) {
+		if ((v = sb_cpu_us(b->cfg.evdb_pids[i])) < 0)
+			return -1;
+		sum += v;
+	}
+	return b->cfg.nevdb > 0 ? sum : -1;
+}
+
+/* Summed VmRSS of the evdb processes, or -1. */
+static int64_t
+sb_rss_all(const struct bench *b)
+{
+	int64_t sum = 0, v;
+	int i;
+
+	for (i = 0; i < b->cfg.nevdb; i++) {
+		if ((v = sb_rss(b->cfg.evdb_pids[i])) < 0)
+			return -1;
+		sum += v;
+	}
+	return b->cfg.nevdb > 0 ? sum : -1;
+}
+
 /* Summed VmRSS of the children of pid (nginx's workers), or -1. */
 static int64_t
 sb_children_rss(pid_t pid)
@@ -306,9 +373,12 @@ sb_children_rss(pid_t pid)
 
 /* ---- sockets ----------------------------------------------------------- */
 
-/* A non-blocking socket connecting to 127.0.0.1:port, or -1. */
+/*
+ * A non-blocking socket connecting to 127.0.0.1:port, or -1; from source
+ * address src (network order) unless it is 0.
+ */
 static int
-sb_connect(int port, bool *connected)
+sb_connect(int port, in_addr_t src, bool *connected)
 {
 	struct sockaddr_in sin;
 	int fd, one = 1;
@@ -317,6 +387,19 @@ sb_connect(int port, bool *connected)
 	    0)) == -1)
 		return -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (src != 0) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = src;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof(one));
+#endif
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+			close(fd);
+			return -1;
+		}
+	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -386,7 +469,7 @@ sb_close(struct bench *b, struct conn *c)
 static bool
 sb_open(struct bench *b, struct conn *c, const char *req, size_t len)
 {
-	if ((c->fd = sb_connect(b->cfg.port, &c->connected)) < 0)
+	if ((c->fd = sb_connect(b->cfg.port, b->src, &c->connected)) < 0)
 		return false;
 	c->out.len = c->out_off = 0;
 	sb_buf_add(&c->out, req, len);
@@ -403,7 +486,7 @@ sb_write_send(struct bench *b, struct conn *c)
 	char body[256], req[1024];
 	int blen, rlen, k;
 	uint64_t i = b->seq++;
-	int nstreams = b->cfg.subs - b->cfg.category;
+	int nstreams = b->hi - b->cfg.category;
 
 	if (!b->poke_subs || nstreams <= 0)
 		k = (int)(i % 1000);
@@ -413,9 +496,10 @@ sb_write_send(struct bench *b, struct conn *c)
 	    "{\"type\":\"Bench\",\"data\":{\"i\":%" PRIu64 "}}]", b->category,
 	    k, i);
 	rlen = snprintf(req, sizeof(req), "POST /rpc HTTP/1.1\r\n"
-	    "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+	    "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n%s"
 	    "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-	    b->cfg.token, blen, body);
+	    b->cfg.token, b->cfg.instances > 1 ? "X-Evdb-Instance: 1\r\n" : "",
+	    blen, body);
 	c->busy = true;
 	c->t_send = sb_now();
 	if (c->fd < 0) {
@@ -739,7 +823,7 @@ sb_throughput(struct bench *b, const char *cat, bool poke)
 
 	b->category = cat;
 	b->poke_subs = poke;
-	c0 = sb_cpu_us(b->cfg.evdb_pid);
+	c0 = sb_cpu_all(b);
 	b->nwriters = b->cfg.tput_conns;
 	b->mode = WM_CLOSED;
 	b->answered = 0;
@@ -753,7 +837,7 @@ sb_throughput(struct bench *b, const char *cat, bool poke)
 	t1 = sb_now();
 	i = (int)b->answered;
 	sb_writers_settle(b);
-	c1 = sb_cpu_us(b->cfg.evdb_pid);
+	c1 = sb_cpu_all(b);
 	b->cpu_per_write = c0 >= 0 && c1 >= 0 && b->answered > 0 ?
 	    (double)(c1 - c0) / (double)b->answered : -1;
 	if (b->errors != errors0)
@@ -762,19 +846,22 @@ sb_throughput(struct bench *b, const char *cat, bool poke)
 	return (double)i / ((double)(t1 - t0) / 1e9);
 }
 
-/* Blocking RPC on a fresh connection: "subscribers" of sys.health, or -1. */
+/*
+ * Blocking RPC on a fresh connection: "subscribers" of sys.health of evdb
+ * instance inst (0: whichever nginx picks), or -1.
+ */
 static long long
-sb_health_subscribers(struct bench *b)
+sb_health_one(struct bench *b, int inst)
 {
 	static const char body[] = "[\"sys.health\"]";
-	char req[512], buf[4096], *p;
+	char req[512], buf[4096], hdr[40], *p;
 	size_t got = 0;
 	bool connected;
 	ssize_t n;
 	int fd, flags, len;
 	long long v = -1;
 
-	if ((fd = sb_connect(b->cfg.port, &connected)) < 0)
+	if ((fd = sb_connect(b->cfg.port, 0, &connected)) < 0)
 		return -1;
 	flags = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
@@ -792,10 +879,13 @@ sb_health_subscribers(struct bench *b)
 			return -1;
 		}
 	}
+	hdr[0] = '\0';
+	if (inst > 0)
+		snprintf(hdr, sizeof(hdr), "X-Evdb-Instance: %d\r\n", inst);
 	len = snprintf(req, sizeof(req), "POST /rpc HTTP/1.1\r\nHost: "
 	    "127.0.0.1\r\nAuthorization: Bearer %s\r\nConnection: close\r\n"
-	    "Content-Length: %zu\r\n\r\n%s", b->cfg.token, strlen(body),
-	    body);
+	    "%sContent-Length: %zu\r\n\r\n%s", b->cfg.token, hdr,
+	    strlen(body), body);
 	if (send(fd, req, (size_t)len, MSG_NOSIGNAL) == len) {
 		while (got < sizeof(buf) - 1 &&
 		    (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
@@ -806,6 +896,23 @@ sb_health_subscribers(struct bench *b)
 	}
 	close(fd);
 	return v;
+}
+
+/* sys.health's "subscribers", summed over every instance, or -1. */
+static long long
+sb_health_subscribers(struct bench *b)
+{
+	long long sum = 0, v;
+	int i;
+
+	if (b->cfg.instances <= 1)
+		return sb_health_one(b, 0);
+	for (i = 1; i <= b->cfg.instances; i++) {
+		if ((v = sb_health_one(b, i)) < 0)
+			return -1;
+		sum += v;
+	}
+	return sum;
 }
 
 static int
@@ -838,10 +945,10 @@ static bool
 sb_open_all(struct bench *b)
 {
 	int64_t deadline = sb_now() + (int64_t)SB_OPEN_TIMEOUT * 1000000000;
-	int next = 0;
+	int next = b->lo, n = b->hi - b->lo;
 
-	while (b->ready + b->sub_failed < b->cfg.subs && sb_now() < deadline) {
-		while (next < b->cfg.subs && next - b->ready - b->sub_failed <
+	while (b->ready + b->sub_failed < n && sb_now() < deadline) {
+		while (next < b->hi && next - b->lo - b->ready - b->sub_failed <
 		    b->cfg.open_parallel) {
 			if (!sb_sub_open(b, next))
 				sb_sub_fail(b, &b->subs[next]);
@@ -849,7 +956,7 @@ sb_open_all(struct bench *b)
 		}
 		sb_poll(b, 10);
 	}
-	return b->ready == b->cfg.subs;
+	return b->ready == n;
 }
 
 /* The latency phase: cfg.rate writes per second for cfg.seconds. */
@@ -901,9 +1008,11 @@ sb_usage(void)
 	    "usage: ssebench --port P [--subs N] [--category K] [--rate R]\n"
 	    "                [--seconds S] [--tput-seconds S] [--tput-conns C]\n"
 	    "                [--open-parallel M] [--evdb-pid PID]\n"
-	    "                [--nginx-pid PID] [--prefix NAME]\n"
+	    "                [--nginx-pid PID] [--prefix NAME] [--procs P]\n"
+	    "                [--instances I]\n"
 	    "       ssebench --free-port\n"
-	    "Targets 127.0.0.1:P only.  Token from $SSEBENCH_TOKEN.\n");
+	    "Targets 127.0.0.1:P only (from 127.0.0.1..127.0.0.P).  Token from\n"
+	    "$SSEBENCH_TOKEN.  --evdb-pid may be given once per evdb process.\n");
 }
 
 static bool
@@ -954,6 +1063,8 @@ sb_parse(int argc, char **argv, struct sb_config *cfg, bool *free_port)
 		{ "evdb-pid", required_argument, NULL, 'e' },
 		{ "nginx-pid", required_argument, NULL, 'g' },
 		{ "prefix", required_argument, NULL, 'P' },
+		{ "procs", required_argument, NULL, 'N' },
+		{ "instances", required_argument, NULL, 'I' },
 		{ "free-port", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -998,8 +1109,16 @@ sb_parse(int argc, char **argv, struct sb_config *cfg, bool *free_port)
 			good = sb_int_arg(optarg, 1, 10000, &cfg->open_parallel);
 			break;
 		case 'e':
-			good = sb_int_arg(optarg, 1, INT32_MAX, &v);
-			cfg->evdb_pid = (pid_t)v;
+			good = cfg->nevdb < SB_MAX_EVDB &&
+			    sb_int_arg(optarg, 1, INT32_MAX, &v);
+			if (good)
+				cfg->evdb_pids[cfg->nevdb++] = (pid_t)v;
+			break;
+		case 'N':
+			good = sb_int_arg(optarg, 1, SB_MAX_PROCS, &cfg->procs);
+			break;
+		case 'I':
+			good = sb_int_arg(optarg, 1, 16, &cfg->instances);
 			break;
 		case 'g':
 			good = sb_int_arg(optarg, 1, INT32_MAX, &v);
@@ -1043,6 +1162,153 @@ sb_nofile(int need)
 	return rl.rlim_cur >= (rlim_t)need;
 }
 
+/*
+ * Picks P (cfg.procs, or what the descriptor limit and SB_PER_ADDR ask
+ * for); false when no P fits.  Process j holds subscribers
+ * j N / P .. (j + 1) N / P - 1.
+ */
+static bool
+sb_plan(struct bench *b)
+{
+	struct rlimit rl;
+	long long per, n = b->cfg.subs;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return false;
+	per = (long long)rl.rlim_max - SB_MAX_WRITERS - 200;
+	if (per > SB_PER_ADDR)
+		per = SB_PER_ADDR;
+	if (per < 1)
+		return false;
+	if (b->cfg.procs == 0)
+		b->cfg.procs = (int)((n + per - 1) / per);
+	if (b->cfg.procs > SB_MAX_PROCS || b->cfg.procs > n)
+		return false;
+	b->lo = 0;
+	b->hi = (int)(n / b->cfg.procs);
+	return b->hi > b->cfg.category;
+}
+
+/*
+ * A holder: waits for 'o', opens its subscribers, reports "R ready failed",
+ * reads them until 'c' (or the end of ctl: the parent is gone), closes
+ * them and reports "C ready pokes".  Returns the exit status.
+ */
+static int
+sb_holder(struct bench *b, int ctl, int rep)
+{
+	struct pollfd pfd;
+	char cmd;
+	int i, ready;
+
+	if (read(ctl, &cmd, 1) != 1 || cmd != 'o')
+		return 1;
+	sb_open_all(b);
+	dprintf(rep, "R %d %d\n", b->ready, b->sub_failed);
+	pfd.fd = ctl;
+	pfd.events = POLLIN;
+	for (;;) {
+		sb_poll(b, 100);
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) > 0)
+			break;
+	}
+	ready = b->ready;
+	for (i = b->lo; i < b->hi; i++)
+		sb_close(b, &b->subs[i]);
+	dprintf(rep, "C %d %" PRIu64 "\n", ready, b->pokes_total);
+	return 0;
+}
+
+/* Forks the holders 1..P-1; false when one could not be started. */
+static bool
+sb_fork_holders(struct bench *b)
+{
+	int j, k, ctl[2], rep[2], rc;
+	pid_t pid;
+
+	for (j = 1; j < b->cfg.procs; j++) {
+		if (pipe(ctl) != 0)
+			return false;
+		if (pipe(rep) != 0) {
+			close(ctl[0]);
+			close(ctl[1]);
+			return false;
+		}
+		if ((pid = fork()) < 0)
+			return false;
+		if (pid == 0) {
+			for (k = 0; k < b->nkids; k++) {
+				close(b->kid_ctl[k]);
+				fclose(b->kid_rep[k]);
+			}
+			b->nkids = 0;
+			close(ctl[1]);
+			close(rep[0]);
+			b->lo = (int)((long long)j * b->cfg.subs / b->cfg.procs);
+			b->hi = (int)((long long)(j + 1) * b->cfg.subs /
+			    b->cfg.procs);
+			b->src = htonl(INADDR_LOOPBACK + (in_addr_t)j);
+			rc = 1;
+			if (sb_nofile(b->hi - b->lo + 64) &&
+			    (b->epfd = epoll_create1(EPOLL_CLOEXEC)) >= 0)
+				rc = sb_holder(b, ctl[0], rep[1]);
+			_exit(rc);
+		}
+		close(ctl[0]);
+		close(rep[1]);
+		b->kids[b->nkids] = pid;
+		b->kid_ctl[b->nkids] = ctl[1];
+		if ((b->kid_rep[b->nkids] = fdopen(rep[0], "r")) == NULL)
+			return false;
+		b->nkids++;
+	}
+	return true;
+}
+
+/*
+ * Sends cmd (unless it is NUL) to every holder and reads each one's report line "<tag> A B":
+ * the sums of A and B into *a and *b2; false when a holder did not answer.
+ */
+static bool
+sb_kids_ask(struct bench *b, char cmd, char tag, long long *a,
+    long long *b2)
+{
+	char line[128], t;
+	long long x, y;
+	int k;
+	bool ok = true;
+
+	*a = *b2 = 0;
+	for (k = 0; k < b->nkids && cmd != '\0'; k++)
+		if (write(b->kid_ctl[k], &cmd, 1) != 1)
+			ok = false;
+	for (k = 0; k < b->nkids; k++) {
+		if (fgets(line, sizeof(line), b->kid_rep[k]) == NULL ||
+		    sscanf(line, "%c %lld %lld", &t, &x, &y) != 3 || t != tag) {
+			ok = false;
+			continue;
+		}
+		*a += x;
+		*b2 += y;
+	}
+	return ok;
+}
+
+/* Ends the holders (EOF on their control pipes) and reaps them. */
+static void
+sb_kids_end(struct bench *b)
+{
+	int k, st;
+
+	for (k = 0; k < b->nkids; k++) {
+		close(b->kid_ctl[k]);
+		fclose(b->kid_rep[k]);
+		waitpid(b->kids[k], &st, 0);
+	}
+	b->nkids = 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1052,7 +1318,7 @@ main(int argc, char **argv)
 	int64_t *ans = NULL, drain_ms = -1;
 	double tp_base, tp_idle, tp_poked, tp_after;
 	double cpu_base, cpu_idle, cpu_poked, cpu_after;
-	long long subs0, subs1;
+	long long subs0, subs1, kready, kfailed, kpokes = 0;
 	size_t i, nlat = 0, missing, expect;
 	struct wrec key, *w;
 	bool free_port, ok = true;
@@ -1073,17 +1339,29 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (!sb_nofile(b.cfg.subs + SB_MAX_WRITERS + 64)) {
-		fprintf(stderr, "ssebench: cannot have %d descriptors open "
-		    "(raise ulimit -n)\n", b.cfg.subs + SB_MAX_WRITERS + 64);
+	if (!sb_plan(&b)) {
+		fprintf(stderr, "ssebench: %d subscribers do not fit in %d "
+		    "processes of this descriptor limit (--procs; %d category "
+		    "subscribers must fit in the first)\n", b.cfg.subs,
+		    b.cfg.procs, b.cfg.category);
 		return 1;
 	}
-	if ((b.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if (!sb_nofile(b.hi + SB_MAX_WRITERS + 64)) {
+		fprintf(stderr, "ssebench: cannot have %d descriptors open "
+		    "(raise ulimit -n)\n", b.hi + SB_MAX_WRITERS + 64);
 		return 1;
+	}
 	b.subs = sb_alloc(NULL, (size_t)b.cfg.subs * sizeof(*b.subs));
 	memset(b.subs, 0, (size_t)b.cfg.subs * sizeof(*b.subs));
 	for (i = 0; i < (size_t)b.cfg.subs; i++)
 		b.subs[i].fd = -1;
+	if (!sb_fork_holders(&b)) {
+		fprintf(stderr, "ssebench: cannot start the holders\n");
+		sb_kids_end(&b);
+		return 1;
+	}
+	if ((b.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return 1;
 	for (i = 0; i < SB_MAX_WRITERS; i++) {
 		b.writers[i].kind = CONN_WRITER;
 		b.writers[i].idx = (int)i;
@@ -1091,9 +1369,10 @@ main(int argc, char **argv)
 	}
 	snprintf(tcat, sizeof(tcat), "%st", b.cfg.prefix);
 	printf("ssebench: %d subscribers (%d on category %s, the others on "
-	    "one stream each), %d writes/s for %d s, throughput %d conns x "
-	    "%d s\n", b.cfg.subs, b.cfg.category, b.cfg.prefix, b.cfg.rate,
-	    b.cfg.seconds, b.cfg.tput_conns, b.cfg.tput_seconds);
+	    "one stream each) in %d processes, %d writes/s for %d s, "
+	    "throughput %d conns x %d s\n", b.cfg.subs, b.cfg.category,
+	    b.cfg.prefix, b.cfg.procs, b.cfg.rate, b.cfg.seconds,
+	    b.cfg.tput_conns, b.cfg.tput_seconds);
 
 	/* 1. Throughput without subscribers (also warms evdb up). */
 	tp_base = sb_throughput(&b, tcat, false);
@@ -1104,23 +1383,30 @@ main(int argc, char **argv)
 	/* 2. Open the subscribers, memory before and after. */
 	subs0 = sb_health_subscribers(&b);
 	usleep(500000);
-	if (b.cfg.evdb_pid > 0)
-		rss0 = sb_rss(b.cfg.evdb_pid);
+	rss0 = sb_rss_all(&b);
 	if (b.cfg.nginx_pid > 0)
 		ng0 = sb_children_rss(b.cfg.nginx_pid);
 	t0 = sb_now();
-	if (!sb_open_all(&b)) {
-		fprintf(stderr, "ssebench: %d of %d subscribers ready, %d "
-		    "failed\n", b.ready, b.cfg.subs, b.sub_failed);
+	for (i = 0; i < (size_t)b.nkids; i++)
+		if (write(b.kid_ctl[i], "o", 1) != 1)
+			ok = false;
+	sb_open_all(&b);
+	kready = kfailed = 0;
+	if (b.nkids > 0 && !sb_kids_ask(&b, '\0', 'R', &kready, &kfailed))
+		ok = false;
+	if (b.ready + kready != b.cfg.subs) {
+		fprintf(stderr, "ssebench: %lld of %d subscribers ready, %lld "
+		    "failed\n", b.ready + kready, b.cfg.subs,
+		    b.sub_failed + kfailed);
 		ok = false;
 	}
-	printf("open:    %d subscribers ready in %.2f s\n", b.ready,
-	    (double)(sb_now() - t0) / 1e9);
+	printf("open:    %lld subscribers ready in %.2f s (%d here, %lld in "
+	    "%d holders)\n", b.ready + kready, (double)(sb_now() - t0) / 1e9,
+	    b.ready, kready, b.nkids);
 	usleep(1000000);
 	sb_poll(&b, 0);
 	subs1 = sb_health_subscribers(&b);
-	if (b.cfg.evdb_pid > 0)
-		rss1 = sb_rss(b.cfg.evdb_pid);
+	rss1 = sb_rss_all(&b);
 	if (b.cfg.nginx_pid > 0)
 		ng1 = sb_children_rss(b.cfg.nginx_pid);
 	printf("memory:  evdb RSS %.1f -> %.1f MiB = %.0f bytes per "
@@ -1189,16 +1475,23 @@ main(int argc, char **argv)
 	    "%" PRIu64 " pokes read; evdb CPU %.1f us per write\n", tp_poked,
 	    b.cfg.category + 1, (tp_poked / tp_base - 1) * 100,
 	    b.pokes_total - (uint64_t)i, cpu_poked);
-	if (b.ready != b.cfg.subs) {
-		fprintf(stderr, "ssebench: %d subscribers lost during the "
-		    "run\n", b.cfg.subs - b.ready);
-		ok = false;
-	}
 
 	/* 6. Close them all; evdb must notice. */
 	t0 = sb_now();
-	for (i = 0; i < (size_t)b.cfg.subs; i++)
+	kready = kpokes = 0;
+	if (b.nkids > 0 && !sb_kids_ask(&b, 'c', 'C', &kready, &kpokes))
+		ok = false;
+	if (b.ready + kready != b.cfg.subs) {
+		fprintf(stderr, "ssebench: %lld subscribers lost during the "
+		    "run\n", b.cfg.subs - b.ready - kready);
+		ok = false;
+	}
+	for (i = (size_t)b.lo; i < (size_t)b.hi; i++)
 		sb_close(&b, &b.subs[i]);
+	sb_kids_end(&b);
+	if (b.nkids == 0 && kpokes > 0)
+		printf("holders: %lld pokes read by the holders' subscribers\n",
+		    kpokes);
 	while (sb_now() - t0 < 30000000000LL) {
 		if (sb_health_subscribers(&b) == subs0) {
 			drain_ms = (sb_now() - t0) / 1000000;
@@ -1243,7 +1536,7 @@ main(int argc, char **argv)
 	    cpu_after, drain_ms, b.errors);
 	rc = ok ? 0 : 1;
 
-	for (i = 0; i < (size_t)b.cfg.subs; i++) {
+	for (i = (size_t)b.lo; i < (size_t)b.hi; i++) {
 		sb_buf_free(&b.subs[i].in);
 		sb_buf_free(&b.subs[i].out);
 		sb_buf_free(&b.subs[i].body);
