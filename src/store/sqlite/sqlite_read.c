@@ -14,13 +14,6 @@
 #include "core/buf.h"
 #include "core/xalloc.h"
 
-static enum evdb_status sqlite_read_stream_ext(struct sqlite_conn *c,
-    struct ns_handle *h, const struct store_stream_query *q,
-    store_message_fn fn, void *ctx);
-static enum evdb_status sqlite_read_category_ext(struct sqlite_conn *c,
-    struct ns_handle *h, const struct store_category_query *q,
-    store_message_fn fn, void *ctx);
-
 /* Fills m from a row of MSG_COLS (sqlite_internal.h). */
 static void
 read_row(sqlite3_stmt *s, struct store_message *m)
@@ -70,40 +63,131 @@ read_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
 	return rs;
 }
 
-/* Binds READ_GROUP's ?5 and ?6 (sqlite_internal.h): NULL for no group. */
-static void
-read_bind_group(sqlite3_stmt *s, const struct store_category_query *q)
+/*
+ * One read of messages, a stream's or a category's, as the statement sees
+ * it: which statement, and what it binds.  Both reads, the reference's
+ * and evdb's extensions, take one path through it (read_run).
+ */
+struct read_plan {
+	enum ns_stmt cached;		/* the reference's read: this cached statement */
+	struct buf *sql;		/* evdb's extensions: SQL built for this
+					 * call (borrowed), prepared and finalized
+					 * by read_run; NULL for the cached one */
+	const char *key;		/* ?1: stream or category; NULL binds NULL
+					 * (the whole namespace) */
+	size_t key_len;
+	int64_t from;			/* ?2: the first (or, backward, the last)
+					 * position or global position */
+	int64_t limit;			/* ?3, and the most rows fn sees; -1: all */
+	const char *correlation;	/* ?4, bound when not NULL */
+	size_t correlation_len;
+	bool grouped;			/* the statement has READ_GROUP's ?5 and ?6 */
+	int64_t group_size;		/* ?5 when grouped; 0 binds NULL: no group */
+	int64_t group_member;		/* ?6 when grouped and group_size > 0 */
+	const struct store_type *types;	/* bound from ?types_first on (borrowed) */
+	size_t ntypes;
+	int types_first;
+};
+
+/* A stream read's first type parameter (sqlite_read_stream_sql). */
+#define READ_STREAM_TYPE_FIRST 5
+/* A category read's first type parameter: after READ_GROUP's ?5 and ?6. */
+#define READ_TYPE_FIRST 7
+
+/* Prepares sql on h, or fails with SQLite's message. */
+static enum evdb_status
+read_prepare(struct sqlite_conn *c, struct ns_handle *h, struct buf *sql,
+    sqlite3_stmt **s)
 {
-	if (q->group_size > 0) {
-		sqlite3_bind_int64(s, 5, q->group_size);
-		sqlite3_bind_int64(s, 6, q->group_member);
-	} else {
+	int rc;
+
+	rc = sqlite3_prepare_v2(h->db, buf_cstr(sql), -1, s, NULL);
+	if (rc != SQLITE_OK) {
+		*s = NULL;
+		return sqlite_fail(c, h->db, rc, "prepare read");
+	}
+	return EVDB_OK;
+}
+
+/* Binds p's parameters to s (see struct read_plan). */
+static void
+read_bind(sqlite3_stmt *s, const struct read_plan *p)
+{
+	size_t i;
+
+	if (p->key == NULL)
+		sqlite3_bind_null(s, 1);
+	else
+		sqlite3_bind_text(s, 1, p->key, (int)p->key_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, p->from);
+	sqlite3_bind_int64(s, 3, p->limit);
+	if (p->correlation != NULL)
+		sqlite3_bind_text(s, 4, p->correlation, (int)p->correlation_len,
+		    SQLITE_STATIC);
+	if (p->grouped && p->group_size > 0) {
+		sqlite3_bind_int64(s, 5, p->group_size);
+		sqlite3_bind_int64(s, 6, p->group_member);
+	} else if (p->grouped) {
 		sqlite3_bind_null(s, 5);
 		sqlite3_bind_null(s, 6);
 	}
+	for (i = 0; i < p->ntypes; i++)
+		sqlite3_bind_text(s, (int)i + p->types_first, p->types[i].name,
+		    (int)p->types[i].len, SQLITE_STATIC);
+}
+
+/*
+ * Reads p in namespace ns, calling fn for each row: on the cached
+ * statement, or on p->sql prepared for the call and finalized after it.
+ */
+static enum evdb_status
+read_run(struct sqlite_conn *c, const char *ns, const struct read_plan *p,
+    store_message_fn fn, void *ctx)
+{
+	struct ns_handle *h;
+	sqlite3_stmt *s = NULL;
+	enum evdb_status rs;
+
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
+		return rs;
+	if (p->sql != NULL)
+		rs = read_prepare(c, h, p->sql, &s);
+	else
+		rs = sqlite_ns_stmt(c, h, p->cached, &s);
+	if (rs == EVDB_OK) {
+		read_bind(s, p);
+		rs = read_rows(c, h->db, s, p->limit, fn, ctx);
+	}
+	if (p->sql != NULL)
+		sqlite3_finalize(s);
+	return rs;
 }
 
 enum evdb_status
 sqlite_read_stream(struct sqlite_conn *c, const char *ns,
     const struct store_stream_query *q, store_message_fn fn, void *ctx)
 {
-	struct ns_handle *h;
-	sqlite3_stmt *s;
+	struct read_plan p = {
+		.cached = q->by_global ? NS_READ_STREAM_GLOBAL : NS_READ_STREAM,
+		.key = q->stream,
+		.key_len = q->stream_len,
+		.from = q->by_global ? q->global_position : q->position,
+		.limit = q->limit,
+		.types = q->types,
+		.ntypes = q->ntypes,
+		.types_first = READ_STREAM_TYPE_FIRST,
+	};
+	struct buf sql;
 	enum evdb_status rs;
 
+	buf_init(&sql);
 	if (q->backward || q->ntypes > 0) {
-		if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
-			return rs;
-		return sqlite_read_stream_ext(c, h, q, fn, ctx);
+		sqlite_read_stream_sql(&sql, q);
+		p.sql = &sql;
 	}
-	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = sqlite_ns_stmt(c, h, q->by_global ? NS_READ_STREAM_GLOBAL
-	    : NS_READ_STREAM, &s)) != EVDB_OK)
-		return rs;
-	sqlite3_bind_text(s, 1, q->stream, (int)q->stream_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, q->by_global ? q->global_position : q->position);
-	sqlite3_bind_int64(s, 3, q->limit);
-	return read_rows(c, h->db, s, q->limit, fn, ctx);
+	rs = read_run(c, ns, &p, fn, ctx);
+	buf_free(&sql);
+	return rs;
 }
 
 enum evdb_status
@@ -152,35 +236,36 @@ enum evdb_status
 sqlite_read_category(struct sqlite_conn *c, const char *ns,
     const struct store_category_query *q, store_message_fn fn, void *ctx)
 {
-	struct ns_handle *h;
-	sqlite3_stmt *s;
-	enum evdb_status rs;
-	enum ns_stmt which;
 	bool all = q->category_len == 0;
+	struct read_plan p = {
+		.key = all ? NULL : q->category,
+		.key_len = q->category_len,
+		.from = q->global_position,
+		.limit = q->limit,
+		.correlation = q->correlation,
+		.correlation_len = q->correlation_len,
+		.grouped = true,
+		.group_size = q->group_size,
+		.group_member = q->group_member,
+		.types = q->types,
+		.ntypes = q->ntypes,
+		.types_first = READ_TYPE_FIRST,
+	};
+	struct buf sql;
+	enum evdb_status rs;
 
 	if (q->correlation != NULL)
-		which = all ? NS_READ_ALL_CORR : NS_READ_CATEGORY_CORR;
+		p.cached = all ? NS_READ_ALL_CORR : NS_READ_CATEGORY_CORR;
 	else
-		which = all ? NS_READ_ALL : NS_READ_CATEGORY;
+		p.cached = all ? NS_READ_ALL : NS_READ_CATEGORY;
+	buf_init(&sql);
 	if (q->ntypes > 0) {
-		if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
-			return rs;
-		return sqlite_read_category_ext(c, h, q, fn, ctx);
+		sqlite_read_category_sql(&sql, q);
+		p.sql = &sql;
 	}
-	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = sqlite_ns_stmt(c, h, which, &s)) != EVDB_OK)
-		return rs;
-	if (all)
-		sqlite3_bind_null(s, 1);
-	else
-		sqlite3_bind_text(s, 1, q->category, (int)q->category_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, q->global_position);
-	sqlite3_bind_int64(s, 3, q->limit);
-	if (q->correlation != NULL)
-		sqlite3_bind_text(s, 4, q->correlation, (int)q->correlation_len,
-		    SQLITE_STATIC);
-	read_bind_group(s, q);
-	return read_rows(c, h->db, s, q->limit, fn, ctx);
+	rs = read_run(c, ns, &p, fn, ctx);
+	buf_free(&sql);
+	return rs;
 }
 
 enum evdb_status
@@ -277,9 +362,6 @@ sqlite_ns_categories(struct sqlite_conn *c, const char *ns, store_category_fn fn
  * reference's reads above keep their cached statements, untouched.
  */
 
-/* A category read's first type parameter: after READ_GROUP's ?5 and ?6. */
-#define READ_TYPE_FIRST 7
-
 /* Appends " AND type IN (?first, ?first+1, ...)" for q's n types. */
 static void
 read_sql_type_list(struct buf *out, size_t n, size_t first)
@@ -300,7 +382,7 @@ sqlite_read_stream_sql(struct buf *out, const struct store_stream_query *q)
 	    " AND %s %s ?2", q->by_global ? "global_position" : "position",
 	    q->backward ? "<=" : ">=");
 	if (q->ntypes > 0)
-		read_sql_type_list(out, q->ntypes, 5);
+		read_sql_type_list(out, q->ntypes, READ_STREAM_TYPE_FIRST);
 	buf_printf(out, " ORDER BY position%s LIMIT ?3", q->backward ? " DESC" : "");
 }
 
@@ -337,84 +419,4 @@ sqlite_read_category_sql(struct buf *out, const struct store_category_query *q)
 		buf_puts(out, READ_GROUP);
 	}
 	buf_puts(out, " ORDER BY global_position LIMIT ?3");
-}
-
-/* Prepares sql on h, or fails with SQLite's message. */
-static enum evdb_status
-read_prepare(struct sqlite_conn *c, struct ns_handle *h, struct buf *sql,
-    sqlite3_stmt **s)
-{
-	int rc;
-
-	rc = sqlite3_prepare_v2(h->db, buf_cstr(sql), -1, s, NULL);
-	if (rc != SQLITE_OK) {
-		*s = NULL;
-		return sqlite_fail(c, h->db, rc, "prepare read");
-	}
-	return EVDB_OK;
-}
-
-/* Binds the types as ?first... (see sqlite_read_stream_sql). */
-static void
-read_bind_types(sqlite3_stmt *s, const struct store_type *types, size_t n,
-    int first)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sqlite3_bind_text(s, (int)i + first, types[i].name,
-		    (int)types[i].len, SQLITE_STATIC);
-}
-
-static enum evdb_status
-sqlite_read_stream_ext(struct sqlite_conn *c, struct ns_handle *h,
-    const struct store_stream_query *q, store_message_fn fn, void *ctx)
-{
-	struct buf sql;
-	sqlite3_stmt *s = NULL;
-	enum evdb_status rs;
-
-	buf_init(&sql);
-	sqlite_read_stream_sql(&sql, q);
-	if ((rs = read_prepare(c, h, &sql, &s)) != EVDB_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, q->stream, (int)q->stream_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, q->by_global ? q->global_position : q->position);
-	sqlite3_bind_int64(s, 3, q->limit);
-	read_bind_types(s, q->types, q->ntypes, 5);
-	rs = read_rows(c, h->db, s, q->limit, fn, ctx);
-out:
-	sqlite3_finalize(s);
-	buf_free(&sql);
-	return rs;
-}
-
-static enum evdb_status
-sqlite_read_category_ext(struct sqlite_conn *c, struct ns_handle *h,
-    const struct store_category_query *q, store_message_fn fn, void *ctx)
-{
-	struct buf sql;
-	sqlite3_stmt *s = NULL;
-	enum evdb_status rs;
-
-	buf_init(&sql);
-	sqlite_read_category_sql(&sql, q);
-	if ((rs = read_prepare(c, h, &sql, &s)) != EVDB_OK)
-		goto out;
-	if (q->category_len == 0)
-		sqlite3_bind_null(s, 1);
-	else
-		sqlite3_bind_text(s, 1, q->category, (int)q->category_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, q->global_position);
-	sqlite3_bind_int64(s, 3, q->limit);
-	if (q->correlation != NULL)
-		sqlite3_bind_text(s, 4, q->correlation, (int)q->correlation_len,
-		    SQLITE_STATIC);
-	read_bind_group(s, q);
-	read_bind_types(s, q->types, q->ntypes, READ_TYPE_FIRST);
-	rs = read_rows(c, h->db, s, q->limit, fn, ctx);
-out:
-	sqlite3_finalize(s);
-	buf_free(&sql);
-	return rs;
 }
