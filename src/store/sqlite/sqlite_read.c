@@ -33,15 +33,18 @@ read_row(sqlite3_stmt *s, struct store_message *m)
 	m->time_us = sqlite3_column_int64(s, 7);
 }
 
+/* Hands the current row of s to a caller's callback (read_steps). */
+typedef enum evdb_status (*read_row_fn)(sqlite3_stmt *s, void *arg);
+
 /*
- * Steps s to the end (or until limit rows were accepted), calling fn for
- * each row.  Resets s.
+ * Steps s to the end (or until limit rows were accepted; -1: no limit),
+ * calling row for each row; a failed step fails with what, SQLite's
+ * message and the row's status stops the loop and is returned.  Resets s.
  */
 static enum evdb_status
-read_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
-    store_message_fn fn, void *ctx)
+read_steps(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
+    const char *what, read_row_fn row, void *arg)
 {
-	struct store_message m;
 	enum evdb_status rs = EVDB_OK;
 	int64_t n = 0;
 	int rc;
@@ -51,16 +54,45 @@ read_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
 		if (rc == SQLITE_DONE)
 			break;
 		if (rc != SQLITE_ROW) {
-			rs = sqlite_fail(c, db, rc, "read");
+			rs = sqlite_fail(c, db, rc, what);
 			break;
 		}
-		read_row(s, &m);
-		if ((rs = fn(ctx, &m)) != EVDB_OK)
+		if ((rs = row(s, arg)) != EVDB_OK)
 			break;
 		n++;
 	}
 	sqlite_stmt_done(s);
 	return rs;
+}
+
+/* A caller's callback and its context, as read_steps' arg. */
+struct read_cb {
+	union {
+		store_message_fn message;	/* read_message_row */
+		store_stream_fn stream;		/* read_stream_row */
+		store_category_fn category;	/* read_category_row */
+	} fn;
+	void *ctx;
+};
+
+static enum evdb_status
+read_message_row(sqlite3_stmt *s, void *arg)
+{
+	struct read_cb *cb = arg;
+	struct store_message m;
+
+	read_row(s, &m);
+	return cb->fn.message(cb->ctx, &m);
+}
+
+/* read_steps over rows of MSG_COLS, calling fn with each message. */
+static enum evdb_status
+read_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
+    store_message_fn fn, void *ctx)
+{
+	struct read_cb cb = { .fn.message = fn, .ctx = ctx };
+
+	return read_steps(c, db, s, limit, "read", read_message_row, &cb);
 }
 
 /*
@@ -268,18 +300,31 @@ sqlite_read_category(struct sqlite_conn *c, const char *ns,
 	return rs;
 }
 
+/* A row of NS_STREAMS: name, version, last activity. */
+static enum evdb_status
+read_stream_row(sqlite3_stmt *s, void *arg)
+{
+	struct read_cb *cb = arg;
+	struct store_stream_info info;
+
+	info.name = (const char *)sqlite3_column_text(s, 0);
+	info.name_len = (size_t)sqlite3_column_bytes(s, 0);
+	info.version = sqlite3_column_int64(s, 1);
+	info.last_activity_us = sqlite3_column_int64(s, 2);
+	return cb->fn.stream(cb->ctx, &info);
+}
+
 enum evdb_status
 sqlite_ns_streams(struct sqlite_conn *c, const char *ns, const char *prefix,
     size_t prefix_len, const char *cursor, size_t cursor_len, int64_t limit,
     store_stream_fn fn, void *ctx)
 {
-	struct store_stream_info info;
+	struct read_cb cb = { .fn.stream = fn, .ctx = ctx };
 	struct ns_handle *h;
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 	char *upper = NULL;
 	size_t upper_len = prefix_len;
-	int rc;
 
 	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
 	    (rs = sqlite_ns_stmt(c, h, NS_STREAMS, &s)) != EVDB_OK)
@@ -303,56 +348,39 @@ sqlite_ns_streams(struct sqlite_conn *c, const char *ns, const char *prefix,
 		sqlite3_bind_zeroblob(s, 2, 0);
 	sqlite3_bind_text(s, 3, cursor_len ? cursor : "", (int)cursor_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, limit);
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			rs = sqlite_fail(c, h->db, rc, "list streams");
-			break;
-		}
-		info.name = (const char *)sqlite3_column_text(s, 0);
-		info.name_len = (size_t)sqlite3_column_bytes(s, 0);
-		info.version = sqlite3_column_int64(s, 1);
-		info.last_activity_us = sqlite3_column_int64(s, 2);
-		if ((rs = fn(ctx, &info)) != EVDB_OK)
-			break;
-	}
-	sqlite_stmt_done(s);
+	rs = read_steps(c, h->db, s, -1, "list streams", read_stream_row, &cb);
 	free(upper);
 	return rs;
+}
+
+/* A row of NS_CATEGORIES: name, message count, stream count. */
+static enum evdb_status
+read_category_row(sqlite3_stmt *s, void *arg)
+{
+	struct read_cb *cb = arg;
+	struct store_category_info info;
+
+	info.name = (const char *)sqlite3_column_text(s, 0);
+	info.name_len = (size_t)sqlite3_column_bytes(s, 0);
+	info.message_count = sqlite3_column_int64(s, 1);
+	info.stream_count = sqlite3_column_int64(s, 2);
+	return cb->fn.category(cb->ctx, &info);
 }
 
 enum evdb_status
 sqlite_ns_categories(struct sqlite_conn *c, const char *ns, store_category_fn fn,
     void *ctx)
 {
-	struct store_category_info info;
+	struct read_cb cb = { .fn.category = fn, .ctx = ctx };
 	struct ns_handle *h;
 	sqlite3_stmt *s;
 	enum evdb_status rs;
-	int rc;
 
 	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
 	    (rs = sqlite_ns_stmt(c, h, NS_CATEGORIES, &s)) != EVDB_OK)
 		return rs;
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			rs = sqlite_fail(c, h->db, rc, "list categories");
-			break;
-		}
-		info.name = (const char *)sqlite3_column_text(s, 0);
-		info.name_len = (size_t)sqlite3_column_bytes(s, 0);
-		info.message_count = sqlite3_column_int64(s, 1);
-		info.stream_count = sqlite3_column_int64(s, 2);
-		if ((rs = fn(ctx, &info)) != EVDB_OK)
-			break;
-	}
-	sqlite_stmt_done(s);
-	return rs;
+	return read_steps(c, h->db, s, -1, "list categories",
+	    read_category_row, &cb);
 }
 
 /* ---- evdb's extensions: backward reads and type filters ------------------
