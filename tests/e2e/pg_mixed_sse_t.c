@@ -93,23 +93,9 @@ static void *
 writer_mdb(void *arg)
 {
 	struct writer *w = arg;
-	PGconn *pg = PQconnectdb(w->conninfo);
-	PGresult *res;
-	char sql[256];
-	int i;
 
-	PQclear(PQexec(pg, "SET search_path = message_store"));
-	for (i = 0; i < PER_WRITER; i++) {
-		snprintf(sql, sizeof(sql), "SELECT write_message("
-		    "gen_random_uuid()::varchar, 'cat%d-m%d', 'M', '{}')",
-		    (i * 3 + w->index) % 10, w->index);
-		res = PQexec(pg, sql);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-			w->failures++;
-		PQclear(res);
-		atomic_fetch_add(w->done, 1);
-	}
-	PQfinish(pg);
+	w->failures = mdbtest_write_messages(w->conninfo, w->index, PER_WRITER,
+	    w->done);
 	return NULL;
 }
 

@@ -170,22 +170,9 @@ static void *
 stress_mdb(void *arg)
 {
 	struct stress *s = arg;
-	PGconn *pg = PQconnectdb(s->conninfo);
-	PGresult *res;
-	char sql[256];
-	int i;
 
-	PQclear(PQexec(pg, "SET search_path = message_store"));
-	for (i = 0; i < STRESS_WRITES; i++) {
-		snprintf(sql, sizeof(sql), "SELECT write_message("
-		    "gen_random_uuid()::varchar, 'cat%d-m%d', 'M', '{}')",
-		    (i * 3 + s->index) % 10, s->index);
-		res = PQexec(pg, sql);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-			s->failures++;
-		PQclear(res);
-	}
-	PQfinish(pg);
+	s->failures = mdbtest_write_messages(s->conninfo, s->index,
+	    STRESS_WRITES, NULL);
 	atomic_fetch_add(s->done, 1);
 	return NULL;
 }
