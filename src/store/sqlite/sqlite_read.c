@@ -33,39 +33,7 @@ read_row(sqlite3_stmt *s, struct store_message *m)
 	m->time_us = sqlite3_column_int64(s, 7);
 }
 
-/* Hands the current row of s to a caller's callback (read_steps). */
-typedef enum evdb_status (*read_row_fn)(sqlite3_stmt *s, void *arg);
-
-/*
- * Steps s to the end (or until limit rows were accepted; -1: no limit),
- * calling row for each row; a failed step fails with what, SQLite's
- * message and the row's status stops the loop and is returned.  Resets s.
- */
-static enum evdb_status
-read_steps(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
-    const char *what, read_row_fn row, void *arg)
-{
-	enum evdb_status rs = EVDB_OK;
-	int64_t n = 0;
-	int rc;
-
-	while (limit < 0 || n < limit) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			rs = sqlite_fail(c, db, rc, what);
-			break;
-		}
-		if ((rs = row(s, arg)) != EVDB_OK)
-			break;
-		n++;
-	}
-	sqlite_stmt_done(s);
-	return rs;
-}
-
-/* A caller's callback and its context, as read_steps' arg. */
+/* A caller's callback and its context, as sqlite_step_rows' arg. */
 struct read_cb {
 	union {
 		store_message_fn message;	/* read_message_row */
@@ -92,7 +60,7 @@ read_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
 {
 	struct read_cb cb = { .fn.message = fn, .ctx = ctx };
 
-	return read_steps(c, db, s, limit, "read", read_message_row, &cb);
+	return sqlite_step_rows(c, db, s, limit, "read", read_message_row, &cb);
 }
 
 /*
@@ -348,7 +316,7 @@ sqlite_ns_streams(struct sqlite_conn *c, const char *ns, const char *prefix,
 		sqlite3_bind_zeroblob(s, 2, 0);
 	sqlite3_bind_text(s, 3, cursor_len ? cursor : "", (int)cursor_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, limit);
-	rs = read_steps(c, h->db, s, -1, "list streams", read_stream_row, &cb);
+	rs = sqlite_step_rows(c, h->db, s, -1, "list streams", read_stream_row, &cb);
 	free(upper);
 	return rs;
 }
@@ -379,7 +347,7 @@ sqlite_ns_categories(struct sqlite_conn *c, const char *ns, store_category_fn fn
 	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
 	    (rs = sqlite_ns_stmt(c, h, NS_CATEGORIES, &s)) != EVDB_OK)
 		return rs;
-	return read_steps(c, h->db, s, -1, "list categories",
+	return sqlite_step_rows(c, h->db, s, -1, "list categories",
 	    read_category_row, &cb);
 }
 
