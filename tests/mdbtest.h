@@ -9,6 +9,7 @@
 #ifndef EVDB_TESTS_MDBTEST_H
 #define EVDB_TESTS_MDBTEST_H
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,40 @@ mdbtest_install(PGconn *pg, const char *dir)
 		free(text);
 	}
 	return good;
+}
+
+/**
+ * One writer of the mixed stresses (pg_mdb_t, pg_mixed_sse_t): n writes
+ * through Message DB's own write_message() on a connection of its own to
+ * conninfo, write i to stream cat<(3i + index) % 10>-m<index> (type M,
+ * data {}), so that writers over ten categories interleave with evdb's.
+ * Adds 1 to *each after every write, failed or not, when each is not
+ * NULL.  Returns how many writes failed.  Thread-safe: share nothing but
+ * each.
+ */
+static int
+mdbtest_write_messages(const char *conninfo, int index, int n,
+    atomic_int *each)
+{
+	PGconn *pg = PQconnectdb(conninfo);
+	PGresult *res;
+	char sql[256];
+	int i, failures = 0;
+
+	PQclear(PQexec(pg, "SET search_path = message_store"));
+	for (i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql), "SELECT write_message("
+		    "gen_random_uuid()::varchar, 'cat%d-m%d', 'M', '{}')",
+		    (i * 3 + index) % 10, index);
+		res = PQexec(pg, sql);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			failures++;
+		PQclear(res);
+		if (each != NULL)
+			atomic_fetch_add(each, 1);
+	}
+	PQfinish(pg);
+	return failures;
 }
 
 /** Removes what mdbtest_dir() fetched (nothing when EVDB_MDB_SQL is set). */

@@ -4,7 +4,8 @@
  * EVDB_E2E_PGDIR names (make check-postgres), or else a private one that
  * pgtest_cluster() starts in a temporary directory (deploy/pg-cluster:
  * initdb as an unprivileged user, a unix socket only, no TCP) and stops at
- * exit.  Header-only, for single-threaded main()s; include "tap.h" first.
+ * exit.  Header-only, for single-threaded main()s; include "tap.h" first
+ * (and <libpq-fe.h>, for pgtest_sql_ok).
  */
 #ifndef EVDB_TESTS_PGTEST_H
 #define EVDB_TESTS_PGTEST_H
@@ -90,5 +91,23 @@ pgtest_database(const char *dir, const char *tag)
 	    dir, tag, (long)getpid());
 	return conninfo;
 }
+
+#ifdef LIBPQ_FE_H
+/**
+ * Runs sql on pg and returns its result (the caller PQclear()s it); bails
+ * out unless it ran as a command or returned rows.  Only for programs that
+ * include <libpq-fe.h> before this header.
+ */
+static inline PGresult *
+pgtest_sql_ok(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		tap_bail("%s: %s", sql, PQerrorMessage(pg));
+	return res;
+}
+#endif
 
 #endif /* EVDB_TESTS_PGTEST_H */

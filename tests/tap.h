@@ -16,12 +16,15 @@
 #ifndef EVDB_TAP_H
 #define EVDB_TAP_H
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int tap_planned, tap_run, tap_failed;
 
@@ -100,6 +103,34 @@ tap_bail(const char *fmt, ...)
 	fputc('\n', stdout);
 	fflush(stdout);
 	exit(1);
+}
+
+/**
+ * Runs fn in a forked child with its stderr on /dev/null; true when the
+ * child died abnormally (an abort, a signal, or an exit status other than
+ * 0), false when fn returned.  For the out-of-memory and overflow policy
+ * of the x* wrappers, which abort.
+ */
+static inline int
+tap_dies(void (*fn)(void))
+{
+	pid_t pid;
+	int status, fd;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		tap_bail("fork failed");
+	if (pid == 0) {
+		fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0)
+			dup2(fd, 2);
+		fn();
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		tap_bail("waitpid failed");
+	return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 #endif /* EVDB_TAP_H */

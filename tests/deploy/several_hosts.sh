@@ -13,18 +13,7 @@ src=${EVDB_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${EVDB_BUILDDIR:-$src}
 doc=$src/docs/deployment.md
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/evdb-hosts-XXXXXX")
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+. "$src/tests/tap.sh"
 
 cleanup() {
 	"$src/deploy/evdb-local" stop --data-dir "$tmp/hosts" >/dev/null 2>&1

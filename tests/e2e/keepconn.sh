@@ -20,18 +20,7 @@ local_sh=$src/deploy/evdb-local
 token=ns_ZGVmYXVsdA_$(printf '9a%.0s' {1..32})
 dir=$(mktemp -d "${TMPDIR:-/tmp}/evdb-keepconn-XXXXXX")
 nginx_bin=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+. "$src/tests/tap.sh"
 
 cleanup() {
 	"$local_sh" stop --data-dir "$dir" >/dev/null 2>&1

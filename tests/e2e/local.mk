@@ -79,7 +79,7 @@ else
 EXTRA_DIST += tests/e2e/hostile_table_t.c
 endif
 TESTS += tests/e2e/diskfull.sh
-EXTRA_DIST += tests/proc.sh
+EXTRA_DIST += tests/proc.sh tests/tap.sh
 EXTRA_DIST += tests/e2e/hostile_cases.txt tests/e2e/diskfull.sh
 
 # signals.sh: SIGHUP reopens the log, SIGTERM drains and loses nothing.

@@ -10,19 +10,7 @@ local_sh=$src/deploy/evdb-local
 token=ns_ZGVmYXVsdA_$(printf 'cd%.0s' {1..32})
 mtoken=metrics-$(printf 'ef%.0s' {1..16})
 dir=$(mktemp -d "${TMPDIR:-/tmp}/evdb-metrics-XXXXXX")
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		[ -n "${3:-}" ] && printf '# %s\n' "$3"
-		failed=1
-	fi
-}
+. "$src/tests/tap.sh"
 
 cleanup() {
 	"$local_sh" stop --data-dir "$dir" >/dev/null 2>&1

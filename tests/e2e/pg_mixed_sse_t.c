@@ -93,23 +93,9 @@ static void *
 writer_mdb(void *arg)
 {
 	struct writer *w = arg;
-	PGconn *pg = PQconnectdb(w->conninfo);
-	PGresult *res;
-	char sql[256];
-	int i;
 
-	PQclear(PQexec(pg, "SET search_path = message_store"));
-	for (i = 0; i < PER_WRITER; i++) {
-		snprintf(sql, sizeof(sql), "SELECT write_message("
-		    "gen_random_uuid()::varchar, 'cat%d-m%d', 'M', '{}')",
-		    (i * 3 + w->index) % 10, w->index);
-		res = PQexec(pg, sql);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-			w->failures++;
-		PQclear(res);
-		atomic_fetch_add(w->done, 1);
-	}
-	PQfinish(pg);
+	w->failures = mdbtest_write_messages(w->conninfo, w->index, PER_WRITER,
+	    w->done);
 	return NULL;
 }
 
@@ -168,17 +154,6 @@ subscriber_main(void *arg)
 	return NULL;
 }
 
-static PGresult *
-sql_ok(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		tap_bail("%.80s: %s", sql, PQerrorMessage(pg));
-	return res;
-}
-
 int
 main(void)
 {
@@ -187,8 +162,8 @@ main(void)
 	pthread_t tw[WRITERS], ts;
 	atomic_int done = 0;
 	struct harness *h;
-	const char *dir, *mdb, *src = getenv("EVDB_SRCDIR");
-	char conninfo[512], cmd[1024], sql[256];
+	const char *dir, *mdb, *conninfo;
+	char sql[256];
 	PGconn *pg;
 	PGresult *res;
 	int64_t lo, g, want;
@@ -200,13 +175,7 @@ main(void)
 	if ((mdb = mdbtest_dir()) == NULL)
 		tap_bail("Message DB's SQL not available (EVDB_MDB_SQL, or npm to"
 		    " fetch @eventide/message-db)");
-	snprintf(cmd, sizeof(cmd), "%s/deploy/pg-cluster createdb '%s' mixsse_%ld"
-	    " >/dev/null", src != NULL && *src != '\0' ? src : ".", dir,
-	    (long)getpid());
-	if (system(cmd) != 0)
-		tap_bail("%s failed", cmd);
-	snprintf(conninfo, sizeof(conninfo), "host=%s user=evdb dbname=mixsse_%ld",
-	    dir, (long)getpid());
+	conninfo = pgtest_database(dir, "mixsse");
 	setenv("EVDB_E2E_STORE", conninfo, 1);
 	h = harness_start();
 
@@ -223,12 +192,14 @@ main(void)
 	    " sees Message DB's functions");
 	write_ok(h, ADM, "first-1", "T", "{}", NULL, NULL, NULL, NULL,
 	    "a write after the restart");
-	res = sql_ok(pg, "SELECT prosrc LIKE '%evdb namespace lock%' FROM pg_proc"
-	    " WHERE oid = to_regprocedure('message_store.acquire_lock(varchar)')");
+	res = pgtest_sql_ok(pg, "SELECT prosrc LIKE '%evdb namespace lock%'"
+	    " FROM pg_proc WHERE oid ="
+	    " to_regprocedure('message_store.acquire_lock(varchar)')");
 	ok(PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0,
 	    "write_message takes evdb's namespace lock (acquire_lock replaced)");
 	PQclear(res);
-	res = sql_ok(pg, "SELECT max(global_position) FROM message_store.messages");
+	res = pgtest_sql_ok(pg, "SELECT max(global_position) FROM"
+	    " message_store.messages");
 	lo = strtoll(PQgetvalue(res, 0, 0), NULL, 10) + 1;
 	PQclear(res);
 
@@ -265,7 +236,7 @@ main(void)
 	snprintf(sql, sizeof(sql), "SELECT global_position FROM"
 	    " message_store.messages WHERE global_position >= %" PRId64
 	    " ORDER BY global_position", lo);
-	res = sql_ok(pg, sql);
+	res = pgtest_sql_ok(pg, sql);
 	want = PQntuples(res);
 	/* Give the subscriber up to 30 s to receive them all. */
 	for (i = 0; i < 3000 && atomic_load(&sub.n) < want; i++)

@@ -11,18 +11,7 @@ local_sh=$src/deploy/evdb-local
 . "$src/tests/proc.sh"
 token=ns_ZGVmYXVsdA_$(printf 'ab%.0s' {1..32})
 dir=$(mktemp -d "${TMPDIR:-/tmp}/evdb-signals-XXXXXX")
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
+. "$src/tests/tap.sh"
 
 cleanup() {
 	"$local_sh" stop --data-dir "$dir" >/dev/null 2>&1

@@ -133,4 +133,35 @@ void fuzz_args_fini(void);
 void fuzz_fail(const struct request *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
+/*
+ * FUZZ_LIBFUZZER_ENTRY(name): with -DFUZZ_LIBFUZZER, libFuzzer's
+ * LLVMFuzzerInitialize (name_init(), name_fini() at exit) and
+ * LLVMFuzzerTestOneInput (name_one()) for a harness that has all three;
+ * without it, nothing (regress_t.c calls them).  Written at file scope
+ * with no semicolon after it.
+ */
+#ifdef FUZZ_LIBFUZZER
+#define FUZZ_LIBFUZZER_ENTRY(name)					\
+int LLVMFuzzerInitialize(int *argc, char ***argv);			\
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);		\
+									\
+int									\
+LLVMFuzzerInitialize(int *argc, char ***argv)				\
+{									\
+	(void)argc;							\
+	(void)argv;							\
+	name##_init();							\
+	atexit(name##_fini);						\
+	return 0;							\
+}									\
+									\
+int									\
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)		\
+{									\
+	return name##_one(data, size);					\
+}
+#else
+#define FUZZ_LIBFUZZER_ENTRY(name)
+#endif
+
 #endif /* EVDB_FUZZ_H */

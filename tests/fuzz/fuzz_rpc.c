@@ -758,23 +758,4 @@ fuzz_rpc_one(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef FUZZ_LIBFUZZER
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_rpc_init();
-	atexit(fuzz_rpc_fini);
-	return 0;
-}
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	return fuzz_rpc_one(data, size);
-}
-#endif
+FUZZ_LIBFUZZER_ENTRY(fuzz_rpc)

@@ -145,23 +145,4 @@ fuzz_subscribe_one(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef FUZZ_LIBFUZZER
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_subscribe_init();
-	atexit(fuzz_subscribe_fini);
-	return 0;
-}
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	return fuzz_subscribe_one(data, size);
-}
-#endif
+FUZZ_LIBFUZZER_ENTRY(fuzz_subscribe)

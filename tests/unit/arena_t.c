@@ -8,14 +8,11 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/arena.h"
 #include "../tap.h"
@@ -40,29 +37,6 @@ hook_run(void *arg)
 	if (h->log->n < 16)
 		h->log->order[h->log->n] = h->id;
 	h->log->n++;
-}
-
-/* Runs fn in a child; true when the child died abnormally. */
-static int
-dies(void (*fn)(void))
-{
-	pid_t pid;
-	int status, fd;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		tap_bail("fork failed");
-	if (pid == 0) {
-		fd = open("/dev/null", O_WRONLY);
-		if (fd >= 0)
-			dup2(fd, 2);
-		fn();
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		tap_bail("waitpid failed");
-	return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void
@@ -141,7 +115,7 @@ reuse_ok(void)
 	memset(again, 8, 100);
 	ok(again != NULL, "an oversized first block is released at reset");
 	arena_free(&a);
-	ok(dies(alloc_huge), "arena_alloc(SIZE_MAX) aborts instead of wrapping");
+	ok(tap_dies(alloc_huge), "arena_alloc(SIZE_MAX) aborts instead of wrapping");
 }
 
 static void

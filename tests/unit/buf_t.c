@@ -12,9 +12,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "core/buf.h"
 #include "../tap.h"
@@ -24,29 +21,6 @@ static int
 sane(const struct buf *b)
 {
 	return b->data != NULL && b->cap > b->len && b->data[b->len] == '\0';
-}
-
-/* Runs fn in a child; true when the child died abnormally. */
-static int
-dies(void (*fn)(void))
-{
-	pid_t pid;
-	int status, fd;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		tap_bail("fork failed");
-	if (pid == 0) {
-		fd = open("/dev/null", O_WRONLY);
-		if (fd >= 0)
-			dup2(fd, 2);
-		fn();
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		tap_bail("waitpid failed");
-	return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void
@@ -207,6 +181,6 @@ main(void)
 	printf_ok();
 	reuse_ok();
 	shrink_ok();
-	ok(dies(reserve_huge), "buf_reserve(SIZE_MAX) aborts instead of wrapping");
+	ok(tap_dies(reserve_huge), "buf_reserve(SIZE_MAX) aborts instead of wrapping");
 	return tap_done();
 }

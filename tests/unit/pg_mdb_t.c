@@ -33,17 +33,6 @@
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
-static PGresult *
-sql_ok(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		tap_bail("%.80s: %s", sql, PQerrorMessage(pg));
-	return res;
-}
-
 struct rows {
 	int n;				/* rows */
 	int64_t gpos[256];		/* global positions */
@@ -170,22 +159,9 @@ static void *
 stress_mdb(void *arg)
 {
 	struct stress *s = arg;
-	PGconn *pg = PQconnectdb(s->conninfo);
-	PGresult *res;
-	char sql[256];
-	int i;
 
-	PQclear(PQexec(pg, "SET search_path = message_store"));
-	for (i = 0; i < STRESS_WRITES; i++) {
-		snprintf(sql, sizeof(sql), "SELECT write_message("
-		    "gen_random_uuid()::varchar, 'cat%d-m%d', 'M', '{}')",
-		    (i * 3 + s->index) % 10, s->index);
-		res = PQexec(pg, sql);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-			s->failures++;
-		PQclear(res);
-	}
-	PQfinish(pg);
+	s->failures = mdbtest_write_messages(s->conninfo, s->index,
+	    STRESS_WRITES, NULL);
 	atomic_fetch_add(s->done, 1);
 	return NULL;
 }
@@ -257,9 +233,9 @@ main(void)
 	struct rows ev, md;
 	struct writer wb;
 	pthread_t tb;
-	const char *dir, *src = getenv("EVDB_SRCDIR");
+	const char *dir, *conninfo;
 	const char *mdb;
-	char conninfo[512], cmd[2048], sql[512];
+	char sql[512];
 	PGconn *pg;
 	PGresult *res;
 	int64_t m, size, v, waiting;
@@ -271,13 +247,7 @@ main(void)
 	if ((mdb = mdbtest_dir()) == NULL)
 		tap_bail("Message DB's SQL not available (EVDB_MDB_SQL, or npm to"
 		    " fetch @eventide/message-db)");
-	snprintf(cmd, sizeof(cmd), "%s/deploy/pg-cluster createdb '%s' pg_mdb_%ld"
-	    " >/dev/null", src != NULL && *src != '\0' ? src : ".", dir,
-	    (long)getpid());
-	if (system(cmd) != 0)
-		tap_bail("%s failed", cmd);
-	snprintf(conninfo, sizeof(conninfo), "host=%s user=evdb dbname=pg_mdb_%ld",
-	    dir, (long)getpid());
+	conninfo = pgtest_database(dir, "pg_mdb");
 
 	memset(&opt, 0, sizeof(opt));
 	opt.location = conninfo;
@@ -293,7 +263,7 @@ main(void)
 		tap_bail("connect: %s", PQerrorMessage(pg));
 	good = mdbtest_install(pg, mdb);
 	ok(good, "Message DB 1.3.0's functions install into evdb's schema");
-	PQclear(sql_ok(pg, "SET search_path = message_store"));
+	PQclear(pgtest_sql_ok(pg, "SET search_path = message_store"));
 
 	/* evdb writes; Message DB reads. */
 	good = 1;
@@ -310,7 +280,7 @@ main(void)
 	sq.limit = -1;
 	memset(&ev, 0, sizeof(ev));
 	(void)store_read_stream(c, "default", &sq, rows_add, &ev);
-	res = sql_ok(pg, "SELECT * FROM get_stream_messages('acct-1')");
+	res = pgtest_sql_ok(pg, "SELECT * FROM get_stream_messages('acct-1')");
 	rows_of(res, 4, &md);
 	PQclear(res);
 	ok(ev.n == 3 && rows_same(&ev, &md), "get_stream_messages reads evdb's"
@@ -330,7 +300,7 @@ main(void)
 			snprintf(sql, sizeof(sql), "SELECT * FROM get_category_messages("
 			    "'acct', 1, -1, NULL, %lld, %lld)", (long long)m,
 			    (long long)size);
-			res = sql_ok(pg, sql);
+			res = pgtest_sql_ok(pg, sql);
 			rows_of(res, 4, &md);
 			PQclear(res);
 			if (!rows_same(&ev, &md)) {
@@ -350,7 +320,7 @@ main(void)
 	q.correlation_len = 4;
 	memset(&ev, 0, sizeof(ev));
 	(void)store_read_category(c, "default", &q, rows_add, &ev);
-	res = sql_ok(pg, "SELECT * FROM get_category_messages('acct', 1, -1,"
+	res = pgtest_sql_ok(pg, "SELECT * FROM get_category_messages('acct', 1, -1,"
 	    " 'corr')");
 	rows_of(res, 4, &md);
 	PQclear(res);
@@ -361,8 +331,9 @@ main(void)
 	if (store_conn_open(st, &c2) != EVDB_OK)
 		tap_bail("conn_open");
 	(void)store_stream_version(c2, "default", "acct-1", 6, &v);
-	res = sql_ok(pg, "SELECT prosrc LIKE '%evdb namespace lock%' FROM pg_proc"
-	    " WHERE oid = to_regprocedure('message_store.acquire_lock(varchar)')");
+	res = pgtest_sql_ok(pg, "SELECT prosrc LIKE '%evdb namespace lock%'"
+	    " FROM pg_proc WHERE oid ="
+	    " to_regprocedure('message_store.acquire_lock(varchar)')");
 	ok(strcmp(PQgetvalue(res, 0, 0), "t") == 0, "evdb replaced"
 	    " message_store.acquire_lock by one that takes its namespace lock");
 	PQclear(res);
@@ -376,7 +347,7 @@ main(void)
 			snprintf(sql, sizeof(sql), "SELECT write_message("
 			    "gen_random_uuid()::varchar, 'mixed-1', 'M', '{}',"
 			    " NULL, %d)", k - 1);
-			PQclear(sql_ok(pg, sql));
+			PQclear(pgtest_sql_ok(pg, sql));
 		}
 	}
 	ok(good, "evdb and write_message write mixed-1 in turns, each with the"
@@ -394,8 +365,8 @@ main(void)
 	ok(good, "evdb reads all 10 back at positions 0..9, gapless (%d)", ev.n);
 
 	/* write_message's late commit is not stepped over. */
-	PQclear(sql_ok(pg, "BEGIN"));
-	PQclear(sql_ok(pg, "SELECT write_message(gen_random_uuid()::varchar,"
+	PQclear(pgtest_sql_ok(pg, "BEGIN"));
+	PQclear(pgtest_sql_ok(pg, "SELECT write_message(gen_random_uuid()::varchar,"
 	    " 'late-1', 'L', '{}')"));
 	memset(&wb, 0, sizeof(wb));
 	wb.st = st;
@@ -405,7 +376,7 @@ main(void)
 		PGconn *p2 = PQconnectdb(conninfo);
 
 		/* pg_locks is the cluster's: count this database's only. */
-		res = sql_ok(p2, "SELECT count(*) FROM pg_locks WHERE locktype ="
+		res = pgtest_sql_ok(p2, "SELECT count(*) FROM pg_locks WHERE locktype ="
 		    " 'advisory' AND NOT granted AND database = (SELECT oid FROM"
 		    " pg_database WHERE datname = current_database())");
 		waiting = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -416,7 +387,7 @@ main(void)
 	}
 	ok(waiting == 1, "an evdb write waits while write_message's transaction"
 	    " is open");
-	res = sql_ok(pg, "SELECT max(global_position) FROM messages");
+	res = pgtest_sql_ok(pg, "SELECT max(global_position) FROM messages");
 	v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	memset(&q, 0, sizeof(q));
@@ -425,7 +396,7 @@ main(void)
 	memset(&ev, 0, sizeof(ev));
 	(void)store_read_category(c, "default", &q, rows_add, &ev);
 	is_int(ev.n, 0, "a reader of the namespace sees neither yet");
-	PQclear(sql_ok(pg, "COMMIT"));
+	PQclear(pgtest_sql_ok(pg, "COMMIT"));
 	pthread_join(tb, NULL);
 	memset(&ev, 0, sizeof(ev));
 	(void)store_read_category(c, "default", &q, rows_add, &ev);
@@ -442,7 +413,7 @@ main(void)
 		int missing = 0, twice = 0, failures = 0;
 		int64_t lo;
 
-		res = sql_ok(pg, "SELECT max(global_position) FROM messages");
+		res = pgtest_sql_ok(pg, "SELECT max(global_position) FROM messages");
 		lo = strtoll(PQgetvalue(res, 0, 0), NULL, 10) + 1;
 		PQclear(res);
 		memset(&rd, 0, sizeof(rd));
@@ -468,7 +439,7 @@ main(void)
 		ok(failures == 0, "8 writers (4 evdb, 4 write_message) over 10"
 		    " categories wrote %d messages (%d failures)", 8 * STRESS_WRITES,
 		    failures);
-		res = sql_ok(pg, hstr_positions(lo));
+		res = pgtest_sql_ok(pg, hstr_positions(lo));
 		for (k = 0; k < PQntuples(res); k++) {
 			int64_t g = strtoll(PQgetvalue(res, k, 0), NULL, 10);
 

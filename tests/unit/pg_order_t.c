@@ -101,17 +101,6 @@ writer_main(void *arg)
 	return NULL;
 }
 
-static PGresult *
-sql_ok(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		tap_bail("%s: %s", sql, PQerrorMessage(pg));
-	return res;
-}
-
 /* Sample arguments of each read statement, for EXPLAIN EXECUTE. */
 static const char *const explain_args[PGQ_COUNT] = {
 	[PGQ_STREAM] = "('c7-7', 0, 100)",
@@ -150,9 +139,9 @@ explain_ok(PGconn *pg, const char *schema)
 	    " i / 1000, 'T', '{}', CASE WHEN i %% 7 = 0 THEN"
 	    " '{\"correlationStreamName\":\"corr-1\"}'::jsonb END"
 	    " FROM generate_series(0, 19999) AS i", schema);
-	PQclear(sql_ok(pg, q));
+	PQclear(pgtest_sql_ok(pg, q));
 	snprintf(q, sizeof(q), "ANALYZE %s.messages", schema);
-	PQclear(sql_ok(pg, q));
+	PQclear(pgtest_sql_ok(pg, q));
 	buf_init(&sql);
 	buf_init(&plan);
 	for (i = 0; i < PGQ_COUNT; i++) {
@@ -161,16 +150,16 @@ explain_ok(PGconn *pg, const char *schema)
 		buf_reset(&sql);
 		buf_puts(&sql, "PREPARE q AS ");
 		pg_sql_schema(&sql, pg_read_sql[i], schema);
-		PQclear(sql_ok(pg, buf_cstr(&sql)));
+		PQclear(pgtest_sql_ok(pg, buf_cstr(&sql)));
 		snprintf(q, sizeof(q), "EXPLAIN EXECUTE q%s", explain_args[i]);
-		res = sql_ok(pg, q);
+		res = pgtest_sql_ok(pg, q);
 		buf_reset(&plan);
 		for (r = 0; r < PQntuples(res); r++) {
 			buf_puts(&plan, PQgetvalue(res, r, 0));
 			buf_putc(&plan, '\n');
 		}
 		PQclear(res);
-		PQclear(sql_ok(pg, "DEALLOCATE q"));
+		PQclear(pgtest_sql_ok(pg, "DEALLOCATE q"));
 		if (strstr(buf_cstr(&plan), "Seq Scan") != NULL ||
 		    strstr(buf_cstr(&plan), "Index") == NULL) {
 			tap_diag("read statement %d:\n%s", i, buf_cstr(&plan));
@@ -180,7 +169,7 @@ explain_ok(PGconn *pg, const char *schema)
 	ok(bad == 0, "EXPLAIN of every read statement but ns.categories' shows"
 	    " an index scan and no scan of the table (%d do not)", bad);
 	snprintf(q, sizeof(q), "TRUNCATE %s.messages RESTART IDENTITY", schema);
-	PQclear(sql_ok(pg, q));
+	PQclear(pgtest_sql_ok(pg, q));
 	buf_free(&sql);
 	buf_free(&plan);
 }
@@ -252,7 +241,7 @@ main(void)
 	pg = PQconnectdb(conninfo);
 	if (PQstatus(pg) != CONNECTION_OK)
 		tap_bail("connect: %s", PQerrorMessage(pg));
-	res = sql_ok(pg, "SELECT id, schema_name FROM evdb.namespaces"
+	res = pgtest_sql_ok(pg, "SELECT id, schema_name FROM evdb.namespaces"
 	    " WHERE name = 'ord'");
 	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	snprintf(schema, sizeof(schema), "%s", PQgetvalue(res, 0, 1));
@@ -269,14 +258,14 @@ main(void)
 	/* ---- the deterministic late commit ---- */
 	memset(&rd, 0, sizeof(rd));
 	rd.cursor = 1;
-	PQclear(sql_ok(pg, "BEGIN"));
+	PQclear(pgtest_sql_ok(pg, "BEGIN"));
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d, %lld)",
 	    LOCK_KEY1, (long long)id);
-	PQclear(sql_ok(pg, sql));
+	PQclear(pgtest_sql_ok(pg, sql));
 	snprintf(sql, sizeof(sql), "INSERT INTO %s.messages(stream_name, position,"
 	    " type, data) VALUES ('a-1', 0, 'A', '{}') RETURNING global_position",
 	    schema);
-	res = sql_ok(pg, sql);
+	res = pgtest_sql_ok(pg, sql);
 	g1 = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	ok(g1 == 1, "transaction A took global position %lld and stays open",
@@ -290,7 +279,7 @@ main(void)
 	waiting = 0;
 	for (i = 0; i < 200 && waiting == 0; i++) {
 		/* pg_locks is the cluster's: count this database's only. */
-		res = sql_ok(pg, "SELECT count(*) FROM pg_locks"
+		res = pgtest_sql_ok(pg, "SELECT count(*) FROM pg_locks"
 		    " WHERE locktype = 'advisory' AND NOT granted AND database ="
 		    " (SELECT oid FROM pg_database WHERE datname ="
 		    " current_database())");
@@ -304,7 +293,7 @@ main(void)
 	is_int(rd.n, 0, "while A is open, a reader of the namespace sees"
 	    " nothing (B cannot commit a position above A's)");
 	is_int(rd.cursor, 1, "... and its cursor stays at 1");
-	PQclear(sql_ok(pg, "COMMIT"));
+	PQclear(pgtest_sql_ok(pg, "COMMIT"));
 	pthread_join(tb, NULL);
 	ok(wb.rs == EVDB_OK && wb.r.global_position == 2, "after A commits, B"
 	    " commits global position %lld", (long long)wb.r.global_position);
@@ -334,7 +323,7 @@ main(void)
 	snprintf(sql, sizeof(sql), "SELECT count(*), min(position), max(position),"
 	    " count(DISTINCT position) FROM %s.messages WHERE stream_name = 'c-1'",
 	    schema);
-	res = sql_ok(pg, sql);
+	res = pgtest_sql_ok(pg, sql);
 	ok(strcmp(PQgetvalue(res, 0, 0), "8") == 0 &&
 	    strcmp(PQgetvalue(res, 0, 1), "0") == 0 &&
 	    strcmp(PQgetvalue(res, 0, 2), "7") == 0 &&
@@ -353,7 +342,7 @@ main(void)
 		is_int(deleted, 10, "... reports its 10 messages");
 		snprintf(sql, sizeof(sql), "SELECT to_regnamespace('%s') IS NULL",
 		    schema);
-		res = sql_ok(pg, sql);
+		res = pgtest_sql_ok(pg, sql);
 		ok(strcmp(PQgetvalue(res, 0, 0), "t") == 0, "schema %s is dropped",
 		    schema);
 		PQclear(res);

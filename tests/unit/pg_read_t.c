@@ -41,27 +41,16 @@
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
-static PGresult *
-sql_ok(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		tap_bail("%s: %s", sql, PQerrorMessage(pg));
-	return res;
-}
-
 static void
 exec_ok(PGconn *pg, const char *sql)
 {
-	PQclear(sql_ok(pg, sql));
+	PQclear(pgtest_sql_ok(pg, sql));
 }
 
 static int64_t
 sql_int(PGconn *pg, const char *sql)
 {
-	PGresult *res = sql_ok(pg, sql);
+	PGresult *res = pgtest_sql_ok(pg, sql);
 	int64_t v = PQntuples(res) > 0 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
 
 	PQclear(res);
@@ -87,7 +76,7 @@ plan_ok(PGconn *pg, const char *schema, enum pg_read_query q, const char *args,
 	exec_ok(pg, buf_cstr(&sql));
 	buf_reset(&sql);
 	buf_printf(&sql, "EXPLAIN EXECUTE q%s", args);
-	res = sql_ok(pg, buf_cstr(&sql));
+	res = pgtest_sql_ok(pg, buf_cstr(&sql));
 	for (r = 0; r < PQntuples(res); r++) {
 		buf_puts(&plan, PQgetvalue(res, r, 0));
 		buf_putc(&plan, '\n');
@@ -117,7 +106,7 @@ sweep_plan_ok(PGconn *pg, const char *schema, const char *desc)
 	buf_init(&plan);
 	buf_puts(&sql, "EXPLAIN (ANALYZE, COSTS OFF) ");
 	pg_sql_schema(&sql, pg_retention_list_sql, schema);
-	res = sql_ok(pg, buf_cstr(&sql));
+	res = pgtest_sql_ok(pg, buf_cstr(&sql));
 	for (r = 0; r < PQntuples(res); r++) {
 		const char *line = PQgetvalue(res, r, 0);
 
@@ -203,7 +192,7 @@ group_plan_ok(PGconn *pg, const char *schema, const char *args, const char *desc
 	buf_reset(&sql);
 	buf_printf(&sql, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)"
 	    " EXECUTE q%s", args);
-	res = sql_ok(pg, buf_cstr(&sql));
+	res = pgtest_sql_ok(pg, buf_cstr(&sql));
 	for (r = 0; r < PQntuples(res); r++) {
 		buf_puts(&plan, PQgetvalue(res, r, 0));
 		buf_putc(&plan, '\n');
@@ -233,7 +222,7 @@ index_list(PGconn *pg, const char *schema)
 	snprintf(sql, sizeof(sql), "SELECT coalesce(string_agg(indexname, ','"
 	    " ORDER BY indexname), '') FROM pg_indexes WHERE schemaname = '%s'"
 	    " AND tablename = 'messages'", schema);
-	res = sql_ok(pg, sql);
+	res = pgtest_sql_ok(pg, sql);
 	out = strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return out;
@@ -268,7 +257,8 @@ main(void)
 	pg = PQconnectdb(conninfo);
 	if (PQstatus(pg) != CONNECTION_OK)
 		tap_bail("connect: %s", PQerrorMessage(pg));
-	res = sql_ok(pg, "SELECT schema_name FROM evdb.namespaces WHERE name = 'plan'");
+	res = pgtest_sql_ok(pg, "SELECT schema_name FROM evdb.namespaces"
+	    " WHERE name = 'plan'");
 	snprintf(schema, sizeof(schema), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 
@@ -279,7 +269,7 @@ main(void)
 	free(idx);
 	snprintf(sql, sizeof(sql), "SELECT indexdef FROM pg_indexes WHERE"
 	    " schemaname = '%s' AND indexname = '" PG_TYPE_INDEX "'", schema);
-	res = sql_ok(pg, sql);
+	res = pgtest_sql_ok(pg, sql);
 	ok(PQntuples(res) == 1 && strstr(PQgetvalue(res, 0, 0),
 	    "category((stream_name)::character varying), type, global_position)") != NULL,
 	    "evdb's index is on (category(stream_name), type, global_position)");
@@ -288,7 +278,7 @@ main(void)
 	PQclear(res);
 	snprintf(sql, sizeof(sql), "SELECT indexdef FROM pg_indexes WHERE"
 	    " schemaname = '%s' AND indexname = 'messages_category'", schema);
-	res = sql_ok(pg, sql);
+	res = pgtest_sql_ok(pg, sql);
 	if (!ok(PQntuples(res) == 1 && strstr(PQgetvalue(res, 0, 0),
 	    "category((stream_name)::character varying), global_position, ") != NULL &&
 	    strstr(PQgetvalue(res, 0, 0), ".category(((metadata ->>"

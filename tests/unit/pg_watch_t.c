@@ -150,21 +150,10 @@ owner_do(struct owner *o, enum op op, int ns)
 		tap_bail("owner did not run op %d", op);
 }
 
-static PGresult *
-sql_ok(PGconn *pg, const char *sql)
-{
-	PGresult *res = PQexec(pg, sql);
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		tap_bail("%s: %s", sql, PQerrorMessage(pg));
-	return res;
-}
-
 static int64_t
 sql_int(PGconn *pg, const char *sql)
 {
-	PGresult *res = sql_ok(pg, sql);
+	PGresult *res = pgtest_sql_ok(pg, sql);
 	int64_t v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 
 	PQclear(res);
@@ -178,7 +167,7 @@ notify(PGconn *pg, int ns)
 
 	snprintf(sql, sizeof(sql), "SELECT pg_notify('evdb_%lld', '')",
 	    (long long)ns_ids[ns]);
-	PQclear(sql_ok(pg, sql));
+	PQclear(pgtest_sql_ok(pg, sql));
 }
 
 /* The listening backends of this process. */
@@ -368,7 +357,7 @@ main(void)
 	reconnects = ps.reconnects;
 	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)",
 	    (long long)old_pid);
-	PQclear(sql_ok(pg, sql));
+	PQclear(pgtest_sql_ok(pg, sql));
 	ok(wait_above(&a.lost, lost_a), "A reports -1 after"
 	    " pg_terminate_backend of the listener");
 	ok(wait_above(&b.lost, lost_b), "B reports -1 too");

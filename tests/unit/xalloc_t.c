@@ -7,38 +7,12 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/xalloc.h"
 #include "../tap.h"
-
-/* Runs fn in a child; true when the child died abnormally. */
-static int
-dies(void (*fn)(void))
-{
-	pid_t pid;
-	int status, fd;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		tap_bail("fork failed");
-	if (pid == 0) {
-		fd = open("/dev/null", O_WRONLY);
-		if (fd >= 0)
-			dup2(fd, 2);
-		fn();
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		tap_bail("waitpid failed");
-	return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
 
 static void add_overflow(void) { (void)xadd(SIZE_MAX, 1); }
 static void mul_overflow(void) { (void)xmul(SIZE_MAX / 2 + 1, 2); }
@@ -95,11 +69,11 @@ main(void)
 	is_int(xadd(2, 3), 5, "xadd");
 	ok(xmul(SIZE_MAX / 2, 2) == SIZE_MAX - 1, "xmul at the edge");
 	is_int(xmul(0, SIZE_MAX), 0, "xmul by zero");
-	ok(!dies(add_fine), "xadd up to SIZE_MAX is fine");
-	ok(dies(add_overflow), "xadd overflow aborts");
-	ok(dies(mul_overflow), "xmul overflow aborts");
-	ok(dies(calloc_overflow), "xcalloc overflow aborts");
-	ok(dies(malloc_huge), "xmalloc failure aborts");
-	ok(dies(realloc_huge), "xrealloc failure aborts");
+	ok(!tap_dies(add_fine), "xadd up to SIZE_MAX is fine");
+	ok(tap_dies(add_overflow), "xadd overflow aborts");
+	ok(tap_dies(mul_overflow), "xmul overflow aborts");
+	ok(tap_dies(calloc_overflow), "xcalloc overflow aborts");
+	ok(tap_dies(malloc_huge), "xmalloc failure aborts");
+	ok(tap_dies(realloc_huge), "xrealloc failure aborts");
 	return tap_done();
 }

@@ -114,24 +114,31 @@ fail:
 	return rs;
 }
 
+/* A checkpoint callback and its context, as sqlite_step_rows' arg. */
+struct consumer_cb {
+	store_consumer_fn fn;
+	void *ctx;
+};
+
+static enum evdb_status
+consumer_each(sqlite3_stmt *s, void *arg)
+{
+	struct consumer_cb *cb = arg;
+	struct store_consumer_checkpoint cp;
+
+	consumer_row(s, &cp);
+	return cb->fn(cb->ctx, &cp);
+}
+
 /* Steps s, calling fn for each row; resets s. */
 static enum evdb_status
 consumer_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s,
     store_consumer_fn fn, void *ctx)
 {
-	struct store_consumer_checkpoint cp;
-	enum evdb_status rs = EVDB_OK;
-	int rc;
+	struct consumer_cb cb = { fn, ctx };
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		consumer_row(s, &cp);
-		if ((rs = fn(ctx, &cp)) != EVDB_OK)
-			break;
-	}
-	if (rs == EVDB_OK && rc != SQLITE_DONE)
-		rs = sqlite_fail(c, db, rc, "read checkpoints");
-	sqlite_stmt_done(s);
-	return rs;
+	return sqlite_step_rows(c, db, s, -1, "read checkpoints", consumer_each,
+	    &cb);
 }
 
 enum evdb_status

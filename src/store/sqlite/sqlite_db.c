@@ -82,6 +82,36 @@ sqlite_step_int64(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s,
 	return rs;
 }
 
+/*
+ * Steps s to the end (or until limit rows were accepted; -1: no limit),
+ * calling row with s on each row.  A failed step fails with what and
+ * SQLite's message; a status other than EVDB_OK from row stops the loop
+ * and is returned.  Resets s either way.
+ */
+enum evdb_status
+sqlite_step_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s,
+    int64_t limit, const char *what, sqlite_row_fn row, void *arg)
+{
+	enum evdb_status rs = EVDB_OK;
+	int64_t n = 0;
+	int rc;
+
+	while (limit < 0 || n < limit) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			rs = sqlite_fail(c, db, rc, what);
+			break;
+		}
+		if ((rs = row(s, arg)) != EVDB_OK)
+			break;
+		n++;
+	}
+	sqlite_stmt_done(s);
+	return rs;
+}
+
 /* Runs SQL text (schema and pragmas); the message goes to err. */
 enum evdb_status
 sqlite_exec(sqlite3 *db, const char *sql, char *err, size_t err_size)

@@ -18,6 +18,18 @@
 #include "store/sqlite/sqlite_internal.h"
 #include "core/xalloc.h"
 
+/*
+ * The correlation column of NS_INSERT and NS_IMPORT_INSERT: Message DB's
+ * category(metadata.correlationStreamName), ?8 when sqlite_bind_message
+ * could read it (?12 = 1), else SQL's.
+ */
+#define INSERT_CORRELATION						\
+	" CASE ?12 WHEN 1 THEN ?8 ELSE"					\
+	" (SELECT CASE WHEN instr(v, '-') > 0 THEN substr(v, 1, instr(v, '-') - 1)" \
+	"  ELSE v END FROM (SELECT CASE"				\
+	"  WHEN json_type(?7, '$.correlationStreamName') = 'text'"	\
+	"  THEN json_extract(?7, '$.correlationStreamName') END AS v)) END,"
+
 static const char *const ns_sql[NS_STMT_COUNT] = {
 	[NS_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[NS_COMMIT] = "COMMIT",
@@ -43,16 +55,7 @@ static const char *const ns_sql[NS_STMT_COUNT] = {
 	[NS_INSERT] =
 	    "INSERT INTO messages(id, stream_name, category, type, position, data,"
 	    " metadata, correlation, cardinal_hash, time_us, global_position)"
-	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	    /*
-	     * Message DB's correlation: category(metadata.correlationStreamName),
-	     * ?8 when sqlite_bind_message could read it (?12 = 1), else SQL's.
-	     */
-	    " CASE ?12 WHEN 1 THEN ?8 ELSE"
-	    " (SELECT CASE WHEN instr(v, '-') > 0 THEN substr(v, 1, instr(v, '-') - 1)"
-	    "  ELSE v END FROM (SELECT CASE"
-	    "  WHEN json_type(?7, '$.correlationStreamName') = 'text'"
-	    "  THEN json_extract(?7, '$.correlationStreamName') END AS v)) END,"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7," INSERT_CORRELATION
 	    " ?9, ?10,"
 	    /* The head + 1, also when the head's row was deleted (stats.deleted_head). */
 	    " (SELECT max(coalesce((SELECT max(global_position) FROM messages), 0),"
@@ -123,12 +126,7 @@ static const char *const ns_sql[NS_STMT_COUNT] = {
 	[NS_IMPORT_INSERT] =
 	    "INSERT INTO messages(id, stream_name, category, type, position, data,"
 	    " metadata, correlation, cardinal_hash, time_us, global_position)"
-	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	    " CASE ?12 WHEN 1 THEN ?8 ELSE"
-	    " (SELECT CASE WHEN instr(v, '-') > 0 THEN substr(v, 1, instr(v, '-') - 1)"
-	    "  ELSE v END FROM (SELECT CASE"
-	    "  WHEN json_type(?7, '$.correlationStreamName') = 'text'"
-	    "  THEN json_extract(?7, '$.correlationStreamName') END AS v)) END,"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7," INSERT_CORRELATION
 	    " ?9, ?10, ?11)",
 	[NS_CLEAR] = "DELETE FROM messages",
 	[NS_STATS_RECOMPUTE] =

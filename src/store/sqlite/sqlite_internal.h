@@ -190,6 +190,11 @@ void sqlite_close_db(struct sqlite_store *st, sqlite3 *db);
 void sqlite_stmt_done(sqlite3_stmt *s);
 enum evdb_status sqlite_step_int64(struct sqlite_conn *c, sqlite3 *db,
     sqlite3_stmt *s, const char *what, int64_t if_null, int64_t *v);
+/* Hands the current row of s to a caller (sqlite_step_rows); arg is its. */
+typedef enum evdb_status (*sqlite_row_fn)(sqlite3_stmt *s, void *arg);
+enum evdb_status sqlite_step_rows(struct sqlite_conn *c, sqlite3 *db,
+    sqlite3_stmt *s, int64_t limit, const char *what, sqlite_row_fn row,
+    void *arg);
 enum evdb_status sqlite_exec(sqlite3 *db, const char *sql, char *err,
     size_t err_size);
 

@@ -36,33 +36,35 @@ sqlite_head(struct sqlite_conn *c, const char *ns, int64_t *gpos)
 	return sqlite_step_int64(c, h->db, s, "read head position", 0, gpos);
 }
 
+/* A poke callback and its context, as sqlite_step_rows' arg. */
+struct poke_cb {
+	store_poke_fn fn;
+	void *ctx;
+};
+
+/* A row of the NS_POKE_* statements: stream, positions, cardinal hash. */
+static enum evdb_status
+poke_row(sqlite3_stmt *s, void *arg)
+{
+	struct poke_cb *cb = arg;
+	struct store_poke p;
+
+	p.stream = (const char *)sqlite3_column_text(s, 0);
+	p.stream_len = (size_t)sqlite3_column_bytes(s, 0);
+	p.position = sqlite3_column_int64(s, 1);
+	p.global_position = sqlite3_column_int64(s, 2);
+	p.has_cardinal_hash = sqlite3_column_type(s, 3) != SQLITE_NULL;
+	p.cardinal_hash = sqlite3_column_int64(s, 3);
+	return cb->fn(cb->ctx, &p);
+}
+
 static enum evdb_status
 poke_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, store_poke_fn fn,
     void *ctx)
 {
-	struct store_poke p;
-	enum evdb_status rs = EVDB_OK;
-	int rc;
+	struct poke_cb cb = { fn, ctx };
 
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			rs = sqlite_fail(c, db, rc, "read pokes");
-			break;
-		}
-		p.stream = (const char *)sqlite3_column_text(s, 0);
-		p.stream_len = (size_t)sqlite3_column_bytes(s, 0);
-		p.position = sqlite3_column_int64(s, 1);
-		p.global_position = sqlite3_column_int64(s, 2);
-		p.has_cardinal_hash = sqlite3_column_type(s, 3) != SQLITE_NULL;
-		p.cardinal_hash = sqlite3_column_int64(s, 3);
-		if ((rs = fn(ctx, &p)) != EVDB_OK)
-			break;
-	}
-	sqlite_stmt_done(s);
-	return rs;
+	return sqlite_step_rows(c, db, s, -1, "read pokes", poke_row, &cb);
 }
 
 enum evdb_status

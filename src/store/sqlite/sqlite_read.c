@@ -14,13 +14,6 @@
 #include "core/buf.h"
 #include "core/xalloc.h"
 
-static enum evdb_status sqlite_read_stream_ext(struct sqlite_conn *c,
-    struct ns_handle *h, const struct store_stream_query *q,
-    store_message_fn fn, void *ctx);
-static enum evdb_status sqlite_read_category_ext(struct sqlite_conn *c,
-    struct ns_handle *h, const struct store_category_query *q,
-    store_message_fn fn, void *ctx);
-
 /* Fills m from a row of MSG_COLS (sqlite_internal.h). */
 static void
 read_row(sqlite3_stmt *s, struct store_message *m)
@@ -40,70 +33,161 @@ read_row(sqlite3_stmt *s, struct store_message *m)
 	m->time_us = sqlite3_column_int64(s, 7);
 }
 
-/*
- * Steps s to the end (or until limit rows were accepted), calling fn for
- * each row.  Resets s.
- */
+/* A caller's callback and its context, as sqlite_step_rows' arg. */
+struct read_cb {
+	union {
+		store_message_fn message;	/* read_message_row */
+		store_stream_fn stream;		/* read_stream_row */
+		store_category_fn category;	/* read_category_row */
+	} fn;
+	void *ctx;
+};
+
+static enum evdb_status
+read_message_row(sqlite3_stmt *s, void *arg)
+{
+	struct read_cb *cb = arg;
+	struct store_message m;
+
+	read_row(s, &m);
+	return cb->fn.message(cb->ctx, &m);
+}
+
+/* read_steps over rows of MSG_COLS, calling fn with each message. */
 static enum evdb_status
 read_rows(struct sqlite_conn *c, sqlite3 *db, sqlite3_stmt *s, int64_t limit,
     store_message_fn fn, void *ctx)
 {
-	struct store_message m;
-	enum evdb_status rs = EVDB_OK;
-	int64_t n = 0;
-	int rc;
+	struct read_cb cb = { .fn.message = fn, .ctx = ctx };
 
-	while (limit < 0 || n < limit) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			rs = sqlite_fail(c, db, rc, "read");
-			break;
-		}
-		read_row(s, &m);
-		if ((rs = fn(ctx, &m)) != EVDB_OK)
-			break;
-		n++;
-	}
-	sqlite_stmt_done(s);
-	return rs;
+	return sqlite_step_rows(c, db, s, limit, "read", read_message_row, &cb);
 }
 
-/* Binds READ_GROUP's ?5 and ?6 (sqlite_internal.h): NULL for no group. */
-static void
-read_bind_group(sqlite3_stmt *s, const struct store_category_query *q)
+/*
+ * One read of messages, a stream's or a category's, as the statement sees
+ * it: which statement, and what it binds.  Both reads, the reference's
+ * and evdb's extensions, take one path through it (read_run).
+ */
+struct read_plan {
+	enum ns_stmt cached;		/* the reference's read: this cached statement */
+	struct buf *sql;		/* evdb's extensions: SQL built for this
+					 * call (borrowed), prepared and finalized
+					 * by read_run; NULL for the cached one */
+	const char *key;		/* ?1: stream or category; NULL binds NULL
+					 * (the whole namespace) */
+	size_t key_len;
+	int64_t from;			/* ?2: the first (or, backward, the last)
+					 * position or global position */
+	int64_t limit;			/* ?3, and the most rows fn sees; -1: all */
+	const char *correlation;	/* ?4, bound when not NULL */
+	size_t correlation_len;
+	bool grouped;			/* the statement has READ_GROUP's ?5 and ?6 */
+	int64_t group_size;		/* ?5 when grouped; 0 binds NULL: no group */
+	int64_t group_member;		/* ?6 when grouped and group_size > 0 */
+	const struct store_type *types;	/* bound from ?types_first on (borrowed) */
+	size_t ntypes;
+	int types_first;
+};
+
+/* A stream read's first type parameter (sqlite_read_stream_sql). */
+#define READ_STREAM_TYPE_FIRST 5
+/* A category read's first type parameter: after READ_GROUP's ?5 and ?6. */
+#define READ_TYPE_FIRST 7
+
+/* Prepares sql on h, or fails with SQLite's message. */
+static enum evdb_status
+read_prepare(struct sqlite_conn *c, struct ns_handle *h, struct buf *sql,
+    sqlite3_stmt **s)
 {
-	if (q->group_size > 0) {
-		sqlite3_bind_int64(s, 5, q->group_size);
-		sqlite3_bind_int64(s, 6, q->group_member);
-	} else {
+	int rc;
+
+	rc = sqlite3_prepare_v2(h->db, buf_cstr(sql), -1, s, NULL);
+	if (rc != SQLITE_OK) {
+		*s = NULL;
+		return sqlite_fail(c, h->db, rc, "prepare read");
+	}
+	return EVDB_OK;
+}
+
+/* Binds p's parameters to s (see struct read_plan). */
+static void
+read_bind(sqlite3_stmt *s, const struct read_plan *p)
+{
+	size_t i;
+
+	if (p->key == NULL)
+		sqlite3_bind_null(s, 1);
+	else
+		sqlite3_bind_text(s, 1, p->key, (int)p->key_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, p->from);
+	sqlite3_bind_int64(s, 3, p->limit);
+	if (p->correlation != NULL)
+		sqlite3_bind_text(s, 4, p->correlation, (int)p->correlation_len,
+		    SQLITE_STATIC);
+	if (p->grouped && p->group_size > 0) {
+		sqlite3_bind_int64(s, 5, p->group_size);
+		sqlite3_bind_int64(s, 6, p->group_member);
+	} else if (p->grouped) {
 		sqlite3_bind_null(s, 5);
 		sqlite3_bind_null(s, 6);
 	}
+	for (i = 0; i < p->ntypes; i++)
+		sqlite3_bind_text(s, (int)i + p->types_first, p->types[i].name,
+		    (int)p->types[i].len, SQLITE_STATIC);
+}
+
+/*
+ * Reads p in namespace ns, calling fn for each row: on the cached
+ * statement, or on p->sql prepared for the call and finalized after it.
+ */
+static enum evdb_status
+read_run(struct sqlite_conn *c, const char *ns, const struct read_plan *p,
+    store_message_fn fn, void *ctx)
+{
+	struct ns_handle *h;
+	sqlite3_stmt *s = NULL;
+	enum evdb_status rs;
+
+	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
+		return rs;
+	if (p->sql != NULL)
+		rs = read_prepare(c, h, p->sql, &s);
+	else
+		rs = sqlite_ns_stmt(c, h, p->cached, &s);
+	if (rs == EVDB_OK) {
+		read_bind(s, p);
+		rs = read_rows(c, h->db, s, p->limit, fn, ctx);
+	}
+	if (p->sql != NULL)
+		sqlite3_finalize(s);
+	return rs;
 }
 
 enum evdb_status
 sqlite_read_stream(struct sqlite_conn *c, const char *ns,
     const struct store_stream_query *q, store_message_fn fn, void *ctx)
 {
-	struct ns_handle *h;
-	sqlite3_stmt *s;
+	struct read_plan p = {
+		.cached = q->by_global ? NS_READ_STREAM_GLOBAL : NS_READ_STREAM,
+		.key = q->stream,
+		.key_len = q->stream_len,
+		.from = q->by_global ? q->global_position : q->position,
+		.limit = q->limit,
+		.types = q->types,
+		.ntypes = q->ntypes,
+		.types_first = READ_STREAM_TYPE_FIRST,
+	};
+	struct buf sql;
 	enum evdb_status rs;
 
+	buf_init(&sql);
 	if (q->backward || q->ntypes > 0) {
-		if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
-			return rs;
-		return sqlite_read_stream_ext(c, h, q, fn, ctx);
+		sqlite_read_stream_sql(&sql, q);
+		p.sql = &sql;
 	}
-	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = sqlite_ns_stmt(c, h, q->by_global ? NS_READ_STREAM_GLOBAL
-	    : NS_READ_STREAM, &s)) != EVDB_OK)
-		return rs;
-	sqlite3_bind_text(s, 1, q->stream, (int)q->stream_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, q->by_global ? q->global_position : q->position);
-	sqlite3_bind_int64(s, 3, q->limit);
-	return read_rows(c, h->db, s, q->limit, fn, ctx);
+	rs = read_run(c, ns, &p, fn, ctx);
+	buf_free(&sql);
+	return rs;
 }
 
 enum evdb_status
@@ -152,35 +236,50 @@ enum evdb_status
 sqlite_read_category(struct sqlite_conn *c, const char *ns,
     const struct store_category_query *q, store_message_fn fn, void *ctx)
 {
-	struct ns_handle *h;
-	sqlite3_stmt *s;
-	enum evdb_status rs;
-	enum ns_stmt which;
 	bool all = q->category_len == 0;
+	struct read_plan p = {
+		.key = all ? NULL : q->category,
+		.key_len = q->category_len,
+		.from = q->global_position,
+		.limit = q->limit,
+		.correlation = q->correlation,
+		.correlation_len = q->correlation_len,
+		.grouped = true,
+		.group_size = q->group_size,
+		.group_member = q->group_member,
+		.types = q->types,
+		.ntypes = q->ntypes,
+		.types_first = READ_TYPE_FIRST,
+	};
+	struct buf sql;
+	enum evdb_status rs;
 
 	if (q->correlation != NULL)
-		which = all ? NS_READ_ALL_CORR : NS_READ_CATEGORY_CORR;
+		p.cached = all ? NS_READ_ALL_CORR : NS_READ_CATEGORY_CORR;
 	else
-		which = all ? NS_READ_ALL : NS_READ_CATEGORY;
+		p.cached = all ? NS_READ_ALL : NS_READ_CATEGORY;
+	buf_init(&sql);
 	if (q->ntypes > 0) {
-		if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
-			return rs;
-		return sqlite_read_category_ext(c, h, q, fn, ctx);
+		sqlite_read_category_sql(&sql, q);
+		p.sql = &sql;
 	}
-	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
-	    (rs = sqlite_ns_stmt(c, h, which, &s)) != EVDB_OK)
-		return rs;
-	if (all)
-		sqlite3_bind_null(s, 1);
-	else
-		sqlite3_bind_text(s, 1, q->category, (int)q->category_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, q->global_position);
-	sqlite3_bind_int64(s, 3, q->limit);
-	if (q->correlation != NULL)
-		sqlite3_bind_text(s, 4, q->correlation, (int)q->correlation_len,
-		    SQLITE_STATIC);
-	read_bind_group(s, q);
-	return read_rows(c, h->db, s, q->limit, fn, ctx);
+	rs = read_run(c, ns, &p, fn, ctx);
+	buf_free(&sql);
+	return rs;
+}
+
+/* A row of NS_STREAMS: name, version, last activity. */
+static enum evdb_status
+read_stream_row(sqlite3_stmt *s, void *arg)
+{
+	struct read_cb *cb = arg;
+	struct store_stream_info info;
+
+	info.name = (const char *)sqlite3_column_text(s, 0);
+	info.name_len = (size_t)sqlite3_column_bytes(s, 0);
+	info.version = sqlite3_column_int64(s, 1);
+	info.last_activity_us = sqlite3_column_int64(s, 2);
+	return cb->fn.stream(cb->ctx, &info);
 }
 
 enum evdb_status
@@ -188,13 +287,12 @@ sqlite_ns_streams(struct sqlite_conn *c, const char *ns, const char *prefix,
     size_t prefix_len, const char *cursor, size_t cursor_len, int64_t limit,
     store_stream_fn fn, void *ctx)
 {
-	struct store_stream_info info;
+	struct read_cb cb = { .fn.stream = fn, .ctx = ctx };
 	struct ns_handle *h;
 	sqlite3_stmt *s;
 	enum evdb_status rs;
 	char *upper = NULL;
 	size_t upper_len = prefix_len;
-	int rc;
 
 	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
 	    (rs = sqlite_ns_stmt(c, h, NS_STREAMS, &s)) != EVDB_OK)
@@ -218,56 +316,39 @@ sqlite_ns_streams(struct sqlite_conn *c, const char *ns, const char *prefix,
 		sqlite3_bind_zeroblob(s, 2, 0);
 	sqlite3_bind_text(s, 3, cursor_len ? cursor : "", (int)cursor_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, limit);
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			rs = sqlite_fail(c, h->db, rc, "list streams");
-			break;
-		}
-		info.name = (const char *)sqlite3_column_text(s, 0);
-		info.name_len = (size_t)sqlite3_column_bytes(s, 0);
-		info.version = sqlite3_column_int64(s, 1);
-		info.last_activity_us = sqlite3_column_int64(s, 2);
-		if ((rs = fn(ctx, &info)) != EVDB_OK)
-			break;
-	}
-	sqlite_stmt_done(s);
+	rs = sqlite_step_rows(c, h->db, s, -1, "list streams", read_stream_row, &cb);
 	free(upper);
 	return rs;
+}
+
+/* A row of NS_CATEGORIES: name, message count, stream count. */
+static enum evdb_status
+read_category_row(sqlite3_stmt *s, void *arg)
+{
+	struct read_cb *cb = arg;
+	struct store_category_info info;
+
+	info.name = (const char *)sqlite3_column_text(s, 0);
+	info.name_len = (size_t)sqlite3_column_bytes(s, 0);
+	info.message_count = sqlite3_column_int64(s, 1);
+	info.stream_count = sqlite3_column_int64(s, 2);
+	return cb->fn.category(cb->ctx, &info);
 }
 
 enum evdb_status
 sqlite_ns_categories(struct sqlite_conn *c, const char *ns, store_category_fn fn,
     void *ctx)
 {
-	struct store_category_info info;
+	struct read_cb cb = { .fn.category = fn, .ctx = ctx };
 	struct ns_handle *h;
 	sqlite3_stmt *s;
 	enum evdb_status rs;
-	int rc;
 
 	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK ||
 	    (rs = sqlite_ns_stmt(c, h, NS_CATEGORIES, &s)) != EVDB_OK)
 		return rs;
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			rs = sqlite_fail(c, h->db, rc, "list categories");
-			break;
-		}
-		info.name = (const char *)sqlite3_column_text(s, 0);
-		info.name_len = (size_t)sqlite3_column_bytes(s, 0);
-		info.message_count = sqlite3_column_int64(s, 1);
-		info.stream_count = sqlite3_column_int64(s, 2);
-		if ((rs = fn(ctx, &info)) != EVDB_OK)
-			break;
-	}
-	sqlite_stmt_done(s);
-	return rs;
+	return sqlite_step_rows(c, h->db, s, -1, "list categories",
+	    read_category_row, &cb);
 }
 
 /* ---- evdb's extensions: backward reads and type filters ------------------
@@ -276,9 +357,6 @@ sqlite_ns_categories(struct sqlite_conn *c, const char *ns, store_category_fn fn
  * hand (the number of types varies) and prepare it for the one call; the
  * reference's reads above keep their cached statements, untouched.
  */
-
-/* A category read's first type parameter: after READ_GROUP's ?5 and ?6. */
-#define READ_TYPE_FIRST 7
 
 /* Appends " AND type IN (?first, ?first+1, ...)" for q's n types. */
 static void
@@ -300,7 +378,7 @@ sqlite_read_stream_sql(struct buf *out, const struct store_stream_query *q)
 	    " AND %s %s ?2", q->by_global ? "global_position" : "position",
 	    q->backward ? "<=" : ">=");
 	if (q->ntypes > 0)
-		read_sql_type_list(out, q->ntypes, 5);
+		read_sql_type_list(out, q->ntypes, READ_STREAM_TYPE_FIRST);
 	buf_printf(out, " ORDER BY position%s LIMIT ?3", q->backward ? " DESC" : "");
 }
 
@@ -337,84 +415,4 @@ sqlite_read_category_sql(struct buf *out, const struct store_category_query *q)
 		buf_puts(out, READ_GROUP);
 	}
 	buf_puts(out, " ORDER BY global_position LIMIT ?3");
-}
-
-/* Prepares sql on h, or fails with SQLite's message. */
-static enum evdb_status
-read_prepare(struct sqlite_conn *c, struct ns_handle *h, struct buf *sql,
-    sqlite3_stmt **s)
-{
-	int rc;
-
-	rc = sqlite3_prepare_v2(h->db, buf_cstr(sql), -1, s, NULL);
-	if (rc != SQLITE_OK) {
-		*s = NULL;
-		return sqlite_fail(c, h->db, rc, "prepare read");
-	}
-	return EVDB_OK;
-}
-
-/* Binds the types as ?first... (see sqlite_read_stream_sql). */
-static void
-read_bind_types(sqlite3_stmt *s, const struct store_type *types, size_t n,
-    int first)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sqlite3_bind_text(s, (int)i + first, types[i].name,
-		    (int)types[i].len, SQLITE_STATIC);
-}
-
-static enum evdb_status
-sqlite_read_stream_ext(struct sqlite_conn *c, struct ns_handle *h,
-    const struct store_stream_query *q, store_message_fn fn, void *ctx)
-{
-	struct buf sql;
-	sqlite3_stmt *s = NULL;
-	enum evdb_status rs;
-
-	buf_init(&sql);
-	sqlite_read_stream_sql(&sql, q);
-	if ((rs = read_prepare(c, h, &sql, &s)) != EVDB_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, q->stream, (int)q->stream_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, q->by_global ? q->global_position : q->position);
-	sqlite3_bind_int64(s, 3, q->limit);
-	read_bind_types(s, q->types, q->ntypes, 5);
-	rs = read_rows(c, h->db, s, q->limit, fn, ctx);
-out:
-	sqlite3_finalize(s);
-	buf_free(&sql);
-	return rs;
-}
-
-static enum evdb_status
-sqlite_read_category_ext(struct sqlite_conn *c, struct ns_handle *h,
-    const struct store_category_query *q, store_message_fn fn, void *ctx)
-{
-	struct buf sql;
-	sqlite3_stmt *s = NULL;
-	enum evdb_status rs;
-
-	buf_init(&sql);
-	sqlite_read_category_sql(&sql, q);
-	if ((rs = read_prepare(c, h, &sql, &s)) != EVDB_OK)
-		goto out;
-	if (q->category_len == 0)
-		sqlite3_bind_null(s, 1);
-	else
-		sqlite3_bind_text(s, 1, q->category, (int)q->category_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, q->global_position);
-	sqlite3_bind_int64(s, 3, q->limit);
-	if (q->correlation != NULL)
-		sqlite3_bind_text(s, 4, q->correlation, (int)q->correlation_len,
-		    SQLITE_STATIC);
-	read_bind_group(s, q);
-	read_bind_types(s, q->types, q->ntypes, READ_TYPE_FIRST);
-	rs = read_rows(c, h->db, s, q->limit, fn, ctx);
-out:
-	sqlite3_finalize(s);
-	buf_free(&sql);
-	return rs;
 }

@@ -173,41 +173,47 @@ out:
 	return rs;
 }
 
+/* What registry_each hands each row: the caller's callback, and a mark. */
+struct registry_cb {
+	struct sqlite_conn *c;		/* for the namespace's stats */
+	store_ns_fn fn;
+	void *ctx;
+	bool *found;			/* set once a row was seen */
+};
+
+/* A row of REG_LIST/REG_GET, with the namespace's stats filled in. */
+static enum evdb_status
+registry_row(sqlite3_stmt *s, void *arg)
+{
+	struct registry_cb *cb = arg;
+	struct store_ns_info info;
+	enum evdb_status rs;
+	char name[TOKEN_NS_MAX + 1];
+	char *desc;
+
+	*cb->found = true;
+	snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(s, 0));
+	desc = xstrdup((const char *)sqlite3_column_text(s, 2));
+	info.name = name;
+	info.description = desc;
+	info.created_us = sqlite3_column_int64(s, 3);
+	/* A namespace whose file cannot be read still lists, with zeros. */
+	(void)registry_ns_stats(cb->c, name, &info);
+	rs = cb->fn(cb->ctx, &info);
+	free(desc);
+	return rs;
+}
+
 /* Steps a REG_LIST/REG_GET statement, calling fn with stats filled in. */
 static enum evdb_status
 registry_each(struct sqlite_conn *c, sqlite3_stmt *s, store_ns_fn fn, void *ctx,
     bool *found)
 {
-	struct store_ns_info info;
-	enum evdb_status rs = EVDB_OK;
-	char name[TOKEN_NS_MAX + 1];
-	char *desc;
-	int rc;
+	struct registry_cb cb = { c, fn, ctx, found };
 
 	*found = false;
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			break;
-		if (rc != SQLITE_ROW) {
-			rs = sqlite_fail(c, c->reg, rc, "list namespaces");
-			break;
-		}
-		*found = true;
-		snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(s, 0));
-		desc = xstrdup((const char *)sqlite3_column_text(s, 2));
-		info.name = name;
-		info.description = desc;
-		info.created_us = sqlite3_column_int64(s, 3);
-		/* A namespace whose file cannot be read still lists, with zeros. */
-		(void)registry_ns_stats(c, name, &info);
-		rs = fn(ctx, &info);
-		free(desc);
-		if (rs != EVDB_OK)
-			break;
-	}
-	sqlite_stmt_done(s);
-	return rs;
+	return sqlite_step_rows(c, c->reg, s, -1, "list namespaces",
+	    registry_row, &cb);
 }
 
 enum evdb_status
