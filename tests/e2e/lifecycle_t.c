@@ -919,15 +919,22 @@ test_space_returned(struct harness *h)
 		    " (test_no_growth checks the reuse)");
 		return;
 	}
-	rpc_ok(h, ADM, "[\"stream.setRetention\",\"big-a\",{\"maxCount\":1}]", 200,
-	    NULL, "big-a: maxCount 1");
+	/*
+	 * The retention is set after the writes: set before, a sweep that
+	 * ran during them would leave the file small before it is measured.
+	 */
 	for (i = 0; i < 600; i++) {
 		snprintf(body, sizeof(body), "[\"stream.write\",\"big-a\",{\"type\":"
 		    "\"T\",\"data\":{\"pad\":\"%08000d\"}}]", i);
 		n += rpc_call(h, ADM, body, NULL) != NULL;
 	}
 	ok(n == 600, "600 writes of 8 KB");
-	big = store_size(h);
+	/* Once the background checkpoint has copied them into the file. */
+	until = mono_ms() + 20000;
+	while ((big = store_size(h)) <= 4000000 && mono_ms() < until)
+		sleep_ms(200);
+	rpc_ok(h, ADM, "[\"stream.setRetention\",\"big-a\",{\"maxCount\":1}]", 200,
+	    NULL, "big-a: maxCount 1");
 	ok(wait_count(h, "big-a", 1), "the sweep keeps 1 of them");
 	until = mono_ms() + 20000;
 	while (mono_ms() < until && (small = store_size(h)) > big / 2)
