@@ -10,7 +10,8 @@
 # must be cut with nginx's JSON 429 RATE_LIMITED, client 2 served every
 # time; token A from a fresh address (127.0.0.3) is cut too (per token), so
 # is token B from 127.0.0.1 (per address), and /import of client 1.  Then two subscribers of token A fill its
-# connections: a third gets 429 CONNECTION_LIMIT, token B's is served.
+# connections: a third gets 429 CONNECTION_LIMIT, token B's is served, and
+# token A's /rpc from the same address too (counted apart from /subscribe).
 # On dadb68c (no limits) nothing is refused.
 # shellcheck shell=bash
 
@@ -18,7 +19,7 @@
 
 admin=ns_ZGVmYXVsdA_$(printf '7c%.0s' {1..32})
 flood_n=500
-plan 12
+plan 13
 ops_setup
 export EVDB_LOCAL_RATE_LIMIT=20 EVDB_LOCAL_CONN_LIMIT=2
 stack_start "$OPS_TMP/s" --token "$admin"
@@ -104,6 +105,13 @@ for i in 1 2; do
 done
 n=$(cat "$OPS_TMP"/sub[12].sse | grep -c '^: ready')
 is_ok "$n" 2 "two subscribers of token A are served"
+# /subscribe counts its connections apart from /rpc: token A, from the
+# address of its two subscribers, still calls /rpc (two at once).
+rpc_a=$( (curl -s -o /dev/null -w '%{http_code}\n' --interface 127.0.0.1 "$url/rpc" \
+	-H "Authorization: Bearer $tok_a" -d '["sys.version"]' &
+	curl -s -o /dev/null -w '%{http_code}\n' --interface 127.0.0.1 "$url/rpc" \
+	-H "Authorization: Bearer $tok_a" -d '["sys.version"]'; wait) | sort | tr '\n' ' ')
+is_ok "$rpc_a" "200 200 " "token A's /rpc from the same address is served while its subscriptions fill their limit"
 third=$(curl -s --max-time 5 -w ' %{http_code}' --interface 127.0.0.4 \
 	"$url/subscribe?all=true&token=$tok_a")
 like_ok "$third" '^\{"error":\{"code":"CONNECTION_LIMIT","message":"[^"]+"\}\} 429$' \
