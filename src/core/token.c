@@ -362,18 +362,43 @@ weak_format:
 	return EVDB_ERR_INVALID;
 }
 
+/*
+ * The last token each thread hashed, and its hash (issue 13).  A worker
+ * hashes the bearer token of every request, and a client sends the same
+ * token request after request, so a worker keeps the last one: a request
+ * with that token costs a comparison instead of a SHA-256.  The token is
+ * compared with CRYPTO_memcmp, in constant time, as it is a secret (its
+ * length is not).  Per thread, so no lock; the one mutable state of this
+ * file, and nothing depends on it but the time token_hash takes.
+ */
+static _Thread_local struct {
+	size_t len;			/* length of token, 0: empty cache */
+	char token[TOKEN_MAX_LEN];	/* the last token hashed (not NUL-ended) */
+	char hex[TOKEN_HASH_HEX_LEN + 1]; /* its hash, as token_hash writes it */
+} token_last;
+
 void
 token_hash(const char *token, size_t len, char hex[TOKEN_HASH_HEX_LEN + 1])
 {
 	unsigned char md[32];
 	unsigned int i;
 
+	if (len != 0 && len == token_last.len &&
+	    CRYPTO_memcmp(token, token_last.token, len) == 0) {
+		memcpy(hex, token_last.hex, TOKEN_HASH_HEX_LEN + 1);
+		return;
+	}
 	digest_sha256(token, len, md);
 	for (i = 0; i < sizeof(md); i++) {
 		hex[2 * i] = token_hex[md[i] >> 4];
 		hex[2 * i + 1] = token_hex[md[i] & 0x0f];
 	}
 	hex[TOKEN_HASH_HEX_LEN] = '\0';
+	if (len != 0 && len <= sizeof(token_last.token)) {
+		memcpy(token_last.token, token, len);
+		memcpy(token_last.hex, hex, TOKEN_HASH_HEX_LEN + 1);
+		token_last.len = len;
+	}
 }
 
 bool

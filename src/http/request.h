@@ -57,6 +57,9 @@ struct request {
 	int worker_id;			/* for logs */
 	struct buf *body;		/* request body (worker-owned, reused) */
 	struct buf *out;		/* response body (worker-owned, reused) */
+	struct json_tokener *tok;	/* the worker's JSON tokener (reset and
+					 * reused by rpc), or NULL: rpc makes one
+					 * for the request */
 	const char *method;		/* REQUEST_METHOD, never NULL */
 	const char *path;		/* DOCUMENT_URI, never NULL */
 	const char *query;		/* QUERY_STRING, never NULL */

@@ -168,10 +168,23 @@ rpc_go_type_name(struct json_object *v)
 	}
 }
 
+struct json_tokener *
+rpc_tokener_new(void)
+{
+	return json_tokener_new_ex(RPC_MAX_DEPTH);
+}
+
+void
+rpc_tokener_free(struct json_tokener *tok)
+{
+	if (tok != NULL)
+		json_tokener_free(tok);
+}
+
 static void
 rpc_put_tokener(void *arg)
 {
-	json_tokener_free(arg);
+	rpc_tokener_free(arg);
 }
 
 static void
@@ -194,12 +207,15 @@ rpc_parse(struct request *r, struct json_object **root)
 	size_t off;
 
 	*root = NULL;
-	tok = json_tokener_new_ex(RPC_MAX_DEPTH);
-	if (tok == NULL) {
+	if (r->tok != NULL) {
+		/* The worker's: json_tokener_reset keeps its stack and printbuf. */
+		tok = r->tok;
+		json_tokener_reset(tok);
+	} else if ((tok = rpc_tokener_new()) == NULL) {
 		request_send_error(r, 500, "INTERNAL_ERROR", "Out of memory", NULL);
 		return false;
-	}
-	arena_cleanup_add(r->arena, rpc_put_tokener, tok);
+	} else
+		arena_cleanup_add(r->arena, rpc_put_tokener, tok);
 	/* UTF-8 was checked, more strictly than json-c can, by json_guard_check. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	p = r->body->data != NULL ? r->body->data : "";

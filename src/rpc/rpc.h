@@ -17,6 +17,20 @@
 /** Largest JSON nesting accepted in a request body. */
 #define RPC_MAX_DEPTH 64
 
+struct json_tokener;
+
+/**
+ * A JSON tokener for the request bodies of one worker (r->tok), nesting
+ * at most RPC_MAX_DEPTH; NULL when out of memory.  rpc resets it before
+ * each parse and keeps nothing in it between requests, so the worker may
+ * reuse it for every request it serves; one thread at a time.  Free it
+ * with rpc_tokener_free.
+ */
+struct json_tokener *rpc_tokener_new(void);
+
+/** Frees a tokener made by rpc_tokener_new; NULL is accepted. */
+void rpc_tokener_free(struct json_tokener *tok);
+
 /** Serves an authenticated /rpc request (r->ns is set). */
 void rpc_serve(struct request *r);
 

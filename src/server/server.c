@@ -74,6 +74,8 @@ struct worker {
 	bool started;			/* thread was created */
 	char slot_ns[TOKEN_NS_MAX + 1];	/* namespace of the slot a resumed
 					 * request holds */
+	struct json_tokener *tok;	/* the worker's request-body tokener
+					 * (rpc.h), or NULL: one per request */
 };
 
 /* The request_gauges_fn of every request: reads the process's gauges. */
@@ -171,6 +173,7 @@ server_serve_one(struct worker *w, FCGX_Request *fcgi, const char *slot_ns,
 	r.worker_id = w->id;
 	r.body = body;
 	r.out = out;
+	r.tok = w->tok;
 	r.method = server_param(fcgi, "REQUEST_METHOD", "GET");
 	r.path = server_param(fcgi, "DOCUMENT_URI", NULL);
 	if (r.path == NULL)
@@ -420,6 +423,7 @@ server_worker_main(void *arg)
 		log_error(srv->log, "worker=%d cannot open the store; exiting", w->id);
 		return NULL;
 	}
+	w->tok = rpc_tokener_new();
 	while (!atomic_load(&srv->stopping)) {
 		if (fcgi == NULL && (fcgi = server_request_new()) == NULL) {
 			log_warn(srv->log, "worker=%d out of memory; retrying", w->id);
@@ -445,6 +449,8 @@ server_worker_main(void *arg)
 	arena_free(&arena);
 	buf_free(&body);
 	buf_free(&out);
+	rpc_tokener_free(w->tok);
+	w->tok = NULL;
 	return NULL;
 }
 

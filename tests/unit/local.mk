@@ -41,6 +41,12 @@ tests_unit_store_t_LDADD = $(UNIT_LDADD)
 tests_unit_store_powerloss_t_SOURCES = tests/unit/store_powerloss_t.c tests/tap.h
 tests_unit_store_powerloss_t_LDADD = $(UNIT_LDADD)
 
+# digest_t: SHA-256 and MD5 with a context reused per thread (issue 13).
+check_PROGRAMS += tests/unit/digest_t
+TESTS += tests/unit/digest_t
+tests_unit_digest_t_SOURCES = tests/unit/digest_t.c tests/tap.h
+tests_unit_digest_t_LDADD = $(UNIT_LDADD)
+
 # sqlite_invariant_t: the commit-time position check (issue 15, finding 10),
 # and that make check runs with it on.
 check_PROGRAMS += tests/unit/sqlite_invariant_t

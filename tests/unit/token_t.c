@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "core/token.h"
 #include "../tap.h"
 
@@ -270,6 +272,66 @@ parse_limits_ok(void)
 	    "only len bytes of the token are read");
 }
 
+static int crypto_allocs;	/* libcrypto's malloc and realloc calls */
+
+static void *
+count_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	crypto_allocs++;
+	return malloc(n);
+}
+
+static void *
+count_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	crypto_allocs++;
+	return realloc(p, n);
+}
+
+static void
+count_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	free(p);
+}
+
+/*
+ * The thread's last token is remembered with its hash (issue 13): a
+ * token of the same length differing in one byte still gets its own hash,
+ * and the same token again is answered without libcrypto.
+ */
+static void
+hash_cache_ok(void)
+{
+	static const char *const t = REF_TOKEN;
+	char h1[TOKEN_HASH_HEX_LEN + 1], h2[TOKEN_HASH_HEX_LEN + 1];
+	char other[TOKEN_MAX_LEN + 1];
+	int before;
+
+	token_hash(t, strlen(t), h1);
+	snprintf(other, sizeof(other), "%s", t);
+	other[strlen(other) - 1] ^= 1;
+	token_hash(other, strlen(other), h2);
+	ok(!token_hash_equal(h1, h2), "TOKEN-CACHE-001 a token one byte off the "
+	    "last one hashed gets its own hash");
+	token_hash(other, strlen(other) - 1, h2);
+	ok(!token_hash_equal(h1, h2), "TOKEN-CACHE-002 a prefix of the last "
+	    "token gets its own hash");
+	token_hash(t, strlen(t), h2);
+	before = crypto_allocs;
+	token_hash(t, strlen(t), h2);
+	is_str(h2, "6fefedfc989ca8bea8ce1b63672607c0"
+	    "6fbd0d8b3c0667164cf4f5a02911fb52", "TOKEN-CACHE-003 the same token "
+	    "again: the same hash");
+	is_int(crypto_allocs - before, 0, "TOKEN-CACHE-004 the same token again "
+	    "is answered without libcrypto");
+}
+
 static void
 hash_ok(void)
 {
@@ -391,12 +453,17 @@ main(void)
 	for (i = 0; i < NELEM(cases); i++)
 		if (cases[i].want == NULL)
 			nfail++;
-	tap_plan((int)(NELEM(cases) + nfail + 14 + 5 + 10 + NELEM(secret_cases) + 3));
+	/* Before libcrypto's first allocation, or it refuses. */
+	if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free))
+		tap_bail("CRYPTO_set_mem_functions refused");
+	tap_plan((int)(NELEM(cases) + nfail + 14 + 5 + 10 + NELEM(secret_cases) + 3 +
+	    4));
 	for (i = 0; i < NELEM(cases); i++)
 		parse_ok(&cases[i]);
 	generate_ok();
 	parse_limits_ok();
 	hash_ok();
+	hash_cache_ok();
 	secret_ok();
 	return tap_done();
 }
