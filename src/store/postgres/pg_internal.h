@@ -183,6 +183,12 @@ enum evdb_status pg_query(struct pg_conn *c, const char *what,
  */
 enum evdb_status pg_prepare(struct pg_conn *c, const char *name,
     const char *sql, int n);
+/**
+ * Whether statement `name` is prepared on c's current connection, so that
+ * a caller need not build its text for pg_prepare.  A connection that is
+ * not ready has none.
+ */
+bool pg_prepared(const struct pg_conn *c, const char *name);
 /** pg_query through the prepared statement `name` (pg_prepare). */
 enum evdb_status pg_query_prepared(struct pg_conn *c, const char *what,
     const char *name, const char *sql, int n, const char *const *vals,

@@ -329,6 +329,19 @@ pg_query(struct pg_conn *c, const char *what, const char *sql, int n,
 	return EVDB_OK;
 }
 
+bool
+pg_prepared(const struct pg_conn *c, const char *name)
+{
+	size_t i;
+
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK || c->broken)
+		return false;
+	for (i = 0; i < c->nprepared; i++)
+		if (strcmp(c->prepared[i], name) == 0)
+			return true;
+	return false;
+}
+
 enum evdb_status
 pg_prepare(struct pg_conn *c, const char *name, const char *sql, int n)
 {

@@ -394,12 +394,32 @@ write_expect_kind(enum store_expect expect, int64_t expected, char *buf,
 	}
 }
 
-/* Sends one statement of the pipeline; false when libpq refused it. */
+/*
+ * The statements of every batch besides its items, prepared once per
+ * connection under these names (write_pipeline).  The namespace lock
+ * ($1 PG_LOCK_KEY1, $2 the namespace id) is its own statement, sent before
+ * the category locks, so that the lock order (namespace, then categories)
+ * never depends on the order in which a plan evaluates its expressions.
+ */
+static const struct {
+	const char *name;	/* prepared statement name */
+	const char *sql;	/* its text */
+	int nparams;		/* its parameters */
+} write_fixed[] = {
+	{ "wb_begin", "BEGIN", 0 },
+	{ "wb_nslock", "SELECT pg_advisory_xact_lock($1::int, $2::int)", 2 },
+	{ "wb_catlock", "SELECT count(pg_advisory_xact_lock(h))"
+	    " FROM unnest($1::bigint[]) AS h", 1 },
+	{ "wb_notify", "SELECT pg_notify($1, '')", 1 },
+	{ "wb_commit", "COMMIT", 0 },
+};
+
+/* Sends one prepared statement of the pipeline; false when libpq refused it. */
 static bool
-write_send(PGconn *pg, const char *sql, int n, const char *const *vals,
-    const int *lens)
+write_send_prepared(PGconn *pg, const char *name, int n,
+    const char *const *vals)
 {
-	return PQsendQueryParams(pg, sql, n, NULL, vals, lens, NULL, 0) == 1;
+	return PQsendQueryPrepared(pg, name, n, vals, NULL, NULL, 0) == 1;
 }
 
 /* Reads the item's answer row into its result; sets it->status. */
@@ -557,7 +577,7 @@ bad:
 static enum evdb_status
 write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 {
-	struct buf item_sql, unit_sql, lock_sql, cats, notify_sql, params;
+	struct buf item_sql, unit_sql, cats, params;
 	struct pg_item *it, **items = NULL;
 	enum evdb_status rs, first = EVDB_OK;
 	char expected[24], firstmsg[512] = "";
@@ -566,7 +586,7 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	PGresult *res;
 	size_t n = 0, q, nq;
 	bool units = false;
-	char channel[32], item_name[32], unit_name[32];
+	char channel[32], item_name[32], unit_name[32], key1[16], nsid[24];
 
 	if ((rs = pg_conn_ready(c)) != EVDB_OK) {
 		first = rs;
@@ -576,16 +596,10 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	pg = c->pg;
 	buf_init(&item_sql);
 	buf_init(&unit_sql);
-	buf_init(&lock_sql);
 	buf_init(&cats);
-	buf_init(&notify_sql);
 	buf_init(&params);
-	pg_sql_schema(&item_sql, ITEM_SQL, ns->schema);
-	buf_printf(&lock_sql, "SELECT pg_advisory_xact_lock(%d, %lld)", PG_LOCK_KEY1,
-	    (long long)ns->id);
 	write_category_array(batch, &cats);
 	pg_channel_name(ns->id, channel, sizeof(channel));
-	buf_printf(&notify_sql, "SELECT pg_notify('%s', '')", channel);
 	for (it = batch; it != NULL; it = it->next)
 		n++;
 	items = xcalloc(n, sizeof(*items));
@@ -595,31 +609,45 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 		items[n++] = it;
 	}
 
-	/* The item statements are parsed and planned once per connection. */
+	/*
+	 * Every statement of the pipeline is parsed and planned once per
+	 * connection: the fixed ones under names of their own (the same on
+	 * every namespace), the item statements per namespace.  Parsing and
+	 * planning the lock and notify statements for every batch cost the
+	 * server more than executing them.
+	 */
 	snprintf(item_name, sizeof(item_name), "w_%lld", (long long)ns->id);
-	if ((rs = pg_prepare(c, item_name, buf_cstr(&item_sql), 7)) != EVDB_OK) {
-		first = rs;
-		snprintf(firstmsg, sizeof(firstmsg), "%s", c->errmsg);
-		goto done;
-	}
 	snprintf(unit_name, sizeof(unit_name), "u_%lld", (long long)ns->id);
-	pg_sql_schema(&unit_sql, UNIT_SQL, ns->schema);
-	if (units && (rs = pg_prepare(c, unit_name, buf_cstr(&unit_sql), 2)) !=
-	    EVDB_OK) {
-		first = rs;
-		snprintf(firstmsg, sizeof(firstmsg), "%s", c->errmsg);
-		goto done;
+	for (q = 0; q < sizeof(write_fixed) / sizeof(write_fixed[0]); q++)
+		if ((rs = pg_prepare(c, write_fixed[q].name, write_fixed[q].sql,
+		    write_fixed[q].nparams)) != EVDB_OK)
+			goto preparefail;
+	if (!pg_prepared(c, item_name)) {
+		pg_sql_schema(&item_sql, ITEM_SQL, ns->schema);
+		if ((rs = pg_prepare(c, item_name, buf_cstr(&item_sql), 7)) !=
+		    EVDB_OK)
+			goto preparefail;
+	}
+	if (units && !pg_prepared(c, unit_name)) {
+		pg_sql_schema(&unit_sql, UNIT_SQL, ns->schema);
+		if ((rs = pg_prepare(c, unit_name, buf_cstr(&unit_sql), 2)) !=
+		    EVDB_OK)
+			goto preparefail;
 	}
 	pg = c->pg;
 	if (PQenterPipelineMode(pg) != 1) {
 		first = pg_fail(c, NULL, "pipeline mode");
 		goto done;
 	}
+	snprintf(key1, sizeof(key1), "%d", PG_LOCK_KEY1);
+	snprintf(nsid, sizeof(nsid), "%lld", (long long)ns->id);
+	vals[0] = key1;
+	vals[1] = nsid;
+	if (!write_send_prepared(pg, "wb_begin", 0, NULL) ||
+	    !write_send_prepared(pg, "wb_nslock", 2, vals))
+		goto sendfail;
 	vals[0] = buf_cstr(&cats);
-	if (!write_send(pg, "BEGIN", 0, NULL, NULL) ||
-	    !write_send(pg, buf_cstr(&lock_sql), 0, NULL, NULL) ||
-	    !write_send(pg, "SELECT count(pg_advisory_xact_lock(h))"
-	    " FROM unnest($1::bigint[]) AS h", 1, vals, NULL))
+	if (!write_send_prepared(pg, "wb_catlock", 1, vals))
 		goto sendfail;
 	for (q = 0; q < n; q++) {
 		const struct store_message_in *m = items[q]->in;
@@ -652,8 +680,10 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 		if (PQsendQueryPrepared(pg, item_name, 7, copy, NULL, NULL, 0) != 1)
 			goto sendfail;
 	}
-	if (!write_send(pg, buf_cstr(&notify_sql), 0, NULL, NULL) ||
-	    !write_send(pg, "COMMIT", 0, NULL, NULL) || PQpipelineSync(pg) != 1)
+	vals[0] = channel;
+	if (!write_send_prepared(pg, "wb_notify", 1, vals) ||
+	    !write_send_prepared(pg, "wb_commit", 0, NULL) ||
+	    PQpipelineSync(pg) != 1)
 		goto sendfail;
 
 	/* 3 statements before the items, 2 after. */
@@ -690,6 +720,10 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 		snprintf(firstmsg, sizeof(firstmsg), "%s", c->errmsg);
 	}
 	goto done;
+preparefail:
+	first = rs;
+	snprintf(firstmsg, sizeof(firstmsg), "%s", c->errmsg);
+	goto done;
 sendfail:
 	first = pg_fail(c, NULL, "send write batch");
 	snprintf(firstmsg, sizeof(firstmsg), "%s", c->errmsg);
@@ -717,9 +751,7 @@ done:
 	free(items);
 	buf_free(&item_sql);
 	buf_free(&unit_sql);
-	buf_free(&lock_sql);
 	buf_free(&cats);
-	buf_free(&notify_sql);
 	buf_free(&params);
 fail:
 	if (first != EVDB_OK)
