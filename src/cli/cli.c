@@ -1,11 +1,11 @@
 /*
  * cli.c - the administrative subcommands: the dispatch table, the option
- * parsing of backup, restore and report, and helpers shared with
- * cli_export.c and cli_import.c (see cli.h).
+ * parsing of backup, restore and report, and helpers shared by every
+ * subcommand (see cli.h; what only export and import share is in
+ * cli_remote.c).
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -123,88 +123,6 @@ cli_bad_option(const char *cmd)
 {
 	fprintf(stderr, "Try '%s --help'.\n", cmd);
 	return CLI_EXIT_USAGE;
-}
-
-char *
-cli_token_load(const char *cmd, const char *token, const char *token_file)
-{
-	char line[1024];
-	FILE *f = NULL;
-	char *res = NULL;
-	size_t len;
-
-	if (token != NULL) {
-		if (token[0] == '\0') {
-			fprintf(stderr, "%s: --token is empty\n", cmd);
-			goto out;
-		}
-		res = xstrdup(token);
-		goto out;
-	}
-	if (token_file == NULL) {
-		fprintf(stderr, "%s: --token or --token-file is required\n", cmd);
-		goto out;
-	}
-	if ((f = fopen(token_file, "re")) == NULL) {
-		fprintf(stderr, "%s: cannot read %s: %s\n", cmd, token_file,
-		    strerror(errno));
-		goto out;
-	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	len = strlen(line);
-	while (len > 0 && isspace((unsigned char)line[len - 1]))
-		line[--len] = '\0';
-	if (len == 0) {
-		fprintf(stderr, "%s: no token in %s\n", cmd, token_file);
-		goto out;
-	}
-	res = xstrdup(line);
-out:
-	if (f != NULL)
-		fclose(f);
-	return res;
-}
-
-int
-cli_remote_setup(const char *cmd, int argc, char **argv, bool gzip,
-    const char *url, const char *token, const char *token_file, char **base,
-    char **token_out)
-{
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-#ifndef HAVE_ZLIB
-	if (gzip) {
-		fprintf(stderr, "%s: --gzip: this evdb was built without zlib\n", cmd);
-		return CLI_EXIT_FAIL;
-	}
-#else
-	(void)gzip;
-#endif
-	if ((*base = cli_url_base(cmd, url)) == NULL ||
-	    (*token_out = cli_token_load(cmd, token, token_file)) == NULL)
-		return CLI_EXIT_USAGE;
-	return CLI_EXIT_OK;
-}
-
-char *
-cli_url_base(const char *cmd, const char *url)
-{
-	size_t len;
-
-	if (url == NULL || url[0] == '\0') {
-		fprintf(stderr, "%s: --url is required\n", cmd);
-		return NULL;
-	}
-	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-		fprintf(stderr, "%s: --url must start with http:// or https://: %s\n",
-		    cmd, url);
-		return NULL;
-	}
-	len = strlen(url);
-	while (len > 0 && url[len - 1] == '/')
-		len--;
-	return xstrndup(url, len);
 }
 
 bool

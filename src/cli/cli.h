@@ -7,7 +7,9 @@
  * cli.c holds the dispatch table and the option parsing of backup, restore
  * and report (whose work is done by backup.c and report.c); export and
  * import, which talk HTTP to a running server with libcurl, live in
- * cli_export.c and cli_import.c.  docs/operations.md is the user's manual.
+ * cli_export.c and cli_import.c, and what those two share (the --url and
+ * token options, libcurl's setup) in cli_remote.c (cli_remote.h).
+ * docs/operations.md is the user's manual.
  *
  * Messages for the user go to stderr; stdout carries only data (an export
  * without --output, a report).  Every function here runs in the main thread
@@ -67,33 +69,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  * --help and returns CLI_EXIT_USAGE.
  */
 int cli_bad_option(const char *cmd);
-
-/**
- * The token to send: token when not NULL, else the first line of
- * token_file (trailing blanks removed).  Returns a string the caller
- * frees, or NULL after printing why on stderr (neither given, unreadable
- * file, empty token).
- */
-char *cli_token_load(const char *cmd, const char *token,
-    const char *token_file);
-
-/**
- * The server's base URL: url without trailing slashes, checked to start
- * with http:// or https://.  Returns a string the caller frees, or NULL
- * after printing why on stderr.
- */
-char *cli_url_base(const char *cmd, const char *url);
-
-/**
- * What export and import check once their options are parsed: no operand
- * left after optind, --gzip only in a build with zlib, then the base URL
- * (cli_url_base) into *base and the token (cli_token_load) into *token,
- * both for the caller to free.  Returns CLI_EXIT_OK, or the exit status
- * after printing why.
- */
-int cli_remote_setup(const char *cmd, int argc, char **argv, bool gzip,
-    const char *url, const char *token, const char *token_file, char **base,
-    char **token_out);
 
 /**
  * Parses a decimal count for option opt into *out (0 <= value <= max).

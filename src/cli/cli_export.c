@@ -44,6 +44,7 @@
 #include "core/buf.h"
 #include "cli/cli.h"
 #include "cli/cli_progress.h"
+#include "cli/cli_remote.h"
 #include "core/json_out.h"
 #include "core/timefmt.h"
 #include "core/xalloc.h"
@@ -55,18 +56,14 @@
 
 /* What the command line asked for. */
 struct export_opts {
-	const char *cmd;		/* "evdb export", for messages */
-	const char *url;		/* --url, as given */
-	const char *token;		/* --token, or NULL */
-	const char *token_file;		/* --token-file, or NULL */
+	struct cli_remote remote;	/* --url, --token(-file), --gzip (compress
+					   the output), --quiet */
 	const char *categories;		/* --categories a,b or NULL for all */
 	const char *output;		/* --output file, or NULL for stdout */
 	bool has_since;			/* --since given */
 	int64_t since_us;		/* keep time >= since */
 	bool has_until;			/* --until given */
 	int64_t until_us;		/* keep time < until */
-	bool gzip;			/* --gzip: compress the output */
-	bool quiet;			/* --quiet: no progress */
 	bool no_checkpoints;		/* --no-checkpoints: messages only */
 };
 
@@ -266,7 +263,7 @@ export_sink_open(struct export_sink *k, const struct export_opts *o)
 		}
 		k->path = o->output;
 	}
-	if (o->gzip) {
+	if (o->remote.gzip) {
 #ifdef HAVE_ZLIB
 		if ((k->gz = gzdopen(fd, "wb")) != NULL)
 			return true;
@@ -564,12 +561,13 @@ export_checkpoints(struct export_ctx *x)
 	return ok;
 }
 
+/* The export itself, once the options are checked: the cli_remote_run() callback. */
 static int
-export_run(const struct export_opts *o, const char *base, const char *token)
+export_run(void *arg)
 {
+	const struct export_opts *o = arg;
 	struct export_ctx x;
 	const char *p, *comma;
-	struct buf auth;
 	size_t n;
 	bool ok = false, sink_open = false;
 
@@ -578,30 +576,21 @@ export_run(const struct export_opts *o, const char *base, const char *token)
 	buf_init(&x.req);
 	buf_init(&x.resp);
 	buf_init(&x.line);
-	buf_init(&auth);
-	n = xadd(strlen(base), sizeof("/rpc"));
+	n = xadd(strlen(o->remote.base), sizeof("/rpc"));
 	x.rpc_url = xmalloc(n);
-	snprintf(x.rpc_url, n, "%s/rpc", base);
-	buf_printf(&auth, "Authorization: Bearer %s", token);
-	if ((x.curl = curl_easy_init()) == NULL ||
-	    (x.headers = curl_slist_append(NULL, auth.data)) == NULL ||
-	    (x.headers = curl_slist_append(x.headers,
-	    "Content-Type: application/json")) == NULL) {
-		fprintf(stderr, "Error: cannot set up libcurl\n");
+	snprintf(x.rpc_url, n, "%s/rpc", o->remote.base);
+	if (!cli_remote_handle(&o->remote, "application/json",
+	    "evdb-export/" PACKAGE_VERSION, x.errbuf, &x.curl, &x.headers))
 		goto out;
-	}
 	curl_easy_setopt(x.curl, CURLOPT_URL, x.rpc_url);
 	curl_easy_setopt(x.curl, CURLOPT_HTTPHEADER, x.headers);
-	curl_easy_setopt(x.curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x.curl, CURLOPT_TIMEOUT, EXPORT_TIMEOUT_S);
-	curl_easy_setopt(x.curl, CURLOPT_ERRORBUFFER, x.errbuf);
 	curl_easy_setopt(x.curl, CURLOPT_WRITEFUNCTION, export_collect);
 	curl_easy_setopt(x.curl, CURLOPT_WRITEDATA, &x.resp);
-	curl_easy_setopt(x.curl, CURLOPT_USERAGENT, "evdb-export/" PACKAGE_VERSION);
 	if (!export_sink_open(&x.sink, o))
 		goto out;
 	sink_open = true;
-	cli_progress_init(&x.prog, stderr, o->quiet, "Exported", "events");
+	cli_progress_init(&x.prog, stderr, o->remote.quiet, "Exported", "events");
 	if (o->categories == NULL || o->categories[0] == '\0') {
 		ok = export_category(&x, "", 0);
 	} else {
@@ -633,10 +622,6 @@ out:
 	buf_free(&x.req);
 	buf_free(&x.resp);
 	buf_free(&x.line);
-	/* The token was in it. */
-	if (auth.data != NULL)
-		memset(auth.data, 0, auth.len);
-	buf_free(&auth);
 	return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
@@ -672,57 +657,41 @@ int
 cli_export_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "token", required_argument, NULL, 't' },
-		{ "token-file", required_argument, NULL, 'T' },
+		CLI_REMOTE_LONGOPTS,
 		{ "categories", required_argument, NULL, 'c' },
 		{ "since", required_argument, NULL, 's' },
 		{ "until", required_argument, NULL, 'U' },
-		{ "gzip", no_argument, NULL, 'z' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-checkpoints", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct export_opts o;
-	char *base = NULL, *token = NULL;
+	const char *cmd = argv[0];
 	int ch, rc = CLI_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
-	o.cmd = argv[0];
-	while ((ch = getopt_long(argc, argv, "u:t:c:s:zo:qh", opts, NULL)) != -1) {
+	cli_remote_init(&o.remote, cmd);
+	while ((ch = getopt_long(argc, argv, CLI_REMOTE_SHORTOPTS "c:s:o:h", opts,
+	    NULL)) != -1) {
+		if (cli_remote_option(&o.remote, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'u':
-			o.url = optarg;
-			break;
-		case 't':
-			o.token = optarg;
-			break;
-		case 'T':
-			o.token_file = optarg;
-			break;
 		case 'c':
 			o.categories = optarg;
 			break;
 		case 's':
-			if (!export_date(o.cmd, "--since", optarg, &o.since_us))
+			if (!export_date(cmd, "--since", optarg, &o.since_us))
 				goto out;
 			o.has_since = true;
 			break;
 		case 'U':
-			if (!export_date(o.cmd, "--until", optarg, &o.until_us))
+			if (!export_date(cmd, "--until", optarg, &o.until_us))
 				goto out;
 			o.has_until = true;
 			break;
-		case 'z':
-			o.gzip = true;
-			break;
 		case 'o':
 			o.output = optarg;
-			break;
-		case 'q':
-			o.quiet = true;
 			break;
 		case 'C':
 			o.no_checkpoints = true;
@@ -732,24 +701,13 @@ cli_export_main(int argc, char **argv)
 			rc = CLI_EXIT_OK;
 			goto out;
 		default:
-			rc = cli_bad_option(o.cmd);
+			rc = cli_bad_option(cmd);
 			goto out;
 		}
 	}
-	if ((rc = cli_remote_setup(o.cmd, argc, argv, o.gzip, o.url, o.token,
-	    o.token_file, &base, &token)) != CLI_EXIT_OK)
-		goto out;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "Error: cannot initialise libcurl\n");
-		rc = CLI_EXIT_FAIL;
-		goto out;
-	}
-	rc = export_run(&o, base, token);
-	curl_global_cleanup();
+	if ((rc = cli_remote_setup(&o.remote, argc, argv)) == CLI_EXIT_OK)
+		rc = cli_remote_run(export_run, &o);
 out:
-	free(base);
-	if (token != NULL)
-		memset(token, 0, strlen(token));
-	free(token);
+	cli_remote_free(&o.remote);
 	return rc;
 }

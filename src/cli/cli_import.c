@@ -39,6 +39,7 @@
 #include "core/buf.h"
 #include "cli/cli.h"
 #include "cli/cli_progress.h"
+#include "cli/cli_remote.h"
 #include "core/xalloc.h"
 
 #define IMPORT_CONNECT_TIMEOUT_S 30L	/* as the reference's HTTP timeout */
@@ -48,15 +49,11 @@
 
 /* What the command line asked for. */
 struct import_opts {
-	const char *cmd;		/* "evdb import", for messages */
-	const char *url;		/* --url, as given */
-	const char *token;		/* --token, or NULL */
-	const char *token_file;		/* --token-file, or NULL */
+	struct cli_remote remote;	/* --url, --token(-file), --gzip (the input
+					   is compressed), --quiet */
 	const char *input;		/* --input file, or NULL for stdin */
-	bool gzip;			/* --gzip: the input is compressed */
 	bool force;			/* --force: empty the namespace first */
 	bool yes;			/* --yes: do not ask before --force */
-	bool quiet;			/* --quiet: no progress */
 };
 
 /* The body being sent. */
@@ -148,7 +145,7 @@ import_src_open(struct import_src *s, const struct import_opts *o)
 	if (fstat(s->fd, &sb) == 0 && S_ISREG(sb.st_mode))
 		s->size = (int64_t)sb.st_size - (int64_t)lseek(s->fd, 0, SEEK_CUR);
 #ifdef HAVE_ZLIB
-	if (o->gzip && (s->gz = gzdopen(s->fd, "rb")) == NULL) {
+	if (o->remote.gzip && (s->gz = gzdopen(s->fd, "rb")) == NULL) {
 		fprintf(stderr, "Error: cannot start gunzip\n");
 		return false;
 	}
@@ -325,13 +322,13 @@ import_confirm(const struct import_opts *o)
 	if (from_stdin) {
 		if ((tty = fopen("/dev/tty", "re")) == NULL) {
 			fprintf(stderr, "%s: --force with data on stdin needs a terminal"
-			    " to confirm, or --yes\n", o->cmd);
+			    " to confirm, or --yes\n", o->remote.cmd);
 			return false;
 		}
 		in = tty;
 	}
 	fprintf(stderr, "This deletes every message of the namespace at %s before"
-	    " importing. Continue? [y/N]: ", o->url);
+	    " importing. Continue? [y/N]: ", o->remote.url);
 	fflush(stderr);
 	if (fgets(line, sizeof(line), in) != NULL) {
 		len = strlen(line);
@@ -418,13 +415,15 @@ import_outcome(struct import_ctx *x, CURLcode rc, const char *errbuf,
 	return CLI_EXIT_OK;
 }
 
+/* The import itself, once the options are checked: the cli_remote_run() callback. */
 static int
-import_run(const struct import_opts *o, const char *base, const char *token)
+import_run(void *arg)
 {
+	const struct import_opts *o = arg;
 	struct import_ctx x;
 	struct curl_slist *headers = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct buf url, auth;
+	struct buf url;
 	CURLcode rc;
 	bool src_open = false;
 	int status = CLI_EXIT_FAIL;
@@ -435,28 +434,25 @@ import_run(const struct import_opts *o, const char *base, const char *token)
 	buf_init(&x.pending);
 	buf_init(&x.errbody);
 	buf_init(&url);
-	buf_init(&auth);
-	buf_printf(&url, "%s/import%s", base, o->force ? "?force=true" : "");
-	buf_printf(&auth, "Authorization: Bearer %s", token);
+	buf_printf(&url, "%s/import%s", o->remote.base,
+	    o->force ? "?force=true" : "");
 	if (!import_src_open(&x.src, o))
 		goto out;
 	src_open = true;
-	cli_progress_init(&x.prog, stderr, o->quiet, "Imported", "events");
+	cli_progress_init(&x.prog, stderr, o->remote.quiet, "Imported", "events");
 	if (x.src.size >= 0)
 		cli_progress_set_total(&x.prog, x.src.size);
-	if ((x.curl = curl_easy_init()) == NULL ||
-	    (headers = curl_slist_append(headers, auth.data)) == NULL ||
-	    (headers = curl_slist_append(headers,
-	    "Content-Type: application/x-ndjson")) == NULL ||
-	    /* No "Expect: 100-continue" round trip. */
-	    (headers = curl_slist_append(headers, "Expect:")) == NULL) {
+	if (!cli_remote_handle(&o->remote, "application/x-ndjson",
+	    "evdb-import/" PACKAGE_VERSION, errbuf, &x.curl, &headers))
+		goto out;
+	/* No "Expect: 100-continue" round trip. */
+	if (!cli_remote_header(&headers, "Expect:")) {
 		fprintf(stderr, "Error: cannot set up libcurl\n");
 		goto out;
 	}
 	/* A plain regular file has a known length; anything else goes chunked. */
-	if (x.src.size < 0 || o->gzip) {
-		if ((headers = curl_slist_append(headers,
-		    "Transfer-Encoding: chunked")) == NULL) {
+	if (x.src.size < 0 || o->remote.gzip) {
+		if (!cli_remote_header(&headers, "Transfer-Encoding: chunked")) {
 			fprintf(stderr, "Error: cannot set up libcurl\n");
 			goto out;
 		}
@@ -470,12 +466,9 @@ import_run(const struct import_opts *o, const char *base, const char *token)
 	curl_easy_setopt(x.curl, CURLOPT_READDATA, &x);
 	curl_easy_setopt(x.curl, CURLOPT_WRITEFUNCTION, import_write);
 	curl_easy_setopt(x.curl, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(x.curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(x.curl, CURLOPT_CONNECTTIMEOUT, IMPORT_CONNECT_TIMEOUT_S);
 	curl_easy_setopt(x.curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(x.curl, CURLOPT_LOW_SPEED_TIME, IMPORT_STALL_S);
-	curl_easy_setopt(x.curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(x.curl, CURLOPT_USERAGENT, "evdb-import/" PACKAGE_VERSION);
 	rc = curl_easy_perform(x.curl);
 	if (x.http == 0)
 		curl_easy_getinfo(x.curl, CURLINFO_RESPONSE_CODE, &x.http);
@@ -496,10 +489,6 @@ out:
 	buf_free(&x.pending);
 	buf_free(&x.errbody);
 	buf_free(&url);
-	/* The token was in it. */
-	if (auth.data != NULL)
-		memset(auth.data, 0, auth.len);
-	buf_free(&auth);
 	return status;
 }
 
@@ -522,39 +511,25 @@ int
 cli_import_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "token", required_argument, NULL, 't' },
-		{ "token-file", required_argument, NULL, 'T' },
+		CLI_REMOTE_LONGOPTS,
 		{ "input", required_argument, NULL, 'i' },
-		{ "gzip", no_argument, NULL, 'z' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "yes", no_argument, NULL, 'y' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct import_opts o;
-	char *base = NULL, *token = NULL;
 	int ch, rc = CLI_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
-	o.cmd = argv[0];
-	while ((ch = getopt_long(argc, argv, "u:t:i:zfyqh", opts, NULL)) != -1) {
+	cli_remote_init(&o.remote, argv[0]);
+	while ((ch = getopt_long(argc, argv, CLI_REMOTE_SHORTOPTS "i:fyh", opts,
+	    NULL)) != -1) {
+		if (cli_remote_option(&o.remote, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'u':
-			o.url = optarg;
-			break;
-		case 't':
-			o.token = optarg;
-			break;
-		case 'T':
-			o.token_file = optarg;
-			break;
 		case 'i':
 			o.input = optarg;
-			break;
-		case 'z':
-			o.gzip = true;
 			break;
 		case 'f':
 			o.force = true;
@@ -562,37 +537,24 @@ cli_import_main(int argc, char **argv)
 		case 'y':
 			o.yes = true;
 			break;
-		case 'q':
-			o.quiet = true;
-			break;
 		case 'h':
 			import_usage();
 			rc = CLI_EXIT_OK;
 			goto out;
 		default:
-			rc = cli_bad_option(o.cmd);
+			rc = cli_bad_option(o.remote.cmd);
 			goto out;
 		}
 	}
-	if ((rc = cli_remote_setup(o.cmd, argc, argv, o.gzip, o.url, o.token,
-	    o.token_file, &base, &token)) != CLI_EXIT_OK)
+	if ((rc = cli_remote_setup(&o.remote, argc, argv)) != CLI_EXIT_OK)
 		goto out;
 	if (o.force && !o.yes && !import_confirm(&o)) {
 		fprintf(stderr, "Import cancelled.\n");
 		rc = CLI_EXIT_OK;
 		goto out;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "Error: cannot initialise libcurl\n");
-		rc = CLI_EXIT_FAIL;
-		goto out;
-	}
-	rc = import_run(&o, base, token);
-	curl_global_cleanup();
+	rc = cli_remote_run(import_run, &o);
 out:
-	free(base);
-	if (token != NULL)
-		memset(token, 0, strlen(token));
-	free(token);
+	cli_remote_free(&o.remote);
 	return rc;
 }
