@@ -45,6 +45,7 @@
 #define HUB_CATCHUP_BUDGET 64		/* catch-up batches per loop turn */
 #define HUB_SCAN_MS 1000		/* periodic tail check */
 #define HUB_OUT_KEEP 4096		/* output buffer kept after draining */
+#define HUB_BEAT_SLICE 64		/* heartbeats per loop turn at most */
 
 enum sub_state {
 	SUB_CATCHUP,			/* reading its backlog from the store */
@@ -77,7 +78,10 @@ struct sub {
 	bool want_out;			/* EPOLLOUT registered */
 	struct buf out;			/* FastCGI records not yet written */
 	size_t out_off;			/* bytes of out already written */
-	int64_t last_write_ms;		/* for heartbeats */
+	int64_t last_write_ms;		/* for heartbeats: its ping is due at
+					 * last_write_ms + heartbeat_ms */
+	struct sub *beat_prev, *beat_next; /* the heartbeat queue, ordered
+					 * by last_write_ms */
 };
 
 struct hub_ns {
@@ -107,6 +111,9 @@ struct hub {
 	struct sub *catchup_head;	/* subscribers with a backlog */
 	struct sub **catchup_tailp;
 	struct sub *flush;		/* subscribers with fresh output */
+	struct sub *beat_head;		/* heartbeat queue: every subscriber,
+					 * oldest last_write_ms first */
+	struct sub *beat_tail;
 	bool any_gone;			/* some namespace was found deleted */
 	int64_t fanout_due_ms;		/* when dirty namespaces are read; 0: none */
 	struct buf frame;		/* scratch for one SSE frame */
@@ -138,6 +145,43 @@ static size_t
 hub_sub_pending(const struct sub *s)
 {
 	return s->out.len - s->out_off;
+}
+
+static void
+hub_beat_unlink(struct hub *h, struct sub *s)
+{
+	if (s->beat_prev != NULL)
+		s->beat_prev->beat_next = s->beat_next;
+	else if (h->beat_head == s)
+		h->beat_head = s->beat_next;
+	if (s->beat_next != NULL)
+		s->beat_next->beat_prev = s->beat_prev;
+	else if (h->beat_tail == s)
+		h->beat_tail = s->beat_prev;
+	s->beat_prev = s->beat_next = NULL;
+}
+
+/*
+ * Sets s's last write to this turn and moves it to the end of the
+ * heartbeat queue.  Every subscriber is stamped with the loop's clock,
+ * which never goes back, so the queue stays ordered by due time: each
+ * subscriber's ping is due at its own last write + --sse-heartbeat, and
+ * the pings of subscribers that wrote at different times go out at
+ * different times, not in one burst per scan (issue 13).
+ */
+static void
+hub_beat_touch(struct hub *h, struct sub *s)
+{
+	s->last_write_ms = h->now_ms;
+	if (h->beat_tail == s)
+		return;
+	hub_beat_unlink(h, s);
+	s->beat_prev = h->beat_tail;
+	if (h->beat_tail != NULL)
+		h->beat_tail->beat_next = s;
+	else
+		h->beat_head = s;
+	h->beat_tail = s;
 }
 
 /*
@@ -221,7 +265,7 @@ hub_sub_write(struct hub *h, struct sub *s)
 			return false;
 		}
 		s->out_off += (size_t)n;
-		s->last_write_ms = h->now_ms;
+		hub_beat_touch(h, s);
 	}
 	s->out_off = 0;
 	buf_trim(&s->out, HUB_OUT_KEEP);
@@ -450,6 +494,7 @@ hub_sub_free(struct hub *h, struct sub *s, bool finish)
 		(void)hub_sub_write(h, s);
 	}
 	hub_live_remove(s);
+	hub_beat_unlink(h, s);
 	if (s->queued) {
 		for (pp = &h->catchup_head; *pp != NULL; pp = &(*pp)->catchup_next) {
 			if (*pp == s) {
@@ -508,7 +553,7 @@ hub_take_pending(struct hub *h)
 		s->ns->subs++;
 		s->cursor = p->sub.after_gpos;
 		s->state = SUB_CATCHUP;
-		s->last_write_ms = h->now_ms;
+		hub_beat_touch(h, s);
 		buf_init(&s->out);
 		s->next = h->subs;
 		if (h->subs != NULL)
@@ -714,20 +759,29 @@ hub_rearm_watch(struct hub *h)
 	(void)epoll_ctl(h->loop.epfd, EPOLL_CTL_MOD, h->loop.watch_fd, &ev);
 }
 
-static void
+/*
+ * Pings the subscribers whose heartbeat is due, from the head of the
+ * queue, HUB_BEAT_SLICE at most per turn, so that a turn never writes a
+ * burst of pings that live pokes would wait behind.  One still writing
+ * (output pending) needs no ping: its writes restamp it, and until then it
+ * goes to the back of the queue.  Returns true when more are due.
+ */
+static bool
 hub_heartbeat(struct hub *h)
 {
 	static const char ping[] = ": ping\n\n";
-	struct sub *s, *next;
+	struct sub *s;
+	int slice = HUB_BEAT_SLICE;
 
-	for (s = h->subs; s != NULL; s = next) {
-		next = s->next;
-		if (h->now_ms - s->last_write_ms >= h->opt.heartbeat_ms &&
-		    hub_sub_pending(s) == 0) {
+	while ((s = h->beat_head) != NULL &&
+	    h->now_ms - s->last_write_ms >= h->opt.heartbeat_ms) {
+		if (slice-- == 0)
+			return true;
+		if (hub_sub_pending(s) == 0)
 			hub_sub_put(h, s, ping, sizeof(ping) - 1);
-			s->last_write_ms = h->now_ms;
-		}
+		hub_beat_touch(h, s);
 	}
+	return false;
 }
 
 static void
@@ -759,20 +813,23 @@ hub_main(void *arg)
 {
 	struct hub *h = arg;
 	struct epoll_event evs[256];
-	int64_t next_scan, next_beat, beat_every;
+	int64_t next_scan;
 	struct ns_tail *n;
 	int i, nev, timeout;
+	bool beats_left = false;
 
-	beat_every = h->opt.heartbeat_ms < 2000 ? h->opt.heartbeat_ms / 2 + 1 : 1000;
 	h->now_ms = loop_clock_ms();
 	next_scan = h->now_ms + HUB_SCAN_MS;
-	next_beat = h->now_ms + beat_every;
 	for (;;) {
-		int64_t wake = next_beat < next_scan ? next_beat : next_scan;
+		int64_t wake = next_scan;
 
 		if (h->fanout_due_ms != 0 && h->fanout_due_ms < wake)
 			wake = h->fanout_due_ms;
-		timeout = hub_catchup_ready(h) ? 0 : (int)(wake - h->now_ms);
+		if (h->beat_head != NULL &&
+		    h->beat_head->last_write_ms + h->opt.heartbeat_ms < wake)
+			wake = h->beat_head->last_write_ms + h->opt.heartbeat_ms;
+		timeout = hub_catchup_ready(h) || beats_left ? 0 :
+		    (int)(wake - h->now_ms);
 		if (timeout < 0)
 			timeout = 0;
 		nev = epoll_wait(h->loop.epfd, evs, 256, timeout);
@@ -819,10 +876,7 @@ hub_main(void *arg)
 		}
 		hub_close_deleted(h);
 		hub_catchup_run(h);
-		if (h->now_ms >= next_beat) {
-			hub_heartbeat(h);
-			next_beat = h->now_ms + beat_every;
-		}
+		beats_left = hub_heartbeat(h);
 		hub_flush_all(h);
 	}
 	while (h->subs != NULL)
