@@ -22,14 +22,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -39,6 +36,8 @@
 #include "core/strutil.h"
 #include "core/xalloc.h"
 #include "http/fcgi_record.h"
+#include "sse/loop.h"
+#include "sse/ns_tail.h"
 #include "sse/places.h"
 
 #define HUB_BUCKETS 1024		/* live index buckets per namespace */
@@ -46,6 +45,7 @@
 #define HUB_CATCHUP_BUDGET 64		/* catch-up batches per loop turn */
 #define HUB_SCAN_MS 1000		/* periodic tail check */
 #define HUB_OUT_KEEP 4096		/* output buffer kept after draining */
+#define HUB_BEAT_SLICE 64		/* heartbeats per loop turn at most */
 
 enum sub_state {
 	SUB_CATCHUP,			/* reading its backlog from the store */
@@ -78,85 +78,53 @@ struct sub {
 	bool want_out;			/* EPOLLOUT registered */
 	struct buf out;			/* FastCGI records not yet written */
 	size_t out_off;			/* bytes of out already written */
-	int64_t last_write_ms;		/* for heartbeats */
+	int64_t last_write_ms;		/* for heartbeats: its ping is due at
+					 * last_write_ms + heartbeat_ms */
+	struct sub *beat_prev, *beat_next; /* the heartbeat queue, ordered
+					 * by last_write_ms */
 };
 
 struct hub_ns {
-	struct hub_ns *next;		/* the hub's namespaces */
-	char name[TOKEN_NS_MAX + 1];
-	int64_t tail;			/* live pokes were fanned out up to here */
-	uint64_t tail_key;		/* hub_poke_key of the message at tail;
-					 * 0 when tail is 0 or nothing is there */
-	int64_t watch_id;		/* its id in the store watch, or -1 */
-	bool dirty;			/* the namespace changed since the tail */
+	struct ns_tail t;		/* first: name, tail (live pokes were
+					 * fanned out up to here), watch, dirty;
+					 * t.next links the hub's namespaces */
 	bool gone;			/* the namespace was deleted */
 	int subs;			/* subscribers attached */
 	struct sub *all_live;		/* live subscribers of kind ALL */
 	struct sub *buckets[HUB_BUCKETS]; /* live STREAM and CATEGORY subscribers */
 };
 
-/* An attach handed over by a worker (guarded by hub.mu). */
+/* An attach handed over by a worker (on the loop's pending list). */
 struct hub_pending {
-	struct hub_pending *next;
+	struct loop_item it;		/* first: list link, fd, request id */
 	struct hub_subscription sub;	/* name points into this allocation */
-	int fd;
-	int request_id;
 };
 
 struct hub {
 	struct hub_options opt;		/* settings, copied */
-	pthread_t thread;		/* the event loop */
-	bool started;			/* thread is running */
-	int epfd;			/* epoll instance */
-	int evfd;			/* wakes the loop */
-	struct store_watch *watch;	/* the store's change notices, or NULL */
-	int watch_fd;			/* its descriptor, or -1 */
-	struct store_conn *store;	/* the hub thread's store connection */
-	pthread_mutex_t mu;		/* guards pending, stopping */
-	struct hub_pending *pending;	/* attaches not yet taken by the loop */
-	bool stopping;			/* hub_stop was called */
-	struct places *places;		/* subscribers reserved or attached */
+	struct loop loop;		/* thread, epoll, wake-up, watch, store
+					 * connection, pending attaches, places */
 	atomic_llong pokes;		/* pokes produced since start */
 	/* Owned by the loop thread: */
 	struct sub *subs;		/* every attached subscriber */
-	struct hub_ns *namespaces;	/* namespaces with subscribers */
+	struct ns_tail *namespaces;	/* namespaces with subscribers (struct hub_ns) */
 	struct sub *catchup_head;	/* subscribers with a backlog */
 	struct sub **catchup_tailp;
 	struct sub *flush;		/* subscribers with fresh output */
+	struct sub *beat_head;		/* heartbeat queue: every subscriber,
+					 * oldest last_write_ms first */
+	struct sub *beat_tail;
 	bool any_gone;			/* some namespace was found deleted */
 	int64_t fanout_due_ms;		/* when dirty namespaces are read; 0: none */
 	struct buf frame;		/* scratch for one SSE frame */
 	int64_t now_ms;			/* monotonic time of this loop turn */
 };
 
-static int64_t
-hub_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static unsigned
 hub_hash(enum store_poke_kind kind, const char *s, size_t n)
 {
 	return strutil_fnv1a(STRUTIL_FNV1A_SEED ^ (uint32_t)kind, s, n) %
 	    HUB_BUCKETS;
-}
-
-/*
- * The identity of a message for hub_ns_reset_if_replaced(): its stream and
- * stream position, hashed; never 0.
- */
-static uint64_t
-hub_poke_key(const struct store_poke *p)
-{
-	uint64_t k;
-
-	k = (uint64_t)strutil_fnv1a(STRUTIL_FNV1A_SEED, p->stream, p->stream_len);
-	k = (k * UINT64_C(0x9E3779B97F4A7C15)) ^ (uint64_t)p->position;
-	return k != 0 ? k : 1;
 }
 
 /* ---- FastCGI output ---------------------------------------------------- */
@@ -177,6 +145,43 @@ static size_t
 hub_sub_pending(const struct sub *s)
 {
 	return s->out.len - s->out_off;
+}
+
+static void
+hub_beat_unlink(struct hub *h, struct sub *s)
+{
+	if (s->beat_prev != NULL)
+		s->beat_prev->beat_next = s->beat_next;
+	else if (h->beat_head == s)
+		h->beat_head = s->beat_next;
+	if (s->beat_next != NULL)
+		s->beat_next->beat_prev = s->beat_prev;
+	else if (h->beat_tail == s)
+		h->beat_tail = s->beat_prev;
+	s->beat_prev = s->beat_next = NULL;
+}
+
+/*
+ * Sets s's last write to this turn and moves it to the end of the
+ * heartbeat queue.  Every subscriber is stamped with the loop's clock,
+ * which never goes back, so the queue stays ordered by due time: each
+ * subscriber's ping is due at its own last write + --sse-heartbeat, and
+ * the pings of subscribers that wrote at different times go out at
+ * different times, not in one burst per scan (issue 13).
+ */
+static void
+hub_beat_touch(struct hub *h, struct sub *s)
+{
+	s->last_write_ms = h->now_ms;
+	if (h->beat_tail == s)
+		return;
+	hub_beat_unlink(h, s);
+	s->beat_prev = h->beat_tail;
+	if (h->beat_tail != NULL)
+		h->beat_tail->beat_next = s;
+	else
+		h->beat_head = s;
+	h->beat_tail = s;
 }
 
 /*
@@ -232,7 +237,7 @@ hub_sub_events(struct hub *h, struct sub *s, bool want_out)
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | EPOLLRDHUP | (want_out ? EPOLLOUT : 0);
 	ev.data.ptr = s;
-	epoll_ctl(h->epfd, EPOLL_CTL_MOD, s->fd, &ev);
+	epoll_ctl(h->loop.epfd, EPOLL_CTL_MOD, s->fd, &ev);
 	s->want_out = want_out;
 }
 
@@ -260,7 +265,7 @@ hub_sub_write(struct hub *h, struct sub *s)
 			return false;
 		}
 		s->out_off += (size_t)n;
-		s->last_write_ms = h->now_ms;
+		hub_beat_touch(h, s);
 	}
 	s->out_off = 0;
 	buf_trim(&s->out, HUB_OUT_KEEP);
@@ -270,74 +275,29 @@ hub_sub_write(struct hub *h, struct sub *s)
 
 /* ---- namespaces and the live index ------------------------------------ */
 
-static enum evdb_status
-hub_key_row(void *arg, const struct store_poke *p)
-{
-	*(uint64_t *)arg = hub_poke_key(p);
-	return EVDB_OK;
-}
-
-/* Sets *key to hub_poke_key of the message at global position gpos, 0 if none. */
-static enum evdb_status
-hub_key_at(struct hub *h, const char *ns, int64_t gpos, uint64_t *key)
-{
-	struct store_poke_query q;
-
-	*key = 0;
-	if (gpos <= 0)
-		return EVDB_OK;
-	memset(&q, 0, sizeof(q));
-	q.kind = STORE_POKE_ALL;
-	q.after_gpos = gpos - 1;
-	q.upto_gpos = gpos;
-	q.limit = 1;
-	return store_poke_range(h->store, ns, &q, hub_key_row, key);
-}
-
 static struct hub_ns *
-hub_ns_get(struct hub *h, const char *name, bool create)
+hub_ns_get(struct hub *h, const char *name)
 {
-	struct hub_ns *n;
+	struct hub_ns *n = (struct hub_ns *)ns_tail_find(h->namespaces, name);
 
-	for (n = h->namespaces; n != NULL; n = n->next)
-		if (strcmp(n->name, name) == 0)
-			return n;
-	if (!create)
-		return NULL;
+	if (n != NULL)
+		return n;
 	n = xcalloc(1, sizeof(*n));
-	snprintf(n->name, sizeof(n->name), "%s", name);
-	n->watch_id = -1;
-	/* Watch first: a commit after the head is read must wake us. */
-	if (h->watch != NULL &&
-	    store_watch_add(h->watch, h->store, name, &n->watch_id) != EVDB_OK)
-		n->watch_id = -1;
 	/* Whatever is committed now is catch-up; what comes later is live. */
-	if (store_head(h->store, name, &n->tail) != EVDB_OK ||
-	    hub_key_at(h, name, n->tail, &n->tail_key) != EVDB_OK) {
-		n->tail = 0;
-		n->tail_key = 0;
-	}
-	n->next = h->namespaces;
-	h->namespaces = n;
+	ns_tail_open(&n->t, name, h->loop.store, h->loop.watch);
+	n->t.next = h->namespaces;
+	h->namespaces = &n->t;
 	return n;
 }
 
 static void
 hub_ns_drop_if_empty(struct hub *h, struct hub_ns *n)
 {
-	struct hub_ns **pp;
-
 	if (n->subs > 0)
 		return;
-	for (pp = &h->namespaces; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == n) {
-			*pp = n->next;
-			if (n->watch_id >= 0)
-				store_watch_remove(h->watch, n->watch_id);
-			free(n);
-			return;
-		}
-	}
+	ns_tail_unlink(&h->namespaces, &n->t);
+	ns_tail_close(&n->t, h->loop.watch);
+	free(n);
 }
 
 static struct sub **
@@ -463,8 +423,7 @@ hub_tail_row(void *arg, const struct store_poke *p)
 		next = s->bucket_next;
 		hub_live_deliver(t->h, s, p);
 	}
-	n->tail = p->global_position;
-	n->tail_key = hub_poke_key(p);
+	ns_tail_set(&n->t, p);
 	return EVDB_OK;
 }
 
@@ -481,21 +440,19 @@ static void
 hub_ns_reset_if_replaced(struct hub *h, struct hub_ns *n)
 {
 	struct sub *s;
-	uint64_t key;
 
-	if (n->tail == 0 || hub_key_at(h, n->name, n->tail, &key) != EVDB_OK ||
-	    key == n->tail_key)
+	if (!ns_tail_replaced(&n->t, h->loop.store))
 		return;	/* a failed read: the tail read reports it */
 	log_info(h->opt.log, "hub: namespace %s was replaced (import with force); "
-	    "its subscribers get the new messages from the start", n->name);
+	    "its subscribers get the new messages from the start", n->t.name);
 	for (s = h->subs; s != NULL; s = s->next) {
 		if (s->ns != n)
 			continue;
 		s->cursor = 0;
 		s->min_position = s->first_position;
 	}
-	n->tail = 0;
-	n->tail_key = 0;
+	n->t.tail = 0;
+	n->t.tail_key = 0;
 }
 
 /* Fans out everything above the namespace's tail to its live subscribers. */
@@ -505,19 +462,20 @@ hub_ns_advance(struct hub *h, struct hub_ns *n)
 	struct hub_tail_ctx t = { h, n, 0 };
 	enum evdb_status rs;
 
-	n->dirty = false;
+	n->t.dirty = false;
 	hub_ns_reset_if_replaced(h, n);
 	do {
 		t.rows = 0;
-		rs = store_poke_tail(h->store, n->name, n->tail, HUB_BATCH, hub_tail_row, &t);
+		rs = store_poke_tail(h->loop.store, n->t.name, n->t.tail, HUB_BATCH,
+		    hub_tail_row, &t);
 		if (rs == EVDB_ERR_NOT_FOUND) {
 			n->gone = true;	/* its subscribers are closed by the loop */
 			h->any_gone = true;
 			return;
 		}
 		if (rs != EVDB_OK) {
-			log_warn(h->opt.log, "hub: cannot read namespace %s: %s", n->name,
-			    store_conn_errmsg(h->store));
+			log_warn(h->opt.log, "hub: cannot read namespace %s: %s", n->t.name,
+			    store_conn_errmsg(h->loop.store));
 			return;
 		}
 	} while (t.rows == HUB_BATCH);
@@ -536,6 +494,7 @@ hub_sub_free(struct hub *h, struct sub *s, bool finish)
 		(void)hub_sub_write(h, s);
 	}
 	hub_live_remove(s);
+	hub_beat_unlink(h, s);
 	if (s->queued) {
 		for (pp = &h->catchup_head; *pp != NULL; pp = &(*pp)->catchup_next) {
 			if (*pp == s) {
@@ -561,10 +520,10 @@ hub_sub_free(struct hub *h, struct sub *s, bool finish)
 		h->subs = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	epoll_ctl(h->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	epoll_ctl(h->loop.epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	close(s->fd);
 	s->ns->subs--;
-	places_give(h->places, s->ns->name);
+	places_give(h->loop.places, s->ns->t.name);
 	hub_ns_drop_if_empty(h, s->ns);
 	buf_free(&s->out);
 	free(s->name);
@@ -578,15 +537,11 @@ hub_take_pending(struct hub *h)
 	struct epoll_event ev;
 	struct sub *s;
 
-	pthread_mutex_lock(&h->mu);
-	p = h->pending;
-	h->pending = NULL;
-	pthread_mutex_unlock(&h->mu);
-	for (; p != NULL; p = next) {
-		next = p->next;
+	for (p = (struct hub_pending *)loop_take(&h->loop); p != NULL; p = next) {
+		next = (struct hub_pending *)p->it.next;
 		s = xcalloc(1, sizeof(*s));
-		s->fd = p->fd;
-		s->request_id = (uint16_t)p->request_id;
+		s->fd = p->it.fd;
+		s->request_id = (uint16_t)p->it.request_id;
 		s->kind = p->sub.kind;
 		s->name = xstrndup(p->sub.name ? p->sub.name : "", p->sub.name_len);
 		s->name_len = p->sub.name_len;
@@ -594,11 +549,11 @@ hub_take_pending(struct hub *h)
 		s->first_position = p->sub.min_position;
 		s->group_member = p->sub.group_member;
 		s->group_size = p->sub.group_size;
-		s->ns = hub_ns_get(h, p->sub.ns, true);
+		s->ns = hub_ns_get(h, p->sub.ns);
 		s->ns->subs++;
 		s->cursor = p->sub.after_gpos;
 		s->state = SUB_CATCHUP;
-		s->last_write_ms = h->now_ms;
+		hub_beat_touch(h, s);
 		buf_init(&s->out);
 		s->next = h->subs;
 		if (h->subs != NULL)
@@ -608,7 +563,7 @@ hub_take_pending(struct hub *h)
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN | EPOLLRDHUP;
 		ev.data.ptr = s;
-		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
+		if (epoll_ctl(h->loop.epfd, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
 			log_warn(h->opt.log, "hub: epoll_ctl: %s", strerror(errno));
 			hub_sub_free(h, s, false);
 		} else
@@ -669,9 +624,9 @@ hub_catchup_step(struct hub *h, struct sub *s)
 	q.name_len = s->name_len;
 	q.min_position = s->min_position;
 	q.after_gpos = s->cursor;
-	q.upto_gpos = s->ns->tail;
+	q.upto_gpos = s->ns->t.tail;
 	q.limit = HUB_BATCH;
-	if (s->cursor >= s->ns->tail) {
+	if (s->cursor >= s->ns->t.tail) {
 		/* Its resume point may be past a tail not yet advanced: keep it. */
 		hub_live_add(s);
 		return false;
@@ -683,7 +638,7 @@ hub_catchup_step(struct hub *h, struct sub *s)
 	 */
 	if (s->out.len + 1 < h->opt.buffer_max)
 		buf_reserve(&s->out, h->opt.buffer_max - s->out.len - 1);
-	rs = store_poke_range(h->store, s->ns->name, &q, hub_catchup_row, &c);
+	rs = store_poke_range(h->loop.store, s->ns->t.name, &q, hub_catchup_row, &c);
 	/*
 	 * Nothing of the backlog was for s: give the reservation back, or every
 	 * subscriber whose catch-up finds nothing (a new stream, a quiet one)
@@ -696,12 +651,12 @@ hub_catchup_step(struct hub *h, struct sub *s)
 		return true;	/* it waits for its buffer to drain */
 	if (rs != EVDB_OK) {
 		log_warn(h->opt.log, "hub: catch-up read failed: %s",
-		    store_conn_errmsg(h->store));
+		    store_conn_errmsg(h->loop.store));
 		return true;
 	}
 	if (c.rows < HUB_BATCH) {
 		/* Everything up to the tail is out: from here on, live. */
-		s->cursor = s->ns->tail;
+		s->cursor = s->ns->t.tail;
 		hub_live_add(s);
 		return false;
 	}
@@ -784,23 +739,10 @@ hub_catchup_ready(const struct hub *h)
 
 /* ---- the loop ---------------------------------------------------------- */
 
-/* The store_watch_fn of the hub: marks the namespace that changed. */
-static void
-hub_watch_notice(void *ctx, int64_t id)
-{
-	struct hub *h = ctx;
-	struct hub_ns *n;
-
-	/* -1: notices were lost; check every namespace. */
-	for (n = h->namespaces; n != NULL; n = n->next)
-		if (id < 0 || n->watch_id == id)
-			n->dirty = true;
-}
-
 static void
 hub_read_watch(struct hub *h)
 {
-	(void)store_watch_read(h->watch, hub_watch_notice, h);
+	(void)store_watch_read(h->loop.watch, ns_tail_notice, &h->namespaces);
 	if (h->fanout_due_ms == 0)
 		h->fanout_due_ms = h->now_ms + h->opt.batch_ms;
 }
@@ -813,24 +755,33 @@ hub_rearm_watch(struct hub *h)
 
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | EPOLLONESHOT;
-	ev.data.ptr = &h->watch_fd;
-	(void)epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->watch_fd, &ev);
+	ev.data.ptr = &h->loop.watch_fd;
+	(void)epoll_ctl(h->loop.epfd, EPOLL_CTL_MOD, h->loop.watch_fd, &ev);
 }
 
-static void
+/*
+ * Pings the subscribers whose heartbeat is due, from the head of the
+ * queue, HUB_BEAT_SLICE at most per turn, so that a turn never writes a
+ * burst of pings that live pokes would wait behind.  One still writing
+ * (output pending) needs no ping: its writes restamp it, and until then it
+ * goes to the back of the queue.  Returns true when more are due.
+ */
+static bool
 hub_heartbeat(struct hub *h)
 {
 	static const char ping[] = ": ping\n\n";
-	struct sub *s, *next;
+	struct sub *s;
+	int slice = HUB_BEAT_SLICE;
 
-	for (s = h->subs; s != NULL; s = next) {
-		next = s->next;
-		if (h->now_ms - s->last_write_ms >= h->opt.heartbeat_ms &&
-		    hub_sub_pending(s) == 0) {
+	while ((s = h->beat_head) != NULL &&
+	    h->now_ms - s->last_write_ms >= h->opt.heartbeat_ms) {
+		if (slice-- == 0)
+			return true;
+		if (hub_sub_pending(s) == 0)
 			hub_sub_put(h, s, ping, sizeof(ping) - 1);
-			s->last_write_ms = h->now_ms;
-		}
+		hub_beat_touch(h, s);
 	}
+	return false;
 }
 
 static void
@@ -862,33 +813,33 @@ hub_main(void *arg)
 {
 	struct hub *h = arg;
 	struct epoll_event evs[256];
-	int64_t next_scan, next_beat, beat_every;
-	struct hub_ns *n;
+	int64_t next_scan;
+	struct ns_tail *n;
 	int i, nev, timeout;
-	uint64_t v;
+	bool beats_left = false;
 
-	/* Named for top -H, perf and gdb; the name is at most 15 bytes. */
-	(void)pthread_setname_np(pthread_self(), "evdb-hub");
-	beat_every = h->opt.heartbeat_ms < 2000 ? h->opt.heartbeat_ms / 2 + 1 : 1000;
-	h->now_ms = hub_clock_ms();
+	h->now_ms = loop_clock_ms();
 	next_scan = h->now_ms + HUB_SCAN_MS;
-	next_beat = h->now_ms + beat_every;
 	for (;;) {
-		int64_t wake = next_beat < next_scan ? next_beat : next_scan;
+		int64_t wake = next_scan;
 
 		if (h->fanout_due_ms != 0 && h->fanout_due_ms < wake)
 			wake = h->fanout_due_ms;
-		timeout = hub_catchup_ready(h) ? 0 : (int)(wake - h->now_ms);
+		if (h->beat_head != NULL &&
+		    h->beat_head->last_write_ms + h->opt.heartbeat_ms < wake)
+			wake = h->beat_head->last_write_ms + h->opt.heartbeat_ms;
+		timeout = hub_catchup_ready(h) || beats_left ? 0 :
+		    (int)(wake - h->now_ms);
 		if (timeout < 0)
 			timeout = 0;
-		nev = epoll_wait(h->epfd, evs, 256, timeout);
-		h->now_ms = hub_clock_ms();
+		nev = epoll_wait(h->loop.epfd, evs, 256, timeout);
+		h->now_ms = loop_clock_ms();
 		for (i = 0; i < nev; i++) {
 			void *ptr = evs[i].data.ptr;
 
-			if (ptr == &h->evfd) {
-				(void)!read(h->evfd, &v, sizeof(v));
-			} else if (ptr == &h->watch_fd) {
+			if (ptr == &h->loop.evfd) {
+				loop_drain_wake(&h->loop);
+			} else if (ptr == &h->loop.watch_fd) {
 				hub_read_watch(h);
 			} else {
 				struct sub *s = ptr;
@@ -906,12 +857,8 @@ hub_main(void *arg)
 					hub_sub_readable(h, s, evs[i].events);
 			}
 		}
-		pthread_mutex_lock(&h->mu);
-		if (h->stopping) {
-			pthread_mutex_unlock(&h->mu);
+		if (loop_stopping(&h->loop))
 			break;
-		}
-		pthread_mutex_unlock(&h->mu);
 		hub_take_pending(h);
 		if (h->now_ms >= next_scan) {
 			for (n = h->namespaces; n != NULL; n = n->next)
@@ -922,17 +869,14 @@ hub_main(void *arg)
 		if (h->fanout_due_ms != 0 && h->now_ms >= h->fanout_due_ms) {
 			for (n = h->namespaces; n != NULL; n = n->next)
 				if (n->dirty)
-					hub_ns_advance(h, n);
+					hub_ns_advance(h, (struct hub_ns *)n);
 			h->fanout_due_ms = 0;
-			if (h->watch_fd >= 0)
+			if (h->loop.watch_fd >= 0)
 				hub_rearm_watch(h);
 		}
 		hub_close_deleted(h);
 		hub_catchup_run(h);
-		if (h->now_ms >= next_beat) {
-			hub_heartbeat(h);
-			next_beat = h->now_ms + beat_every;
-		}
+		beats_left = hub_heartbeat(h);
 		hub_flush_all(h);
 	}
 	while (h->subs != NULL)
@@ -945,40 +889,23 @@ hub_main(void *arg)
 enum evdb_status
 hub_start(const struct hub_options *opt, struct hub **out)
 {
-	struct epoll_event ev;
 	struct hub *h = xcalloc(1, sizeof(*h));
 
 	*out = NULL;
 	h->opt = *opt;
-	h->epfd = h->evfd = h->watch_fd = -1;
-	pthread_mutex_init(&h->mu, NULL);
-	h->places = places_new(opt->max_subscribers, opt->max_per_namespace);
 	atomic_init(&h->pokes, 0);
 	h->catchup_tailp = &h->catchup_head;
 	buf_init(&h->frame);
-	if (store_conn_open(opt->store, &h->store) != EVDB_OK)
+	if (loop_open(&h->loop, opt->store, opt->max_subscribers,
+	    opt->max_per_namespace, true) != EVDB_OK)
 		goto fail;
-	if ((h->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    (h->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
-		goto fail;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &h->evfd;
-	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->evfd, &ev) != 0)
-		goto fail;
-	if (store_watch_open(opt->store, &h->watch) != EVDB_OK) {
+	if (h->loop.watch == NULL) {
 		/* Still correct, only slower: the periodic scan finds every write. */
 		log_warn(opt->log, "hub: no change notices from the store; pokes may"
 		    " lag by up to %d ms", HUB_SCAN_MS);
-	} else {
-		h->watch_fd = store_watch_fd(h->watch);
-		ev.events = EPOLLIN | EPOLLONESHOT;
-		ev.data.ptr = &h->watch_fd;
-		epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->watch_fd, &ev);
 	}
-	if (pthread_create(&h->thread, NULL, hub_main, h) != 0)
+	if (loop_run(&h->loop, hub_main, h, "evdb-hub") != EVDB_OK)
 		goto fail;
-	h->started = true;
 	*out = h;
 	return EVDB_OK;
 fail:
@@ -990,70 +917,32 @@ fail:
 void
 hub_stop(struct hub *h)
 {
-	uint64_t one = 1;
-	struct hub_pending *p;
-
 	if (h == NULL)
 		return;
-	if (h->started) {
-		pthread_mutex_lock(&h->mu);
-		h->stopping = true;
-		pthread_mutex_unlock(&h->mu);
-		(void)!write(h->evfd, &one, sizeof(one));
-		pthread_join(h->thread, NULL);
-	}
-	while ((p = h->pending) != NULL) {
-		h->pending = p->next;
-		close(p->fd);
-		free(p);
-	}
+	loop_stop(&h->loop);
 	while (h->namespaces != NULL) {
-		struct hub_ns *n = h->namespaces;
+		struct ns_tail *n = h->namespaces;
 
 		h->namespaces = n->next;
-		free(n);
+		free(n);	/* its struct hub_ns, of which it is the first member */
 	}
-	store_watch_close(h->watch);
-	store_conn_close(h->store);
-	if (h->evfd >= 0)
-		close(h->evfd);
-	if (h->epfd >= 0)
-		close(h->epfd);
+	loop_close(&h->loop);
 	buf_free(&h->frame);
-	places_free(h->places);
-	pthread_mutex_destroy(&h->mu);
 	free(h);
 }
 
 enum evdb_status
 hub_reserve(struct hub *h, const char *ns, const char **why)
 {
-	bool stopping;
-
-	pthread_mutex_lock(&h->mu);
-	stopping = h->stopping;
-	pthread_mutex_unlock(&h->mu);
-	if (stopping) {
-		*why = "The server is shutting down";
-		return EVDB_ERR_CLOSED;
-	}
-	switch (places_take(h->places, ns)) {
-	case PLACES_TAKEN:
-		return EVDB_OK;
-	case PLACES_FULL:
-		*why = "This server has reached its maximum number of subscribers";
-		return EVDB_ERR_LIMIT;
-	case PLACES_FULL_NS:
-	default:
-		*why = "This token has reached its maximum number of subscribers";
-		return EVDB_ERR_LIMIT;
-	}
+	return loop_reserve(&h->loop, ns,
+	    "This server has reached its maximum number of subscribers",
+	    "This token has reached its maximum number of subscribers", why);
 }
 
 void
 hub_release(struct hub *h, const char *ns)
 {
-	places_give(h->places, ns);
+	places_give(h->loop.places, ns);
 }
 
 void
@@ -1062,19 +951,14 @@ hub_attach(struct hub *h, const struct hub_subscription *sub, int fd,
 {
 	struct hub_pending *p = xcalloc(1, xadd(sizeof(*p), xadd(sub->name_len, 1)));
 	char *name = (char *)(p + 1);
-	uint64_t one = 1;
 
 	p->sub = *sub;
 	if (sub->name_len > 0)
 		memcpy(name, sub->name, sub->name_len);
 	p->sub.name = name;
-	p->fd = fd;
-	p->request_id = request_id;
-	pthread_mutex_lock(&h->mu);
-	p->next = h->pending;
-	h->pending = p;
-	pthread_mutex_unlock(&h->mu);
-	(void)!write(h->evfd, &one, sizeof(one));
+	p->it.fd = fd;
+	p->it.request_id = request_id;
+	loop_hand(&h->loop, &p->it);
 }
 
 int64_t
@@ -1086,5 +970,5 @@ hub_pokes_sent(const struct hub *h)
 int64_t
 hub_subscriber_count(const struct hub *h)
 {
-	return h != NULL ? places_count(h->places) : 0;
+	return h != NULL ? places_count(h->loop.places) : 0;
 }

@@ -23,13 +23,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/streamname.h"
@@ -38,6 +35,8 @@
 #include "http/fcgi_record.h"
 #include "http/request.h"
 #include "sse/longpoll.h"
+#include "sse/loop.h"
+#include "sse/ns_tail.h"
 #include "sse/places.h"
 
 #define LP_BATCH 256			/* pokes per tail read */
@@ -68,130 +67,55 @@ struct lp_hold {
 };
 
 struct lp_ns {
-	struct lp_ns *next;		/* the loop's namespaces */
-	char name[TOKEN_NS_MAX + 1];
-	int64_t tail;			/* messages up to here were looked at */
-	uint64_t tail_key;		/* lp_key of the message at tail, 0: none */
-	int64_t watch_id;		/* its id in the store watch, or -1 */
-	bool dirty;			/* changed since the tail */
+	struct ns_tail t;		/* first: name, tail (messages up to
+					 * here were looked at), watch, dirty;
+					 * t.next links the loop's namespaces */
 	int count;			/* reads held (the list below) */
 	struct lp_hold *holds;		/* its held reads */
 };
 
-/* An attach handed over by a worker (guarded by longpoll.mu). */
+/* An attach handed over by a worker (on the loop's pending list). */
 struct lp_pending {
-	struct lp_pending *next;
+	struct loop_item it;		/* first: list link, fd, request id */
 	struct longpoll_read rd;	/* name and body point into this allocation */
-	int fd;
-	int request_id;
 };
 
 struct longpoll {
 	struct longpoll_options opt;	/* settings, copied */
-	pthread_t thread;		/* the event loop */
-	bool started;			/* thread is running */
-	int epfd;			/* epoll instance */
-	int evfd;			/* wakes the loop */
-	struct store_watch *watch;	/* the store's change notices, or NULL */
-	int watch_fd;			/* its descriptor, or -1 */
-	struct store_conn *store;	/* the loop's store connection */
-	pthread_mutex_t mu;		/* guards pending, stopping */
-	struct lp_pending *pending;	/* attaches not yet taken by the loop */
-	bool stopping;			/* longpoll_stop was called */
-	struct places *places;		/* reads reserved or held, per namespace */
+	struct loop loop;		/* thread, epoll, wake-up, watch, store
+					 * connection, pending attaches, places
+					 * (reads reserved or held) */
 	/* Owned by the loop thread: */
-	struct lp_ns *namespaces;	/* namespaces with held reads */
+	struct ns_tail *namespaces;	/* namespaces with held reads (struct lp_ns) */
 	struct lp_hold *writing;	/* answered, output not yet all written */
 	struct buf answer;		/* scratch: the body of one run */
 	int64_t now_ms;			/* monotonic time of this loop turn */
 };
 
-static int64_t
-lp_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- namespaces -------------------------------------------------------- */
-
-/* Which message p is (stream and position), hashed; never 0. */
-static uint64_t
-lp_key(const struct store_poke *p)
-{
-	uint64_t k = strutil_fnv1a(STRUTIL_FNV1A_SEED, p->stream, p->stream_len);
-
-	k = (k * UINT64_C(0x9E3779B97F4A7C15)) ^ (uint64_t)p->position;
-	return k != 0 ? k : 1;
-}
-
-static enum evdb_status
-lp_key_row(void *arg, const struct store_poke *p)
-{
-	*(uint64_t *)arg = lp_key(p);
-	return EVDB_OK;
-}
-
-/* *key: lp_key of the message at global position gpos of ns, 0 if none. */
-static enum evdb_status
-lp_key_at(struct longpoll *lp, const char *ns, int64_t gpos, uint64_t *key)
-{
-	struct store_poke_query q;
-
-	*key = 0;
-	if (gpos <= 0)
-		return EVDB_OK;
-	memset(&q, 0, sizeof(q));
-	q.kind = STORE_POKE_ALL;
-	q.after_gpos = gpos - 1;
-	q.upto_gpos = gpos;
-	q.limit = 1;
-	return store_poke_range(lp->store, ns, &q, lp_key_row, key);
-}
 
 static struct lp_ns *
 lp_ns_get(struct longpoll *lp, const char *name)
 {
-	struct lp_ns *n;
+	struct lp_ns *n = (struct lp_ns *)ns_tail_find(lp->namespaces, name);
 
-	for (n = lp->namespaces; n != NULL; n = n->next)
-		if (strcmp(n->name, name) == 0)
-			return n;
+	if (n != NULL)
+		return n;
 	n = xcalloc(1, sizeof(*n));
-	snprintf(n->name, sizeof(n->name), "%s", name);
-	n->watch_id = -1;
-	/* Watch first: a commit after the head is read must be noticed. */
-	if (lp->watch != NULL &&
-	    store_watch_add(lp->watch, lp->store, name, &n->watch_id) != EVDB_OK)
-		n->watch_id = -1;
-	if (store_head(lp->store, name, &n->tail) != EVDB_OK ||
-	    lp_key_at(lp, name, n->tail, &n->tail_key) != EVDB_OK) {
-		n->tail = 0;
-		n->tail_key = 0;
-	}
-	n->next = lp->namespaces;
-	lp->namespaces = n;
+	ns_tail_open(&n->t, name, lp->loop.store, lp->loop.watch);
+	n->t.next = lp->namespaces;
+	lp->namespaces = &n->t;
 	return n;
 }
 
 static void
 lp_ns_drop_if_empty(struct longpoll *lp, struct lp_ns *n)
 {
-	struct lp_ns **pp;
-
 	if (n->count > 0)
 		return;
-	for (pp = &lp->namespaces; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == n) {
-			*pp = n->next;
-			if (n->watch_id >= 0)
-				store_watch_remove(lp->watch, n->watch_id);
-			free(n);
-			return;
-		}
-	}
+	ns_tail_unlink(&lp->namespaces, &n->t);
+	ns_tail_close(&n->t, lp->loop.watch);
+	free(n);
 }
 
 /* ---- held reads -------------------------------------------------------- */
@@ -227,11 +151,11 @@ lp_hold_free(struct longpoll *lp, struct lp_hold *hd)
 			}
 	}
 	if (hd->fd >= 0) {
-		epoll_ctl(lp->epfd, EPOLL_CTL_DEL, hd->fd, NULL);
+		epoll_ctl(lp->loop.epfd, EPOLL_CTL_DEL, hd->fd, NULL);
 		close(hd->fd);
 	}
 	n->count--;
-	places_give(lp->places, n->name);
+	places_give(lp->loop.places, n->t.name);
 	lp_ns_drop_if_empty(lp, n);
 	buf_free(&hd->body);
 	buf_free(&hd->out);
@@ -249,7 +173,7 @@ lp_hold_events(struct longpoll *lp, struct lp_hold *hd, bool want_out)
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN | EPOLLRDHUP | (want_out ? EPOLLOUT : 0);
 	ev.data.ptr = hd;
-	epoll_ctl(lp->epfd, EPOLL_CTL_MOD, hd->fd, &ev);
+	epoll_ctl(lp->loop.epfd, EPOLL_CTL_MOD, hd->fd, &ev);
 	hd->want_out = want_out;
 }
 
@@ -278,7 +202,7 @@ lp_hold_write(struct longpoll *lp, struct lp_hold *hd)
 		hd->out_off += (size_t)n;
 	}
 	if (hd->out_off == hd->out.len && hd->keep_conn && lp->opt.keep != NULL) {
-		epoll_ctl(lp->epfd, EPOLL_CTL_DEL, hd->fd, NULL);
+		epoll_ctl(lp->loop.epfd, EPOLL_CTL_DEL, hd->fd, NULL);
 		fcntl(hd->fd, F_SETFL, fcntl(hd->fd, F_GETFL) & ~O_NONBLOCK);
 		lp->opt.keep(lp->opt.keep_ctx, hd->fd);
 		hd->fd = -1;
@@ -301,10 +225,10 @@ lp_hold_run(struct longpoll *lp, struct lp_hold *hd, bool force)
 	bool empty;
 
 	buf_reset(&lp->answer);
-	store_conn_request_begin(lp->store);
-	empty = lp->opt.run(lp->opt.run_ctx, lp->store, hd->ns->name, &hd->body,
+	store_conn_request_begin(lp->loop.store);
+	empty = lp->opt.run(lp->opt.run_ctx, lp->loop.store, hd->ns->t.name, &hd->body,
 	    &lp->answer, &status, &ctype);
-	store_conn_request_end(lp->store);
+	store_conn_request_end(lp->loop.store);
 	hd->due = false;
 	if (empty && !force)
 		return false;
@@ -356,15 +280,11 @@ lp_take_pending(struct longpoll *lp)
 	struct epoll_event ev;
 	struct lp_hold *hd;
 
-	pthread_mutex_lock(&lp->mu);
-	p = lp->pending;
-	lp->pending = NULL;
-	pthread_mutex_unlock(&lp->mu);
-	for (; p != NULL; p = next) {
-		next = p->next;
+	for (p = (struct lp_pending *)loop_take(&lp->loop); p != NULL; p = next) {
+		next = (struct lp_pending *)p->it.next;
 		hd = xcalloc(1, sizeof(*hd));
-		hd->fd = p->fd;
-		hd->request_id = (uint16_t)p->request_id;
+		hd->fd = p->it.fd;
+		hd->request_id = (uint16_t)p->it.request_id;
 		hd->keep_conn = p->rd.keep_conn;
 		hd->kind = p->rd.kind;
 		hd->name = xstrndup(p->rd.name, p->rd.name_len);
@@ -386,7 +306,7 @@ lp_take_pending(struct longpoll *lp)
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN | EPOLLRDHUP;
 		ev.data.ptr = hd;
-		if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, hd->fd, &ev) != 0) {
+		if (epoll_ctl(lp->loop.epfd, EPOLL_CTL_ADD, hd->fd, &ev) != 0) {
 			log_warn(lp->opt.log, "longpoll: epoll_ctl: %s", strerror(errno));
 			lp_hold_free(lp, hd);
 			continue;
@@ -439,10 +359,8 @@ lp_tail_row(void *arg, const struct store_poke *p)
 	for (hd = t->n->holds; hd != NULL; hd = hd->next)
 		if (!hd->due && lp_hold_touched(hd, p))
 			hd->due = true;
-	if (p->global_position > t->n->tail) {
-		t->n->tail = p->global_position;
-		t->n->tail_key = lp_key(p);
-	}
+	if (p->global_position > t->n->t.tail)
+		ns_tail_set(&t->n->t, p);
 	return EVDB_OK;
 }
 
@@ -458,15 +376,15 @@ lp_ns_advance(struct longpoll *lp, struct lp_ns *n)
 {
 	struct lp_tail_ctx t = { n, 0 };
 	struct lp_hold *hd;
-	int64_t head, start = n->tail;
+	int64_t head, start = n->t.tail;
 	int budget = LP_TAIL_BUDGET;
 	bool all = false;
 
-	n->dirty = false;
+	n->t.dirty = false;
 	while (budget-- > 0) {
 		t.rows = 0;
-		if (store_poke_tail(lp->store, n->name, n->tail, LP_BATCH, lp_tail_row,
-		    &t) != EVDB_OK) {
+		if (store_poke_tail(lp->loop.store, n->t.name, n->t.tail, LP_BATCH,
+		    lp_tail_row, &t) != EVDB_OK) {
 			all = true;
 			break;
 		}
@@ -474,13 +392,13 @@ lp_ns_advance(struct longpoll *lp, struct lp_ns *n)
 			break;
 	}
 	if (budget < 0)
-		n->dirty = true;	/* more next turn */
-	if (!all && n->tail == start) {
-		if (store_head(lp->store, n->name, &head) != EVDB_OK)
+		n->t.dirty = true;	/* more next turn */
+	if (!all && n->t.tail == start) {
+		if (store_head(lp->loop.store, n->t.name, &head) != EVDB_OK)
 			all = true;
-		else if (head < n->tail) {
-			n->tail = head;
-			(void)lp_key_at(lp, n->name, head, &n->tail_key);
+		else if (head < n->t.tail) {
+			n->t.tail = head;
+			(void)ns_tail_key_at(lp->loop.store, n->t.name, head, &n->t.tail_key);
 			all = true;
 		}
 	}
@@ -499,16 +417,15 @@ static void
 lp_ns_check_replaced(struct longpoll *lp, struct lp_ns *n)
 {
 	struct lp_hold *hd;
-	uint64_t key;
 
-	n->dirty = true;
-	if (n->tail == 0 || lp_key_at(lp, n->name, n->tail, &key) != EVDB_OK ||
-	    key == n->tail_key)
+	n->t.dirty = true;
+	if (!ns_tail_replaced(&n->t, lp->loop.store))
 		return;	/* a failed read: the tail read finds it too */
-	if (store_head(lp->store, n->name, &n->tail) != EVDB_OK ||
-	    lp_key_at(lp, n->name, n->tail, &n->tail_key) != EVDB_OK) {
-		n->tail = 0;
-		n->tail_key = 0;
+	if (store_head(lp->loop.store, n->t.name, &n->t.tail) != EVDB_OK ||
+	    ns_tail_key_at(lp->loop.store, n->t.name, n->t.tail, &n->t.tail_key) !=
+	    EVDB_OK) {
+		n->t.tail = 0;
+		n->t.tail_key = 0;
 	}
 	for (hd = n->holds; hd != NULL; hd = hd->next)
 		hd->due = true;
@@ -522,9 +439,10 @@ lp_run_due(struct longpoll *lp)
 	struct lp_hold *hd, *next;
 	int64_t nearest = INT64_MAX;
 
-	for (n = lp->namespaces; n != NULL; n = nnext) {
-		nnext = n->next;	/* n may be freed with its last read */
-		if (n->dirty)
+	for (n = (struct lp_ns *)lp->namespaces; n != NULL; n = nnext) {
+		/* n may be freed with its last read */
+		nnext = (struct lp_ns *)n->t.next;
+		if (n->t.dirty)
 			lp_ns_advance(lp, n);
 		for (hd = n->holds; hd != NULL; hd = next) {
 			next = hd->next;
@@ -544,24 +462,13 @@ lp_run_due(struct longpoll *lp)
 	return nearest;
 }
 
-static void
-lp_watch_notice(void *ctx, int64_t id)
-{
-	struct longpoll *lp = ctx;
-	struct lp_ns *n;
-
-	for (n = lp->namespaces; n != NULL; n = n->next)
-		if (id < 0 || n->watch_id == id)
-			n->dirty = true;
-}
-
 /* ---- the loop ---------------------------------------------------------- */
 
 /* Answers every held read at stop, writing for LP_STOP_WRITE_MS at most. */
 static void
 lp_answer_all(struct longpoll *lp)
 {
-	struct lp_ns *n;
+	struct ns_tail *n;
 	struct lp_hold *hd;
 	struct pollfd pfd;
 	int64_t until;
@@ -569,11 +476,11 @@ lp_answer_all(struct longpoll *lp)
 	lp_take_pending(lp);
 	/* Running frees nothing; the writing below does. */
 	for (n = lp->namespaces; n != NULL; n = n->next)
-		while ((hd = n->holds) != NULL)
+		while ((hd = ((struct lp_ns *)n)->holds) != NULL)
 			(void)lp_hold_run(lp, hd, true);
-	until = lp_clock_ms() + LP_STOP_WRITE_MS;
+	until = loop_clock_ms() + LP_STOP_WRITE_MS;
 	while ((hd = lp->writing) != NULL) {
-		int64_t left = until - lp_clock_ms();
+		int64_t left = until - loop_clock_ms();
 
 		if (left <= 0) {
 			lp_hold_free(lp, hd);
@@ -595,12 +502,10 @@ lp_main(void *arg)
 	struct longpoll *lp = arg;
 	struct epoll_event evs[256];
 	int64_t next_scan, nearest;
-	struct lp_ns *n;
+	struct ns_tail *n;
 	int i, nev, timeout;
-	uint64_t v;
 
-	(void)pthread_setname_np(pthread_self(), "evdb-longpoll");
-	lp->now_ms = lp_clock_ms();
+	lp->now_ms = loop_clock_ms();
 	next_scan = lp->now_ms + LP_SCAN_MS;
 	nearest = INT64_MAX;
 	for (;;) {
@@ -609,18 +514,19 @@ lp_main(void *arg)
 		timeout = (int)(wake - lp->now_ms);
 		if (timeout < 0)
 			timeout = 0;
-		nev = epoll_wait(lp->epfd, evs, 256, timeout);
-		lp->now_ms = lp_clock_ms();
+		nev = epoll_wait(lp->loop.epfd, evs, 256, timeout);
+		lp->now_ms = loop_clock_ms();
 		for (i = 0; i < nev; i++) {
 			void *ptr = evs[i].data.ptr;
 			struct lp_hold *hd;
 
-			if (ptr == &lp->evfd) {
-				(void)!read(lp->evfd, &v, sizeof(v));
+			if (ptr == &lp->loop.evfd) {
+				loop_drain_wake(&lp->loop);
 				continue;
 			}
-			if (ptr == &lp->watch_fd) {
-				(void)store_watch_read(lp->watch, lp_watch_notice, lp);
+			if (ptr == &lp->loop.watch_fd) {
+				(void)store_watch_read(lp->loop.watch, ns_tail_notice,
+				    &lp->namespaces);
 				continue;
 			}
 			/*
@@ -636,16 +542,12 @@ lp_main(void *arg)
 			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
 				lp_hold_readable(lp, hd, evs[i].events);
 		}
-		pthread_mutex_lock(&lp->mu);
-		if (lp->stopping) {
-			pthread_mutex_unlock(&lp->mu);
+		if (loop_stopping(&lp->loop))
 			break;
-		}
-		pthread_mutex_unlock(&lp->mu);
 		lp_take_pending(lp);
 		if (lp->now_ms >= next_scan) {
 			for (n = lp->namespaces; n != NULL; n = n->next)
-				lp_ns_check_replaced(lp, n);
+				lp_ns_check_replaced(lp, (struct lp_ns *)n);
 			next_scan = lp->now_ms + LP_SCAN_MS;
 		}
 		nearest = lp_run_due(lp);
@@ -659,37 +561,20 @@ lp_main(void *arg)
 enum evdb_status
 longpoll_start(const struct longpoll_options *opt, struct longpoll **out)
 {
-	struct epoll_event ev;
 	struct longpoll *lp = xcalloc(1, sizeof(*lp));
 
 	*out = NULL;
 	lp->opt = *opt;
-	lp->epfd = lp->evfd = lp->watch_fd = -1;
-	pthread_mutex_init(&lp->mu, NULL);
-	lp->places = places_new(opt->max_held, opt->max_per_namespace);
 	buf_init(&lp->answer);
-	if (store_conn_open(opt->store, &lp->store) != EVDB_OK)
+	if (loop_open(&lp->loop, opt->store, opt->max_held, opt->max_per_namespace,
+	    false) != EVDB_OK)
 		goto fail;
-	if ((lp->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    (lp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
-		goto fail;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &lp->evfd;
-	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->evfd, &ev) != 0)
-		goto fail;
-	if (store_watch_open(opt->store, &lp->watch) != EVDB_OK) {
+	if (lp->loop.watch == NULL) {
 		log_warn(opt->log, "longpoll: no change notices from the store; held"
 		    " reads may answer up to %d ms late", LP_SCAN_MS);
-	} else {
-		lp->watch_fd = store_watch_fd(lp->watch);
-		ev.events = EPOLLIN;
-		ev.data.ptr = &lp->watch_fd;
-		epoll_ctl(lp->epfd, EPOLL_CTL_ADD, lp->watch_fd, &ev);
 	}
-	if (pthread_create(&lp->thread, NULL, lp_main, lp) != 0)
+	if (loop_run(&lp->loop, lp_main, lp, "evdb-longpoll") != EVDB_OK)
 		goto fail;
-	lp->started = true;
 	*out = lp;
 	return EVDB_OK;
 fail:
@@ -701,66 +586,28 @@ fail:
 void
 longpoll_stop(struct longpoll *lp)
 {
-	uint64_t one = 1;
-	struct lp_pending *p;
-
 	if (lp == NULL)
 		return;
-	if (lp->started) {
-		pthread_mutex_lock(&lp->mu);
-		lp->stopping = true;
-		pthread_mutex_unlock(&lp->mu);
-		(void)!write(lp->evfd, &one, sizeof(one));
-		pthread_join(lp->thread, NULL);
-	}
-	while ((p = lp->pending) != NULL) {
-		lp->pending = p->next;
-		close(p->fd);
-		free(p);
-	}
-	store_watch_close(lp->watch);
-	store_conn_close(lp->store);
-	if (lp->evfd >= 0)
-		close(lp->evfd);
-	if (lp->epfd >= 0)
-		close(lp->epfd);
+	loop_stop(&lp->loop);
+	loop_close(&lp->loop);
 	buf_free(&lp->answer);
-	places_free(lp->places);
-	pthread_mutex_destroy(&lp->mu);
 	free(lp);
 }
 
 enum evdb_status
 longpoll_reserve(struct longpoll *lp, const char *ns, const char **why)
 {
-	bool stopping;
-
-	pthread_mutex_lock(&lp->mu);
-	stopping = lp->stopping;
-	pthread_mutex_unlock(&lp->mu);
-	if (stopping) {
-		*why = "The server is shutting down";
-		return EVDB_ERR_CLOSED;
-	}
-	switch (places_take(lp->places, ns)) {
-	case PLACES_TAKEN:
-		return EVDB_OK;
-	case PLACES_FULL:
-		*why = "This server holds its maximum number of waiting reads"
-		    " (--longpoll-max)";
-		return EVDB_ERR_LIMIT;
-	case PLACES_FULL_NS:
-	default:
-		*why = "This token holds its maximum number of waiting reads"
-		    " (--longpoll-max-per-token)";
-		return EVDB_ERR_LIMIT;
-	}
+	return loop_reserve(&lp->loop, ns,
+	    "This server holds its maximum number of waiting reads"
+	    " (--longpoll-max)",
+	    "This token holds its maximum number of waiting reads"
+	    " (--longpoll-max-per-token)", why);
 }
 
 void
 longpoll_release(struct longpoll *lp, const char *ns)
 {
-	places_give(lp->places, ns);
+	places_give(lp->loop.places, ns);
 }
 
 void
@@ -770,24 +617,19 @@ longpoll_attach(struct longpoll *lp, const struct longpoll_read *rd, int fd,
 	struct lp_pending *p = xcalloc(1, xadd(sizeof(*p),
 	    xadd(xadd(rd->name_len, 1), rd->body_len)));
 	char *name = (char *)(p + 1), *body = name + rd->name_len + 1;
-	uint64_t one = 1;
 
 	p->rd = *rd;
 	memcpy(name, rd->name, rd->name_len);
 	memcpy(body, rd->body, rd->body_len);
 	p->rd.name = name;
 	p->rd.body = body;
-	p->fd = fd;
-	p->request_id = request_id;
-	pthread_mutex_lock(&lp->mu);
-	p->next = lp->pending;
-	lp->pending = p;
-	pthread_mutex_unlock(&lp->mu);
-	(void)!write(lp->evfd, &one, sizeof(one));
+	p->it.fd = fd;
+	p->it.request_id = request_id;
+	loop_hand(&lp->loop, &p->it);
 }
 
 int64_t
 longpoll_held_count(const struct longpoll *lp)
 {
-	return lp != NULL ? places_count(lp->places) : 0;
+	return lp != NULL ? places_count(lp->loop.places) : 0;
 }

@@ -153,6 +153,19 @@ else
 EXTRA_DIST += tests/e2e/tenant_sse_memory_t.c
 endif
 
+# sse_heartbeat_t: each subscriber's ": ping" is due at its own last write
+# + --sse-heartbeat, not at a once-a-second scan (issue 13, SSE at scale).
+if HAVE_CURL
+check_PROGRAMS += tests/e2e/sse_heartbeat_t
+TESTS += tests/e2e/sse_heartbeat_t
+tests_e2e_sse_heartbeat_t_SOURCES = tests/e2e/sse_heartbeat_t.c \
+	$(E2E_HARNESS)
+tests_e2e_sse_heartbeat_t_CFLAGS = $(E2E_CFLAGS)
+tests_e2e_sse_heartbeat_t_LDADD = $(E2E_LDADD)
+else
+EXTRA_DIST += tests/e2e/sse_heartbeat_t.c
+endif
+
 # sse_idle_memory_t: an idle subscriber whose catch-up found nothing keeps
 # no output buffer (issue 13, SSE at scale).
 if HAVE_CURL

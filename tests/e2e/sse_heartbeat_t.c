@@ -1,0 +1,197 @@
+/*
+ * tests/e2e/sse_heartbeat_t.c - issue 13, SSE at scale: each subscriber's
+ * ": ping" is due at its own last write + --sse-heartbeat.
+ *
+ * The hub used to scan every subscriber once a second and ping all whose
+ * heartbeat had come due since: a subscriber waited up to heartbeat + 1 s
+ * between pings, and all of a second's subscribers were pinged in one
+ * burst (3,333 at once with 50,000 of them), which live pokes waited
+ * behind.  With EVDB_SSE_HEARTBEAT=HB_MS and NSUB subscribers opened
+ * OPEN_GAP_MS apart, this checks that no subscriber waits more than
+ * HB_MS + SLACK_MS for a ping (from its ": ready" on), and that
+ * subscribers opened apart are pinged apart, not together.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../tap.h"
+#include "harness.h"
+
+#define ADM		HARNESS_ADMIN_TOKEN
+#define NSUB		6
+#define HB_MS		2000		/* EVDB_SSE_HEARTBEAT */
+#define SLACK_MS	400		/* scheduling on a busy machine; the
+					 * old once-a-second scan needs up to
+					 * 999 more */
+#define OPEN_GAP_MS	350		/* between two subscribers' opening */
+#define WATCH_MS	9000		/* how long pings are watched */
+#define MAXPING		16
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* GET /subscribe?stream=beat-<i> (HTTP/1.0) to nginx; the socket or -1. */
+static int
+subscribe_raw(struct harness *h, int i)
+{
+	struct sockaddr_in sin;
+	const char *req;
+	int fd, port = -1;
+
+	if (sscanf(harness_url(h), "http://127.0.0.1:%d", &port) != 1)
+		return -1;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)port);
+	req = hstr(h, "GET /subscribe?stream=beat-%d&token=%s HTTP/1.0\r\n"
+	    "Host: 127.0.0.1\r\n\r\n", i, ADM);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct beat {
+	int fd;
+	char text[8192];		/* what came, searched for frames */
+	size_t len;
+	size_t seen;			/* text searched up to here */
+	int64_t ready_ms;		/* ": ready" came (-1: not yet) */
+	int64_t ping_ms[MAXPING];	/* when each ": ping" came */
+	int nping;
+	int dead;			/* the stream ended */
+};
+
+/* Reads what fd has and stamps the frames that came with now. */
+static void
+beat_read(struct beat *b, int64_t now)
+{
+	ssize_t n;
+	char *p;
+
+	n = read(b->fd, b->text + b->len, sizeof(b->text) - 1 - b->len);
+	if (n <= 0) {
+		b->dead = 1;
+		return;
+	}
+	b->len += (size_t)n;
+	b->text[b->len] = '\0';
+	for (;;) {
+		p = strstr(b->text + b->seen, "\n\n");
+		if (p == NULL)
+			break;
+		if (b->ready_ms < 0 && strstr(b->text, ": ready") != NULL)
+			b->ready_ms = now;
+		else if (strstr(b->text + b->seen, ": ping") != NULL &&
+		    strstr(b->text + b->seen, ": ping") < p && b->nping < MAXPING)
+			b->ping_ms[b->nping++] = now;
+		b->seen = (size_t)(p + 2 - b->text);
+	}
+	/* Keep the buffer from filling: drop what was searched. */
+	if (b->seen > sizeof(b->text) / 2) {
+		memmove(b->text, b->text + b->seen, b->len - b->seen);
+		b->len -= b->seen;
+		b->seen = 0;
+		b->text[b->len] = '\0';
+	}
+}
+
+int
+main(void)
+{
+	static struct beat b[NSUB];
+	struct pollfd pfd[NSUB];
+	struct harness *h;
+	int64_t t0, until, gap, worst = 0, prev, apart, closest = INT64_MAX;
+	int i, k, opened = 0, pinged = 1, alive = 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	tap_plan(4);
+	setenv("EVDB_SSE_HEARTBEAT", "2000", 1);
+	h = harness_start();
+	for (i = 0; i < NSUB; i++) {
+		memset(&b[i], 0, sizeof(b[i]));
+		b[i].fd = -1;
+		b[i].ready_ms = -1;
+	}
+	/* Opens one every OPEN_GAP_MS and reads all the while. */
+	t0 = now_ms();
+	until = t0 + (NSUB - 1) * OPEN_GAP_MS + WATCH_MS;
+	while (now_ms() < until) {
+		if (opened < NSUB && now_ms() >= t0 + (int64_t)opened * OPEN_GAP_MS) {
+			if ((b[opened].fd = subscribe_raw(h, opened)) == -1)
+				tap_bail("cannot subscribe");
+			opened++;
+		}
+		for (i = 0; i < NSUB; i++) {
+			pfd[i].fd = b[i].dead ? -1 : b[i].fd;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		if (poll(pfd, NSUB, 20) <= 0)
+			continue;
+		for (i = 0; i < NSUB; i++)
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				beat_read(&b[i], now_ms());
+	}
+	ok(opened == NSUB, "%d subscribers opened %d ms apart", NSUB,
+	    OPEN_GAP_MS);
+	for (i = 0; i < NSUB; i++) {
+		if (b[i].dead || b[i].ready_ms < 0)
+			alive = 0;
+		/* 9 s of a 2 s heartbeat: 3 pings at least, whatever the phase. */
+		if (b[i].nping < 3)
+			pinged = 0;
+		prev = b[i].ready_ms;
+		for (k = 0; k < b[i].nping; k++) {
+			gap = b[i].ping_ms[k] - prev;
+			if (gap > worst)
+				worst = gap;
+			prev = b[i].ping_ms[k];
+		}
+		tap_diag("subscriber %d: ready at %" PRId64 " ms, %d pings, the "
+		    "first at %" PRId64 " ms", i, b[i].ready_ms - t0, b[i].nping,
+		    b[i].nping > 0 ? b[i].ping_ms[0] - t0 : -1);
+		if (i > 0 && b[i].nping > 0 && b[i - 1].nping > 0) {
+			apart = b[i].ping_ms[0] - b[i - 1].ping_ms[0];
+			if (apart < 0)
+				apart = -apart;
+			if (apart < closest)
+				closest = apart;
+		}
+	}
+	ok(alive && pinged, "every subscriber is ready and gets 3 pings or more "
+	    "in %d ms", WATCH_MS);
+	ok(pinged && worst <= HB_MS + SLACK_MS, "no subscriber waits more than "
+	    "%d + %d ms for a ping (the longest wait: %" PRId64 " ms)", HB_MS,
+	    SLACK_MS, worst);
+	ok(pinged && closest >= OPEN_GAP_MS / 2, "subscribers opened %d ms apart "
+	    "get their first pings apart, not in one burst (closest: %" PRId64
+	    " ms)", OPEN_GAP_MS, closest);
+	for (i = 0; i < NSUB; i++)
+		close(b[i].fd);
+	harness_stop(h);
+	return tap_done();
+}
