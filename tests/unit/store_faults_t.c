@@ -442,10 +442,22 @@ op_write(struct walk *w, enum faultvfs_mode mode, long n, long *fired)
 static bool
 op_checkpoint(struct walk *w, enum faultvfs_mode mode, long n, long *fired)
 {
-	int64_t ck0 = store_checkpoint_count(w->env.store);
+	int64_t ck0 = store_checkpoint_count(w->env.store), ck;
 	long i, quiet;
 	enum evdb_status rs;
 
+	/*
+	 * The count is the store's: a checkpoint of another namespace still
+	 * under way (the last one of the previous walk) would end in the loop
+	 * below and pass for this one, a walk of 0 points.  Start once the
+	 * count has stood still for 100 ms (10 s at most).
+	 */
+	for (quiet = 0, i = 0; quiet < 20 && i < 2000; i++) {
+		usleep(5000);
+		ck = store_checkpoint_count(w->env.store);
+		quiet = ck == ck0 ? quiet + 1 : 0;
+		ck0 = ck;
+	}
 	faultvfs_arm(mode, FAULTVFS_CKPT, n);
 	(void)walk_log_seen(w, "checkpoint of");
 	for (i = 0; i < FV_CKPT_MAX_WRITES; i++) {
