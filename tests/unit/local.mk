@@ -54,6 +54,12 @@ TESTS += tests/unit/sqlite_invariant_t
 tests_unit_sqlite_invariant_t_SOURCES = tests/unit/sqlite_invariant_t.c tests/tap.h
 tests_unit_sqlite_invariant_t_LDADD = $(UNIT_LDADD)
 
+# sqlite_busy_t: the busy handler's schedule of sleeps (sqlite_db.c).
+check_PROGRAMS += tests/unit/sqlite_busy_t
+TESTS += tests/unit/sqlite_busy_t
+tests_unit_sqlite_busy_t_SOURCES = tests/unit/sqlite_busy_t.c tests/tap.h
+tests_unit_sqlite_busy_t_LDADD = $(UNIT_LDADD)
+
 # gate_t: the per-token admission gate of src/server/gate.c (issue 15).
 check_PROGRAMS += tests/unit/gate_t
 TESTS += tests/unit/gate_t

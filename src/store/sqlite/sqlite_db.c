@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/sqlite/sqlite_internal.h"
 
@@ -128,6 +129,53 @@ sqlite_exec(sqlite3 *db, const char *sql, char *err, size_t err_size)
 	return EVDB_OK;
 }
 
+/*
+ * The busy handler's schedule.  SQLite's own (sqlite3_busy_timeout) sleeps
+ * 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, then 100 ms between tries.  The
+ * locks evdb's connections wait for are held for milliseconds: a RESTART
+ * checkpoint holds a file's writers for 2 - 12 ms (sqlite_checkpoint.c),
+ * and itself waits for the readers of the moment, sub-millisecond, with
+ * every writer of the file behind it.  With SQLite's steps a writer held
+ * 3 ms woke at 8, one held 12 ms at 18, and a checkpointer slept 1 - 5 ms
+ * past the last reader with the writers held: the tail of W1's latency.
+ * Here the sleeps start at BUSY_FIRST_US and double up to BUSY_MAX_US, and
+ * the tries stop once they have slept timeout_ms in all, as SQLite's do.
+ */
+#define BUSY_FIRST_US	50
+#define BUSY_MAX_US	1000
+
+long
+sqlite_busy_wait_us(int count, int timeout_ms)
+{
+	long slept = 0, next = BUSY_FIRST_US, limit = (long)timeout_ms * 1000;
+	int i;
+
+	for (i = 0; i < count && next < BUSY_MAX_US; i++) {
+		slept += next;
+		next = next * 2 < BUSY_MAX_US ? next * 2 : BUSY_MAX_US;
+	}
+	slept += (long)(count - i) * BUSY_MAX_US;
+	if (slept >= limit)
+		return 0;
+	return next < limit - slept ? next : limit - slept;
+}
+
+/* sqlite3_busy_handler's callback: count tries have failed so far. */
+static int
+sqlite_busy_handler(void *arg, int count)
+{
+	const struct sqlite_store *st = arg;
+	long us = sqlite_busy_wait_us(count, st->busy_timeout_ms);
+	struct timespec ts;
+
+	if (us <= 0)
+		return 0;	/* SQLITE_BUSY to the caller */
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
+	(void)nanosleep(&ts, NULL);
+	return 1;
+}
+
 enum evdb_status
 sqlite_open_db(struct sqlite_store *st, const char *path, bool create, sqlite3 **out,
     char *err, size_t err_size)
@@ -149,7 +197,7 @@ sqlite_open_db(struct sqlite_store *st, const char *path, bool create, sqlite3 *
 		return rs == EVDB_OK ? EVDB_ERR_BACKEND : rs;
 	}
 	atomic_fetch_add(&st->connections, 1);
-	sqlite3_busy_timeout(db, st->busy_timeout_ms);
+	sqlite3_busy_handler(db, sqlite_busy_handler, st);
 	/*
 	 * Checkpoints are the checkpointer thread's job (store_checkpoint.c).
 	 * A checkpoint at close would also run at shutdown on a disk that has

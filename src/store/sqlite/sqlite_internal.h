@@ -187,6 +187,12 @@ enum evdb_status sqlite_fail(struct sqlite_conn *c, sqlite3 *db, int rc,
 enum evdb_status sqlite_open_db(struct sqlite_store *st, const char *path,
     bool create, sqlite3 **out, char *err, size_t err_size);
 void sqlite_close_db(struct sqlite_store *st, sqlite3 *db);
+/*
+ * The sleep, in microseconds, before a busy connection's try count + 1
+ * (count tries have failed), or 0 once the sleeps so far add up to
+ * timeout_ms (--busy-timeout): then SQLITE_BUSY.  Exposed for its test.
+ */
+long sqlite_busy_wait_us(int count, int timeout_ms);
 void sqlite_stmt_done(sqlite3_stmt *s);
 enum evdb_status sqlite_step_int64(struct sqlite_conn *c, sqlite3 *db,
     sqlite3_stmt *s, const char *what, int64_t if_null, int64_t *v);
