@@ -22,6 +22,11 @@
  * SIGTERM or SIGINT: remove the socket and the pid file, exit 0 (requests in
  * flight are cut; this is a benchmark fixture, not a server).
  *
+ * With FCGI_TRIVIAL_ECHO_PARAMS=1 in its environment it answers every
+ * request with the names of the FastCGI parameters it got, sorted, one a
+ * line (text/plain): tests/deploy/fcgi_params.sh checks with it what the
+ * shipped nginx configuration hands evdb.
+ *
  * Threads: the workers share only the listening fd and the accept mutex;
  * the main thread waits for the signals, which every thread blocks.
  */
@@ -52,7 +57,34 @@ struct trivial_ctx {
 	pthread_mutex_t accept_mu;	/* one worker in accept() at a time */
 	char response[256];		/* headers and body, built once */
 	int response_len;		/* bytes of response */
+	bool echo_params;		/* FCGI_TRIVIAL_ECHO_PARAMS: answer the
+					 * parameters' names instead */
 };
+
+static int
+trivial_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Answers req with its parameters' names, sorted, one a line. */
+static void
+trivial_echo_params(FCGX_Request *req)
+{
+	char *names[256];
+	size_t n = 0, i, len;
+
+	for (i = 0; req->envp[i] != NULL && n < 256; i++)
+		names[n++] = req->envp[i];
+	qsort(names, n, sizeof(names[0]), trivial_name_cmp);
+	FCGX_FPrintF(req->out, "Status: 200 OK\r\nContent-Type: text/plain\r\n"
+	    "Cache-Control: no-store\r\n\r\n");
+	for (i = 0; i < n; i++) {
+		len = strcspn(names[i], "=");
+		FCGX_PutStr(names[i], (int)len, req->out);
+		FCGX_PutChar('\n', req->out);
+	}
+}
 
 struct trivial_opts {
 	const char *listen;		/* --listen, without "unix:" */
@@ -87,7 +119,10 @@ trivial_worker(void *arg)
 		}
 		while (FCGX_GetStr(sink, sizeof(sink), req.in) > 0)
 			;
-		FCGX_PutStr(ctx->response, ctx->response_len, req.out);
+		if (ctx->echo_params)
+			trivial_echo_params(&req);
+		else
+			FCGX_PutStr(ctx->response, ctx->response_len, req.out);
 		/* As server_finish() in src/server/server.c. */
 		if (!req.keepConnection && FCGX_HasSeenEOF(req.in) == EOF)
 			FCGX_Detach(&req);
@@ -190,6 +225,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	pthread_mutex_init(&ctx.accept_mu, NULL);
+	ctx.echo_params = getenv("FCGI_TRIVIAL_ECHO_PARAMS") != NULL &&
+	    strcmp(getenv("FCGI_TRIVIAL_ECHO_PARAMS"), "1") == 0;
 	ctx.response_len = snprintf(ctx.response, sizeof(ctx.response),
 	    "Status: 200 OK\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n%s",

@@ -49,7 +49,8 @@ CLEANFILES += $(EXTRA_PROGRAMS) tests/bench/heapcount.so
 BENCH_TESTS = tests/bench/tools.sh
 TESTS += $(BENCH_TESTS)
 EXTRA_DIST += $(BENCH_TESTS)
-check_DATA = tests/bench/loadgen$(EXEEXT) tests/bench/heapcount.so
+check_DATA = tests/bench/loadgen$(EXEEXT) tests/bench/heapcount.so \
+	tests/bench/fcgi_trivial$(EXEEXT)
 
 # W6 (long-poll latency and memory per held read): lpbench, run by run-bench.
 EXTRA_PROGRAMS += tests/bench/lpbench

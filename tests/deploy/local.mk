@@ -19,3 +19,10 @@ EXTRA_DIST += tests/deploy/several_hosts.sh
 # reuseport listen socket), as the SSE benchmark uses it.
 TESTS += tests/deploy/nginx_workers.sh
 EXTRA_DIST += tests/deploy/nginx_workers.sh
+
+# fcgi_params.sh: the FastCGI parameters the shipped nginx configuration
+# hands evdb: the ones it reads, no HTTP_* parameter per request header.
+# It runs tests/bench/fcgi_trivial (built for make check, check_DATA) in
+# evdb's place.
+TESTS += tests/deploy/fcgi_params.sh
+EXTRA_DIST += tests/deploy/fcgi_params.sh
