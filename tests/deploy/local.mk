@@ -19,3 +19,9 @@ EXTRA_DIST += tests/deploy/several_hosts.sh
 # reuseport listen socket), as the SSE benchmark uses it.
 TESTS += tests/deploy/nginx_workers.sh
 EXTRA_DIST += tests/deploy/nginx_workers.sh
+
+# subscribe_params.sh: /subscribe's FastCGI parameters (no request headers,
+# only what src/ reads; issue 13) against the source, and subscriptions,
+# refusals, resume and the access log through them.
+TESTS += tests/deploy/subscribe_params.sh
+EXTRA_DIST += tests/deploy/subscribe_params.sh
