@@ -26,3 +26,9 @@ EXTRA_DIST += tests/deploy/nginx_workers.sh
 # evdb's place.
 TESTS += tests/deploy/fcgi_params.sh
 EXTRA_DIST += tests/deploy/fcgi_params.sh
+
+# subscribe_params.sh: the server-wide FastCGI parameters against what
+# src/ reads, and subscriptions, refusals, resume and the access log
+# through them (issue 13).
+TESTS += tests/deploy/subscribe_params.sh
+EXTRA_DIST += tests/deploy/subscribe_params.sh

@@ -19,4 +19,4 @@ bench-sse: evdb$(EXEEXT) tests/bench/sse/ssebench$(EXEEXT)
 
 .PHONY: bench-sse
 
-EXTRA_DIST += tests/bench/sse/run-sse-bench
+EXTRA_DIST += tests/bench/sse/run-sse-bench tests/bench/sse/nginx-sub-rss
