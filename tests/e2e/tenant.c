@@ -40,7 +40,7 @@ tenant_port(const struct harness *h)
 int
 tenant_connect(int port, int rcvbuf)
 {
-	int fd = tcp_connect(port);
+	int fd = tcp_connect(port, 0);
 
 	/* After connect the window scale is fixed, but the buffer shrinks. */
 	if (fd >= 0 && rcvbuf > 0)
