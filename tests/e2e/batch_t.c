@@ -712,7 +712,7 @@ static void
 sub_collect(int fd, const char *rest, int64_t *gpos, int max, int want, int *n)
 {
 	struct sbuf b = { 0 };
-	int64_t end = tenant_now_ms() + POKE_WAIT_MS, extra = -1;
+	int64_t end = harness_now_ms() + POKE_WAIT_MS, extra = -1;
 	const char *p;
 	char chunk[8192];
 	ssize_t got;
@@ -720,7 +720,7 @@ sub_collect(int fd, const char *rest, int64_t *gpos, int max, int want, int *n)
 	sb_add(&b, "%s", rest != NULL ? rest : "");
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		int64_t now = tenant_now_ms();
+		int64_t now = harness_now_ms();
 
 		*n = 0;
 		for (p = b.p; p != NULL && (p = strstr(p, "\nid: ")) != NULL; p += 5)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -339,6 +340,15 @@ harness_atexit(void)
 	harness_stop(harness_live);
 }
 
+int64_t
+harness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 harness_free_port(void)
 {
@@ -383,15 +393,18 @@ harness_have_nginx(void)
 	return found;
 }
 
-/* Connects to 127.0.0.1:port; returns the socket or -1. */
+/* Connects to 127.0.0.1:port (see harness_internal.h); the socket or -1. */
 int
-tcp_connect(int port)
+tcp_connect(int port, int rcvbuf)
 {
 	struct sockaddr_in sin;
 	int fd;
 
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
+	/* Before connect, so that the window scale offered fits the buffer. */
+	if (rcvbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -102,6 +102,9 @@ const char	*harness_backend(struct harness *h);
  */
 int		 harness_keeps_key_order(struct harness *h);
 
+/** Milliseconds of CLOCK_MONOTONIC: for deadlines and durations.  Thread-safe. */
+int64_t		 harness_now_ms(void);
+
 /** "http://127.0.0.1:<port>", owned by h. */
 const char	*harness_url(const struct harness *h);
 /** The stack's data directory D given to evdb-local, owned by h. */
@@ -143,6 +146,24 @@ void		 http_resp_free(struct http_resp *r);
  */
 char		*http_raw_exchange(struct harness *h, const void *req, size_t len,
 		    int shut_wr, int timeout_ms, size_t *outlen);
+
+/**
+ * Opens an SSE subscription on a raw socket: a new TCP connection to nginx
+ * and "GET /subscribe?stream=<stream>&token=<token> HTTP/1.0" sent on it
+ * (HTTP/1.0: the frames come without chunked framing).  stream and token
+ * go into the query as they are, unescaped.  rcvbuf > 0 sets the socket's
+ * receive buffer to that many bytes before it connects (a client that does
+ * not read fills it sooner); 0 keeps the system's default.  Returns the
+ * socket, which the caller reads and closes, or -1.  No TAP result.
+ */
+int		 http_sse_open(struct harness *h, const char *token,
+		    const char *stream, int rcvbuf);
+
+/**
+ * The "subscribers" gauge of sys.health, asked with the admin token, or -1
+ * without an answer.  No TAP result.
+ */
+int64_t		 harness_subscribers(struct harness *h);
 
 /*
  * POST body to /rpc with "Authorization: Bearer <token>" (no header when

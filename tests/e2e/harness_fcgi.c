@@ -94,7 +94,7 @@ spawn_evdb_once(struct harness *h, int *portp, int *exited)
 			*exited = 1;
 			break;
 		}
-		if ((fd = tcp_connect(port)) != -1) {
+		if ((fd = tcp_connect(port, 0)) != -1) {
 			close(fd);
 			break;
 		}
@@ -329,7 +329,7 @@ fcgi_exchange(int port, const char *token, const char *body,
 	memset(out, 0, sizeof(out[0]));
 	fcgi_build(&req, "/rpc", "", token, body, blen, (long)blen, true);
 
-	if ((fd = tcp_connect(port)) == -1) {
+	if ((fd = tcp_connect(port, 0)) == -1) {
 		snprintf(out->err, sizeof(out->err), "connect 127.0.0.1:%d: %s",
 		    port, strerror(errno));
 		goto out;

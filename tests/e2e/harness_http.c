@@ -376,7 +376,7 @@ http_raw_exchange(struct harness *h, const void *req, size_t len, int shut_wr,
 	char *res;
 
 	*outlen = 0;
-	if ((fd = tcp_connect(h->port)) == -1)
+	if ((fd = tcp_connect(h->port, 0)) == -1)
 		return NULL;
 	while (off < len) {
 		n = send(fd, p + off, len - off, MSG_NOSIGNAL);
@@ -407,6 +407,28 @@ http_raw_exchange(struct harness *h, const void *req, size_t len, int shut_wr,
 	res = hmem(h, s.data, s.len);
 	free(s.data);
 	return res;
+}
+
+int
+http_sse_open(struct harness *h, const char *token, const char *stream,
+    int rcvbuf)
+{
+	char *req;
+	size_t len;
+	int fd, sent;
+
+	if ((fd = tcp_connect(h->port, rcvbuf)) == -1)
+		return -1;
+	req = xasprintf("GET /subscribe?stream=%s&token=%s HTTP/1.0\r\n"
+	    "Host: 127.0.0.1\r\n\r\n", stream, token);
+	len = strlen(req);
+	sent = send(fd, req, len, MSG_NOSIGNAL) == (ssize_t)len;
+	free(req);
+	if (!sent) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -446,6 +468,16 @@ rpc_call(struct harness *h, const char *token, const char *body,
 	else
 		http_resp_free(&r);
 	return j;
+}
+
+int64_t
+harness_subscribers(struct harness *h)
+{
+	struct json_object *j = rpc_call(h, HARNESS_ADMIN_TOKEN,
+	    "[\"sys.health\"]", NULL);
+	int64_t v = jpath_int(j, "subscribers");
+
+	return v == JPATH_NOINT ? -1 : v;
 }
 
 /* 1 if ctype is application/json (parameters allowed). */

@@ -97,8 +97,12 @@ void		 harness_diag_file(struct harness *h, const char *path);
 /** Prints s (len bytes, control bytes escaped, truncated) as one diagnostic. */
 void		 diag_text(struct harness *h, const char *label, const char *s,
 		    size_t len);
-/** A connected TCP socket to 127.0.0.1:port, or -1 (errno set). */
-int		 tcp_connect(int port);
+/**
+ * A connected TCP socket to 127.0.0.1:port, or -1 (errno set).  rcvbuf > 0
+ * sets its receive buffer (SO_RCVBUF) to that many bytes before connecting;
+ * 0 keeps the system's default.
+ */
+int		 tcp_connect(int port, int rcvbuf);
 
 /** Appends n bytes to s, keeping s->data NUL-terminated. */
 void		 sink_add(struct sink *s, const void *p, size_t n);

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,21 @@ proc_status_kb(pid_t pid, const char *name)
 	}
 	fclose(f);
 	return kb;
+}
+
+long
+proc_rss_settled(pid_t pid, int timeout_ms, long within_kb)
+{
+	int64_t until = harness_now_ms() + timeout_ms;
+	long prev = -1, cur = proc_status_kb(pid, "VmRSS");
+
+	while (harness_now_ms() < until &&
+	    (prev < 0 || cur - prev > within_kb)) {
+		sleep(1);
+		prev = cur;
+		cur = proc_status_kb(pid, "VmRSS");
+	}
+	return cur;
 }
 
 int

@@ -1,8 +1,9 @@
 /*
  * tests/e2e/harness_proc.h - what the end-to-end tests measure of the evdb
- * process itself, from /proc: its resident memory, its peak, and its open
- * descriptors.  Linux only, like evdb.  Used by the tenant-bounds tests
- * (issue 15), which bound what one tenant can make evdb hold.
+ * process itself, from /proc: its resident memory (and when it has
+ * settled), its peak, and its open descriptors.  Linux only, like evdb.
+ * Used by the tenant-bounds tests (issue 15), which bound what one tenant
+ * can make evdb hold, and by sse_idle_memory_t (issue 13).
  */
 #ifndef EVDB_E2E_HARNESS_PROC_H
 #define EVDB_E2E_HARNESS_PROC_H
@@ -25,6 +26,13 @@ long	 proc_status_kb(pid_t pid, const char *name);
  * (writes 5 to /proc/pid/clear_refs).  Returns 0, or -1 when not allowed.
  */
 int	 proc_reset_peak(pid_t pid);
+
+/**
+ * Waits until the resident size of pid stops growing: samples VmRSS once a
+ * second until two samples in a row differ by at most within_kb, or until
+ * timeout_ms have passed.  Returns the last sample in kB (-1 unreadable).
+ */
+long	 proc_rss_settled(pid_t pid, int timeout_ms, long within_kb);
 
 /** Open descriptors of pid (entries of /proc/pid/fd), or -1. */
 int	 proc_fd_count(pid_t pid);

@@ -13,39 +13,18 @@
 # are answered, one by one and 8 at a time, each within a bound (10 s) that
 # a stalled request (30 s) cannot meet.  EVDB_E2E_PGDIR runs it on a
 # database of its own in that PostgreSQL cluster.
-set -u
+# shellcheck shell=bash
 
-src=${EVDB_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${EVDB_BUILDDIR:-$src}
-local_sh=$src/deploy/evdb-local
-. "$src/tests/proc.sh"
+. "$(cd "$(dirname "$0")/.." && pwd)/ops/lib.sh"
+
 token=ns_ZGVmYXVsdA_$(printf '9a%.0s' {1..32})
-dir=$(mktemp -d "${TMPDIR:-/tmp}/evdb-ka64-XXXXXX")
-n=0
-failed=0
 clients=96
 
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
-
-cleanup() {
-	"$local_sh" stop --data-dir "$dir" >/dev/null 2>&1
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-# rpc NAME BODY: POST BODY to /rpc with a 10 s bound; prints the HTTP code
+# rpc_code BODY: POST BODY to /rpc with a 10 s bound; prints the HTTP code
 # (000 on a timeout).
-rpc() {
+rpc_code() {
 	curl -s -m 10 -o /dev/null -w '%{http_code}' \
-	    -H "Authorization: Bearer $token" -d "$2" "http://127.0.0.1:$port/rpc"
+	    -H "Authorization: Bearer $token" -d "$1" "http://127.0.0.1:$port/rpc"
 }
 
 # evdb_conns: connections open on evdb's socket, seen from nginx's side.
@@ -58,63 +37,52 @@ evdb_conns() {
 # prints how many stalled or failed.
 burst() {
 	local c
-	rm -f "$dir"/bad.*
+	rm -f "$OPS_TMP"/bad.*
 	for c in $(seq "$1"); do
 		(
 			b=0
 			for i in $(seq "$2"); do
-				code=$(rpc "" "[\"stream.write\",\"$3-$c\",{\"type\":\"T\",\"data\":{\"i\":$i}}]")
+				code=$(rpc_code "[\"stream.write\",\"$3-$c\",{\"type\":\"T\",\"data\":{\"i\":$i}}]")
 				[ "$code" = 200 ] || b=$((b + 1))
 			done
-			echo "$b" >"$dir/bad.$c"
+			echo "$b" >"$OPS_TMP/bad.$c"
 		) &
 	done
 	wait
-	cat "$dir"/bad.* | awk '{ s += $1 } END { print s + 0 }'
+	cat "$OPS_TMP"/bad.* | awk '{ s += $1 } END { print s + 0 }'
 }
 
-echo "1..6"
-store=()
-if [ -n "${EVDB_E2E_PGDIR:-}" ]; then
-	db=ka64_$$
-	"$src/deploy/pg-cluster" createdb "$EVDB_E2E_PGDIR" "$db" >"$dir/createdb.log" 2>&1 ||
-	    { echo "Bail out! pg-cluster createdb $db failed"; cat "$dir/createdb.log"; exit 1; }
-	store=(--store "host=$EVDB_E2E_PGDIR user=evdb dbname=$db")
-	echo "# store: PostgreSQL, database $db"
-fi
-started=1
-for _ in $(seq 20); do
-	port=$((20000 + RANDOM % 30000))
-	if "$local_sh" start --port "$port" --data-dir "$dir" --token "$token" \
-	    --workers 4 --keepalive 64 "${store[@]}" --evdb "$build/evdb" \
-	    >"$dir/start.out" 2>&1; then
-		started=0
-		break
-	fi
-done
-[ $started = 0 ] || cat "$dir/start.out" | sed 's/^/# /'
-conf=$dir/nginx/conf/evdb-server.conf
+plan 6
+ops_setup
+E2E_STORE=()
+[ -z "${EVDB_E2E_PGDIR:-}" ] || e2e_pg_store "ka64_$$"
+stack=$OPS_TMP/s
+stack_try_start "$stack" --token "$token" --workers 4 --keepalive 64 \
+    "${E2E_STORE[@]}"
+started=$?
+port=${STACK_PORT:-0}
+conf=$stack/nginx/conf/evdb-server.conf
 grep -q '^	keepalive 64;$' "$conf" && grep -q '^	fastcgi_keep_conn on;$' "$conf"
-ok $(( started != 0 || $? != 0 )) "the stack starts: 4 workers, nginx keepalive 64 and fastcgi_keep_conn on"
-sock=$dir/run/evdb.sock
-[ -S "$sock" ] || sock=$(ls "$dir"/run/evdb*.sock 2>/dev/null | head -1)
+cond_ok $(( started != 0 || $? != 0 )) "the stack starts: 4 workers, nginx keepalive 64 and fastcgi_keep_conn on"
+sock=$stack/run/evdb.sock
+[ -S "$sock" ] || sock=$(ls "$stack"/run/evdb*.sock 2>/dev/null | head -1)
 
 # 96 concurrent clients, 3 writes each over their own connection to nginx.
 bad=$(burst $clients 3 ka)
-ok $(( bad != 0 )) "$((clients * 3)) writes from $clients concurrent clients: $bad stalled or failed"
+cond_ok $(( bad != 0 )) "$((clients * 3)) writes from $clients concurrent clients: $bad stalled or failed"
 
 # Idle now: nginx keeps its upstream connections open.
 sleep 1
 idle=$(evdb_conns)
-ok $(( idle <= 4 )) "nginx holds $idle idle connections to evdb, more than its 4 workers"
+cond_ok $(( idle <= 4 )) "nginx holds $idle idle connections to evdb, more than its 4 workers"
 
 # New clients, one at a time: each is answered, none waits on an idle one.
 bad=0
 for i in $(seq 20); do
-	code=$(rpc "" "[\"stream.version\",\"ka-$i\"]")
+	code=$(rpc_code "[\"stream.version\",\"ka-$i\"]")
 	[ "$code" = 200 ] || bad=$((bad + 1))
 done
-ok $(( bad != 0 )) "20 requests from new clients after the burst: $bad stalled or failed"
+cond_ok $(( bad != 0 )) "20 requests from new clients after the burst: $bad stalled or failed"
 
 # And 8 at a time, twice the workers.
 bad=$(burst 8 5 kb)
@@ -124,6 +92,6 @@ for c in $(seq $clients); do
 	    "http://127.0.0.1:$port/rpc")
 	[ "$v" = 2 ] && versions=$((versions + 1))
 done
-ok $(( bad != 0 )) "40 writes from 8 new concurrent clients: $bad stalled or failed"
-ok $(( versions != clients )) "every burst stream holds its 3 writes ($versions of $clients)"
-exit $failed
+cond_ok $(( bad != 0 )) "40 writes from 8 new concurrent clients: $bad stalled or failed"
+cond_ok $(( versions != clients )) "every burst stream holds its 3 writes ($versions of $clients)"
+done_testing

@@ -19,15 +19,11 @@
 # log holds no reset or broken pipe towards evdb.  With EVDB_E2E_PGDIR it
 # runs a second round on three evdb instances (evdb-local --instances 3,
 # whose upstreams deploy/evdb-local generates) on a database of its own.
-set -u
+# shellcheck shell=bash
 
-src=${EVDB_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${EVDB_BUILDDIR:-$src}
-local_sh=$src/deploy/evdb-local
+. "$(cd "$(dirname "$0")/.." && pwd)/ops/lib.sh"
+
 token=ns_ZGVmYXVsdA_$(printf '7c%.0s' {1..32})
-dir=$(mktemp -d "${TMPDIR:-/tmp}/evdb-kasse-XXXXXX")
-n=0
-failed=0
 # Per round: loops of each kind, and requests per loop.
 bad_loops=6
 bad_reqs=150
@@ -35,22 +31,6 @@ rpc_loops=6
 rpc_reqs=150
 sub_loops=3
 sub_reqs=10
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=1
-	fi
-}
-
-cleanup() {
-	"$local_sh" stop --data-dir "$dir/d" >/dev/null 2>&1
-	rm -rf "$dir"
-}
-trap cleanup EXIT
 
 # urls COUNT PATH: COUNT times the URL of PATH for curl's --config, each
 # with its answer thrown away.
@@ -94,57 +74,46 @@ sub_loop() {
 # round NAME ARGS...: starts a stack with ARGS, runs the loops at once,
 # checks the statuses and nginx's error log, stops the stack.
 round() {
-	local name=$1 started=1 i codes nrpc nbad nsub n502 resets
+	local name=$1 stack=$OPS_TMP/d started i codes nrpc nbad nsub n502 resets
 	shift
-	rm -rf "$dir/d" "$dir"/out.*
-	for _ in $(seq 20); do
-		port=$((20000 + RANDOM % 30000))
-		if "$local_sh" start --port "$port" --data-dir "$dir/d" \
-		    --token "$token" --workers 4 "$@" --evdb "$build/evdb" \
-		    >"$dir/start.out" 2>&1; then
-			started=0
-			break
-		fi
-		"$local_sh" stop --data-dir "$dir/d" >/dev/null 2>&1
-	done
-	[ $started = 0 ] || sed 's/^/# /' "$dir/start.out"
-	grep -q '^	keepalive [0-9]*;$' "$dir/d/nginx/conf/evdb-server.conf"
-	ok $(( started != 0 || $? != 0 )) "$name: the stack starts with upstream keep-alive on"
+	rm -rf "$stack" "$OPS_TMP"/out.*
+	stack_try_start "$stack" --token "$token" --workers 4 "$@"
+	started=$?
+	port=${STACK_PORT:-0}
+	grep -q '^	keepalive [0-9]*;$' "$stack/nginx/conf/evdb-server.conf"
+	cond_ok $(( started != 0 || $? != 0 )) "$name: the stack starts with upstream keep-alive on"
 
-	for i in $(seq $bad_loops); do bad_loop "$i" >"$dir/out.bad.$i" & done
-	for i in $(seq $rpc_loops); do rpc_loop "$i" >"$dir/out.rpc.$i" & done
-	for i in $(seq $sub_loops); do sub_loop "$i" >"$dir/out.sub.$i" & done
+	for i in $(seq $bad_loops); do bad_loop "$i" >"$OPS_TMP/out.bad.$i" & done
+	for i in $(seq $rpc_loops); do rpc_loop "$i" >"$OPS_TMP/out.rpc.$i" & done
+	for i in $(seq $sub_loops); do sub_loop "$i" >"$OPS_TMP/out.sub.$i" & done
 	wait
 
-	nrpc=$(cat "$dir"/out.rpc.* | grep -c '^200$')
-	nbad=$(cat "$dir"/out.bad.* | grep -c '^400$')
-	nsub=$(cat "$dir"/out.sub.* | grep -c '^200$')
-	n502=$(cat "$dir"/out.* | grep -c '^502$')
-	codes=$(cat "$dir"/out.* | sort | uniq -c | tr -s ' \n' ' ')
+	nrpc=$(cat "$OPS_TMP"/out.rpc.* | grep -c '^200$')
+	nbad=$(cat "$OPS_TMP"/out.bad.* | grep -c '^400$')
+	nsub=$(cat "$OPS_TMP"/out.sub.* | grep -c '^200$')
+	n502=$(cat "$OPS_TMP"/out.* | grep -c '^502$')
+	codes=$(cat "$OPS_TMP"/out.* | sort | uniq -c | tr -s ' \n' ' ')
 	echo "# $name: statuses (count code):$codes"
-	ok $(( n502 != 0 )) "$name: no answer is a 502 ($n502)"
-	ok $(( nrpc != rpc_loops * rpc_reqs )) "$name: every /rpc write is 200 ($nrpc of $((rpc_loops * rpc_reqs)))"
-	ok $(( nbad != bad_loops * bad_reqs )) "$name: every refused /subscribe is 400 ($nbad of $((bad_loops * bad_reqs)))"
-	ok $(( nsub != sub_loops * sub_reqs )) "$name: every short subscriber got its stream ($nsub of $((sub_loops * sub_reqs)))"
+	cond_ok $(( n502 != 0 )) "$name: no answer is a 502 ($n502)"
+	cond_ok $(( nrpc != rpc_loops * rpc_reqs )) "$name: every /rpc write is 200 ($nrpc of $((rpc_loops * rpc_reqs)))"
+	cond_ok $(( nbad != bad_loops * bad_reqs )) "$name: every refused /subscribe is 400 ($nbad of $((bad_loops * bad_reqs)))"
+	cond_ok $(( nsub != sub_loops * sub_reqs )) "$name: every short subscriber got its stream ($nsub of $((sub_loops * sub_reqs)))"
 	resets=$(grep -c -E '(Connection reset by peer|Broken pipe).*upstream' \
-	    "$dir/d/log/nginx-error.log" 2>/dev/null)
-	ok $(( resets != 0 )) "$name: nginx's error log has no reset or broken pipe towards evdb ($resets)"
+	    "$stack/log/nginx-error.log" 2>/dev/null)
+	cond_ok $(( resets != 0 )) "$name: nginx's error log has no reset or broken pipe towards evdb ($resets)"
 	[ "$resets" = 0 ] || grep -m 5 -E '(Connection reset by peer|Broken pipe).*upstream' \
-	    "$dir/d/log/nginx-error.log" | sed 's/^/# /'
-	"$local_sh" stop --data-dir "$dir/d" >/dev/null 2>&1
+	    "$stack/log/nginx-error.log" | sed 's/^/# /'
+	stack_stop "$stack"
 }
 
+ops_setup
 if [ -n "${EVDB_E2E_PGDIR:-}" ]; then
-	echo "1..12"
-	db=kasse_$$
-	"$src/deploy/pg-cluster" createdb "$EVDB_E2E_PGDIR" "$db" >"$dir/createdb.log" 2>&1 ||
-	    { echo "Bail out! pg-cluster createdb $db failed"; cat "$dir/createdb.log"; exit 1; }
-	store=(--store "host=$EVDB_E2E_PGDIR user=evdb dbname=$db")
-	echo "# store: PostgreSQL, database $db"
-	round "one instance" "${store[@]}"
-	round "three instances" --instances 3 "${store[@]}"
+	plan 12
+	e2e_pg_store "kasse_$$"
+	round "one instance" "${E2E_STORE[@]}"
+	round "three instances" --instances 3 "${E2E_STORE[@]}"
 else
-	echo "1..6"
+	plan 6
 	round "one instance"
 fi
-exit $failed
+done_testing

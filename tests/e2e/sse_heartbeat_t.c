@@ -13,16 +13,11 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../tap.h"
@@ -37,41 +32,6 @@
 #define OPEN_GAP_MS	350		/* between two subscribers' opening */
 #define WATCH_MS	9000		/* how long pings are watched */
 #define MAXPING		16
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* GET /subscribe?stream=beat-<i> (HTTP/1.0) to nginx; the socket or -1. */
-static int
-subscribe_raw(struct harness *h, int i)
-{
-	struct sockaddr_in sin;
-	const char *req;
-	int fd, port = -1;
-
-	if (sscanf(harness_url(h), "http://127.0.0.1:%d", &port) != 1)
-		return -1;
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	req = hstr(h, "GET /subscribe?stream=beat-%d&token=%s HTTP/1.0\r\n"
-	    "Host: 127.0.0.1\r\n\r\n", i, ADM);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 struct beat {
 	int fd;
@@ -137,11 +97,13 @@ main(void)
 		b[i].ready_ms = -1;
 	}
 	/* Opens one every OPEN_GAP_MS and reads all the while. */
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	until = t0 + (NSUB - 1) * OPEN_GAP_MS + WATCH_MS;
-	while (now_ms() < until) {
-		if (opened < NSUB && now_ms() >= t0 + (int64_t)opened * OPEN_GAP_MS) {
-			if ((b[opened].fd = subscribe_raw(h, opened)) == -1)
+	while (harness_now_ms() < until) {
+		if (opened < NSUB &&
+		    harness_now_ms() >= t0 + (int64_t)opened * OPEN_GAP_MS) {
+			if ((b[opened].fd = http_sse_open(h, ADM,
+			    hstr(h, "beat-%d", opened), 0)) == -1)
 				tap_bail("cannot subscribe");
 			opened++;
 		}
@@ -154,7 +116,7 @@ main(void)
 			continue;
 		for (i = 0; i < NSUB; i++)
 			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-				beat_read(&b[i], now_ms());
+				beat_read(&b[i], harness_now_ms());
 	}
 	ok(opened == NSUB, "%d subscribers opened %d ms apart", NSUB,
 	    OPEN_GAP_MS);

@@ -16,16 +16,11 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../tap.h"
@@ -51,66 +46,8 @@
  */
 #define PER_SUB		16384
 #endif
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* GET /subscribe?stream=idle-<i> (HTTP/1.0) to nginx; the socket or -1. */
-static int
-subscribe_raw(struct harness *h, int i)
-{
-	struct sockaddr_in sin;
-	const char *req;
-	int fd, port = -1;
-
-	if (sscanf(harness_url(h), "http://127.0.0.1:%d", &port) != 1)
-		return -1;
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	req = hstr(h, "GET /subscribe?stream=idle-%d&token=%s HTTP/1.0\r\n"
-	    "Host: 127.0.0.1\r\n\r\n", i, ADM);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* sys.health "subscribers", or -1. */
-static int64_t
-subscribers(struct harness *h)
-{
-	struct json_object *j = rpc_call(h, ADM, "[\"sys.health\"]", NULL);
-	int64_t v = jpath_int(j, "subscribers");
-
-	return v == JPATH_NOINT ? -1 : v;
-}
-
-/* evdb's VmRSS once two samples 1 s apart are within 16 kB (or timeout_ms). */
-static long
-rss_settled(pid_t pid, int timeout_ms)
-{
-	int64_t until = now_ms() + timeout_ms;
-	long prev = -1, cur = proc_status_kb(pid, "VmRSS");
-
-	while (now_ms() < until && (prev < 0 || cur - prev > 16)) {
-		sleep(1);
-		prev = cur;
-		cur = proc_status_kb(pid, "VmRSS");
-	}
-	return cur;
-}
+#define RSS_SETTLED_KB	16		/* evdb has stopped growing when two
+					 * VmRSS samples 1 s apart are this close */
 
 /* True when fd delivers a poke frame of stream name within timeout_ms. */
 static int
@@ -118,11 +55,11 @@ poke_arrives(int fd, const char *name, int timeout_ms)
 {
 	static char buf[1 << 16];
 	size_t len = 0;
-	int64_t until = now_ms() + timeout_ms;
+	int64_t until = harness_now_ms() + timeout_ms;
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	ssize_t n;
 
-	while (now_ms() < until && len < sizeof(buf) - 1) {
+	while (harness_now_ms() < until && len < sizeof(buf) - 1) {
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
 		if ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
@@ -168,24 +105,27 @@ main(void)
 	ok(wrote, "20 messages written to other streams");
 
 	/* One subscriber first, so that the namespace's own memory is in before. */
-	if ((fds[0] = subscribe_raw(h, 0)) == -1)
+	if ((fds[0] = http_sse_open(h, ADM, "idle-0", 0)) == -1)
 		tap_bail("cannot subscribe");
 	opened = 1;
-	t0 = now_ms();
-	while (subscribers(h) != 1 && now_ms() - t0 < 10000)
+	t0 = harness_now_ms();
+	while (harness_subscribers(h) != 1 &&
+	    harness_now_ms() - t0 < 10000)
 		usleep(50000);
-	before = rss_settled(pid, 5000);
+	before = proc_rss_settled(pid, 5000, RSS_SETTLED_KB);
 	for (i = 1; i < NSUB; i++) {
-		if ((fds[i] = subscribe_raw(h, i)) == -1)
+		if ((fds[i] = http_sse_open(h, ADM, hstr(h, "idle-%d", i),
+		    0)) == -1)
 			break;
 		opened++;
 	}
-	t0 = now_ms();
-	while ((subs = subscribers(h)) != NSUB && now_ms() - t0 < 20000)
+	t0 = harness_now_ms();
+	while ((subs = harness_subscribers(h)) != NSUB &&
+	    harness_now_ms() - t0 < 20000)
 		usleep(100000);
 	ok(opened == NSUB && subs == NSUB, "%d idle subscribers attached "
 	    "(sys.health says %" PRId64 ")", opened, subs);
-	after = rss_settled(pid, 20000);
+	after = proc_rss_settled(pid, 20000, RSS_SETTLED_KB);
 	per_sub = (after - before) * 1024 / (NSUB - 1);
 	tap_diag("evdb VmRSS %ld kB before, %ld kB after", before, after);
 	ok(per_sub <= PER_SUB, "each costs evdb %ld bytes of resident memory, "

@@ -12,22 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../tap.h"
 #include "harness.h"
 #include "harness_internal.h"
 #include "tenant.h"
-
-int64_t
-tenant_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 tenant_port(const struct harness *h)
@@ -40,7 +30,7 @@ tenant_port(const struct harness *h)
 int
 tenant_connect(int port, int rcvbuf)
 {
-	int fd = tcp_connect(port);
+	int fd = tcp_connect(port, 0);
 
 	/* After connect the window scale is fixed, but the buffer shrinks. */
 	if (fd >= 0 && rcvbuf > 0)
@@ -99,7 +89,7 @@ tenant_read_into(struct sink *s, int fd, int64_t end, const char *until)
 	ssize_t n;
 	int left;
 
-	while (found == NULL && (left = (int)(end - tenant_now_ms())) > 0) {
+	while (found == NULL && (left = (int)(end - harness_now_ms())) > 0) {
 		if (poll(&pfd, 1, left) <= 0)
 			break;
 		n = read(fd, buf, sizeof(buf));
@@ -120,7 +110,7 @@ tenant_read(struct harness *h, int fd, int timeout_ms, size_t *lenp)
 	struct sink s = { NULL, 0, 0 };
 	char *p;
 
-	(void)tenant_read_into(&s, fd, tenant_now_ms() + timeout_ms, NULL);
+	(void)tenant_read_into(&s, fd, harness_now_ms() + timeout_ms, NULL);
 	p = hmem(h, s.data != NULL ? s.data : "", s.len);
 	if (lenp != NULL)
 		*lenp = s.len;
@@ -135,7 +125,8 @@ tenant_http_status(struct harness *h, int fd, int timeout_ms, char **rest)
 	char *eoh;
 	long status = 0;
 
-	eoh = tenant_read_into(&s, fd, tenant_now_ms() + timeout_ms, "\r\n\r\n");
+	eoh = tenant_read_into(&s, fd, harness_now_ms() + timeout_ms,
+	    "\r\n\r\n");
 	if (eoh != NULL && strncmp(s.data, "HTTP/1.", 7) == 0)
 		status = strtol(s.data + 9, NULL, 10);
 	if (rest != NULL)
@@ -150,13 +141,13 @@ tenant_timed_write(struct harness *h, const char *token, const char *stream,
     int64_t *ms)
 {
 	struct http_resp r;
-	int64_t t0 = tenant_now_ms();
+	int64_t t0 = harness_now_ms();
 	long status;
 
 	memset(&r, 0, sizeof(r));
 	(void)rpc_call(h, token, hstr(h, "[\"stream.write\",\"%s\",{\"type\":\"T\","
 	    "\"data\":{}}]", stream), &r);
-	*ms = tenant_now_ms() - t0;
+	*ms = harness_now_ms() - t0;
 	status = r.status;
 	http_resp_free(&r);
 	return status;
@@ -166,12 +157,12 @@ long
 tenant_timed_health(struct harness *h, int64_t *ms)
 {
 	struct http_resp r;
-	int64_t t0 = tenant_now_ms();
+	int64_t t0 = harness_now_ms();
 	long status;
 
 	memset(&r, 0, sizeof(r));
 	(void)http_get(h, "/health", NULL, &r);
-	*ms = tenant_now_ms() - t0;
+	*ms = harness_now_ms() - t0;
 	status = r.status;
 	http_resp_free(&r);
 	return status;

@@ -15,9 +15,6 @@
 
 struct harness;
 
-/** Monotonic milliseconds.  Thread-safe. */
-int64_t		 tenant_now_ms(void);
-
 /** The TCP port nginx of h listens on. */
 int		 tenant_port(const struct harness *h);
 

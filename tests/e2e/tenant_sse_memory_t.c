@@ -22,17 +22,12 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../tap.h"
@@ -48,17 +43,10 @@
 #define PER_SUB_SLACK	32768		/* per subscriber: its records, and the
 					 * allocator and page-cache noise of a
 					 * busy process (runs measured 57-88 KB) */
+#define RSS_SETTLED_KB	64		/* evdb has stopped growing when two
+					 * VmRSS samples 1 s apart are this close */
 
 static char stream[NAME_LEN + 1];	/* the stream's name */
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Loads NMSG messages into the stream through one /import. */
 static int
@@ -87,66 +75,6 @@ load_backlog(struct harness *h)
 	http_resp_free(&r);
 	free(body);
 	return good;
-}
-
-/*
- * Opens GET /subscribe?stream=<the stream> (HTTP/1.0: no chunked framing)
- * to nginx on a socket whose receive buffer is rcvbuf bytes (0: the
- * system's default).  Returns the socket, or -1.
- */
-static int
-subscribe_raw(struct harness *h, int rcvbuf)
-{
-	struct sockaddr_in sin;
-	const char *req;
-	int fd, port = -1;
-
-	if (sscanf(harness_url(h), "http://127.0.0.1:%d", &port) != 1)
-		return -1;
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (rcvbuf > 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	req = hstr(h, "GET /subscribe?stream=%s&token=%s HTTP/1.0\r\n"
-	    "Host: 127.0.0.1\r\n\r\n", stream, ADM);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* sys.health "subscribers", or -1. */
-static int64_t
-subscribers(struct harness *h)
-{
-	struct json_object *j = rpc_call(h, ADM, "[\"sys.health\"]", NULL);
-	int64_t v = jpath_int(j, "subscribers");
-
-	return v == JPATH_NOINT ? -1 : v;
-}
-
-/*
- * Waits until evdb's VmRSS stops growing: two samples 1 s apart within
- * 64 kB, or timeout_ms.  Returns the last sample in kB.
- */
-static long
-rss_settled(pid_t pid, int timeout_ms)
-{
-	int64_t until = now_ms() + timeout_ms;
-	long prev = -1, cur = proc_status_kb(pid, "VmRSS");
-
-	while (now_ms() < until && (prev < 0 || cur - prev > 64)) {
-		sleep(1);
-		prev = cur;
-		cur = proc_status_kb(pid, "VmRSS");
-	}
-	return cur;
 }
 
 /* What a reading subscriber saw. */
@@ -191,11 +119,11 @@ read_slowly(int fd, struct seen *s, int64_t want, int timeout_ms)
 {
 	static char buf[1 << 16];
 	size_t len = 0;
-	int64_t until = now_ms() + timeout_ms;
+	int64_t until = harness_now_ms() + timeout_ms;
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	ssize_t n;
 
-	while (s->pokes < want && now_ms() < until) {
+	while (s->pokes < want && harness_now_ms() < until) {
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
 		n = read(fd, buf + len, sizeof(buf) - len - 1 < 8192 ?
@@ -238,11 +166,11 @@ main(void)
 	 * its bound, which must not count as the non-readers' memory below.
 	 */
 	/* (A 4 KiB receive window would make TCP itself crawl: see read_slowly.) */
-	if ((reader = subscribe_raw(h, 0)) == -1)
+	if ((reader = http_sse_open(h, ADM, stream, 0)) == -1)
 		tap_bail("cannot open the reading subscriber");
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	read_slowly(reader, &s, NMSG, 120000);
-	tap_diag("the slow reader took %" PRId64 " ms", now_ms() - t0);
+	tap_diag("the slow reader took %" PRId64 " ms", harness_now_ms() - t0);
 	ok(s.pokes == NMSG && s.next == NMSG && s.in_order, "a slow reader gets "
 	    "the %d pokes of the backlog exactly once, in order (%" PRId64
 	    " pokes, next position %" PRId64 ")", NMSG, s.pokes, s.next);
@@ -253,24 +181,25 @@ main(void)
 	    "order (%" PRId64 " pokes)", s.pokes);
 
 	/* The attack: subscribers that never read. */
-	before = rss_settled(pid, 5000);
+	before = proc_rss_settled(pid, 5000, RSS_SETTLED_KB);
 	for (i = 0; i < NSUB; i++) {
-		if ((fds[i] = subscribe_raw(h, 4096)) == -1)
+		if ((fds[i] = http_sse_open(h, ADM, stream, 4096)) == -1)
 			break;
 		opened++;
 	}
-	t0 = now_ms();
-	while ((subs = subscribers(h)) != NSUB + 1 && now_ms() - t0 < 20000)
+	t0 = harness_now_ms();
+	while ((subs = harness_subscribers(h)) != NSUB + 1 &&
+	    harness_now_ms() - t0 < 20000)
 		usleep(100000);
 	ok(opened == NSUB && subs == NSUB + 1, "%d subscribers that never read "
 	    "are attached (sys.health says %" PRId64 " with the reader)", opened,
 	    subs);
-	t0 = now_ms();
-	after = rss_settled(pid, 30000);
+	t0 = harness_now_ms();
+	after = proc_rss_settled(pid, 30000, RSS_SETTLED_KB);
 	per_sub = (after - before) * 1024 / NSUB;
 	tap_diag("evdb VmRSS %ld kB before, %ld kB after (anon %ld kB), settled "
 	    "in %" PRId64 " ms", before, after, proc_status_kb(pid, "RssAnon"),
-	    now_ms() - t0);
+	    harness_now_ms() - t0);
 	ok(per_sub <= SSE_BUFFER + PER_SUB_SLACK, "each costs evdb %ld bytes, at "
 	    "most --sse-buffer %d + %d", per_sub, SSE_BUFFER, PER_SUB_SLACK);
 

@@ -206,10 +206,10 @@ test_past_nginx(struct harness *h, const char *tok, const char *other)
 	    "the other %d 429 IMPORT_LIMIT within seconds (%d did)", UPLOADS - 1, refused);
 
 	memset(&r, 0, sizeof(r));
-	ms = tenant_now_ms();
+	ms = harness_now_ms();
 	(void)fcgi_rpc(port, other, "[\"stream.write\",\"upload-other-2\","
 	    "{\"type\":\"T\",\"data\":{}}]", &r);
-	ms = tenant_now_ms() - ms;
+	ms = harness_now_ms() - ms;
 	ok(r.status == 200 && ms < BOUND_MS, "another tenant's write answers %ld "
 	    "within %d ms (%lld ms)", r.status, BOUND_MS, (long long)ms);
 	http_resp_free(&r);

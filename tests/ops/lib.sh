@@ -1,7 +1,9 @@
 # tests/ops/lib.sh - helpers of the operations tests (export/import, backup,
-# report); sourced, not run.  Each test gets its own temporary directory and
-# its own evdb + nginx stacks (deploy/evdb-local) on loopback ports it picks
-# itself, so the tests may run in parallel under "make -j check".
+# report), and of the other shell tests that start evdb + nginx stacks
+# (tests/e2e/*.sh, tests/deploy/nginx_workers.sh); sourced, not run.  Each
+# test gets its own temporary directory and its own stacks
+# (deploy/evdb-local) on loopback ports it picks itself, so the tests may
+# run in parallel under "make -j check".
 #
 # TAP: plan N, then one *_ok per test point; every line is written at once
 # (bash's printf to a pipe is unbuffered).  Set EVDB_KEEP_TMP=1 to keep the
@@ -115,15 +117,22 @@ ops_cleanup() {
 	fi
 }
 
-# stack_start DIR [evdb-local options]: starts a stack with its state in
-# DIR (data in DIR/data) on a free port, stored in STACK_PORT and STACK_URL.
-stack_start() {
-	local dir=$1 port i
+# stack_try_start DIR [evdb-local options]: starts a stack with its state
+# in DIR (data in DIR/data) on a free loopback port, trying up to 10 random
+# ports.  On success STACK_PORT and STACK_URL name it and it is stopped at
+# exit.  Otherwise STACK_PORT and STACK_URL are empty, evdb-local's output
+# of the last try goes out as diagnostics, and the status is its exit
+# status: for tests whose first check is that the stack starts.
+stack_try_start() {
+	local dir=$1 port i rc=0
 	shift
+	STACK_PORT= STACK_URL=
 	for ((i = 0; i < 10; i++)); do
 		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if "$EVDB_LOCAL" start --port "$port" --data-dir "$dir" --evdb "$EVDB" \
-			--workers 4 "$@" >"$OPS_TMP/stack-start.log" 2>&1; then
+		rc=0
+		"$EVDB_LOCAL" start --port "$port" --data-dir "$dir" --evdb "$EVDB" \
+			"$@" >"$OPS_TMP/stack-start.log" 2>&1 || rc=$?
+		if ((rc == 0)); then
 			ops_stacks+=("$dir")
 			STACK_PORT=$port
 			STACK_URL=http://127.0.0.1:$port
@@ -132,7 +141,31 @@ stack_start() {
 		"$EVDB_LOCAL" stop --data-dir "$dir" >/dev/null 2>&1 || true
 	done
 	diag "$(cat "$OPS_TMP/stack-start.log")"
-	bail "cannot start an evdb stack in $dir"
+	return "$rc"
+}
+
+# stack_start DIR [evdb-local options]: stack_try_start with 4 evdb
+# workers (the options may say otherwise); bails out when it fails.
+stack_start() {
+	local dir=$1
+	shift
+	stack_try_start "$dir" --workers 4 "$@" ||
+		bail "cannot start an evdb stack in $dir"
+}
+
+# e2e_pg_store DB: for a test that runs on PostgreSQL under make
+# check-postgres: creates database DB in the cluster EVDB_E2E_PGDIR names
+# and sets the array E2E_STORE to the evdb-local options of a stack on it.
+# Bails out when the database cannot be made.
+e2e_pg_store() {
+	"$EVDB_SRCDIR/deploy/pg-cluster" createdb "$EVDB_E2E_PGDIR" "$1" \
+		>"$OPS_TMP/createdb.log" 2>&1 || {
+		printf 'Bail out! pg-cluster createdb %s failed\n' "$1"
+		cat "$OPS_TMP/createdb.log"
+		exit 1
+	}
+	E2E_STORE=(--store "host=$EVDB_E2E_PGDIR user=evdb dbname=$1")
+	printf '# store: PostgreSQL, database %s\n' "$1"
 }
 
 stack_stop() {
