@@ -140,6 +140,8 @@ pg_ns_lookup(struct pg_conn *c, const char *ns, struct pg_ns **out)
 		 */
 		PQclear(res);
 		e->stale = true;
+		snprintf(c->errmsg, sizeof(c->errmsg), "namespace %s was deleted and"
+		    " made again during this request", ns);
 		return EVDB_ERR_NOT_FOUND;
 	}
 	if (e == NULL || e->id != pg_value_int64(res, 0, 0)) {
