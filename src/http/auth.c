@@ -51,18 +51,25 @@ auth_request(struct request *r)
 	rs = store_ns_token_hash(r->store, ns, stored);
 	if (rs == EVDB_OK) {
 		token_hash(token, len, given);
-		if (token_hash_equal(given, stored)) {
+		/*
+		 * A hash cached from before the namespace was deleted and made
+		 * again elsewhere (store_ns_refresh) is checked once more, fresh.
+		 */
+		if (!token_hash_equal(given, stored) && store_ns_refresh(r->store, ns))
+			rs = store_ns_token_hash(r->store, ns, stored);
+		if (rs == EVDB_OK && token_hash_equal(given, stored)) {
 			memcpy(r->ns, ns, sizeof(r->ns));
 			return true;
 		}
-	} else if (rs == EVDB_ERR_UNAVAILABLE) {
+	}
+	if (rs == EVDB_ERR_UNAVAILABLE) {
 		/* The database is down or restarting: retry soon (PostgreSQL). */
 		const char *why = store_conn_unavailable_why(r->store);
 
 		request_send_error(r, 503, "BACKEND_UNAVAILABLE", why != NULL ?
 		    why : "The database is unavailable, retry later", NULL);
 		return false;
-	} else if (rs != EVDB_ERR_NOT_FOUND) {
+	} else if (rs != EVDB_OK && rs != EVDB_ERR_NOT_FOUND) {
 		log_error(r->log, "req=%s auth: registry lookup failed: %s",
 		    r->request_id, evdb_strerror(rs));
 		request_send_error(r, 500, "BACKEND_ERROR",

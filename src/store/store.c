@@ -135,6 +135,12 @@ store_ns_token_hash(struct store_conn *c, const char *ns,
 	return c->backend->ns_token_hash(c, ns, hash);
 }
 
+bool
+store_ns_refresh(struct store_conn *c, const char *ns)
+{
+	return c->backend->ns_refresh != NULL && c->backend->ns_refresh(c, ns);
+}
+
 enum evdb_status
 store_ns_create(struct store_conn *c, const char *ns, const char *token_hash,
     const char *description, const char *metadata, int64_t created_us)

@@ -280,6 +280,15 @@ enum evdb_status store_ns_token_hash(struct store_conn *c, const char *ns,
     char hash[TOKEN_HASH_HEX_LEN + 1]);
 
 /**
+ * Makes c's next lookup of ns read the registry, rather than a row cached
+ * from before (PostgreSQL keeps rows across requests while it hears of
+ * every registry change, and hears of another host's change a moment
+ * after its commit).  True when c had a row of ns cached, so that a token
+ * that did not match it is worth checking again.
+ */
+bool store_ns_refresh(struct store_conn *c, const char *ns);
+
+/**
  * Creates namespace ns with the given token hash, description (may be NULL)
  * and metadata JSON (may be NULL), and its empty database.
  * EVDB_ERR_EXISTS when it exists already.

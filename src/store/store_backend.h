@@ -88,6 +88,11 @@ struct store_backend {
 	/* ---- namespaces ---- */
 	enum evdb_status (*ns_token_hash)(struct store_conn *c, const char *ns,
 	    char hash[TOKEN_HASH_HEX_LEN + 1]);
+	/**
+	 * May be NULL (a backend whose lookups are always fresh): drops what
+	 * c has cached of ns's registry row; whether it had any.
+	 */
+	bool (*ns_refresh)(struct store_conn *c, const char *ns);
 	enum evdb_status (*ns_create)(struct store_conn *c, const char *ns,
 	    const char *token_hash, const char *description,
 	    const char *metadata, int64_t created_us);

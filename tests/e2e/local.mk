@@ -373,3 +373,5 @@ PG_TESTS += tests/e2e/keepalive_sse.sh
 
 # pg_watch_t: the shared LISTEN connection, on the shared cluster too.
 PG_TESTS += tests/unit/pg_watch_t
+# pg_registry_t: namespace lookups kept across requests (tests/unit/local.mk).
+PG_TESTS += tests/unit/pg_registry_t

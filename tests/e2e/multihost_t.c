@@ -16,7 +16,11 @@
  *  - consumer-group members on the 3 hosts together get every stream of a
  *    category exactly once;
  *  - a namespace created on host 1 works on host 2 at once; deleted on host
- *    2, its token is refused on host 3 within a second;
+ *    2, its token is refused on host 3 within a second; host 1, whose
+ *    workers keep its registry row across requests (pg_registry.c), never
+ *    writes with it again (403, or 404 NAMESPACE_NOT_FOUND for a request
+ *    already past authentication), and once host 2 makes it again, the
+ *    new token writes through host 1 into the new, empty namespace;
  *  - the LISTEN connection of host 1 killed (pg_terminate_backend): pokes
  *    still arrive, and the listener comes back;
  *  - the database refusing connections for want of slots (the role's
@@ -69,6 +73,7 @@
 #define LOAD_WRITERS	6	/* writers of the fault cases */
 #define MAX_ACKS	20000	/* writes one load writer records */
 #define WAIT_MS		30000	/* longest wait for what must come */
+#define MH_NS_WRITES	8	/* writes through host 1 of the namespace case */
 
 static char pgdir[256];		/* the private cluster */
 static char role[64];		/* the non-superuser evdb connects as */
@@ -782,10 +787,11 @@ static void
 test_namespaces(struct harness *h, struct hconn *c)
 {
 	struct json_object *j;
-	char msg[512], *tok;
+	char msg[512], *tok, *tok2;
 	struct sub *sub;
 	long st;
 	int64_t t0, took = -1;
+	int i, good = 0, refused, written, other;
 
 	j = call(c, 1, ADM, "[\"ns.create\",\"mh-tenant\"]", &st, msg, sizeof(msg));
 	tok = jpath_str(j, "token") != NULL ? strdup(jpath_str(j, "token")) : NULL;
@@ -800,6 +806,16 @@ test_namespaces(struct harness *h, struct hconn *c)
 	ok(st == 200 && jpath_len(j, "") == 1, "and reads on host 3: %ld %s", st,
 	    msg);
 	json_object_put(j);
+	/* Every worker of host 1 (round robin over them) caches the row. */
+	for (i = 0; i < MH_NS_WRITES; i++) {
+		j = call(c, 1, tok, "[\"stream.write\",\"b-1\",{\"type\":\"T\","
+		    "\"data\":{}}]", &st, msg, sizeof(msg));
+		json_object_put(j);
+		if (st == 200)
+			good++;
+	}
+	ok(good == MH_NS_WRITES, "%d writes to b-1 through host 1: %d answered 200",
+	    MH_NS_WRITES, good);
 	sub = sub_open_as(h, 1, tok, "stream=a-1");
 	sub_pump(sub, 1, WAIT_MS);
 	ok(sub->status == 200 && sub->npokes == 1, "a subscriber of it on host 1"
@@ -823,6 +839,46 @@ test_namespaces(struct harness *h, struct hconn *c)
 	ok(sub->closed, "and host 1 ends its subscriber's stream (after %lld ms)",
 	    (long long)(now_ms() - t0));
 	sub_close(sub);
+	refused = written = other = 0;
+	for (i = 0; i < MH_NS_WRITES; i++) {
+		j = call(c, 1, tok, "[\"stream.write\",\"b-1\",{\"type\":\"T\","
+		    "\"data\":{}}]", &st, msg, sizeof(msg));
+		json_object_put(j);
+		if (st == 403 || (st == 404 && strstr(msg, "NAMESPACE_NOT_FOUND")))
+			refused++;
+		else if (st == 200)
+			written++;
+		else
+			other++;
+	}
+	ok(refused == MH_NS_WRITES, "the deleted namespace's token on host 1:"
+	    " %d of %d writes refused, %d written, %d other (last: %ld %s)",
+	    refused, MH_NS_WRITES, written, other, st, msg);
+	j = call(c, 2, ADM, "[\"ns.create\",\"mh-tenant\"]", &st, msg, sizeof(msg));
+	tok2 = jpath_str(j, "token") != NULL ? strdup(jpath_str(j, "token")) : NULL;
+	json_object_put(j);
+	ok(st == 200 && tok2 != NULL, "ns.create of mh-tenant again, on host 2:"
+	    " %ld", st);
+	good = 0;
+	for (i = 0; tok2 != NULL && i < MH_NS_WRITES; i++) {
+		j = call(c, 1, tok2, "[\"stream.write\",\"a-1\",{\"type\":\"T\","
+		    "\"data\":{}}]", &st, msg, sizeof(msg));
+		if (st == 200 && jpath_int(j, "position") == i)
+			good++;
+		json_object_put(j);
+	}
+	ok(good == MH_NS_WRITES, "its new token writes through host 1 at once,"
+	    " from position 0: %d of %d (last: %ld %s)", good, MH_NS_WRITES, st, msg);
+	j = call(c, 3, tok2, "[\"stream.get\",\"a-1\"]", &st, msg, sizeof(msg));
+	ok(st == 200 && jpath_len(j, "") == MH_NS_WRITES, "host 3 reads exactly"
+	    " those in the new namespace: %ld, %d messages", st, jpath_len(j, ""));
+	json_object_put(j);
+	j = call(c, 1, tok, "[\"stream.get\",\"a-1\"]", &st, msg, sizeof(msg));
+	json_object_put(j);
+	ok(st == 403, "the old token stays refused on host 1: %ld %s", st, msg);
+	j = call(c, 2, ADM, "[\"ns.delete\",\"mh-tenant\"]", &st, msg, sizeof(msg));
+	json_object_put(j);
+	free(tok2);
 	free(tok);
 }
 

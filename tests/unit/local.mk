@@ -132,6 +132,15 @@ TESTS += tests/unit/pg_watch_t
 tests_unit_pg_watch_t_SOURCES = tests/unit/pg_watch_t.c tests/tap.h tests/pgtest.h
 tests_unit_pg_watch_t_LDADD = $(UNIT_LDADD)
 
+# pg_registry_t: namespace lookups kept across requests on PostgreSQL, the
+# statements a stream.write sends (counted in the server log), and a
+# namespace deleted or made again by another store (host), on a cluster as
+# pg_order_t.
+check_PROGRAMS += tests/unit/pg_registry_t
+TESTS += tests/unit/pg_registry_t
+tests_unit_pg_registry_t_SOURCES = tests/unit/pg_registry_t.c tests/tap.h tests/pgtest.h
+tests_unit_pg_registry_t_LDADD = $(UNIT_LDADD)
+
 # json_slice_t: the compact copy of data and metadata (src/core/json_slice.c)
 # against json-c's own serialisation, on hostile JSON; issue 13.
 check_PROGRAMS += tests/unit/json_slice_t

@@ -47,6 +47,19 @@
 /* Second key of the registry migration lock (namespace ids start at 1). */
 #define PG_LOCK_MIGRATE 0
 
+/*
+ * The NOTIFY channel of the registry: ns.create and ns.delete notify it
+ * (payload: the namespace's name) in their transaction, so that every
+ * host's listener hears of the change at its commit (pg_registry.c).
+ */
+#define PG_REGISTRY_CHANNEL "evdb_registry"
+
+/*
+ * The SQLSTATE evdb.namespace_check() raises for a namespace id that is no
+ * longer registered; pg_status_of() maps it to EVDB_ERR_NOT_FOUND.
+ */
+#define PG_STATE_NS_GONE "EV404"
+
 /* Longest schema name evdb makes: "evdb_ns_" + 19 digits. */
 #define PG_SCHEMA_MAX 32
 
@@ -95,6 +108,13 @@ struct pg_ns {
 	char schema[PG_SCHEMA_MAX + 1];	/* schema name (a safe identifier) */
 	char token_hash[TOKEN_HASH_HEX_LEN + 1]; /* SHA-256 hex of the token */
 	uint64_t checked;		/* request serial of the last registry check */
+	uint64_t epoch;			/* registry epoch (pg_registry_epoch) the
+					 * row was read in; 0: none */
+	bool stale;			/* a statement found the namespace gone:
+					 * read the row again before any use */
+	uint64_t used;			/* request serial it was last handed out
+					 * in: a request never moves on to a
+					 * namespace made again under its name */
 };
 
 struct pg_conn {
@@ -241,11 +261,26 @@ enum evdb_status pg_schema_namespace(struct pg_conn *c, const char *schema);
 enum evdb_status pg_schema_adopt_lock(struct pg_conn *c, const struct pg_ns *ns);
 
 /* pg_registry.c */
-/** Looks ns up (the registry is read at most once per request). */
+/**
+ * Looks ns up.  The registry row is read again at most once per request,
+ * and not at all while the store's listener hears the registry and
+ * nothing changed since the row was read (pg_registry_epoch).  A row so
+ * kept may lag another host's ns.delete by the notice's delay; every
+ * statement through it then fails (the guard of the write batches, the
+ * dropped schema of the others) with EVDB_ERR_NOT_FOUND.
+ */
 enum evdb_status pg_ns_lookup(struct pg_conn *c, const char *ns,
     struct pg_ns **out);
 /** Drops ns from c's cache. */
 void pg_ns_forget(struct pg_conn *c, const char *ns);
+/**
+ * Marks every row c has cached as to be read again (a statement found a
+ * namespace gone: which one is not known).  The rows stay allocated, so
+ * pointers from pg_ns_lookup stay valid.
+ */
+void pg_ns_stale_all(struct pg_conn *c);
+/** store.h store_ns_refresh: drops ns from c's cache; whether it was there. */
+bool pg_ns_refresh(struct store_conn *c, const char *ns);
 enum evdb_status pg_ns_token_hash(struct store_conn *c, const char *ns,
     char hash[TOKEN_HASH_HEX_LEN + 1]);
 enum evdb_status pg_ns_create(struct store_conn *c, const char *ns,
@@ -366,6 +401,18 @@ void pg_watch_close(struct store_watch *w);
 struct pg_listener *pg_listener_new(void);
 /** Frees a listener whose watches are all closed; accepts NULL. */
 void pg_listener_free(struct pg_store *st, struct pg_listener *l);
+/**
+ * The registry epoch of the store's listener, after reading what its
+ * socket holds (without waiting; skipped while another thread holds the
+ * listener).  The epoch moves on at every registry notice
+ * (PG_REGISTRY_CHANNEL), at every connect and every loss of the listener,
+ * and at pg_registry_changed().  Returns true when the listener is
+ * connected and listening to the registry: only then may a registry row
+ * read in the same epoch be used without reading it again.
+ */
+bool pg_registry_epoch(struct pg_store *st, uint64_t *epoch);
+/** Moves the registry epoch on (a registry change made by this process). */
+void pg_registry_changed(struct pg_store *st);
 /** The NOTIFY channel of namespace id (out: at least 32 bytes). */
 void pg_channel_name(int64_t id, char *out, size_t out_size);
 

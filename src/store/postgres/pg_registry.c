@@ -10,9 +10,24 @@
  * serves it as it is and marks the row owns_schema = false, so that
  * deleting the namespace unregisters it but never drops Message DB's data.
  *
- * Lookups: a connection caches the rows it has read, and reads a row again
- * at most once per request (store_conn_request_begin), so that namespaces
- * created or deleted by other processes are seen at the next request.
+ * Lookups: a connection caches the rows it has read.  Creating and
+ * deleting a namespace notify PG_REGISTRY_CHANNEL in their transaction,
+ * and the store's one listener (pg_watch.c, connected while the server's
+ * SSE hub and long-poll loop hold their watches) listens to it: each
+ * notice moves the registry epoch on.  A cached row read in the current
+ * epoch while the listener listens is used as it is, with no statement;
+ * otherwise (no listener: the CLI, a lost listener) it is read again at
+ * most once per request (store_conn_request_begin), as before.
+ *
+ * The notice reaches this host a moment after the other host's commit, so
+ * a kept row may name a namespace that is gone.  Nothing is ever written
+ * through it: every write batch runs evdb.namespace_check(id) after taking
+ * the namespace lock, which ns.delete holds until its commit, and fails
+ * with PG_STATE_NS_GONE when the id is no longer registered; every other
+ * statement names the namespace's schema, dropped with it (ids are never
+ * reused, so a namespace made again has another schema).  Both failures
+ * are EVDB_ERR_NOT_FOUND, as a lookup that finds no row, and mark the
+ * connection's rows stale.
  */
 #include "config.h"
 
@@ -52,6 +67,25 @@ registry_cached(struct pg_conn *c, const char *ns)
 }
 
 void
+pg_ns_stale_all(struct pg_conn *c)
+{
+	struct pg_ns *e;
+
+	for (e = c->cache; e != NULL; e = e->next)
+		e->stale = true;
+}
+
+bool
+pg_ns_refresh(struct store_conn *base, const char *ns)
+{
+	struct pg_conn *c = pg_conn_of(base);
+	bool had = registry_cached(c, ns) != NULL;
+
+	pg_ns_forget(c, ns);
+	return had;
+}
+
+void
 pg_ns_forget(struct pg_conn *c, const char *ns)
 {
 	struct pg_ns **pp, *e;
@@ -70,14 +104,20 @@ pg_ns_lookup(struct pg_conn *c, const char *ns, struct pg_ns **out)
 	struct pg_ns *e;
 	enum evdb_status rs;
 	PGresult *res;
-	bool fresh = false;
+	uint64_t epoch;
+	bool fresh = false, heard;
 
 	*out = NULL;
 	if (!store_ns_name_valid(ns))
 		return EVDB_ERR_NOT_FOUND;
 	e = registry_cached(c, ns);
-	if (e != NULL && c->in_request && e->checked == c->request_serial &&
-	    c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK) {
+	/* Read before the row: a notice from now on makes the row old. */
+	heard = pg_registry_epoch(c->st, &epoch);
+	if (e != NULL && !e->stale && c->pg != NULL &&
+	    PQstatus(c->pg) == CONNECTION_OK &&
+	    ((heard && e->epoch == epoch) ||
+	    (c->in_request && e->checked == c->request_serial))) {
+		e->used = c->request_serial;
 		*out = e;
 		return EVDB_OK;
 	}
@@ -89,6 +129,19 @@ pg_ns_lookup(struct pg_conn *c, const char *ns, struct pg_ns **out)
 	    strlen(PQgetvalue(res, 0, 2)) != TOKEN_HASH_HEX_LEN) {
 		PQclear(res);
 		pg_ns_forget(c, ns);
+		return EVDB_ERR_NOT_FOUND;
+	}
+	if (e != NULL && e->id != pg_value_int64(res, 0, 0) && c->in_request &&
+	    e->used == c->request_serial) {
+		/*
+		 * Deleted and made again since this request looked it up: the
+		 * request (authenticated by the old token) may not go on into
+		 * the new namespace.  The next request reads the new row.
+		 */
+		PQclear(res);
+		e->stale = true;
+		snprintf(c->errmsg, sizeof(c->errmsg), "namespace %s was deleted and"
+		    " made again during this request", ns);
 		return EVDB_ERR_NOT_FOUND;
 	}
 	if (e == NULL || e->id != pg_value_int64(res, 0, 0)) {
@@ -104,6 +157,9 @@ pg_ns_lookup(struct pg_conn *c, const char *ns, struct pg_ns **out)
 	snprintf(e->schema, sizeof(e->schema), "%s", PQgetvalue(res, 0, 1));
 	memcpy(e->token_hash, PQgetvalue(res, 0, 2), TOKEN_HASH_HEX_LEN + 1);
 	e->checked = c->request_serial;
+	e->epoch = heard ? epoch : 0;
+	e->stale = false;
+	e->used = c->request_serial;
 	PQclear(res);
 	/* Message DB's write_message must take the namespace lock too. */
 	if (fresh && pg_schema_adopt_lock(c, e) != EVDB_OK)
@@ -124,6 +180,19 @@ pg_ns_token_hash(struct store_conn *base, const char *ns,
 		return rs;
 	memcpy(hash, e->token_hash, TOKEN_HASH_HEX_LEN + 1);
 	return EVDB_OK;
+}
+
+/*
+ * Notifies PG_REGISTRY_CHANNEL with ns inside the caller's transaction:
+ * every host's listener hears of the change at its commit.
+ */
+static enum evdb_status
+registry_notify(struct pg_conn *c, const char *ns)
+{
+	const char *vals[2] = { PG_REGISTRY_CHANNEL, ns };
+
+	return pg_exec(c, "registry notice", "SELECT pg_notify($1, $2)", 2, vals,
+	    NULL);
 }
 
 static void
@@ -203,6 +272,8 @@ pg_ns_create(struct store_conn *base, const char *ns, const char *token_hash,
 	}
 	if ((rs = pg_schema_namespace(c, schema)) != EVDB_OK)
 		goto out;
+	if ((rs = registry_notify(c, ns)) != EVDB_OK)
+		goto out;
 	rs = pg_exec(c, "commit", "COMMIT", 0, NULL, NULL);
 	if (rs == EVDB_OK && !owns)
 		log_info(c->st->log, "store: postgres: namespace default serves the"
@@ -212,6 +283,8 @@ out:
 	if (rs != EVDB_OK)
 		registry_rollback(c);
 	pg_ns_forget(c, ns);
+	if (rs == EVDB_OK)
+		pg_registry_changed(c->st);
 	return rs;
 }
 
@@ -261,8 +334,12 @@ pg_ns_delete(struct store_conn *base, const char *ns, int64_t *messages_deleted)
 	else {
 		/* A schema dropped by hand: the row still goes. */
 		registry_rollback(c);
-		rs = pg_exec(c, "delete namespace",
-		    "DELETE FROM evdb.namespaces WHERE name = $1", 1, &ns, NULL);
+		if ((rs = pg_exec(c, "begin", "BEGIN", 0, NULL, NULL)) != EVDB_OK ||
+		    (rs = pg_exec(c, "delete namespace",
+		    "DELETE FROM evdb.namespaces WHERE name = $1", 1, &ns,
+		    NULL)) != EVDB_OK || (rs = registry_notify(c, ns)) != EVDB_OK)
+			goto out;
+		rs = pg_exec(c, "commit", "COMMIT", 0, NULL, NULL);
 		goto out;
 	}
 	if (owns) {
@@ -272,11 +349,15 @@ pg_ns_delete(struct store_conn *base, const char *ns, int64_t *messages_deleted)
 		    EVDB_OK)
 			goto out;
 	}
+	if ((rs = registry_notify(c, ns)) != EVDB_OK)
+		goto out;
 	rs = pg_exec(c, "commit", "COMMIT", 0, NULL, NULL);
 out:
 	PQclear(res);
 	if (rs != EVDB_OK)
 		registry_rollback(c);
+	else
+		pg_registry_changed(c->st);
 	buf_free(&sql);
 	return rs;
 }

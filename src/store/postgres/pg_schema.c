@@ -120,6 +120,19 @@ static const char *const registry_migrations[] = {
 	"    %1$I.evdb_cardinal_hash(stream_name)) INCLUDE (stream_name)', s);"
 	"  END IF;"
 	" END LOOP; END $$",
+	/*
+	 * 5 -> 6: the guard of every write batch (pg_write.c): raises
+	 * PG_STATE_NS_GONE unless the namespace id is still registered, so
+	 * that a batch sent with a cached registry row never commits into a
+	 * namespace deleted (or deleted and made again) by another host.
+	 * VOLATILE: its query reads a snapshot taken after the namespace lock.
+	 */
+	"CREATE OR REPLACE FUNCTION evdb.namespace_check(ns_id bigint)"
+	" RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$ BEGIN"
+	" IF NOT EXISTS (SELECT 1 FROM evdb.namespaces n WHERE n.id = ns_id) THEN"
+	"  RAISE EXCEPTION 'evdb: namespace id % is not registered (deleted)', ns_id"
+	"  USING ERRCODE = '" PG_STATE_NS_GONE "';"
+	" END IF; RETURN ns_id; END $$",
 };
 
 #define MIGRATION_COUNT \

@@ -225,6 +225,15 @@ pg_status_of(PGconn *pg, const PGresult *res)
 	 */
 	if (state == NULL)
 		return EVDB_ERR_UNAVAILABLE;
+	/*
+	 * A namespace deleted by another host while this connection still
+	 * had its registry row: the write guard's own SQLSTATE, or the
+	 * dropped schema of its statements (pg_registry.c).
+	 */
+	if (strcmp(state, PG_STATE_NS_GONE) == 0 ||
+	    strcmp(state, "42P01") == 0 ||		/* undefined_table */
+	    strcmp(state, "3F000") == 0)		/* invalid_schema_name */
+		return EVDB_ERR_NOT_FOUND;
 	if (strcmp(state, "53100") == 0)		/* disk_full */
 		return EVDB_ERR_STORAGE_FULL;
 	if (strcmp(state, "23505") == 0)		/* unique_violation */
@@ -266,8 +275,12 @@ pg_fail(struct pg_conn *c, const PGresult *res, const char *what)
 		c->broken = true;	/* replaced at the next pg_conn_ready */
 		atomic_store(&c->st->lost_us, timefmt_now_us());
 		log_warn(c->st->log, "store: postgres: %s", c->errmsg);
-	}
-	else
+	} else if (rs == EVDB_ERR_NOT_FOUND) {
+		/* Read the registry again before the next use of any row. */
+		pg_ns_stale_all(c);
+		log_info(c->st->log, "store: postgres: a namespace is gone: %s",
+		    c->errmsg);
+	} else
 		log_error(c->st->log, "store: postgres: %s", c->errmsg);
 	return rs;
 }
@@ -639,6 +652,7 @@ const struct store_backend store_postgres_backend = {
 	.checkpoint_count = NULL,
 	.health = pg_health,
 	.ns_token_hash = pg_ns_token_hash,
+	.ns_refresh = pg_ns_refresh,
 	.ns_create = pg_ns_create,
 	.ns_delete = pg_ns_delete,
 	.ns_list = pg_ns_list,

@@ -30,6 +30,14 @@
  * watch's read reconnects and listens again to the union.  Writers that
  * send no NOTIFY (Message DB's write_message) are covered by the owner's
  * periodic scan, as store.h asks.
+ *
+ * The listener also listens to PG_REGISTRY_CHANNEL, whatever the watches
+ * want, and keeps the registry epoch (pg_registry_epoch): each registry
+ * notice, connect and loss moves it on, and the namespace lookups of
+ * pg_registry.c read a cached row again only when it moved.  A lookup
+ * drains the socket itself first (if no other thread holds the listener),
+ * so that a notice that has arrived counts at once, however busy the
+ * watches' owners are.
  */
 #include "config.h"
 
@@ -86,6 +94,9 @@ struct pg_listener {
 	int backoff_ms;			/* next reconnection back-off */
 	int64_t retry_at_us;		/* no attempt before this */
 	bool had_pg;			/* connected once: next is a reconnect */
+	atomic_ullong epoch;		/* the registry epoch (never 0) */
+	atomic_bool registry;		/* connected and listening to
+					 * PG_REGISTRY_CHANNEL */
 };
 
 void
@@ -101,6 +112,8 @@ pg_listener_new(void)
 
 	pthread_mutex_init(&l->mu, NULL);
 	l->sockfd = -1;
+	atomic_init(&l->epoch, 1);
+	atomic_init(&l->registry, false);
 	return l;
 }
 
@@ -211,6 +224,8 @@ listener_drain(struct pg_listener *l)
 	PGnotify *note;
 
 	while (l->pg != NULL && (note = PQnotifies(l->pg)) != NULL) {
+		if (strcmp(note->relname, PG_REGISTRY_CHANNEL) == 0)
+			atomic_fetch_add(&l->epoch, 1);
 		for (w = l->watches; w != NULL; w = w->next)
 			for (n = w->list; n != NULL; n = n->next)
 				if (strcmp(n->chan->name, note->relname) == 0) {
@@ -219,6 +234,18 @@ listener_drain(struct pg_listener *l)
 				}
 		PQfreemem(note);
 	}
+}
+
+/*
+ * The registry is no longer heard (the connection is going): rows read
+ * from now on are read again at every request, and rows read before are
+ * old.  Locked.
+ */
+static void
+listener_unheard(struct pg_listener *l)
+{
+	atomic_store(&l->registry, false);
+	atomic_fetch_add(&l->epoch, 1);
 }
 
 /*
@@ -239,6 +266,7 @@ listener_drop(struct pg_store *st, struct pg_listener *l)
 	l->sockfd = -1;
 	if (l->pg != NULL)
 		listener_lost_all(l);
+	listener_unheard(l);
 	pg_disconnect(st, l->pg);
 	l->pg = NULL;
 }
@@ -286,6 +314,10 @@ listener_connect(struct pg_store *st, struct pg_listener *l)
 		snprintf(err, sizeof(err), "%s", PQerrorMessage(l->pg));
 		goto fail;
 	}
+	if (!listener_exec(l, "LISTEN", PG_REGISTRY_CHANNEL)) {
+		snprintf(err, sizeof(err), "%s", PQerrorMessage(l->pg));
+		goto fail;
+	}
 	for (ch = l->chans; ch != NULL; ch = ch->next)
 		if (!listener_exec(l, "LISTEN", ch->name)) {
 			snprintf(err, sizeof(err), "%s", PQerrorMessage(l->pg));
@@ -309,6 +341,9 @@ listener_connect(struct pg_store *st, struct pg_listener *l)
 		atomic_fetch_add(&st->reconnects, 1);
 	l->had_pg = true;
 	listener_lost_all(l);
+	/* What changed while nobody listened is not known: a new epoch. */
+	atomic_fetch_add(&l->epoch, 1);
+	atomic_store(&l->registry, true);
 	return true;
 fail:
 	log_warn(st->log, "store: postgres: watch: %s", err);
@@ -394,6 +429,30 @@ pg_watch_open(struct store *base, struct store_watch **out)
 	pthread_mutex_unlock(&l->mu);
 	*out = &w->base;
 	return EVDB_OK;
+}
+
+bool
+pg_registry_epoch(struct pg_store *st, uint64_t *epoch)
+{
+	struct pg_listener *l = st->listener;
+
+	if (atomic_load(&l->registry) && pthread_mutex_trylock(&l->mu) == 0) {
+		listener_consume(st, l);
+		pthread_mutex_unlock(&l->mu);
+	}
+	/* registry first: a loss clears it before it moves the epoch on. */
+	if (!atomic_load(&l->registry)) {
+		*epoch = atomic_load(&l->epoch);
+		return false;
+	}
+	*epoch = atomic_load(&l->epoch);
+	return atomic_load(&l->registry);
+}
+
+void
+pg_registry_changed(struct pg_store *st)
+{
+	atomic_fetch_add(&st->listener->epoch, 1);
 }
 
 int
@@ -575,6 +634,7 @@ pg_watch_close(struct store_watch *base)
 	}
 	if (l->watches == NULL && l->pg != NULL) {
 		/* The last watch: no connection held for nobody. */
+		listener_unheard(l);
 		pg_disconnect(w->st, l->pg);
 		l->pg = NULL;
 		l->sockfd = -1;

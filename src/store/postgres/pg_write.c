@@ -400,6 +400,12 @@ write_expect_kind(enum store_expect expect, int64_t expected, char *buf,
  * ($1 PG_LOCK_KEY1, $2 the namespace id) is its own statement, sent before
  * the category locks, so that the lock order (namespace, then categories)
  * never depends on the order in which a plan evaluates its expressions.
+ * The category lock statement, the first after the namespace lock and so
+ * the first whose snapshot is taken with it held, also runs the guard
+ * evdb.namespace_check($2 namespace id): a namespace deleted by another
+ * host (whose ns.delete holds that lock to its commit) fails the batch
+ * with PG_STATE_NS_GONE before any item, whatever row this connection had
+ * cached (pg_registry.c).
  */
 static const struct {
 	const char *name;	/* prepared statement name */
@@ -408,8 +414,8 @@ static const struct {
 } write_fixed[] = {
 	{ "wb_begin", "BEGIN", 0 },
 	{ "wb_nslock", "SELECT pg_advisory_xact_lock($1::int, $2::int)", 2 },
-	{ "wb_catlock", "SELECT count(pg_advisory_xact_lock(h))"
-	    " FROM unnest($1::bigint[]) AS h", 1 },
+	{ "wb_catlock", "SELECT count(pg_advisory_xact_lock(h)),"
+	    " evdb.namespace_check($2::bigint) FROM unnest($1::bigint[]) AS h", 2 },
 	{ "wb_notify", "SELECT pg_notify($1, '')", 1 },
 	{ "wb_commit", "COMMIT", 0 },
 };
@@ -647,7 +653,8 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	    !write_send_prepared(pg, "wb_nslock", 2, vals))
 		goto sendfail;
 	vals[0] = buf_cstr(&cats);
-	if (!write_send_prepared(pg, "wb_catlock", 1, vals))
+	vals[1] = nsid;
+	if (!write_send_prepared(pg, "wb_catlock", 2, vals))
 		goto sendfail;
 	for (q = 0; q < n; q++) {
 		const struct store_message_in *m = items[q]->in;
@@ -776,7 +783,9 @@ write_batch(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 		if (rs != EVDB_ERR_BUSY || attempt >= PG_BATCH_RETRIES)
 			break;
 	}
-	if (rs == EVDB_OK || rs == EVDB_ERR_UNAVAILABLE || batch->next == NULL)
+	/* Gone is gone for every item: no point in trying each alone. */
+	if (rs == EVDB_OK || rs == EVDB_ERR_UNAVAILABLE ||
+	    rs == EVDB_ERR_NOT_FOUND || batch->next == NULL)
 		return;
 	/* One item's failure must not fail the others: each alone. */
 	for (it = batch; it != NULL; it = next) {
@@ -1012,7 +1021,10 @@ pg_write(struct store_conn *base, const char *ns,
 	item.res = r;
 	if ((rs = write_prepare(c, &item)) != EVDB_OK)
 		return rs;
-	return write_enqueue(c, e, &item);
+	/* The leader may be another thread: its connection marked its rows. */
+	if ((rs = write_enqueue(c, e, &item)) == EVDB_ERR_NOT_FOUND)
+		e->stale = true;
+	return rs;
 }
 
 enum evdb_status
@@ -1034,8 +1046,9 @@ pg_write_batch(struct store_conn *base, const char *ns,
 	item.n = n;
 	item.res = res;
 	item.batch = br;
-	if ((rs = write_prepare_unit(c, &item, expect, n_expect)) == EVDB_OK)
-		rs = write_enqueue(c, e, &item);
+	if ((rs = write_prepare_unit(c, &item, expect, n_expect)) == EVDB_OK &&
+	    (rs = write_enqueue(c, e, &item)) == EVDB_ERR_NOT_FOUND)
+		e->stale = true;
 	write_unit_free(&item);
 	return rs;
 }
