@@ -11,31 +11,19 @@
 # names of the parameters that request brought.  Requests carry headers
 # that a client may send (User-Agent, Cookie, X-Forwarded-For, a made-up
 # one) to /rpc, /import and /subscribe.
-set -u
+# shellcheck shell=bash
 
-src=${EVDB_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${EVDB_BUILDDIR:-$src}
-# shellcheck source=tests/tap.sh
-. "$src/tests/tap.sh"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/evdb-fcgip-XXXXXX")
+. "$(cd "$(dirname "$0")/.." && pwd)/ops/lib.sh"
 
-cleanup() {
-	"$src/deploy/evdb-local" stop --data-dir "$tmp/d" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+ops_setup
+EVDB=$EVDB_BUILDDIR/tests/bench/fcgi_trivial	# in evdb's place
+[[ -x $EVDB ]] || bail "no fcgi_trivial at $EVDB (make check builds it)"
+plan 6
 
-echo "1..6"
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)
-[ -n "$port" ] || port=$((20000 + $$ % 20000))
-
-FCGI_TRIVIAL_ECHO_PARAMS=1 "$src/deploy/evdb-local" start --port "$port" \
-	--data-dir "$tmp/d" --keepalive 0 --evdb "$build/tests/bench/fcgi_trivial" \
-	>"$tmp/start.out" 2>&1
+FCGI_TRIVIAL_ECHO_PARAMS=1 stack_try_start "$OPS_TMP/d" --keepalive 0
 rc=$?
-ok $rc "the stack starts with fcgi_trivial echoing parameters (exit $rc)" \
-	"$(tr '\n' ' ' <"$tmp/start.out")"
+cond_ok $rc "the stack starts with fcgi_trivial echoing parameters (exit $rc)"
+port=${STACK_PORT:-0}
 
 # names METHOD PATH [curl options...]: the parameter names of one request.
 names() {
@@ -60,27 +48,23 @@ REQUEST_METHOD'
 
 got=$(names POST /rpc -H 'Content-Type: application/json' \
 	--data '["sys.version"]')
-[ "$got" = "$want" ]
-ok $? "/rpc: exactly the parameters evdb reads" "got: $(echo $got)"
+is_ok "$got" "$want" "/rpc: exactly the parameters evdb reads"
 
 got=$(names POST /import -H 'Content-Type: application/x-ndjson' \
 	--data-binary '{}')
-[ "$got" = "$want" ]
-ok $? "/import: the same" "got: $(echo $got)"
+is_ok "$got" "$want" "/import: the same"
 
 got=$(names GET '/subscribe?stream=a-1' --max-time 5)
-[ "$got" = "$want" ]
-ok $? "/subscribe: the same" "got: $(echo $got)"
+is_ok "$got" "$want" "/subscribe: the same"
 
 # No header of the client's own reaches evdb.
 got=$(names POST /rpc --data '[]')
-! echo "$got" | grep -q '^HTTP_\(USER_AGENT\|COOKIE\|X_FORWARDED_FOR\|X_MADE_UP\|HOST\|CONTENT_TYPE\)$'
-ok $? "no HTTP_* parameter for User-Agent, Cookie, X-Forwarded-For, Host, a made-up header"
+! grep -q '^HTTP_\(USER_AGENT\|COOKIE\|X_FORWARDED_FOR\|X_MADE_UP\|HOST\|CONTENT_TYPE\)$' <<<"$got"
+cond_ok $? "no HTTP_* parameter for User-Agent, Cookie, X-Forwarded-For, Host, a made-up header"
 
 # Without the optional headers, their parameters stay away (if_not_empty).
 got=$(curl -s -X POST --data '[]' "http://127.0.0.1:$port/rpc" | sort)
-! echo "$got" | grep -q '^HTTP_AUTHORIZATION$\|^HTTP_LAST_EVENT_ID$'
-ok $? "no Authorization and no Last-Event-ID: neither parameter is sent" \
-	"got: $(echo $got)"
+! grep -q '^HTTP_AUTHORIZATION$\|^HTTP_LAST_EVENT_ID$' <<<"$got"
+cond_ok $? "no Authorization and no Last-Event-ID: neither parameter is sent"
 
-exit $failed
+done_testing

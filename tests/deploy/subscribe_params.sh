@@ -19,19 +19,13 @@
 # without a token and with a bad one; a Last-Event-ID resume; the access
 # log with the client's address, also the real one from X-Forwarded-For
 # once set_real_ip_from is configured.
-set -u
+# shellcheck shell=bash
 
-src=${EVDB_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${EVDB_BUILDDIR:-$src}
-# shellcheck source=tests/tap.sh
-. "$src/tests/tap.sh"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/evdb-subp-XXXXXX")
+. "$(cd "$(dirname "$0")/.." && pwd)/ops/lib.sh"
 
-cleanup() {
-	"$src/deploy/evdb-local" stop --data-dir "$tmp/d" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+ops_setup
+src=$EVDB_SRCDIR
+tmp=$OPS_TMP
 
 conf=$src/conf/nginx-evdb.conf.in
 params=$src/conf/fastcgi_params.evdb
@@ -40,47 +34,42 @@ params=$src/conf/fastcgi_params.evdb
 sed 's/#.*//' "$conf" | awk '/^\tlocation / { inloc = 1 } !inloc { print }
 	inloc && /^\t}/ { inloc = 0 }' >"$tmp/server"
 grep -Eq '^[[:space:]]*include[[:space:]]+fastcgi_params\.evdb;' "$tmp/server"
-ok $? "the server block includes fastcgi_params.evdb"
+cond_ok $? "the server block includes fastcgi_params.evdb"
 
 grep -Eq '^[[:space:]]*fastcgi_pass_request_headers[[:space:]]+off;' "$tmp/server"
-ok $? "and forwards no request header (fastcgi_pass_request_headers off)"
+cond_ok $? "and forwards no request header (fastcgi_pass_request_headers off)"
 
 # What evdb reads, from the source.
 grep -rhoE '(server_param\(fcgi|request_param\(r), "[A-Z_]+"' "$src/src" |
 	sed -E 's/.*"([A-Z_]+)"/\1/' | sort -u >"$tmp/src-all"
 grep -vx SCRIPT_NAME "$tmp/src-all" >"$tmp/src"
 [ "$(wc -l <"$tmp/src")" -ge 6 ] && grep -qx HTTP_LAST_EVENT_ID "$tmp/src"
-ok $? "src/ reads $(paste -sd' ' "$tmp/src-all")"
+cond_ok $? "src/ reads $(paste -sd' ' "$tmp/src-all")"
 
 sed 's/#.*//' "$params" | awk '$1 == "fastcgi_param" { print $2 }' | sort >"$tmp/set"
 if diff "$tmp/src" "$tmp/set" >"$tmp/diff"; then
-	ok 0 "fastcgi_params.evdb's set is exactly what evdb reads"
+	pass_ok "fastcgi_params.evdb's set is exactly what evdb reads"
 else
-	ok 1 "fastcgi_params.evdb's set is exactly what evdb reads"
+	fail_ok "fastcgi_params.evdb's set is exactly what evdb reads"
 	sed 's/^/# /' "$tmp/diff"
 fi
 [ "$(sort -u "$tmp/set" | wc -l)" -eq "$(wc -l <"$tmp/set")" ]
-ok $? "it defines each parameter once"
+cond_ok $? "it defines each parameter once"
 
 # No location defines parameters of its own (it would lose the
 # server-wide ones).
 others=$(sed 's/#.*//' "$conf" | awk '/^\tlocation / { loc = $0 } /^\t}/ { loc = "" }
 	loc != "" && $1 == "fastcgi_param" { print loc }' | sort -u)
 [ -z "$others" ]
-ok $? "no location defines a fastcgi_param${others:+: $others}"
+cond_ok $? "no location defines a fastcgi_param${others:+: $others}"
 
 # ---- live ----------------------------------------------------------------
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)
-[ -n "$port" ] || port=$((20000 + $$ % 20000))
 token=ns_ZGVmYXVsdA_$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
-base=http://127.0.0.1:$port
-
-"$src/deploy/evdb-local" start --port "$port" --data-dir "$tmp/d" \
-	--token "$token" --evdb "$build/evdb" >"$tmp/start.out" 2>&1
+stack_try_start "$tmp/d" --token "$token"
 rc=$?
-ok $rc "evdb-local start (exit $rc)"
-[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/start.out"
+cond_ok $rc "evdb-local start (exit $rc)"
+base=${STACK_URL:-http://127.0.0.1:0}
 
 # sub OUT [curl args...]: a subscription held 2 s; OUT gets headers and body.
 sub() {
@@ -96,21 +85,21 @@ sub "$tmp/browser" -H "Authorization: Bearer $token" \
 	-H 'Accept-Language: en-GB,en;q=0.9' -H 'Cookie: session=0123456789abcdef' \
 	-H 'Origin: http://127.0.0.1:3000' "$base/subscribe/stream/subp-1"
 grep -q '^HTTP/1.1 200' "$tmp/browser.h" && grep -q '^: ready' "$tmp/browser"
-ok $? "a browser's subscription with a Bearer token on /subscribe/stream/<name>: 200, ': ready'"
+cond_ok $? "a browser's subscription with a Bearer token on /subscribe/stream/<name>: 200, ': ready'"
 
 sub "$tmp/query" "$base/subscribe?stream=subp-1&token=$token"
 grep -q '^HTTP/1.1 200' "$tmp/query.h" && grep -q '^: ready' "$tmp/query"
-ok $? "?token= in the query string: 200, ': ready'"
+cond_ok $? "?token= in the query string: 200, ': ready'"
 
 sub "$tmp/none" "$base/subscribe?stream=subp-1"
 grep -q '^HTTP/1.1 401' "$tmp/none.h" && grep -q 'Authorization header required' "$tmp/none"
-ok $? "no token: 401 'Authorization header required'"
+cond_ok $? "no token: 401 'Authorization header required'"
 
 sub "$tmp/bad" -H "Authorization: Bearer ns_ZGVmYXVsdA_$(printf '0%.0s' $(seq 64))" \
 	"$base/subscribe?stream=subp-1"
 grep -q '^HTTP/1.1 403' "$tmp/bad.h" && grep -q 'AUTH_UNAUTHORIZED' "$tmp/bad" &&
 	grep -q '"namespace":"default"' "$tmp/bad"
-ok $? "another token of namespace default (from the Bearer header): 403 AUTH_UNAUTHORIZED"
+cond_ok $? "another token of namespace default (from the Bearer header): 403 AUTH_UNAUTHORIZED"
 
 # Last-Event-ID: two writes; resuming after the first one's global position
 # brings the second one's poke only.
@@ -124,14 +113,14 @@ sub "$tmp/resume" -H "Authorization: Bearer $token" -H "Last-Event-ID: $g1" \
 	"$base/subscribe?stream=subp-2"
 [ -n "$g1" ] && [ -n "$g2" ] && grep -q "^id: $g2\$" "$tmp/resume" &&
 	! grep -q "^id: $g1\$" "$tmp/resume"
-ok $? "Last-Event-ID: $g1 resumes with the poke of $g2 only"
+cond_ok $? "Last-Event-ID: $g1 resumes with the poke of $g2 only"
 grep -E '^(id|data):' "$tmp/resume" | sed 's/^/# /'
 
 log=$tmp/d/log/nginx-access.log
 grep ' "GET /subscribe/stream/subp-1 HTTP/1.1" 200 ' "$log" | grep -q '^[^ ]* 127\.0\.0\.1 '
-ok $? "the access log has the subscription with the client's address"
+cond_ok $? "the access log has the subscription with the client's address"
 ! grep -q "$token" "$log"
-ok $? "and no token"
+cond_ok $? "and no token"
 
 # Behind a proxy: the real address from X-Forwarded-For (ngx_http_realip),
 # which works on the request headers nginx parsed, forwarded or not.
@@ -145,7 +134,7 @@ sub "$tmp/fwd" -H "Authorization: Bearer $token" -H 'X-Forwarded-For: 203.0.113.
 	"$base/subscribe/stream/subp-3"
 grep -q '^: ready' "$tmp/fwd" &&
 	grep ' "GET /subscribe/stream/subp-3 HTTP/1.1" 200 ' "$log" | grep -q '^[^ ]* 203\.0\.113\.7 '
-ok $? "with set_real_ip_from, the access log has the X-Forwarded-For address"
+cond_ok $? "with set_real_ip_from, the access log has the X-Forwarded-For address"
 
-echo "1..$n"
-exit $failed
+plan "$tap_count"
+done_testing
