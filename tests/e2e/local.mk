@@ -355,6 +355,12 @@ else
 EXTRA_DIST += tests/e2e/lifecycle_t.c
 endif
 
+# lifecycle_log.sh: deletes, truncations, retention settings and the
+# sweep's removals are recorded in evdb.log (issue 12), on both backends.
+TESTS += tests/e2e/lifecycle_log.sh
+EXTRA_DIST += tests/e2e/lifecycle_log.sh
+PG_TESTS += tests/e2e/lifecycle_log.sh
+
 # keepalive64.sh (issue 13, t-ka): nginx keepalive 64 against 4 workers;
 # idle kept connections wait in evdb's poller, not in a worker, so no
 # request stalls.  Runs on PostgreSQL too (EVDB_E2E_PGDIR).

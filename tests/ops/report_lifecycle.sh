@@ -5,12 +5,14 @@
 # streams (soft-deleted, soft-deleted then written again, hard-deleted,
 # truncated, with a retention of their own) and category retentions, in
 # bytewise order and aligned, with the totals line; --limit bounds each
-# table; an unknown namespace fails.  PostgreSQL: a database of
+# table; an unknown namespace fails; and evdb report streams, categories
+# and types agree with what was deleted (issue 12: deleted and truncated
+# messages counted nowhere, a hard-deleted stream listed nowhere).  PostgreSQL: a database of
 # EVDB_E2E_PGDIR's cluster when set, else a private cluster.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 18
+plan 30
 ops_setup
 unset EVDB_STORE EVDB_CONFIG EVDB_DATA_DIR
 if [[ -n ${EVDB_E2E_PGDIR:-} ]]; then
@@ -106,8 +108,42 @@ audit - 100
 		"$EVDB" report lifecycle --ns nosuch "$@"
 }
 
+# counts BACKEND STORE-ARGS...: report streams|categories|types after the
+# deletes: acc-1 (soft, empty) and gdpr-1 (hard) absent, log-1 with the 2
+# messages its truncation kept, and totals of 5 messages in 4 streams.
+counts() {
+	local name=$1 r total="namespace default: 5 messages in 4 streams)"
+	shift
+	declare -A want=(
+		[streams]="STREAM MESSAGES VERSION LAST ACTIVITY
+acc-2 1 2 T
+keep-1 1 0 T
+log-1 2 4 T
+plain-1 1 0 T
+(4 streams; $total"
+		[categories]="CATEGORY STREAMS MESSAGES LAST ACTIVITY
+acc 1 1 T
+keep 1 1 T
+log 1 2 T
+plain 1 1 T
+(4 categories; $total"
+		[types]="TYPE MESSAGES LAST ACTIVITY
+K 1 T
+L 2 T
+P 1 T
+Reopened 1 T
+(4 types; $total")
+	for r in streams categories types; do
+		run_ok 0 "report $r on $name" "$EVDB" report "$r" --ns default "$@"
+		is_ok "$(sed -E "s/  $ts\$/  T/" <<<"$out" | tr -s ' ')" "${want[$r]}" \
+			"$name: report $r agrees with the deletes and the truncation"
+	done
+}
+
 check sqlite --data-dir "$OPS_TMP/sq/data"
 check postgres --store "$store"
+counts sqlite --data-dir "$OPS_TMP/sq/data"
+counts postgres --store "$store"
 run_ok 0 "stream.info agrees: log-1 from 3, 2 messages" \
 	rpc "$url_pg" "$admin_pg" '["stream.info","log-1"]'
 like_ok "$out" '"version":4,"firstPosition":3,"messageCount":2' "... on PostgreSQL"
