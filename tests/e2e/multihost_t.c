@@ -24,8 +24,10 @@
  *    writes with it again (403, or 404 NAMESPACE_NOT_FOUND for a request
  *    already past authentication), and once host 2 makes it again, the
  *    new token writes through host 1 into the new, empty namespace;
- *  - the LISTEN connection of host 1 killed (pg_terminate_backend): pokes
- *    still arrive, and the listener comes back;
+ *  - the LISTEN connection of host 1 killed (pg_terminate_backend) and
+ *    kept from coming back (the role's CONNECTION LIMIT 0): pokes still
+ *    arrive, by the hub's periodic scan, and once connections are allowed
+ *    again the listener comes back;
  *  - the database refusing connections for want of slots (the role's
  *    CONNECTION LIMIT, the same SQLSTATE 53300 as max_connections): 503
  *    BACKEND_UNAVAILABLE saying so, and service again once slots are free;
@@ -1090,21 +1092,33 @@ test_listener_loss(struct harness *h, struct hconn *c)
 	pid_t p1 = harness_instance_pid(h, 1);
 	char sql[256];
 	int64_t before, end;
-	int killed, back = 0;
+	int killed, down, back = 0;
 
 	s = sub_open(h, 1, "stream=listen-1");
 	sub_pump(s, 1, 300);	/* the head, and the subscription set up */
 	before = pool_figure(c, 1, "pool.reconnects");
+	/* The listener cannot come back while the role may open no new
+	 * connection (the open ones go on): the writes below reach host 1's
+	 * subscriber only through the hub's periodic scan. */
+	snprintf(sql, sizeof(sql), "ALTER ROLE %s CONNECTION LIMIT 0", role);
+	(void)psql("postgres", sql, NULL, 0);
 	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(pid) FROM"
 	    " pg_stat_activity WHERE application_name LIKE 'evdb/%%/%ld/watch'",
 	    (long)p1);
 	killed = psql("postgres", sql, NULL, 0);
 	ok(killed == 1, "host 1's LISTEN connection terminated (%d)", killed);
+	usleep(300000);		/* past the rescan at the loss */
 	writer_init(&w, h, 2, "listen-1", 3, &stop, 77);
+	w.retry = true;
 	writer_main(&w);
 	sub_pump(s, 3, WAIT_MS);
-	ok(s->npokes == 3 && atomic_load(&w.acked) == 3, "a subscriber on host 1"
-	    " still gets the 3 writes made through host 2 (%zu pokes)", s->npokes);
+	down = pg_conns_of(p1, "watch");
+	ok(s->npokes == 3 && atomic_load(&w.acked) == 3 && down == 0,
+	    "a subscriber on host 1 still gets the 3 writes made through host 2"
+	    " (%zu pokes) by the hub's poll, its listener still down (%d)",
+	    s->npokes, down);
+	snprintf(sql, sizeof(sql), "ALTER ROLE %s CONNECTION LIMIT -1", role);
+	(void)psql("postgres", sql, NULL, 0);
 	for (end = now_ms() + WAIT_MS; now_ms() < end && !back; usleep(100000))
 		back = pg_conns_of(p1, "watch") == 1;
 	ok(back && pool_figure(c, 1, "pool.reconnects") > before, "the listener"
