@@ -2,7 +2,8 @@
 # tests/deploy/install.sh - the deployment files, installed and run: `make
 # install DESTDIR=tmp` in the build tree, the files in their FHS places,
 # systemd-analyze verify and security on the units, nginx -t on a Debian-
-# shaped nginx.conf that includes the installed site and snippets, logrotate
+# shaped nginx.conf that includes the installed site and snippets (and once
+# more with conf/nginx-evdb-upstream.conf.example's upstreams), logrotate
 # -d on the logrotate rule, then the units' own ExecStart lines run (alone,
 # socket-activated through systemd-socket-activate, restarted under a socket
 # held as evdb.socket holds it, and two evdb@ instances behind one upstream)
@@ -184,7 +185,7 @@ http() {
 	printf '%s %s' "${body##* }" "${body% *}"
 }
 
-plan 44
+plan 45
 
 for tool in "${MAKE:-make}" curl; do
 	command -v "$tool" >/dev/null || bail "$tool not found"
@@ -360,6 +361,35 @@ is_ok "$ndiff" 5 "the site under test differs from the installed one in 5 lines 
 out=$("$NGINX" -t -p "$N/" -e "$N/error.log" -c "$ngx/nginx.conf" 2>&1)
 rc=$?
 cond_ok $rc "nginx -t: the installed site and snippets in Debian's layout" "$out"
+
+# conf/nginx-evdb-upstream.conf.example applied to the site as
+# docs/deployment.md "On several machines" step 3 says: the two upstream
+# blocks replaced by its TCP pair (A), `fastcgi_next_upstream off;` by its
+# three retry lines.  nginx -t only resolves the addresses.
+ex=$EVDB_SRCDIR/conf/nginx-evdb-upstream.conf.example
+mkdir -p "$ngx/sites-several"
+{
+	sed -n '/^upstream evdb_[a-z]* {/,/^}/p' "$ex"
+	awk -v retry="$(sed -n 's/^#\t\(fastcgi_next_upstream.*;\)$/\1/p' "$ex" |
+	    paste -sd '|')" '
+	/^upstream evdb_(backend|stream) \{/ { skip = 1; next }
+	skip && /^\}/ { skip = 0; next }
+	skip { next }
+	/^\tfastcgi_next_upstream off;$/ {
+		n = split(retry, r, "|")
+		for (i = 1; i <= n; i++)
+			print "\t" r[i]
+		next
+	}
+	{ print }' "$ngx/sites-enabled/evdb"
+} >"$ngx/sites-several/evdb"
+sed "s|$ngx/sites-enabled/|$ngx/sites-several/|" "$ngx/nginx.conf" >"$ngx/nginx-several.conf"
+n_up=$(grep -c '^upstream evdb_\(backend\|stream\) {' "$ngx/sites-several/evdb")
+n_retry=$(grep -Ec $'^\tfastcgi_next_upstream(_tries|_timeout)? [a-z0-9 ]+;$' "$ngx/sites-several/evdb")
+out=$("$NGINX" -t -p "$N/" -e "$N/error.log" -c "$ngx/nginx-several.conf" 2>&1)
+rc=$?
+((n_up == 2 && n_retry == 3)) || rc=1
+cond_ok $rc "nginx -t: the site with conf/nginx-evdb-upstream.conf.example's upstreams ($n_up) and retry lines ($n_retry)" "$out"
 
 # ---- logrotate -----------------------------------------------------------------
 if command -v logrotate >/dev/null; then
@@ -593,8 +623,9 @@ tail -n 1 "$conf" | grep -qx 'workers = 3' && cmp -s "$EVDB_SRCDIR/conf/evdb.con
 cond_ok $? "the edited evdb.conf is kept, the new one is evdb.conf.new"
 out=$(build_make uninstall DESTDIR="$D" 2>&1)
 cond_ok $? "make uninstall DESTDIR=tmp" "$(tail -n 20 <<<"$out")"
-# The test's own nginx.conf and sites-enabled/evdb aside.
+# The test's own nginx.conf, nginx-several.conf and sites-*/evdb aside.
 rel=${nginxconfdir#/}
 left=$(cd "$D" && find . \( -type f -o -type l \) ! -path "./$rel/nginx.conf" \
+	! -path "./$rel/nginx-several.conf" ! -path "./$rel/sites-several/*" \
 	! -path "./$rel/sites-enabled/*" -printf '%P\n' 2>/dev/null | sort | tr '\n' ' ')
 is_ok "$left" "${evdbconfdir#/}/evdb.conf " "make uninstall leaves only the edited evdb.conf"

@@ -5,9 +5,12 @@
  * shared one), as docs/deployment.md "Running several hosts" sets it up.
  *
  *  - every host's connections carry application_name evdb/<host>/<pid>/...
- *    in pg_stat_activity, and sys.health shows its pool;
+ *    in pg_stat_activity, and sys.health and /metrics show its pool;
  *  - 50 concurrent writers on one stream, spread over the 3 hosts: the
  *    positions are gapless and unique;
+ *  - a write's id retried on the other hosts, one after the other and all
+ *    at once, gets the first answer's positions and is stored once; writers
+ *    with one expectedVersion on the 3 hosts at once: one wins a round;
  *  - 10 categories written through 3 hosts: global positions unique and
  *    gapless, and a reader following global order while they are written
  *    misses nothing;
@@ -21,8 +24,10 @@
  *    writes with it again (403, or 404 NAMESPACE_NOT_FOUND for a request
  *    already past authentication), and once host 2 makes it again, the
  *    new token writes through host 1 into the new, empty namespace;
- *  - the LISTEN connection of host 1 killed (pg_terminate_backend): pokes
- *    still arrive, and the listener comes back;
+ *  - the LISTEN connection of host 1 killed (pg_terminate_backend) and
+ *    kept from coming back (the role's CONNECTION LIMIT 0): pokes still
+ *    arrive, by the hub's periodic scan, and once connections are allowed
+ *    again the listener comes back;
  *  - the database refusing connections for want of slots (the role's
  *    CONNECTION LIMIT, the same SQLSTATE 53300 as max_connections): 503
  *    BACKEND_UNAVAILABLE saying so, and service again once slots are free;
@@ -74,6 +79,8 @@
 #define MAX_ACKS	20000	/* writes one load writer records */
 #define WAIT_MS		30000	/* longest wait for what must come */
 #define MH_NS_WRITES	8	/* writes through host 1 of the namespace case */
+#define RACERS		9	/* requests at once of the race cases */
+#define RACE_ROUNDS	5	/* expectedVersion rounds */
 
 static char pgdir[256];		/* the private cluster */
 static char role[64];		/* the non-superuser evdb connects as */
@@ -545,6 +552,200 @@ test_identity(struct harness *h, struct hconn *c)
 			good = 0;
 	ok(good, "sys.health on every host shows its pool (open, inUse, idle,"
 	    " waits, reconnects)");
+	for (i = 1, good = 1; i <= HOSTS; i++) {
+		static const char *const names[] = {
+			"evdb_store_pool_connections{state=\"in_use\"} ",
+			"evdb_store_pool_connections{state=\"idle\"} ",
+			"evdb_store_pool_waits_total ",
+			"evdb_store_pool_reconnects_total ",
+			"evdb_store_pool_connect_failures_total ",
+			"evdb_store_pool_refused_total ",
+		};
+		struct http_resp r;
+		size_t k;
+
+		memset(&r, 0, sizeof(r));
+		http_get(h, "/metrics", (const char *const[]){
+		    hstr(h, "Authorization: Bearer %s", ADM),
+		    hstr(h, "X-Evdb-Instance: %d", i), NULL }, &r);
+		if (r.status != 200 || r.body == NULL)
+			good = 0;
+		for (k = 0; good && k < sizeof(names) / sizeof(names[0]); k++)
+			if (strstr(r.body, names[k]) == NULL) {
+				tap_diag("host %d: /metrics has no %s", i, names[k]);
+				good = 0;
+			}
+		http_resp_free(&r);
+	}
+	ok(good, "/metrics on every host shows its pool (connections in use and"
+	    " idle, waits, reconnects, connect failures, refused)");
+}
+
+/* One request of a race: body through host, started with the others. */
+struct racer {
+	const struct harness *h;
+	int host;
+	char body[256];
+	pthread_barrier_t *go;
+	/* results */
+	long status;
+	int64_t pos, gpos;		/* of a 200, else -1 */
+	char code[48];			/* error.code of another answer */
+};
+
+static void *
+racer_main(void *arg)
+{
+	struct racer *r = arg;
+	struct hconn *c = hconn_new(r->h);
+	struct http_resp resp;
+	const char *code;
+
+	r->status = 0;
+	r->pos = r->gpos = -1;
+	r->code[0] = '\0';
+	memset(&resp, 0, sizeof(resp));
+	pthread_barrier_wait(r->go);
+	if (c != NULL && hconn_rpc_to(c, r->host, ADM, r->body, &resp) == 0) {
+		r->status = resp.status;
+		if (resp.status == 200) {
+			r->pos = jpath_int(resp.json, "position");
+			r->gpos = jpath_int(resp.json, "globalPosition");
+		} else if ((code = jpath_str(resp.json, "error.code")) != NULL)
+			snprintf(r->code, sizeof(r->code), "%s", code);
+	}
+	http_resp_free(&resp);
+	hconn_free(c);
+	return NULL;
+}
+
+/* Runs n racers at once; they are spread over the hosts in turn. */
+static void
+race(struct racer *r, int n)
+{
+	pthread_t t[RACERS];
+	pthread_barrier_t go;
+	int i;
+
+	pthread_barrier_init(&go, NULL, (unsigned)n);
+	for (i = 0; i < n; i++) {
+		r[i].go = &go;
+		pthread_create(&t[i], NULL, racer_main, &r[i]);
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&go);
+}
+
+/*
+ * Idempotent retries and expectedVersion races give the same answers
+ * whichever host gets them: a write's id retried on the other hosts, one
+ * after the other and all at once, and writers with the same
+ * expectedVersion on the three hosts at once.
+ */
+static void
+test_same_everywhere(struct harness *h, struct hconn *c)
+{
+	static const char id1[] = "6f1c2a3b-4d5e-4f60-8a71-92b3c4d5e6f7";
+	static const char id2[] = "7a2b3c4d-5e6f-4a70-9b81-a2c3d4e5f607";
+	struct racer r[RACERS];
+	struct json_object *j;
+	char body[256], msg[512];
+	long st;
+	int64_t pos = -1, gpos = -1;
+	int i, round, good, wins, lost, other;
+
+	snprintf(body, sizeof(body), "[\"stream.write\",\"idem-1\",{\"type\":"
+	    "\"T\",\"data\":{\"n\":1}},{\"id\":\"%s\"}]", id1);
+	j = call(c, 1, ADM, body, &st, msg, sizeof(msg));
+	if (st == 200) {
+		pos = jpath_int(j, "position");
+		gpos = jpath_int(j, "globalPosition");
+	}
+	json_object_put(j);
+	for (i = 2, good = st == 200 && pos == 0; i <= HOSTS; i++) {
+		j = call(c, i, ADM, body, &st, msg, sizeof(msg));
+		if (st != 200 || jpath_int(j, "position") != pos ||
+		    jpath_int(j, "globalPosition") != gpos)
+			good = 0;
+		json_object_put(j);
+	}
+	ok(good, "a write with an id through host 1, retried through hosts 2"
+	    " and 3: the same positions (%lld, %lld) every time: %s",
+	    (long long)pos, (long long)gpos, msg);
+	snprintf(body, sizeof(body), "[\"stream.write\",\"idem-1\",{\"type\":"
+	    "\"T\",\"data\":{\"n\":2}},{\"id\":\"%s\"}]", id1);
+	j = call(c, 3, ADM, body, &st, msg, sizeof(msg));
+	json_object_put(j);
+	ok(st == 409 && strstr(msg, "MESSAGE_ID_CONFLICT") != NULL, "its id with"
+	    " other data through host 3: 409 MESSAGE_ID_CONFLICT (%ld %s)", st,
+	    msg);
+
+	/* The same new id through every host at once. */
+	for (i = 0; i < RACERS; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].h = h;
+		r[i].host = i % HOSTS + 1;
+		snprintf(r[i].body, sizeof(r[i].body), "[\"stream.write\","
+		    "\"idem-1\",{\"type\":\"T\",\"data\":{\"n\":3}},{\"id\":"
+		    "\"%s\"}]", id2);
+	}
+	race(r, RACERS);
+	for (i = 0, good = 1; i < RACERS; i++) {
+		if (r[i].status != 200 || r[i].pos != r[0].pos ||
+		    r[i].gpos != r[0].gpos) {
+			tap_diag("racer %d (host %d): %ld %s pos %lld", i, r[i].host,
+			    r[i].status, r[i].code, (long long)r[i].pos);
+			good = 0;
+		}
+	}
+	j = call(c, 2, ADM, "[\"stream.get\",\"idem-1\"]", &st, msg,
+	    sizeof(msg));
+	ok(good && r[0].pos == 1 && st == 200 && jpath_len(j, "") == 2,
+	    "%d writes of one new id at once through the 3 hosts: all 200 at"
+	    " position %lld, and the stream holds it once (%d messages)",
+	    RACERS, (long long)r[0].pos, jpath_len(j, ""));
+	json_object_put(j);
+
+	/* expectedVersion races: one winner a round, whichever host. */
+	j = call(c, 1, ADM, "[\"stream.write\",\"race-1\",{\"type\":\"T\","
+	    "\"data\":{}}]", &st, msg, sizeof(msg));
+	json_object_put(j);
+	for (round = 0, good = st == 200, other = 0; round < RACE_ROUNDS;
+	    round++) {
+		for (i = 0; i < RACERS; i++) {
+			memset(&r[i], 0, sizeof(r[i]));
+			r[i].h = h;
+			r[i].host = (i + round) % HOSTS + 1;
+			snprintf(r[i].body, sizeof(r[i].body), "[\"stream.write\","
+			    "\"race-1\",{\"type\":\"T\",\"data\":{\"r\":%d,"
+			    "\"i\":%d}},{\"expectedVersion\":%d}]", round, i,
+			    round);
+		}
+		race(r, RACERS);
+		for (i = 0, wins = 0, lost = 0; i < RACERS; i++) {
+			if (r[i].status == 200 && r[i].pos == round + 1)
+				wins++;
+			else if (r[i].status == 409 &&
+			    strcmp(r[i].code, "STREAM_VERSION_CONFLICT") == 0)
+				lost++;
+			else {
+				tap_diag("round %d, racer %d (host %d): %ld %s", round,
+				    i, r[i].host, r[i].status, r[i].code);
+				other++;
+			}
+		}
+		if (wins != 1 || lost != RACERS - 1)
+			good = 0;
+	}
+	j = call(c, 3, ADM, "[\"stream.version\",\"race-1\"]", &st, msg,
+	    sizeof(msg));
+	ok(good && other == 0 && st == 200 && json_object_get_int64(j) ==
+	    RACE_ROUNDS, "%d rounds of %d writers with one expectedVersion"
+	    " through the 3 hosts at once: one 200 a round, the others 409"
+	    " STREAM_VERSION_CONFLICT (%d other answers); version %s",
+	    RACE_ROUNDS, RACERS, other, msg);
+	json_object_put(j);
 }
 
 static void
@@ -891,21 +1092,33 @@ test_listener_loss(struct harness *h, struct hconn *c)
 	pid_t p1 = harness_instance_pid(h, 1);
 	char sql[256];
 	int64_t before, end;
-	int killed, back = 0;
+	int killed, down, back = 0;
 
 	s = sub_open(h, 1, "stream=listen-1");
 	sub_pump(s, 1, 300);	/* the head, and the subscription set up */
 	before = pool_figure(c, 1, "pool.reconnects");
+	/* The listener cannot come back while the role may open no new
+	 * connection (the open ones go on): the writes below reach host 1's
+	 * subscriber only through the hub's periodic scan. */
+	snprintf(sql, sizeof(sql), "ALTER ROLE %s CONNECTION LIMIT 0", role);
+	(void)psql("postgres", sql, NULL, 0);
 	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(pid) FROM"
 	    " pg_stat_activity WHERE application_name LIKE 'evdb/%%/%ld/watch'",
 	    (long)p1);
 	killed = psql("postgres", sql, NULL, 0);
 	ok(killed == 1, "host 1's LISTEN connection terminated (%d)", killed);
+	usleep(300000);		/* past the rescan at the loss */
 	writer_init(&w, h, 2, "listen-1", 3, &stop, 77);
+	w.retry = true;
 	writer_main(&w);
 	sub_pump(s, 3, WAIT_MS);
-	ok(s->npokes == 3 && atomic_load(&w.acked) == 3, "a subscriber on host 1"
-	    " still gets the 3 writes made through host 2 (%zu pokes)", s->npokes);
+	down = pg_conns_of(p1, "watch");
+	ok(s->npokes == 3 && atomic_load(&w.acked) == 3 && down == 0,
+	    "a subscriber on host 1 still gets the 3 writes made through host 2"
+	    " (%zu pokes) by the hub's poll, its listener still down (%d)",
+	    s->npokes, down);
+	snprintf(sql, sizeof(sql), "ALTER ROLE %s CONNECTION LIMIT -1", role);
+	(void)psql("postgres", sql, NULL, 0);
 	for (end = now_ms() + WAIT_MS; now_ms() < end && !back; usleep(100000))
 		back = pg_conns_of(p1, "watch") == 1;
 	ok(back && pool_figure(c, 1, "pool.reconnects") > before, "the listener"
@@ -1160,6 +1373,7 @@ main(void)
 	test_identity(h, c);
 	test_spread(h);
 	test_categories(h, c);
+	test_same_everywhere(h, c);
 	test_sse(h);
 	test_consumer_groups(h);
 	test_namespaces(h, c);
