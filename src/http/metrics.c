@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,17 +52,39 @@ struct metrics {
 	atomic_ullong sweeps;		/* sweeps run */
 	atomic_ullong sweep_us_sum;	/* their total duration */
 	atomic_ullong sweep_us_last;	/* the last one's duration */
+	/* Per namespace (metrics_sweep_ns), under ns_mu: the sweeper writes, scrapes read. */
+	pthread_mutex_t ns_mu;
+	struct metrics_ns *ns;		/* ns[0..ns_n) */
+	size_t ns_n;
+	bool ns_truncated;		/* a namespace found no room (METRICS_SWEEP_NAMESPACES) */
+	unsigned pass;			/* the sweep pass under way */
+};
+
+/* A namespace the retention sweep has removed messages from. */
+struct metrics_ns {
+	char name[TOKEN_NS_MAX + 1];
+	unsigned long long removed;	/* messages deleted by retention */
+	unsigned long long us_last;	/* its part of the last sweep */
+	unsigned pass;			/* the last pass that swept it */
 };
 
 struct metrics *
 metrics_new(void)
 {
-	return xcalloc(1, sizeof(struct metrics));
+	struct metrics *m = xcalloc(1, sizeof(struct metrics));
+
+	pthread_mutex_init(&m->ns_mu, NULL);
+	m->ns = xcalloc(METRICS_SWEEP_NAMESPACES, sizeof(*m->ns));
+	return m;
 }
 
 void
 metrics_free(struct metrics *m)
 {
+	if (m == NULL)
+		return;
+	pthread_mutex_destroy(&m->ns_mu);
+	free(m->ns);
 	free(m);
 }
 
@@ -120,8 +143,42 @@ metrics_conflict(struct metrics *m)
 }
 
 void
+metrics_sweep_ns(struct metrics *m, const char *ns, int64_t removed, int64_t us)
+{
+	struct metrics_ns *e = NULL;
+	size_t i;
+
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->ns_mu);
+	for (i = 0; i < m->ns_n; i++)
+		if (strcmp(m->ns[i].name, ns) == 0) {
+			e = &m->ns[i];
+			break;
+		}
+	/* A namespace gets its lines once retention has removed something. */
+	if (e == NULL && removed > 0) {
+		if (m->ns_n < METRICS_SWEEP_NAMESPACES &&
+		    strlen(ns) < sizeof(e->name)) {
+			e = &m->ns[m->ns_n++];
+			memset(e, 0, sizeof(*e));
+			memcpy(e->name, ns, strlen(ns) + 1);
+		} else
+			m->ns_truncated = true;
+	}
+	if (e != NULL) {
+		e->removed += (unsigned long long)(removed > 0 ? removed : 0);
+		e->us_last = (unsigned long long)(us > 0 ? us : 0);
+		e->pass = m->pass;
+	}
+	pthread_mutex_unlock(&m->ns_mu);
+}
+
+void
 metrics_sweep(struct metrics *m, int64_t removed, int64_t us)
 {
+	size_t i, kept = 0;
+
 	if (m == NULL)
 		return;
 	atomic_fetch_add_explicit(&m->retention_removed,
@@ -131,6 +188,43 @@ metrics_sweep(struct metrics *m, int64_t removed, int64_t us)
 	    (unsigned long long)(us > 0 ? us : 0), memory_order_relaxed);
 	atomic_store_explicit(&m->sweep_us_last,
 	    (unsigned long long)(us > 0 ? us : 0), memory_order_relaxed);
+	/* A namespace this pass did not sweep is gone: its lines go too. */
+	pthread_mutex_lock(&m->ns_mu);
+	for (i = 0; i < m->ns_n; i++)
+		if (m->ns[i].pass == m->pass)
+			m->ns[kept++] = m->ns[i];
+	m->ns_n = kept;
+	m->pass++;
+	pthread_mutex_unlock(&m->ns_mu);
+}
+
+/* evdb_namespace_retention_*{namespace}: the namespaces of metrics_sweep_ns. */
+static void
+metrics_render_sweep_ns(struct metrics *m, struct buf *out)
+{
+	size_t i;
+
+	pthread_mutex_lock(&m->ns_mu);
+	buf_puts(out, "# HELP evdb_namespace_retention_removed_total Messages"
+	    " deleted by the retention sweep in the namespace (namespaces it has"
+	    " removed messages from, since this process started).\n"
+	    "# TYPE evdb_namespace_retention_removed_total counter\n");
+	for (i = 0; i < m->ns_n; i++)
+		buf_printf(out, "evdb_namespace_retention_removed_total"
+		    "{namespace=\"%s\"} %llu\n", m->ns[i].name, m->ns[i].removed);
+	buf_puts(out, "# HELP evdb_namespace_retention_sweep_last_seconds"
+	    " Duration of the namespace's part of the last retention sweep.\n"
+	    "# TYPE evdb_namespace_retention_sweep_last_seconds gauge\n");
+	for (i = 0; i < m->ns_n; i++)
+		buf_printf(out, "evdb_namespace_retention_sweep_last_seconds"
+		    "{namespace=\"%s\"} %.6f\n", m->ns[i].name,
+		    (double)m->ns[i].us_last / 1e6);
+	buf_printf(out, "# HELP evdb_namespace_retention_truncated 1 when more"
+	    " than %d namespaces had messages removed and some have no lines.\n"
+	    "# TYPE evdb_namespace_retention_truncated gauge\n"
+	    "evdb_namespace_retention_truncated %d\n", METRICS_SWEEP_NAMESPACES,
+	    m->ns_truncated ? 1 : 0);
+	pthread_mutex_unlock(&m->ns_mu);
 }
 
 void
@@ -325,6 +419,7 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g, struct buf *ou
 	    metrics_get(&m->retention_removed), metrics_get(&m->sweeps),
 	    (double)metrics_get(&m->sweep_us_sum) / 1e6,
 	    (double)metrics_get(&m->sweep_us_last) / 1e6);
+	metrics_render_sweep_ns(m, out);
 	if (g->data_dir != NULL)
 		metrics_render_files(out, g->data_dir);
 }

@@ -48,8 +48,23 @@ void metrics_read(struct metrics *m);
 /** Counts one expectedVersion conflict. */
 void metrics_conflict(struct metrics *m);
 
-/** Counts one retention sweep: messages it removed, its duration in us. */
+/**
+ * Counts one namespace's part of the retention sweep under way: messages
+ * it removed there, its duration in us.  A namespace gets the
+ * evdb_namespace_retention_* lines once retention has removed something
+ * from it (at most METRICS_SWEEP_NAMESPACES; past that
+ * evdb_namespace_retention_truncated is 1).  The sweeper calls it for every
+ * namespace of a pass, then metrics_sweep().
+ */
+void metrics_sweep_ns(struct metrics *m, const char *ns, int64_t removed,
+    int64_t us);
+/**
+ * Counts one retention sweep: messages it removed, its duration in us.
+ * Ends the pass: a namespace with lines that the pass did not sweep (it
+ * was deleted) loses them.
+ */
 void metrics_sweep(struct metrics *m, int64_t removed, int64_t us);
+#define METRICS_SWEEP_NAMESPACES 1000	/* namespaces with retention lines */
 
 /** Counts one request skipped because nginx had closed its connection. */
 void metrics_abandoned(struct metrics *m);

@@ -79,7 +79,7 @@ static void
 sweeper_pass(struct sweeper *s, struct store_conn *c)
 {
 	struct sweep_names l = { NULL, 0, 0 };
-	int64_t t0 = sweeper_mono_us(), total = 0, removed;
+	int64_t t0 = sweeper_mono_us(), t_ns, total = 0, removed;
 	int64_t now_us = timefmt_now_us() + sweeper_clock_offset_us(s);
 	enum evdb_status rs;
 	size_t i;
@@ -89,8 +89,11 @@ sweeper_pass(struct sweeper *s, struct store_conn *c)
 		log_warn(s->opt.log, "retention: cannot list namespaces: %s: %s",
 		    evdb_strerror(rs), store_conn_errmsg(c));
 	for (i = 0; i < l.n; i++) {
+		t_ns = sweeper_mono_us();
 		rs = store_retention_sweep(c, l.names[i], now_us, SWEEP_BATCH,
 		    &removed);
+		metrics_sweep_ns(s->opt.metrics, l.names[i], removed,
+		    sweeper_mono_us() - t_ns);
 		total += removed;
 		if (removed > 0)
 			log_info(s->opt.log, "retention: ns=%s caller=sweeper"

@@ -535,6 +535,49 @@ metric(struct harness *h, const char *name)
 	return v;
 }
 
+/*
+ * /metrics per namespace: a namespace that retention removed messages from
+ * has its own evdb_namespace_retention_* lines, and loses them once it is
+ * deleted (the next sweep does not find it).
+ */
+#define NS_REMOVED "evdb_namespace_retention_removed_total{namespace=\"%s\"}"
+#define NS_LAST "evdb_namespace_retention_sweep_last_seconds{namespace=\"%s\"}"
+
+static void
+test_retention_metrics(struct harness *h)
+{
+	const char *tok = ns_create_ok(h, "lc-metrics", NULL);
+	int64_t until, v = -1;
+	int i;
+
+	rpc_ok(h, tok, "[\"stream.setRetention\",\"met-a\",{\"maxCount\":1}]",
+	    200, NULL, "lc-metrics: setRetention maxCount 1");
+	for (i = 0; i < 4; i++)
+		if (write_quiet(h, tok, "met-a", "T", "{}", NULL, NULL, NULL,
+		    NULL) != 0)
+			tap_bail("write to lc-metrics failed");
+	until = mono_ms() + 15000;
+	while (mono_ms() < until &&
+	    (v = metric(h, hstr(h, NS_REMOVED, "lc-metrics"))) != 3)
+		sleep_ms(200);
+	ok(v == 3, "/metrics: lc-metrics had 3 messages removed (%" PRId64 ")", v);
+	ok(metric(h, hstr(h, NS_LAST, "lc-metrics")) >= 0,
+	    "/metrics: lc-metrics's part of the last sweep has its duration");
+	v = metric(h, hstr(h, NS_REMOVED, "default"));
+	ok(v > 0 && v <= metric(h, "evdb_retention_removed_total"), "/metrics: "
+	    "default's count (%" PRId64 ") is its own, within the total", v);
+	rpc_ok(h, ADM, "[\"ns.delete\",\"lc-metrics\"]", 200, NULL,
+	    "ns.delete lc-metrics");
+	until = mono_ms() + 15000;
+	while (mono_ms() < until &&
+	    (v = metric(h, hstr(h, NS_REMOVED, "lc-metrics"))) != -1)
+		sleep_ms(200);
+	ok(v == -1 && metric(h, hstr(h, NS_LAST, "lc-metrics")) == -1,
+	    "/metrics: a deleted namespace's lines go at the next sweep");
+	ok(metric(h, "evdb_namespace_retention_truncated") == 0,
+	    "/metrics: no namespace left without its lines");
+}
+
 /* ---- the sweep under concurrent writers ---- */
 
 #define W_THREADS 8
@@ -972,6 +1015,7 @@ main(void)
 	test_retention_count(h);
 	test_retention_age(h);
 	test_sweep_concurrent(h);
+	test_retention_metrics(h);
 	removed = metric(h, "evdb_retention_removed_total");
 	sweeps = metric(h, "evdb_retention_sweeps_total");
 	ok(removed > 0 && sweeps > 0, "/metrics counts what retention removed (%"
