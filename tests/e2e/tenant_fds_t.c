@@ -176,12 +176,18 @@ main(void)
 	struct hconn *c;
 	const char *msg;
 	pid_t pid;
-	int fd0, fd_half, fd_end, done;
+	int fd0, fd_half, fd_end, fd_before, fd_after, done, tries;
 	long lim, st;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	tap_plan(8);
 	setenv("EVDB_WORKERS", "2", 1);
+	/*
+	 * No retention sweep during the test: it opens and closes the files of
+	 * each of the 2,000 namespaces in turn, so the descriptors would move
+	 * under check 5's count (see there).
+	 */
+	setenv("EVDB_RETENTION_INTERVAL", "86400", 1);
 	h = harness_start();
 	if ((pid = proc_evdb_pid(h)) <= 0)
 		tap_bail("no evdb pid");
@@ -201,16 +207,37 @@ main(void)
 
 	/* Descriptors exhausted: /health must say so. */
 	ok(health(h, NULL) == 200, "/health is ok before");
-	if (prlimit(pid, RLIMIT_NOFILE, NULL, &old) != 0 ||
-	    (lim = limit_leaving(pid, 2)) < 0)
+	if (prlimit(pid, RLIMIT_NOFILE, NULL, &old) != 0)
 		tap_bail("cannot read evdb's descriptor limit");
-	low.rlim_cur = (rlim_t)lim;
-	low.rlim_max = old.rlim_max;
-	if (prlimit(pid, RLIMIT_NOFILE, &low, NULL) != 0)
-		tap_bail("cannot lower evdb's descriptor limit");
-	st = health(h, &msg);
+	/*
+	 * The limit leaves 2 numbers free of the descriptors counted just
+	 * before; evdb's own threads (the checkpointer's connection, a writer
+	 * connection evicted, a kept upstream connection closed) may open or
+	 * close some between the count and /health's probe.  When the count
+	 * after the probe differs from the one before, the probe did not run
+	 * with 2 left: the limit is restored and the check tried again.
+	 */
+	for (tries = 1;; tries++) {
+		fd_before = proc_fd_count(pid);
+		if ((lim = limit_leaving(pid, 2)) < 0)
+			tap_bail("cannot read evdb's descriptors");
+		low.rlim_cur = (rlim_t)lim;
+		low.rlim_max = old.rlim_max;
+		if (prlimit(pid, RLIMIT_NOFILE, &low, NULL) != 0)
+			tap_bail("cannot lower evdb's descriptor limit");
+		st = health(h, &msg);
+		fd_after = proc_fd_count(pid);
+		if (st == 503 || fd_after == fd_before || tries == 10)
+			break;
+		tap_diag("try %d: /health %ld with %d descriptors before the "
+		    "probe and %d after: again", tries, st, fd_before, fd_after);
+		if (prlimit(pid, RLIMIT_NOFILE, &old, NULL) != 0)
+			tap_bail("cannot restore evdb's descriptor limit");
+		usleep(300000);
+	}
 	ok(st == 503 && strstr(msg, "open") != NULL, "with 2 descriptors left, "
-	    "/health answers %ld: %s", st, msg);
+	    "/health answers %ld: %s (try %d; %d descriptors before the probe, "
+	    "%d after)", st, msg, tries, fd_before, fd_after);
 	if ((c = hconn_new(h)) == NULL)
 		tap_bail("no connection");
 	/* Whether this fails depends on the descriptors SQLite still finds
