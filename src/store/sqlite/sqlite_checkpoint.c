@@ -89,27 +89,37 @@ sqlite_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db)
 	sqlite3_wal_hook(db, sqlite_checkpoint_hook, f);
 }
 
-/* Runs on the checkpointer thread only, which alone touches f->db. */
-static void
+/*
+ * Runs on the checkpointer thread only, which alone touches f->db.  True
+ * when the PASSIVE checkpoint met SQLITE_BUSY (another connection
+ * checkpointing, or recovering the WAL index after a failed call): it is
+ * tried again shortly rather than at the file's next 1000 frames, which a
+ * file that has stopped being written would never reach.  A RESTART that
+ * gave up (it held the file's writers for --busy-timeout) is not retried:
+ * the next 1000 frames ask again.
+ */
+static bool
 sqlite_checkpoint_run(struct sqlite_store *st, struct checkpoint_file *f)
 {
 	char err[512];
 	int rc, log_frames = 0, done = 0;
+	bool retry;
 
 	/* A deleted namespace's file is let go rather than kept open. */
 	if (access(f->path, F_OK) != 0) {
 		sqlite_close_db(st, f->db);
 		f->db = NULL;
-		return;
+		return false;
 	}
 	if (f->db == NULL &&
 	    sqlite_open_db(st, f->path, false, &f->db, err, sizeof(err)) != EVDB_OK) {
 		/* Said aloud: otherwise the WAL just grows, with no sign why. */
 		log_warn(st->log, "store: checkpoint of %s: %s", f->path, err);
-		return;
+		return false;
 	}
 	rc = sqlite3_wal_checkpoint_v2(f->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	    &log_frames, &done);
+	retry = (rc & 0xff) == SQLITE_BUSY;
 	if (rc == SQLITE_OK && log_frames >= STORE_CHECKPOINT_RESTART)
 		rc = sqlite3_wal_checkpoint_v2(f->db, NULL, SQLITE_CHECKPOINT_RESTART,
 		    &log_frames, &done);
@@ -125,13 +135,18 @@ sqlite_checkpoint_run(struct sqlite_store *st, struct checkpoint_file *f)
 	 */
 	sqlite_close_db(st, f->db);
 	f->db = NULL;
+	return retry;
 }
+
+/* Pause before a busy file's next try, so that the thread never spins. */
+#define STORE_CHECKPOINT_RETRY_MS 100
 
 static void *
 sqlite_checkpoint_main(void *arg)
 {
 	struct sqlite_store *st = arg;
 	struct checkpoint_file *f, *todo[32];
+	bool busy[32], again;
 	struct timespec until;
 	int n, i;
 
@@ -154,8 +169,22 @@ sqlite_checkpoint_main(void *arg)
 		}
 		pthread_mutex_unlock(&st->ckpt_mu);
 		for (i = 0; i < n; i++)
-			sqlite_checkpoint_run(st, todo[i]);
+			busy[i] = sqlite_checkpoint_run(st, todo[i]);
 		pthread_mutex_lock(&st->ckpt_mu);
+		for (again = false, i = 0; i < n; i++)
+			if (busy[i]) {
+				todo[i]->wanted = true;
+				again = true;
+			}
+		if (again && !st->ckpt_stop) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += STORE_CHECKPOINT_RETRY_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&st->ckpt_cv, &st->ckpt_mu, &until);
+		}
 	}
 	pthread_mutex_unlock(&st->ckpt_mu);
 	return NULL;
