@@ -242,12 +242,15 @@ fuzz_import_check_cps(struct fuzz_env *e, const struct request *r,
 static void
 fuzz_import_events(const struct request *r)
 {
-	const char *p = r->out->data ? r->out->data : "", *end = p + r->out->len;
+	/* No output at all is no event: the loop is skipped and the stream
+	 * fails below for ending with neither done nor an error. */
+	const char *p = r->out->data;
+	const char *end = p != NULL ? p + r->out->len : NULL;
 	struct json_object *ev = NULL, *v;
 	const char *why;
 	bool done = false, failed = false;
 
-	while (p < end) {
+	while (p != NULL && p < end) {
 		const char *nl = strstr(p, "\n\n");
 
 		if (strncmp(p, "data: ", 6) != 0 || nl == NULL)
