@@ -29,6 +29,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/thread_locale.h"
 #include "sse/hub.h"
 #include "http/metrics.h"
 #include "http/request.h"
@@ -416,6 +417,8 @@ server_worker_main(void *arg)
 
 	snprintf(name, sizeof(name), "evdb-worker-%d", w->id);
 	(void)pthread_setname_np(pthread_self(), name);
+	/* json-c's locale switch around every parse then allocates nothing. */
+	(void)thread_locale_use_c();
 	arena_init(&arena, 0);
 	buf_init(&body);
 	buf_init(&out);

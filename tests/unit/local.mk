@@ -47,6 +47,13 @@ TESTS += tests/unit/digest_t
 tests_unit_digest_t_SOURCES = tests/unit/digest_t.c tests/tap.h
 tests_unit_digest_t_LDADD = $(UNIT_LDADD)
 
+# thread_locale_t: json-c's per-parse locale switch allocates nothing on a
+# thread that uses the C locale object (issue 13).
+check_PROGRAMS += tests/unit/thread_locale_t
+TESTS += tests/unit/thread_locale_t
+tests_unit_thread_locale_t_SOURCES = tests/unit/thread_locale_t.c tests/tap.h
+tests_unit_thread_locale_t_LDADD = $(UNIT_LDADD)
+
 # sqlite_invariant_t: the commit-time position check (issue 15, finding 10),
 # and that make check runs with it on.
 check_PROGRAMS += tests/unit/sqlite_invariant_t
