@@ -16,7 +16,11 @@
  * scans evdb_messages_category_group index-only, testing the member on
  * the index entries (EXPLAIN ANALYZE: rows removed by the filter there,
  * no heap fetch once the table is vacuumed), and fetches only the rows it
- * returns; its answers are those of streamname_is_assigned().
+ * returns; its answers are those of streamname_is_assigned().  The hash
+ * is a PL/pgSQL function (so that an INSERT does not parse and plan an SQL
+ * body for the index every time) with the old SQL body's values; migration
+ * 6 -> 7 replaces the SQL one under an existing index, which still answers
+ * right.
  *
  * The retention sweeper's list of streams to trim (pg_retention_list_sql)
  * never reads messages in a namespace without category retention (EXPLAIN
@@ -55,6 +59,23 @@ sql_int(PGconn *pg, const char *sql)
 
 	PQclear(res);
 	return v;
+}
+
+/* The language evdb_cardinal_hash(varchar) of schema is written in. */
+static char *
+hash_language(PGconn *pg, const char *schema)
+{
+	char sql[256];
+	PGresult *res;
+	char *lang;
+
+	snprintf(sql, sizeof(sql), "SELECT l.lanname FROM pg_proc p JOIN"
+	    " pg_language l ON l.oid = p.prolang WHERE p.oid ="
+	    " to_regprocedure('%s.evdb_cardinal_hash(varchar)')", schema);
+	res = pgtest_sql_ok(pg, sql);
+	lang = strdup(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "(none)");
+	PQclear(res);
+	return lang;
 }
 
 /*
@@ -238,13 +259,13 @@ main(void)
 	struct store_category_query q;
 	const char *dir;
 	const char *conninfo;
-	char *idx, sql[1024], schema[64];
+	char *idx, *lang, sql[1024], schema[64];
 	PGconn *pg;
 	PGresult *res;
 	int64_t version;
 	int n;
 
-	tap_plan(30);
+	tap_plan(34);
 	dir = pgtest_cluster("read");
 	conninfo = pgtest_database(dir, "pg_read");
 	memset(&opt, 0, sizeof(opt));
@@ -286,6 +307,20 @@ main(void)
 	    "Message DB's messages_category keeps its shape") && PQntuples(res) == 1)
 		tap_diag("%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
+
+	lang = hash_language(pg, schema);
+	is_str(lang, "plpgsql", "evdb_cardinal_hash is PL/pgSQL (its plan kept"
+	    " per session, not made again by every INSERT)");
+	free(lang);
+	/* The values of the SQL body it replaced (registry migration 6 -> 7). */
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM unnest(ARRAY['c3-a+b',"
+	    " 'c3', 'c3-', 'c3-+x', 'a-b-c', 'a--b', '-x', 'accé-12é+r+s',"
+	    " 'x-' || repeat('y', 300)]) AS n WHERE %s.evdb_cardinal_hash(n)"
+	    " IS DISTINCT FROM (SELECT CASE WHEN strpos(n, '-') = 0 THEN NULL ELSE"
+	    " left('x' || md5(split_part(substr(n, strpos(n, '-') + 1), '+', 1)),"
+	    " 17)::bit(64)::bigint END)", schema);
+	is_int(sql_int(pg, sql), 0, "... with the old SQL body's value for 9"
+	    " stream names (no '-', empty id, '+', several '-', UTF-8, long)");
 
 	/* 50,000 messages over 10 categories; Rare is 1 in 5,000. */
 	snprintf(sql, sizeof(sql), "INSERT INTO %s.messages(stream_name, position,"
@@ -359,6 +394,15 @@ main(void)
 	    "messages_category,messages_id,messages_pkey,messages_stream",
 	    "... which created evdb's indexes");
 	free(idx);
+	lang = hash_language(pg, schema);
+	is_str(lang, "plpgsql", "... and replaced migration 4 -> 5's SQL"
+	    " evdb_cardinal_hash with the PL/pgSQL one (6 -> 7)");
+	free(lang);
+	if (store_conn_open(st, &c) != EVDB_OK)
+		tap_bail("store_conn_open after the migration");
+	grouptest_answers_ok(c, "plan", "c3", 1, 4, 7, "... and the index built"
+	    " with the SQL function answers a member of 4 right through it");
+	store_conn_close(c);
 	store_close(st);
 	if (store_open(&opt, &st) != EVDB_OK)
 		tap_bail("store reopen");

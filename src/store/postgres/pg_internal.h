@@ -243,7 +243,8 @@ int64_t pg_value_int64(const PGresult *res, int row, int col);
  * evdb's index for consumer groups: (category(stream_name),
  * global_position, evdb_cardinal_hash(stream_name)) INCLUDE (stream_name),
  * where evdb_cardinal_hash() is Message DB's
- * hash_64(cardinal_id(stream_name)), as an SQL function of evdb's schema.
+ * hash_64(cardinal_id(stream_name)), as a PL/pgSQL function of the
+ * namespace's schema (pg_schema.c, PG_CARDINAL_HASH_BODY).
  * A member's read scans it index-only and fetches only its own rows.
  */
 #define PG_GROUP_INDEX "evdb_messages_category_group"
