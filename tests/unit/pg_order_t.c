@@ -18,6 +18,11 @@
  * and a read from the reader's cursor returns both.  In the naive design
  * (no namespace lock) B commits G2 while A is open, the reader moves its
  * cursor past G2, and G1 is lost for good.
+ *
+ * Then the lock-first batch (issue 10): once a batch has waited for the
+ * namespace lock, the next leader takes the lock before it gathers, so
+ * that the writes arriving while another host holds it share its
+ * transaction (one xmin for three writes).
  */
 #include "config.h"
 
@@ -306,6 +311,65 @@ main(void)
 	ok(seen.calls > 0 && (seen.last == id || seen.last == -1), "the watch"
 	    " heard B's commit (id %lld)", (long long)seen.last);
 
+	/*
+	 * ---- lock first: after a wait, the next batch gathers late comers ----
+	 * B's batch waited for the namespace lock, so this process's next
+	 * leader takes the lock before it gathers its batch (pg_write.c,
+	 * write_lock_first).  A holds the lock again; D's leader waits for it;
+	 * E and F queue meanwhile.  Once A commits, D, E and F commit in one
+	 * transaction (one xmin).  Had D's leader gathered first, it would have
+	 * taken D alone, and E and F would have followed in a second one.
+	 */
+	{
+		struct writer wd[3];
+		pthread_t td[3];
+		static const char *const streams[3] = { "d-1", "e-1", "f-1" };
+
+		PQclear(pgtest_sql_ok(pg, "BEGIN"));
+		snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d, %lld)",
+		    LOCK_KEY1, (long long)id);
+		PQclear(pgtest_sql_ok(pg, sql));
+		for (i = 0; i < 3; i++) {
+			memset(&wd[i], 0, sizeof(wd[i]));
+			wd[i].st = st;
+			wd[i].stream = streams[i];
+		}
+		pthread_create(&td[0], NULL, writer_main, &wd[0]);
+		waiting = 0;
+		for (i = 0; i < 200 && waiting == 0; i++) {
+			res = pgtest_sql_ok(pg, "SELECT count(*) FROM pg_locks"
+			    " WHERE locktype = 'advisory' AND NOT granted AND"
+			    " database = (SELECT oid FROM pg_database WHERE"
+			    " datname = current_database())");
+			waiting = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			PQclear(res);
+			if (waiting == 0)
+				usleep(50000);
+		}
+		ok(waiting == 1, "D's leader waits for A's namespace lock");
+		pthread_create(&td[1], NULL, writer_main, &wd[1]);
+		pthread_create(&td[2], NULL, writer_main, &wd[2]);
+		/* E and F queue behind D's leader; neither can finish before A. */
+		usleep(1000000);
+		PQclear(pgtest_sql_ok(pg, "COMMIT"));
+		good = 1;
+		for (i = 0; i < 3; i++) {
+			pthread_join(td[i], NULL);
+			good &= wd[i].rs == EVDB_OK;
+		}
+		ok(good, "D, E and F are written once A commits");
+		snprintf(sql, sizeof(sql), "SELECT count(*), count(DISTINCT"
+		    " xmin::text) FROM %s.messages WHERE stream_name IN"
+		    " ('d-1', 'e-1', 'f-1')", schema);
+		res = pgtest_sql_ok(pg, sql);
+		ok(strcmp(PQgetvalue(res, 0, 0), "3") == 0 &&
+		    strcmp(PQgetvalue(res, 0, 1), "1") == 0, "... in one"
+		    " transaction: the leader that waited gathered the writes"
+		    " that came meanwhile (%s messages, %s transactions)",
+		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		PQclear(res);
+	}
+
 	/* ---- group commit: concurrent writers, gapless positions ---- */
 	for (i = 0; i < 8; i++) {
 		memset(&many[i], 0, sizeof(many[i]));
@@ -332,14 +396,14 @@ main(void)
 	PQclear(res);
 	head = -1;
 	(void)store_head(c, "ord", &head);
-	is_int(head, 10, "head is max(global_position)");
+	is_int(head, 13, "head is max(global_position)");
 
 	/* ---- ns_delete drops the schema ---- */
 	{
 		int64_t deleted = 0;
 
 		ok(store_ns_delete(c, "ord", &deleted) == EVDB_OK, "ns_delete ord");
-		is_int(deleted, 10, "... reports its 10 messages");
+		is_int(deleted, 13, "... reports its 13 messages");
 		snprintf(sql, sizeof(sql), "SELECT to_regnamespace('%s') IS NULL",
 		    schema);
 		res = pgtest_sql_ok(pg, sql);

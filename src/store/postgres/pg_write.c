@@ -16,7 +16,13 @@
  *	COMMIT
  *	Sync
  *
- * so that the whole batch costs one round trip and one commit.  Each item's
+ * so that the whole batch costs one round trip and one commit.  When the
+ * namespace lock was held by another transaction the last time (another
+ * host's batch, a Message DB writer: the lock statement says whether it
+ * waited), the next leader first takes the lock in a round trip of its own
+ * (BEGIN and the lock, write_lock_first) and only then gathers its batch,
+ * so that the writes that arrive while it waits ride in its transaction
+ * instead of queueing behind it for one of their own.  Each item's
  * statement checks the id (idempotency), then expectedVersion, and inserts
  * only when both pass; it answers with a row saying which happened, so a
  * conflict is a result, never an error that would abort the pipeline.
@@ -91,6 +97,9 @@ struct pg_queue {
 	struct pg_item *head;		/* pending items, oldest first */
 	struct pg_item **tailp;		/* where the next item is linked */
 	bool leader_active;		/* a thread is running a batch */
+	bool contended;			/* the last batch waited for the
+					 * namespace lock: the next leader takes
+					 * it before it gathers (write_enqueue) */
 };
 
 /*
@@ -400,6 +409,9 @@ write_expect_kind(enum store_expect expect, int64_t expected, char *buf,
  * ($1 PG_LOCK_KEY1, $2 the namespace id) is its own statement, sent before
  * the category locks, so that the lock order (namespace, then categories)
  * never depends on the order in which a plan evaluates its expressions.
+ * It answers whether it had to wait: another host's (or a Message DB
+ * writer's) transaction held the lock, so that write_enqueue's next leader
+ * takes the lock before it gathers its batch (write_lock_first).
  * The category lock statement, the first after the namespace lock and so
  * the first whose snapshot is taken with it held, also runs the guard
  * evdb.namespace_check($2 namespace id): a namespace deleted by another
@@ -413,7 +425,9 @@ static const struct {
 	int nparams;		/* its parameters */
 } write_fixed[] = {
 	{ "wb_begin", "BEGIN", 0 },
-	{ "wb_nslock", "SELECT pg_advisory_xact_lock($1::int, $2::int)", 2 },
+	{ "wb_nslock", "SELECT CASE WHEN pg_try_advisory_xact_lock($1::int,"
+	    " $2::int) THEN false ELSE (SELECT true FROM"
+	    " pg_advisory_xact_lock($1::int, $2::int)) END", 2 },
 	{ "wb_catlock", "SELECT count(pg_advisory_xact_lock(h)),"
 	    " evdb.namespace_check($2::bigint) FROM unnest($1::bigint[]) AS h", 2 },
 	{ "wb_notify", "SELECT pg_notify($1, '')", 1 },
@@ -575,13 +589,125 @@ bad:
 	    " for %zu entries", rows, it->n);
 }
 
+/* Prepares write_fixed's statements on c (once per connection). */
+static enum evdb_status
+write_prepare_fixed(struct pg_conn *c)
+{
+	enum evdb_status rs;
+	size_t q;
+
+	for (q = 0; q < sizeof(write_fixed) / sizeof(write_fixed[0]); q++)
+		if ((rs = pg_prepare(c, write_fixed[q].name, write_fixed[q].sql,
+		    write_fixed[q].nparams)) != EVDB_OK)
+			return rs;
+	return EVDB_OK;
+}
+
+/* Whether the answer of wb_nslock says the lock was waited for. */
+static bool
+write_lock_waited(const PGresult *res)
+{
+	return PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+}
+
+/*
+ * Opens the batch's transaction on c and takes ns's namespace lock,
+ * waiting for it, before the leader gathers its batch: the writes that
+ * arrive while another host's transaction holds the lock then ride in this
+ * one instead of queueing behind it (issue 10: with three hosts on one
+ * database the batches were of one write each).  One round trip: BEGIN and
+ * wb_nslock in a pipeline, then Sync, which inside the BEGIN block ends
+ * the pipeline but not the transaction, so that write_pipeline's can
+ * follow.  *waited: whether the lock was held by
+ * another.  On failure nothing is left open (the connection is idle or
+ * marked broken) and write_pipeline is to run as usual.
+ */
+static enum evdb_status
+write_lock_first(struct pg_conn *c, const struct pg_ns *ns, bool *waited)
+{
+	enum evdb_status rs;
+	PGconn *pg;
+	PGresult *res;
+	const char *vals[2];
+	char key1[16], nsid[24];
+	int got = 0;
+	bool bad = false;
+
+	*waited = false;
+	if ((rs = pg_conn_ready(c)) != EVDB_OK ||
+	    (rs = write_prepare_fixed(c)) != EVDB_OK)
+		return rs;
+	pg = c->pg;
+	snprintf(key1, sizeof(key1), "%d", PG_LOCK_KEY1);
+	snprintf(nsid, sizeof(nsid), "%lld", (long long)ns->id);
+	vals[0] = key1;
+	vals[1] = nsid;
+	if (PQenterPipelineMode(pg) != 1)
+		return pg_fail(c, NULL, "pipeline mode");
+	if (!write_send_prepared(pg, "wb_begin", 0, NULL) ||
+	    !write_send_prepared(pg, "wb_nslock", 2, vals) ||
+	    PQpipelineSync(pg) != 1)
+		bad = true;
+	/* Two results, each followed by NULL, then the Sync's. */
+	while (!bad && got < 2) {
+		while ((res = PQgetResult(pg)) != NULL) {
+			ExecStatusType es = PQresultStatus(res);
+
+			if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK)
+				bad = true;
+			else if (got == 1)
+				*waited = write_lock_waited(res);
+			PQclear(res);
+		}
+		got++;
+		if (PQstatus(pg) != CONNECTION_OK)
+			bad = true;
+	}
+	if (!bad) {
+		res = PQgetResult(pg);
+		bad = PQresultStatus(res) != PGRES_PIPELINE_SYNC;
+		PQclear(res);
+	}
+	if (!bad && PQexitPipelineMode(pg) == 1 &&
+	    PQtransactionStatus(pg) == PQTRANS_INTRANS)
+		return EVDB_OK;
+	/* Undo: drain what was sent (a second Sync is harmless), leave
+	 * pipeline mode, roll back. */
+	rs = pg_fail(c, NULL, "write batch: namespace lock");
+	if (PQstatus(pg) == CONNECTION_OK) {
+		if (PQpipelineStatus(pg) != PQ_PIPELINE_OFF)
+			(void)PQpipelineSync(pg);
+		for (;;) {
+			if ((res = PQgetResult(pg)) == NULL) {
+				if (PQexitPipelineMode(pg) == 1)
+					break;
+				if (PQstatus(pg) != CONNECTION_OK)
+					break;
+				continue;
+			}
+			PQclear(res);
+		}
+		if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+			PQclear(PQexec(pg, "ROLLBACK"));
+	}
+	if (PQstatus(pg) != CONNECTION_OK ||
+	    PQtransactionStatus(pg) != PQTRANS_IDLE)
+		c->broken = true;
+	return rs;
+}
+
 /*
  * Runs batch as one pipelined transaction on c.  Sets every item's status
  * and returns EVDB_OK when the transaction committed, else the failure
  * (every item then carries it, and nothing of the batch was written).
+ * prelocked: write_lock_first has opened the transaction and taken the
+ * namespace lock, so the pipeline starts at the category locks.  Unless
+ * prelocked, *waited says whether the namespace lock was waited for.
  */
 static enum evdb_status
-write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
+write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch,
+    bool prelocked, bool *waited)
 {
 	struct buf item_sql, unit_sql, cats, params;
 	struct pg_item *it, **items = NULL;
@@ -590,7 +716,7 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	const char *vals[7];
 	PGconn *pg;
 	PGresult *res;
-	size_t n = 0, q, nq;
+	size_t n = 0, q, nq, first_item;
 	bool units = false;
 	char channel[32], item_name[32], unit_name[32], key1[16], nsid[24];
 
@@ -624,10 +750,8 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	 */
 	snprintf(item_name, sizeof(item_name), "w_%lld", (long long)ns->id);
 	snprintf(unit_name, sizeof(unit_name), "u_%lld", (long long)ns->id);
-	for (q = 0; q < sizeof(write_fixed) / sizeof(write_fixed[0]); q++)
-		if ((rs = pg_prepare(c, write_fixed[q].name, write_fixed[q].sql,
-		    write_fixed[q].nparams)) != EVDB_OK)
-			goto preparefail;
+	if ((rs = write_prepare_fixed(c)) != EVDB_OK)
+		goto preparefail;
 	if (!pg_prepared(c, item_name)) {
 		pg_sql_schema(&item_sql, ITEM_SQL, ns->schema);
 		if ((rs = pg_prepare(c, item_name, buf_cstr(&item_sql), 7)) !=
@@ -649,8 +773,8 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	snprintf(nsid, sizeof(nsid), "%lld", (long long)ns->id);
 	vals[0] = key1;
 	vals[1] = nsid;
-	if (!write_send_prepared(pg, "wb_begin", 0, NULL) ||
-	    !write_send_prepared(pg, "wb_nslock", 2, vals))
+	if (!prelocked && (!write_send_prepared(pg, "wb_begin", 0, NULL) ||
+	    !write_send_prepared(pg, "wb_nslock", 2, vals)))
 		goto sendfail;
 	vals[0] = buf_cstr(&cats);
 	vals[1] = nsid;
@@ -693,8 +817,9 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 	    PQpipelineSync(pg) != 1)
 		goto sendfail;
 
-	/* 3 statements before the items, 2 after. */
-	nq = n + 5;
+	/* 3 statements before the items (1 when prelocked), 2 after. */
+	first_item = prelocked ? 1 : 3;
+	nq = n + first_item + 2;
 	for (q = 0; q < nq; q++) {
 		while ((res = PQgetResult(pg)) != NULL) {
 			ExecStatusType es = PQresultStatus(res);
@@ -702,12 +827,15 @@ write_pipeline(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 			if (es == PGRES_FATAL_ERROR && first == EVDB_OK) {
 				first = pg_fail(c, res, "write batch");
 				snprintf(firstmsg, sizeof(firstmsg), "%s", c->errmsg);
-			} else if (es == PGRES_TUPLES_OK && q >= 3 && q < n + 3 &&
-			    first == EVDB_OK) {
-				if (items[q - 3]->batch != NULL)
-					write_unit_result(items[q - 3], res);
+			} else if (es == PGRES_TUPLES_OK && !prelocked && q == 1) {
+				*waited = write_lock_waited(res);
+			} else if (es == PGRES_TUPLES_OK && q >= first_item &&
+			    q < n + first_item && first == EVDB_OK) {
+				it = items[q - first_item];
+				if (it->batch != NULL)
+					write_unit_result(it, res);
 				else
-					write_item_result(items[q - 3], res);
+					write_item_result(it, res);
 			}
 			PQclear(res);
 			if (PQstatus(pg) != CONNECTION_OK)
@@ -755,6 +883,11 @@ sendfail:
 			PQclear(PQexec(pg, "ROLLBACK"));
 	}
 done:
+	/* A prelocked transaction that failed before its pipeline ran. */
+	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK &&
+	    PQpipelineStatus(c->pg) == PQ_PIPELINE_OFF &&
+	    PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		PQclear(PQexec(c->pg, "ROLLBACK"));
 	free(items);
 	buf_free(&item_sql);
 	buf_free(&unit_sql);
@@ -770,16 +903,26 @@ fail:
 	return first;
 }
 
-/* Runs a batch: retried on deadlock, split into single items on a failure. */
+/*
+ * Runs a batch: retried on deadlock, split into single items on a failure.
+ * prelocked: as write_pipeline's, for the first attempt only (a failed
+ * transaction let go of the lock).  *waited: whether the namespace lock
+ * was waited for (write_lock_first's answer when prelocked).
+ */
 static void
-write_batch(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
+write_batch(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch,
+    bool prelocked, bool *waited)
 {
 	struct pg_item *it, *next;
 	enum evdb_status rs;
+	bool w = false;
 	int attempt;
 
 	for (attempt = 0;; attempt++) {
-		rs = write_pipeline(c, ns, batch);
+		rs = write_pipeline(c, ns, batch, prelocked, &w);
+		if (!prelocked)
+			*waited = w;
+		prelocked = false;
 		if (rs != EVDB_ERR_BUSY || attempt >= PG_BATCH_RETRIES)
 			break;
 	}
@@ -792,7 +935,7 @@ write_batch(struct pg_conn *c, const struct pg_ns *ns, struct pg_item *batch)
 		next = it->next;
 		it->next = NULL;
 		for (attempt = 0;; attempt++) {
-			rs = write_pipeline(c, ns, it);
+			rs = write_pipeline(c, ns, it, false, &w);
 			if (rs != EVDB_ERR_BUSY || attempt >= PG_BATCH_RETRIES)
 				break;
 		}
@@ -953,6 +1096,7 @@ write_enqueue(struct pg_conn *c, struct pg_ns *e, struct pg_item *item)
 	struct pg_item *batch, *it, **pp;
 	struct pg_queue *q;
 	size_t bytes, n;
+	bool prelocked, waited = false;
 
 	q = write_queue(c->st, e->id);
 	pthread_cond_init(&item->cv, NULL);
@@ -970,6 +1114,16 @@ write_enqueue(struct pg_conn *c, struct pg_ns *e, struct pg_item *item)
 		 * unit counts its messages; the first item always goes).
 		 */
 		q->leader_active = true;
+		/*
+		 * Another host's batches hold the namespace lock: wait for it
+		 * first, so that what arrives meanwhile joins this batch.
+		 */
+		prelocked = false;
+		if (q->contended) {
+			pthread_mutex_unlock(&q->mu);
+			prelocked = write_lock_first(c, e, &waited) == EVDB_OK;
+			pthread_mutex_lock(&q->mu);
+		}
 		batch = q->head;
 		bytes = 0;
 		for (n = 0, pp = &q->head; *pp != NULL && (n == 0 ||
@@ -984,9 +1138,12 @@ write_enqueue(struct pg_conn *c, struct pg_ns *e, struct pg_item *item)
 			q->tailp = &q->head;
 		pthread_mutex_unlock(&q->mu);
 
-		write_batch(c, e, batch);
+		if (!prelocked)
+			waited = false;
+		write_batch(c, e, batch, prelocked, &waited);
 
 		pthread_mutex_lock(&q->mu);
+		q->contended = waited;
 		for (it = batch; it != NULL; it = it->next) {
 			it->done = true;
 			if (it != item)
