@@ -106,6 +106,30 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The advisory lock requests of this database that wait (pg_locks is the
+ * cluster's), polled for up to 10 s until there is one.
+ */
+static int64_t
+lock_waiters(PGconn *pg)
+{
+	PGresult *res;
+	int64_t waiting = 0;
+	int i;
+
+	for (i = 0; i < 200 && waiting == 0; i++) {
+		res = pgtest_sql_ok(pg, "SELECT count(*) FROM pg_locks"
+		    " WHERE locktype = 'advisory' AND NOT granted AND database ="
+		    " (SELECT oid FROM pg_database WHERE datname ="
+		    " current_database())");
+		waiting = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		if (waiting == 0)
+			usleep(50000);
+	}
+	return waiting;
+}
+
 /* Sample arguments of each read statement, for EXPLAIN EXECUTE. */
 static const char *const explain_args[PGQ_COUNT] = {
 	[PGQ_STREAM] = "('c7-7', 0, 100)",
@@ -223,7 +247,7 @@ main(void)
 	char sql[512], schema[64];
 	PGconn *pg;
 	PGresult *res;
-	int64_t g1, waiting, id, head;
+	int64_t g1, id, head;
 	int i, good;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -281,19 +305,7 @@ main(void)
 	wb.stream = "b-1";
 	pthread_create(&tb, NULL, writer_main, &wb);
 	/* B must be waiting for A's namespace lock before the reader reads. */
-	waiting = 0;
-	for (i = 0; i < 200 && waiting == 0; i++) {
-		/* pg_locks is the cluster's: count this database's only. */
-		res = pgtest_sql_ok(pg, "SELECT count(*) FROM pg_locks"
-		    " WHERE locktype = 'advisory' AND NOT granted AND database ="
-		    " (SELECT oid FROM pg_database WHERE datname ="
-		    " current_database())");
-		waiting = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
-		if (waiting == 0)
-			usleep(50000);
-	}
-	ok(waiting == 1, "evdb's write B waits for A's namespace lock");
+	ok(lock_waiters(pg) == 1, "evdb's write B waits for A's namespace lock");
 	reader_step(c, &rd);
 	is_int(rd.n, 0, "while A is open, a reader of the namespace sees"
 	    " nothing (B cannot commit a position above A's)");
@@ -335,18 +347,7 @@ main(void)
 			wd[i].stream = streams[i];
 		}
 		pthread_create(&td[0], NULL, writer_main, &wd[0]);
-		waiting = 0;
-		for (i = 0; i < 200 && waiting == 0; i++) {
-			res = pgtest_sql_ok(pg, "SELECT count(*) FROM pg_locks"
-			    " WHERE locktype = 'advisory' AND NOT granted AND"
-			    " database = (SELECT oid FROM pg_database WHERE"
-			    " datname = current_database())");
-			waiting = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-			PQclear(res);
-			if (waiting == 0)
-				usleep(50000);
-		}
-		ok(waiting == 1, "D's leader waits for A's namespace lock");
+		ok(lock_waiters(pg) == 1, "D's leader waits for A's namespace lock");
 		pthread_create(&td[1], NULL, writer_main, &wd[1]);
 		pthread_create(&td[2], NULL, writer_main, &wd[2]);
 		/* E and F queue behind D's leader; neither can finish before A. */

@@ -61,21 +61,27 @@ sql_int(PGconn *pg, const char *sql)
 	return v;
 }
 
+/* The first value of sql's answer, to free; "(none)" without a row. */
+static char *
+sql_text(PGconn *pg, const char *sql)
+{
+	PGresult *res = pgtest_sql_ok(pg, sql);
+	char *v = strdup(PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "(none)");
+
+	PQclear(res);
+	return v;
+}
+
 /* The language evdb_cardinal_hash(varchar) of schema is written in. */
 static char *
 hash_language(PGconn *pg, const char *schema)
 {
 	char sql[256];
-	PGresult *res;
-	char *lang;
 
 	snprintf(sql, sizeof(sql), "SELECT l.lanname FROM pg_proc p JOIN"
 	    " pg_language l ON l.oid = p.prolang WHERE p.oid ="
 	    " to_regprocedure('%s.evdb_cardinal_hash(varchar)')", schema);
-	res = pgtest_sql_ok(pg, sql);
-	lang = strdup(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "(none)");
-	PQclear(res);
-	return lang;
+	return sql_text(pg, sql);
 }
 
 /*
@@ -237,16 +243,11 @@ static char *
 index_list(PGconn *pg, const char *schema)
 {
 	char sql[512];
-	PGresult *res;
-	char *out;
 
 	snprintf(sql, sizeof(sql), "SELECT coalesce(string_agg(indexname, ','"
 	    " ORDER BY indexname), '') FROM pg_indexes WHERE schemaname = '%s'"
 	    " AND tablename = 'messages'", schema);
-	res = pgtest_sql_ok(pg, sql);
-	out = strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return out;
+	return sql_text(pg, sql);
 }
 
 int
