@@ -381,3 +381,10 @@ PG_TESTS += tests/e2e/keepalive_sse.sh
 PG_TESTS += tests/unit/pg_watch_t
 # pg_registry_t: namespace lookups kept across requests (tests/unit/local.mk).
 PG_TESTS += tests/unit/pg_registry_t
+
+# readme_walk.sh (issue 9): README.md's walk-through with curl, run as it is
+# written, with the answers the README shows compared; on PostgreSQL too
+# (EVDB_E2E_PGDIR: "the walk-through below works the same").
+TESTS += tests/e2e/readme_walk.sh
+EXTRA_DIST += tests/e2e/readme_walk.sh
+PG_TESTS += tests/e2e/readme_walk.sh
