@@ -29,7 +29,7 @@ walk_block() {
 
 # round NAME ARGS...: starts a stack with ARGS in DIR/var, runs the walk.
 round() {
-	local name=$1 dir line out= cmd= ncmd=0 nexp=0 nbad=0 errs=0 rc
+	local name=$1 dir line out='' cmd='' ncmd=0 nexp=0 nbad=0 errs=0 rc
 	shift
 	dir=$OPS_TMP/$name
 	mkdir -p "$dir"
@@ -51,13 +51,13 @@ round() {
 			;;
 		'' | '#'*)
 			# A blank line or a comment ends what answers cmd.
-			cmd=
+			cmd=''
 			;;
 		TOKEN=* | *'() {'*)
 			# Definitions for the lines after them: in this shell.
 			line=${line//127.0.0.1:8080/127.0.0.1:$STACK_PORT}
 			eval "$line" || errs=$((errs + 1))
-			cmd=
+			cmd=''
 			;;
 		*)
 			line=${line//127.0.0.1:8080/127.0.0.1:$STACK_PORT}
