@@ -41,6 +41,8 @@ struct checkpoint_file {
 	int asked_at;			/* WAL frames when it was last asked for (ckpt_mu) */
 	sqlite3 *db;			/* the checkpointer thread's connection while
 					 * it runs a checkpoint, else NULL */
+	int busy_runs;			/* PASSIVE checkpoints in a row that met
+					 * SQLITE_BUSY (checkpointer thread only) */
 };
 
 struct checkpoint_file *
@@ -89,6 +91,11 @@ sqlite_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db)
 	sqlite3_wal_hook(db, sqlite_checkpoint_hook, f);
 }
 
+/* Pause before a busy file's next try, so that the thread never spins. */
+#define STORE_CHECKPOINT_RETRY_MS 100
+/* Busy tries in a row after which the log says so (once a streak). */
+#define STORE_CHECKPOINT_BUSY_LOG 10
+
 /*
  * Runs on the checkpointer thread only, which alone touches f->db.  True
  * when the PASSIVE checkpoint met SQLITE_BUSY (another connection
@@ -128,6 +135,17 @@ sqlite_checkpoint_run(struct sqlite_store *st, struct checkpoint_file *f)
 	else if ((rc & 0xff) != SQLITE_BUSY)
 		log_warn(st->log, "store: checkpoint of %s: %s", f->path,
 		    sqlite3_errmsg(f->db));
+	else if (!retry)
+		/* Every checkpoint that does not end is said, so that a WAL
+		 * that keeps growing has a reason in the log. */
+		log_info(st->log, "store: checkpoint of %s: the WAL was not"
+		    " restarted (busy; %d of %d frames checkpointed); the next"
+		    " 1000 frames ask again", f->path, done, log_frames);
+	f->busy_runs = retry ? f->busy_runs + 1 : 0;
+	if (f->busy_runs == STORE_CHECKPOINT_BUSY_LOG)
+		log_info(st->log, "store: checkpoint of %s: busy %d times in a"
+		    " row; trying again every %d ms", f->path, f->busy_runs,
+		    STORE_CHECKPOINT_RETRY_MS);
 	/*
 	 * Let the file go until it asks again (once per 1000 frames): kept
 	 * open, these connections would hold descriptors for every file ever
@@ -138,8 +156,6 @@ sqlite_checkpoint_run(struct sqlite_store *st, struct checkpoint_file *f)
 	return retry;
 }
 
-/* Pause before a busy file's next try, so that the thread never spins. */
-#define STORE_CHECKPOINT_RETRY_MS 100
 
 static void *
 sqlite_checkpoint_main(void *arg)
