@@ -322,8 +322,9 @@ pg_schema_namespace(struct pg_conn *c, const char *schema)
 	 * message in an index, so that a member's read skips the other
 	 * members' rows on index entries.  evdb_cardinal_hash() is Message
 	 * DB's hash_64(cardinal_id(stream_name)) -- NULL without a '-', the
-	 * first 64 bits of md5 of the id up to its first '+' -- written in SQL
-	 * so that it exists beside an evdb schema as beside a Message DB one,
+	 * first 64 bits of md5 of the id up to its first '+' -- written in
+	 * PL/pgSQL of its own (not Message DB's functions) so that it exists
+	 * beside an evdb schema as beside a Message DB one,
 	 * and only ever replaced by a body of the same values (migration
 	 * 6 -> 7).  It must not be inlined (see PG_CARDINAL_HASH_BODY): a
 	 * query's call then matches the index column and reads the stored

@@ -619,9 +619,9 @@ write_lock_waited(const PGresult *res)
  * database the batches were of one write each).  One round trip: BEGIN and
  * wb_nslock in a pipeline, then Sync, which inside the BEGIN block ends
  * the pipeline but not the transaction, so that write_pipeline's can
- * follow.  *waited: whether the lock was held by
- * another.  On failure nothing is left open (the connection is idle or
- * marked broken) and write_pipeline is to run as usual.
+ * follow.  *waited: whether the lock was held by another.  On failure
+ * nothing is left open (the connection is idle or marked broken) and
+ * write_pipeline is to run as usual.
  */
 static enum evdb_status
 write_lock_first(struct pg_conn *c, const struct pg_ns *ns, bool *waited)
