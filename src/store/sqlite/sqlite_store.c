@@ -42,9 +42,24 @@ sqlite_connection_count(const struct sqlite_store *st)
 	return atomic_load(&st->connections);
 }
 
+/*
+ * SQLite's memory statistics (sqlite3_memory_used and the like, which evdb
+ * never reads) put every allocation of every connection under one global
+ * mutex; Debian's build also omits the lookaside, so a write makes some 24
+ * of them.  Turned off once, before the first connection, which is when
+ * sqlite3_config may still be called; a process that used SQLite before
+ * its first store (none of evdb's) keeps them, as the call then fails.
+ */
+static void
+sqlite_configure_library(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 enum evdb_status
 sqlite_open(const struct store_options *opt, struct sqlite_store **out)
 {
+	static pthread_once_t library_once = PTHREAD_ONCE_INIT;
 	struct sqlite_store *st;
 	enum evdb_status rs;
 	char err[512];
@@ -52,6 +67,7 @@ sqlite_open(const struct store_options *opt, struct sqlite_store **out)
 	size_t n;
 
 	*out = NULL;
+	(void)pthread_once(&library_once, sqlite_configure_library);
 	st = xcalloc(1, sizeof(*st));
 	st->base.backend = &store_sqlite_backend;
 	st->data_dir = xstrdup(opt->data_dir);
