@@ -7,7 +7,9 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,12 +210,54 @@ scalars_ok(void)
 	buf_free(&b);
 }
 
+/*
+ * json_out_int formats by hand: every power of ten and its neighbours, of
+ * both signs, and a pseudo-random spread of magnitudes, against printf.
+ * Appended to text already in the buffer, as in a response.
+ */
+static void
+int_against_printf_ok(void)
+{
+	struct buf b;
+	char want[48];
+	uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+	int64_t v, p = 1;
+	int i, d, bad = 0;
+
+	buf_init(&b);
+	for (i = 0; i < 2000; i++) {
+		if (i < 19 * 6) {
+			/* p = 10^(i/6), as long as it fits */
+			if (i % 6 == 0 && i > 0)
+				p *= 10;
+			d = i % 6;
+			v = d < 3 ? p - 1 + d : -(p - 1 + d - 3);
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			v = (int64_t)(x >> (x % 64));
+			if (x & 1)
+				v = -v;
+		}
+		buf_reset(&b);
+		buf_puts(&b, "[");
+		json_out_int(&b, v);
+		snprintf(want, sizeof(want), "[%" PRId64, v);
+		if (strcmp(buf_cstr(&b), want) != 0 && bad++ < 3)
+			tap_diag("json_out_int(%" PRId64 ") wrote %s", v, buf_cstr(&b) + 1);
+	}
+	is_int(bad, 0, "json_out_int equals printf on 2,000 values of every magnitude");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
-	tap_plan((int)(NELEM(esc_cases) + 4 + 10));
+	tap_plan((int)(NELEM(esc_cases) + 4 + 10 + 1));
 	escape_ok();
 	round_trip_ok();
 	scalars_ok();
+	int_against_printf_ok();
 	return tap_done();
 }
