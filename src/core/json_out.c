@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/json_out.h"
+#include "core/strutil.h"
 #include "core/timefmt.h"
 #include "core/utf8.h"
 
@@ -88,42 +89,17 @@ json_out_cstr(struct buf *b, const char *s)
 	json_out_string(b, s, strlen(s));
 }
 
-/*
- * Every read writes several integers per message (positions, and the
- * counts of the answer); snprintf spent some 670 instructions on each,
- * 15 % of a category.get of 100 (docs/performance.md, "Counts that do not
- * move").  Two digits per division, from a table, written backwards.
- */
-static const char json_digit_pairs[201] =
-    "00010203040506070809101112131415161718192021222324"
-    "25262728293031323334353637383940414243444546474849"
-    "50515253545556575859606162636465666768697071727374"
-    "75767778798081828384858687888990919293949596979899";
-
 void
 json_out_int(struct buf *b, int64_t v)
 {
-	char tmp[20];	/* 18,446,744,073,709,551,615 has 20 digits */
-	char *p = tmp + sizeof(tmp);
+	char tmp[STRUTIL_U64_DIGITS];
+	char *end = tmp + sizeof(tmp);
 	/* The magnitude as unsigned, so that INT64_MIN does not overflow. */
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	char *p = strutil_u64_dec(end, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
 
-	while (u >= 100) {
-		unsigned d = (unsigned)(u % 100) * 2;
-
-		u /= 100;
-		*--p = json_digit_pairs[d + 1];
-		*--p = json_digit_pairs[d];
-	}
-	if (u >= 10) {
-		*--p = json_digit_pairs[u * 2 + 1];
-		*--p = json_digit_pairs[u * 2];
-	} else {
-		*--p = (char)('0' + u);
-	}
 	if (v < 0)
 		buf_putc(b, '-');
-	buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	buf_append(b, p, (size_t)(end - p));
 }
 
 void

@@ -121,6 +121,19 @@ void request_send_out(struct request *r, int status);
 void request_send_error(struct request *r, int status, const char *code,
     const char *message, const char *details);
 
+/** Room for the head request_format_head writes. */
+#define REQUEST_HEAD_MAX 256
+
+/**
+ * Writes the head of a whole answer into out: Status (with its reason),
+ * Content-Type (a static string), Content-Length, Cache-Control: no-store
+ * and the blank line.  Returns its length, at most REQUEST_HEAD_MAX.
+ * request_finish sends it; the long-poll loop, which answers outside a
+ * request, too.
+ */
+size_t request_format_head(char out[REQUEST_HEAD_MAX], int status,
+    const char *content_type, size_t content_length);
+
 /**
  * Starts a streamed answer: writes "Status:", the content type, the extra
  * header lines in headers (each ending in "\r\n", may be NULL) and the blank

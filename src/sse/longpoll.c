@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -220,8 +219,9 @@ static bool
 lp_hold_run(struct longpoll *lp, struct lp_hold *hd, bool force)
 {
 	const char *ctype = "application/json";
-	char head[256];
-	int status = 500, n;
+	char head[REQUEST_HEAD_MAX];
+	int status = 500;
+	size_t n;
 	bool empty;
 
 	buf_reset(&lp->answer);
@@ -232,12 +232,9 @@ lp_hold_run(struct longpoll *lp, struct lp_hold *hd, bool force)
 	hd->due = false;
 	if (empty && !force)
 		return false;
-	n = snprintf(head, sizeof(head),
-	    "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n\r\n",
-	    status, request_reason(status), ctype, lp->answer.len);
+	n = request_format_head(head, status, ctype, lp->answer.len);
 	buf_reset(&hd->out);
-	fcgi_record_stdout(&hd->out, hd->request_id, head, (size_t)n);
+	fcgi_record_stdout(&hd->out, hd->request_id, head, n);
 	fcgi_record_stdout(&hd->out, hd->request_id, lp->answer.data,
 	    lp->answer.len);
 	fcgi_record_end(&hd->out, hd->request_id);

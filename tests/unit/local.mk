@@ -154,3 +154,10 @@ check_PROGRAMS += tests/unit/json_slice_t
 TESTS += tests/unit/json_slice_t
 tests_unit_json_slice_t_SOURCES = tests/unit/json_slice_t.c tests/tap.h
 tests_unit_json_slice_t_LDADD = $(UNIT_LDADD)
+
+# request_head_t: the head of every whole answer, built without snprintf
+# (issue 13), byte for byte what snprintf wrote.
+check_PROGRAMS += tests/unit/request_head_t
+TESTS += tests/unit/request_head_t
+tests_unit_request_head_t_SOURCES = tests/unit/request_head_t.c tests/tap.h
+tests_unit_request_head_t_LDADD = $(UNIT_LDADD)
