@@ -68,7 +68,7 @@ buf_drop_front(struct buf *b, size_t n)
 }
 
 void
-buf_reserve(struct buf *b, size_t extra)
+buf_grow(struct buf *b, size_t extra)
 {
 	size_t need = xadd(xadd(b->len, extra), 1);
 	size_t cap;
@@ -80,30 +80,6 @@ buf_reserve(struct buf *b, size_t extra)
 		cap = xmul(cap, 2);
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
-}
-
-void
-buf_append(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	if (n != 0)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void
-buf_puts(struct buf *b, const char *s)
-{
-	buf_append(b, s, strlen(s));
-}
-
-void
-buf_putc(struct buf *b, char c)
-{
-	buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
 }
 
 void

@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data;	/* owned storage, NULL until the first append */
@@ -35,14 +36,54 @@ void buf_truncate(struct buf *b, size_t len);
  * front; keeps the storage.
  */
 void buf_drop_front(struct buf *b, size_t n);
+/**
+ * Grows the storage to hold extra more bytes (plus the NUL); aborts on
+ * overflow/OOM.  buf_reserve's slow path: call buf_reserve.
+ */
+void buf_grow(struct buf *b, size_t extra);
+
+/*
+ * The appends below are inline: a response is built from many small
+ * pieces (a category.get of 100 calls them some 2,000 times), and each
+ * call is otherwise a few times the cost of the copy.  They rely on
+ * cap >= len + 1 once anything was allocated (cap == len == 0 before).
+ */
+
 /** Ensures room for extra more bytes (plus the NUL); aborts on overflow/OOM. */
-void buf_reserve(struct buf *b, size_t extra);
+static inline void
+buf_reserve(struct buf *b, size_t extra)
+{
+	if (extra >= b->cap - b->len)
+		buf_grow(b, extra);
+}
+
 /** Appends n bytes of p. */
-void buf_append(struct buf *b, const void *p, size_t n);
+static inline void
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n != 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 /** Appends the C string s. */
-void buf_puts(struct buf *b, const char *s);
+static inline void
+buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
 /** Appends one byte. */
-void buf_putc(struct buf *b, char c);
+static inline void
+buf_putc(struct buf *b, char c)
+{
+	buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
 /** Appends printf-formatted text. */
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
