@@ -12,6 +12,24 @@
 
 static const char json_hex[] = "0123456789abcdef";
 
+/*
+ * 1 for the bytes json_out_string copies as they are: printable ASCII but
+ * '"', '\\', '<', '>' and '&'.  One load per byte instead of the chain
+ * of tests it replaced (a fifth of a category read's instructions went
+ * into that loop).  Bytes from 0x80 go through the UTF-8 checks.
+ */
+static const unsigned char json_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0x10 */
+	1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x20: " & */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,	/* 0x30: < > */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,	/* 0x50: backslash */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x70 */
+	/* 0x80 - 0xff: 0 */
+};
+
 void
 json_out_string(struct buf *b, const char *s, size_t len)
 {
@@ -26,6 +44,10 @@ json_out_string(struct buf *b, const char *s, size_t len)
 		const char *esc = NULL;
 		char u[6];
 
+		if (json_plain[c]) {
+			run++;
+			continue;
+		}
 		if (c >= 0x80 && c != 0xe2) {
 			size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 
@@ -38,11 +60,6 @@ json_out_string(struct buf *b, const char *s, size_t len)
 			buf_append(b, s + i - run, run);
 			run = 0;
 			buf_puts(b, "\\ufffd");
-			continue;
-		}
-		if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' &&
-		    c != '&' && c != 0xe2) {
-			run++;
 			continue;
 		}
 		if (c == 0xe2 && !(i + 2 < len && p[i + 1] == 0x80 &&

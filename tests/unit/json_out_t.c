@@ -109,6 +109,24 @@ escape_ok(void)
 		if (b.len != strlen(c->want) || strcmp(b.data, c->want) != 0)
 			tap_diag("got %s", b.data);
 	}
+	/* Every other printable ASCII byte is copied as it is. */
+	{
+		char plain[96], want[100];
+		size_t n = 0;
+		int c;
+
+		for (c = 0x20; c < 0x80; c++)
+			if (strchr("\"\\<>&", c) == NULL)
+				plain[n++] = (char)c;
+		want[0] = '"';
+		memcpy(want + 1, plain, n);
+		want[n + 1] = '"';
+		want[n + 2] = '\0';
+		buf_reset(&b);
+		emit(&b, plain, n);
+		ok(n == 91 && strcmp(b.data, want) == 0,
+		    "the 91 other printable ASCII bytes (DEL too) are copied as they are");
+	}
 	buf_free(&b);
 }
 
@@ -254,7 +272,7 @@ int_against_printf_ok(void)
 int
 main(void)
 {
-	tap_plan((int)(NELEM(esc_cases) + 4 + 10 + 1));
+	tap_plan((int)(NELEM(esc_cases) + 1 + 4 + 10 + 1));
 	escape_ok();
 	round_trip_ok();
 	scalars_ok();
