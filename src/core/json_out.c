@@ -40,14 +40,18 @@ json_out_string(struct buf *b, const char *s, size_t len)
 	buf_reserve(b, len + 2);
 	buf_putc(b, '"');
 	for (i = 0; i < len; i++) {
-		unsigned char c = p[i];
+		size_t start = i;
 		const char *esc = NULL;
+		unsigned char c;
 		char u[6];
 
-		if (json_plain[c]) {
-			run++;
-			continue;
-		}
+		/* The plain bytes up to the next one that needs a look. */
+		while (i < len && json_plain[p[i]])
+			i++;
+		run += i - start;
+		if (i == len)
+			break;
+		c = p[i];
 		if (c >= 0x80 && c != 0xe2) {
 			size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 
