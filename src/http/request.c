@@ -176,15 +176,15 @@ request_take_socket(struct request *r)
  * is evdb's own: a status, its reason, a static content type, a length).
  */
 struct response_head {
-	char text[REQUEST_HEAD_MAX];
+	char *text;	/* REQUEST_HEAD_MAX bytes of the caller's */
 	size_t len;
 };
 
 static void
 head_put(struct response_head *h, const char *s, size_t n)
 {
-	if (n > sizeof(h->text) - h->len)
-		n = sizeof(h->text) - h->len;
+	if (n > REQUEST_HEAD_MAX - h->len)
+		n = REQUEST_HEAD_MAX - h->len;
 	memcpy(h->text + h->len, s, n);
 	h->len += n;
 }
@@ -221,13 +221,12 @@ size_t
 request_format_head(char out[REQUEST_HEAD_MAX], int status,
     const char *content_type, size_t content_length)
 {
-	struct response_head h = { .len = 0 };
+	struct response_head h = { .text = out, .len = 0 };
 
 	head_status(&h, status, content_type);
 	head_puts(&h, "Content-Length: ");
 	head_put_u64(&h, content_length);
 	head_puts(&h, "\r\nCache-Control: no-store\r\n\r\n");
-	memcpy(out, h.text, h.len);
 	return h.len;
 }
 
@@ -251,7 +250,8 @@ enum evdb_status
 request_stream_begin(struct request *r, int status, const char *content_type,
     const char *headers)
 {
-	struct response_head h = { .len = 0 };
+	char head[REQUEST_HEAD_MAX];
+	struct response_head h = { .text = head, .len = 0 };
 
 	if (r->status != 0 || r->streaming)
 		return EVDB_ERR_INVALID;
