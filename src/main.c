@@ -253,6 +253,8 @@ main(int argc, char **argv)
 	so.data_dir = s.data_dir;
 	so.durability = s.durability;
 	so.busy_timeout_ms = s.busy_timeout_ms;
+	so.group_index_sizes = s.group_index_sizes;
+	so.group_index_count = s.group_index_count;
 	so.log = &log;
 	if (store_open(&so, &st) != EVDB_OK)
 		goto out;

@@ -39,13 +39,14 @@ grouptest_row(void *ctx, const struct store_message *m)
 /*
  * One TAP result: each member of a group of size, reading at most limit
  * rows (-1: all) of category (""): the namespace) of namespace ns from
- * global position from, gets exactly the rows that streamname_is_assigned()
- * gives it, in order.
+ * global position from, with correlation (NULL: none), gets exactly the
+ * rows of the read without a group that streamname_is_assigned() gives
+ * it, in order.
  */
 static void
-grouptest_answers_ok(struct store_conn *c, const char *ns,
-    const char *category, int64_t from, int64_t size, int64_t limit,
-    const char *desc)
+grouptest_answers_corr_ok(struct store_conn *c, const char *ns,
+    const char *category, const char *correlation, int64_t from,
+    int64_t size, int64_t limit, const char *desc)
 {
 	static struct grouptest_rows all, got;
 	struct store_category_query q;
@@ -55,6 +56,8 @@ grouptest_answers_ok(struct store_conn *c, const char *ns,
 	memset(&q, 0, sizeof(q));
 	q.category = category;
 	q.category_len = strlen(category);
+	q.correlation = correlation;
+	q.correlation_len = correlation != NULL ? strlen(correlation) : 0;
 	q.global_position = from;
 	q.limit = -1;
 	all.n = 0;
@@ -82,6 +85,15 @@ grouptest_answers_ok(struct store_conn *c, const char *ns,
 	}
 	if (!ok(bad == 0 && total > 0, "%s", desc))
 		tap_diag("%d differences", bad);
+}
+
+/* grouptest_answers_corr_ok without correlation. */
+static void
+grouptest_answers_ok(struct store_conn *c, const char *ns,
+    const char *category, int64_t from, int64_t size, int64_t limit,
+    const char *desc)
+{
+	grouptest_answers_corr_ok(c, ns, category, NULL, from, size, limit, desc);
 }
 
 #endif

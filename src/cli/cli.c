@@ -188,6 +188,8 @@ cli_store_open(const char *cmd, const char *store, const char *data_dir,
 	so.data_dir = s->data_dir;
 	so.durability = s->durability;
 	so.busy_timeout_ms = s->busy_timeout_ms;
+	so.group_index_sizes = s->group_index_sizes;
+	so.group_index_count = s->group_index_count;
 	so.log = log;
 	so.must_exist = true;
 	if (store_open(&so, out) != EVDB_OK) {

@@ -20,7 +20,8 @@ enum setting_kind {
 	SETTING_OCTAL,		/* file mode */
 	SETTING_LONG,		/* positive long within [min, max] */
 	SETTING_DURABILITY,	/* "normal" | "full" */
-	SETTING_LOG_LEVEL	/* debug|info|warn|error */
+	SETTING_LOG_LEVEL,	/* debug|info|warn|error */
+	SETTING_GROUP_SIZES	/* "none" or sizes 2..64, comma-separated */
 };
 
 struct setting_def {
@@ -99,6 +100,10 @@ static const struct setting_def setting_defs[] = {
 	S_NUM("retention-interval", "EVDB_RETENTION_INTERVAL", SETTING_INT,
 	    retention_interval_s, 1, 86400,
 	    "seconds between retention sweeps (default 60)"),
+	S_NUM("group-indexes", "EVDB_GROUP_INDEXES", SETTING_GROUP_SIZES,
+	    group_index_sizes, 2, SETTINGS_GROUP_SIZE_MAX,
+	    "consumer-group sizes read on an index per member, e.g. 4,8"
+	    " (SQLite; default none)"),
 };
 
 #define SETTING_COUNT (sizeof(setting_defs) / sizeof(setting_defs[0]))
@@ -142,6 +147,53 @@ settings_find(const char *name, size_t len)
 			return &setting_defs[i];
 	}
 	return NULL;
+}
+
+/*
+ * Parses --group-indexes: "none", or up to SETTINGS_GROUP_INDEX_MAX
+ * distinct sizes from d->min to d->max, comma-separated, kept ascending.
+ */
+static enum evdb_status
+settings_group_sizes(struct settings *s, const struct setting_def *d,
+    const char *value, const char *origin, char *err, size_t err_size)
+{
+	int sizes[SETTINGS_GROUP_INDEX_MAX], n = 0, i, j;
+	const char *p = value;
+	char *end;
+	long v;
+
+	if (strcmp(value, "none") == 0) {
+		s->group_index_count = 0;
+		return EVDB_OK;
+	}
+	for (;;) {
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno != 0 || end == p || !isdigit((unsigned char)*p) ||
+		    v < d->min || v > d->max || (*end != ',' && *end != '\0'))
+			goto bad;
+		for (i = 0; i < n; i++)
+			if (sizes[i] == (int)v)
+				goto bad;
+		if (n == SETTINGS_GROUP_INDEX_MAX)
+			goto bad;
+		/* Insertion keeps them ascending: one order, one index set. */
+		for (i = n++; i > 0 && sizes[i - 1] > (int)v; i--)
+			sizes[i] = sizes[i - 1];
+		sizes[i] = (int)v;
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	for (j = 0; j < n; j++)
+		s->group_index_sizes[j] = sizes[j];
+	s->group_index_count = n;
+	return EVDB_OK;
+bad:
+	snprintf(err, err_size, "%s: %s must be none or up to %d distinct sizes"
+	    " from %ld to %ld, comma-separated", origin, d->name,
+	    SETTINGS_GROUP_INDEX_MAX, d->min, d->max);
+	return EVDB_ERR_CONFIG;
 }
 
 /* Parses value for d into s; origin names the source for error messages. */
@@ -195,6 +247,8 @@ settings_apply(struct settings *s, const struct setting_def *d,
 			return EVDB_ERR_CONFIG;
 		}
 		return EVDB_OK;
+	case SETTING_GROUP_SIZES:
+		return settings_group_sizes(s, d, value, origin, err, err_size);
 	}
 	return EVDB_ERR_CONFIG;
 }

@@ -23,6 +23,10 @@ enum durability {
 	DURABILITY_FULL		/* WAL + synchronous=FULL: survives a power loss */
 };
 
+/** Consumer-group sizes that --group-indexes may name, and how many. */
+#define SETTINGS_GROUP_INDEX_MAX 4
+#define SETTINGS_GROUP_SIZE_MAX 64
+
 struct settings {
 	char listen[PATH_MAX + 8];	/* "unix:/path", "HOST:PORT", or "" (inherit) */
 	char data_dir[PATH_MAX];	/* directory of the SQLite store, the socket and the admin token */
@@ -58,6 +62,10 @@ struct settings {
 	enum durability durability;	/* commit durability */
 	enum log_level log_level;	/* lowest level logged */
 	int batch_max;			/* entries in one batch.write at most */
+	int group_index_sizes[SETTINGS_GROUP_INDEX_MAX]; /* consumer-group sizes
+					 * with an index per member (SQLite),
+					 * ascending */
+	int group_index_count;		/* of group_index_sizes; 0: none */
 };
 
 /**

@@ -53,6 +53,11 @@ struct store_options {
 	enum durability durability;	/* synchronous=NORMAL or FULL */
 	int busy_timeout_ms;		/* wait for other processes' locks */
 	struct log *log;		/* where SQLite failures are reported */
+	const int *group_index_sizes;	/* --group-indexes: consumer-group sizes
+					 * whose members read an index of their
+					 * own (SQLite; docs/configuration.md),
+					 * ascending, group_index_count of them */
+	int group_index_count;
 	bool must_exist;		/* open only a store that exists already, and
 					 * create nothing: no data directory or
 					 * registry (SQLite), no registry schema

@@ -200,6 +200,21 @@ struct store_backend {
 	    const char *ns, int64_t limit, store_lifecycle_fn fn, void *ctx);
 };
 
+/**
+ * --group-indexes, for both backends: the slot of member m of group size
+ * n among the declared sizes[0..count) -- the sum of the sizes before n,
+ * plus m: a number for each member's index, from 0 to the sum of all
+ * sizes - 1 -- or -1 when n is not declared or m is not below it.
+ */
+int store_group_slot(const int *sizes, int count, int64_t n, int64_t m);
+
+/**
+ * Whether index name is prefix followed by "<n>_<m>" for a member m of a
+ * declared size n, written as the backends write it ("%d_%d").
+ */
+bool store_group_index_declared(const int *sizes, int count,
+    const char *prefix, const char *name);
+
 /** The SQLite backend (src/store/sqlite/). */
 extern const struct store_backend store_sqlite_backend;
 

@@ -105,8 +105,17 @@ tests_unit_pg_mdb_t_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/sqlite_read_t
 TESTS += tests/unit/sqlite_read_t
 tests_unit_sqlite_read_t_SOURCES = tests/unit/sqlite_read_t.c tests/tap.h \
-	tests/grouptest.h
+	tests/grouptest.h tests/sqlitetest.h
 tests_unit_sqlite_read_t_LDADD = $(UNIT_LDADD)
+
+# sqlite_group_index_t: --group-indexes on SQLite: the setting, the
+# partial index per member that a server's store keeps in each file, the
+# plans and answers of the reads on them, and the fallback without.
+check_PROGRAMS += tests/unit/sqlite_group_index_t
+TESTS += tests/unit/sqlite_group_index_t
+tests_unit_sqlite_group_index_t_SOURCES = tests/unit/sqlite_group_index_t.c \
+	tests/tap.h tests/grouptest.h tests/sqlitetest.h
+tests_unit_sqlite_group_index_t_LDADD = $(UNIT_LDADD)
 
 # pg_read_t: the PostgreSQL plans of category reads by type (evdb's index
 # beside Message DB's) and registry migration 1 -> 2, on a cluster as

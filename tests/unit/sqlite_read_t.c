@@ -29,13 +29,13 @@
  */
 #include "config.h"
 
-#include <glob.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../tap.h"
+#include "../sqlitetest.h"
 #include "../grouptest.h"
 #include "store/store.h"
 #include "store/sqlite/sqlite_internal.h"
@@ -49,42 +49,6 @@ count_row(void *ctx, const struct store_message *m)
 	(void)m;
 	(*(int *)ctx)++;
 	return EVDB_OK;
-}
-
-static void
-write_ok(struct store_conn *c, const char *stream, const char *type,
-    const char *meta)
-{
-	struct store_message_in in;
-	struct store_write_result r;
-
-	memset(&in, 0, sizeof(in));
-	in.stream = stream;
-	in.stream_len = strlen(stream);
-	in.type = type;
-	in.type_len = strlen(type);
-	in.data = "{}";
-	in.data_len = 2;
-	in.metadata = meta;
-	in.metadata_len = meta != NULL ? strlen(meta) : 0;
-	if (store_write(c, "plan", &in, &r) != EVDB_OK)
-		tap_bail("write: %s", store_conn_errmsg(c));
-}
-
-/* The namespace file of "plan" under dir (static). */
-static const char *
-ns_file(const char *dir)
-{
-	static char path[1024];
-	char pat[1024];
-	glob_t g;
-
-	snprintf(pat, sizeof(pat), "%s/ns/plan.*.db", dir);
-	if (glob(pat, 0, NULL, &g) != 0 || g.gl_pathc != 1)
-		tap_bail("no single namespace file for %s", pat);
-	snprintf(path, sizeof(path), "%s", g.gl_pathv[0]);
-	globfree(&g);
-	return path;
 }
 
 /* EXPLAIN QUERY PLAN of sql on db, one detail a line, into plan. */
@@ -275,28 +239,23 @@ main(void)
 		tap_bail("store setup");
 	for (i = 0; i < 3000; i++) {
 		snprintf(stream, sizeof(stream), "big-%d", i % 50);
-		write_ok(c, stream, "Common", i % 3 == 0 ?
+		sqlitetest_write(c, "plan", stream, "Common", i % 3 == 0 ?
 		    "{\"correlationStreamName\":\"wf-1\"}" : NULL);
 		if (i % 600 == 0)
-			write_ok(c, stream, "Rare", "{\"correlationStreamName\":\"wf-1\"}");
+			sqlitetest_write(c, "plan", stream, "Rare",
+			    "{\"correlationStreamName\":\"wf-1\"}");
 	}
-	write_ok(c, "small-1", "Rare", NULL);
+	sqlitetest_write(c, "plan", "small-1", "Rare", NULL);
 	/* A category for the consumer groups: with and without cardinal ids. */
 	for (i = 0; i < 400; i++) {
-		static const char *const odd[] = { "grp", "grp-", "grp-+x",
-		    "grp-a+b", "grp-a+c" };
-
-		if (i % 10 == 0)
-			snprintf(stream, sizeof(stream), "%s", odd[(i / 10) % 5]);
-		else
-			snprintf(stream, sizeof(stream), "grp-k%d", i % 37);
-		write_ok(c, stream, "Common", NULL);
+		sqlitetest_group_stream(stream, sizeof(stream), i);
+		sqlitetest_write(c, "plan", stream, "Common", NULL);
 	}
 	is_int(sqlite3_memory_used(), 0,
 	    "SQLite's memory statistics are off in a process with a store");
 
 	buf_init(&plan);
-	db = open_file(ns_file(dir));
+	db = open_file(sqlitetest_ns_file(dir, "plan"));
 	memset(&q, 0, sizeof(q));
 	q.category = "big";
 	q.category_len = 3;
@@ -304,7 +263,8 @@ main(void)
 	q.limit = 1000;
 	q.types = rare;
 	q.ntypes = 1;
-	sweep_pages_ok(ns_file(dir), "the retention sweep reads no message where no retention is set");
+	sweep_pages_ok(sqlitetest_ns_file(dir, "plan"),
+	    "the retention sweep reads no message where no retention is set");
 	plan_ok(db, &q, "category read by one rare type: a seek of messages_category_type");
 	is_int(read_count(c, &q), 5, "... which finds its 5 messages");
 	q.types = two;
@@ -326,14 +286,15 @@ main(void)
 		tap_bail("ANALYZE: %s", sqlite3_errmsg(db));
 	sqlite3_close(db);
 	/* A fresh connection reads the statistics ANALYZE left. */
-	db = open_file(ns_file(dir));
+	db = open_file(sqlitetest_ns_file(dir, "plan"));
 	q.types = rare;
 	q.ntypes = 1;
 	plan_ok(db, &q, "after ANALYZE: still the seek");
 	q.types = two;
 	q.ntypes = 2;
 	plan_ok(db, &q, "after ANALYZE, two types: still the seeks");
-	sweep_pages_ok(ns_file(dir), "after ANALYZE: the retention sweep still reads no message");
+	sweep_pages_ok(sqlitetest_ns_file(dir, "plan"),
+	    "after ANALYZE: the retention sweep still reads no message");
 
 	/* Consumer groups: the test on the index, the answers Message DB's. */
 	explain(db, sqlite_ns_sql(NS_READ_CATEGORY), &plan);
@@ -387,7 +348,7 @@ main(void)
 	q.types = rare;
 	q.ntypes = 1;
 	is_int(read_count(c, &q), 5, "after evdb opens it, the read by type works");
-	db = open_file(ns_file(dir));
+	db = open_file(sqlitetest_ns_file(dir, "plan"));
 	is_int(sql_int(db, "SELECT version FROM schema_version"), version,
 	    "the file was migrated to schema version %lld", (long long)version);
 	is_int(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name ="

@@ -184,6 +184,10 @@ sqlite_handle_close(struct sqlite_store *st, struct ns_handle *h)
 		return;
 	for (i = 0; i < NS_STMT_COUNT; i++)
 		sqlite3_finalize(h->stmt[i]);
+	if (h->group_stmt != NULL)
+		for (i = 0; i < 2 * st->group_slots; i++)
+			sqlite3_finalize(h->group_stmt[i]);
+	free(h->group_stmt);
 	sqlite_close_db(st, h->db);
 	if (h->poke_fd >= 0)
 		close(h->poke_fd);

@@ -55,6 +55,20 @@
  */
 #define READ_GROUP " AND (?5 IS NULL OR abs(cardinal_hash % ?5) = ?6)"
 
+/*
+ * --group-indexes: for each declared group size n, one partial index per
+ * member m, GROUP_INDEX_NAME ON messages(category, global_position) WHERE
+ * abs(cardinal_hash % n) = m (READ_GROUP's test with n and m as
+ * literals, which is what lets SQLite's planner prove a read's rows are
+ * in it).  A member's category read then seeks its own rows and passes
+ * none of the other members', at the price of one more index entry per
+ * write and size.  sqlite_schema.c keeps a file's set equal to the
+ * setting; sqlite_read.c reads them, and falls back to READ_GROUP when a
+ * file lacks one.
+ */
+#define GROUP_INDEX_PREFIX "messages_group_"
+#define GROUP_INDEX_NAME GROUP_INDEX_PREFIX "%d_%d"
+
 /* Prepared statements of a namespace connection, prepared on first use. */
 enum ns_stmt {
 	NS_BEGIN_IMMEDIATE,
@@ -121,6 +135,11 @@ struct ns_handle {
 					 * found by the first write (sqlite_write.c) */
 	struct checkpoint_file *ckpt;	/* shared checkpoint state of the file */
 	int poke_fd;			/* the file's poke file, written after commits */
+	sqlite3_stmt **group_stmt;	/* reads on the members' indexes: 2 x
+					 * st->group_slots (without, with
+					 * correlation), allocated on first use */
+	bool group_off;			/* a member's index could not be used:
+					 * this handle reads groups as without */
 };
 
 /* A namespace known to a store_conn: the registry row, cached. */
@@ -157,6 +176,14 @@ struct sqlite_store {
 	struct checkpoint_file *ckpt_files; /* every file seen so far */
 	atomic_llong checkpoints;	/* checkpoints run */
 	bool invariants;		/* check every commit (sqlite_invariant.h) */
+	/* --group-indexes (sqlite_schema.c builds them, sqlite_read.c reads them) */
+	int group_sizes[SETTINGS_GROUP_INDEX_MAX]; /* ascending */
+	int group_count;		/* of group_sizes */
+	int group_slots;		/* sum of group_sizes: one index per member */
+	bool group_indexes_kept;	/* files get exactly these indexes (the
+					 * server); a must_exist store changes no
+					 * file's indexes */
+	atomic_llong group_index_reads;	/* reads served by a member's index */
 };
 
 struct sqlite_conn {
@@ -207,8 +234,13 @@ enum evdb_status sqlite_exec(sqlite3 *db, const char *sql, char *err,
 /* sqlite_schema.c */
 enum evdb_status sqlite_schema_registry(struct sqlite_store *st, sqlite3 *db,
     char *err, size_t err_size);
+/* Migrates db's namespace schema; and, when st keeps group indexes (a
+ * server's store; st may be NULL: none), gives it exactly st's. */
 enum evdb_status sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db,
     char *err, size_t err_size);
+/* Appends the CREATE INDEX of member m of group size n (GROUP_INDEX_NAME). */
+struct buf;
+void sqlite_group_index_sql(struct buf *out, int n, int m);
 
 /* sqlite_checkpoint.c */
 enum evdb_status sqlite_checkpoint_start(struct sqlite_store *st);
@@ -345,6 +377,12 @@ struct buf;
 void sqlite_read_stream_sql(struct buf *out, const struct store_stream_query *q);
 void sqlite_read_category_sql(struct buf *out,
     const struct store_category_query *q);
+/*
+ * The SQL of member m's category read on its index for group size n
+ * (GROUP_INDEX_NAME): ?1 category, ?2 global position, ?3 limit, and ?4
+ * correlation when correlated.  Exposed for the query-plan test.
+ */
+void sqlite_read_group_sql(struct buf *out, int n, int m, bool correlated);
 enum evdb_status sqlite_import_clear(struct sqlite_conn *c, const char *ns);
 enum evdb_status sqlite_import_batch(struct sqlite_conn *c, const char *ns,
     const struct store_import_record *recs, size_t n, bool clear,

@@ -136,20 +136,106 @@ read_bind(sqlite3_stmt *s, const struct read_plan *p)
 		    (int)p->types[i].len, SQLITE_STATIC);
 }
 
+/* A read's callback that counts the rows it passed on (read_run). */
+struct read_counted {
+	store_message_fn fn;
+	void *ctx;
+	int64_t rows;
+};
+
+static enum evdb_status
+read_count_row(void *arg, const struct store_message *m)
+{
+	struct read_counted *rc = arg;
+
+	rc->rows++;
+	return rc->fn(rc->ctx, m);
+}
+
 /*
- * Reads p in namespace ns, calling fn for each row: on the cached
- * statement, or on p->sql prepared for the call and finalized after it.
+ * The statement that reads p on its member's index (--group-indexes),
+ * prepared on first use and kept, or NULL when p is not such a read: no
+ * group, a size not declared, the whole namespace, types (their own
+ * index), or a file without the index (then never again on h).
+ */
+static sqlite3_stmt *
+read_group_stmt(struct sqlite_conn *c, struct ns_handle *h,
+    const struct read_plan *p)
+{
+	struct sqlite_store *st = c->st;
+	bool corr = p->correlation != NULL;
+	sqlite3_stmt **s;
+	struct buf sql;
+	int slot, rc;
+
+	if (h->group_off || !p->grouped || p->group_size <= 0 || p->key == NULL ||
+	    p->sql != NULL ||
+	    (slot = store_group_slot(st->group_sizes, st->group_count,
+	    p->group_size, p->group_member)) < 0)
+		return NULL;
+	if (h->group_stmt == NULL)
+		h->group_stmt = xcalloc(2 * (size_t)st->group_slots,
+		    sizeof(*h->group_stmt));
+	s = &h->group_stmt[(corr ? st->group_slots : 0) + slot];
+	if (*s == NULL) {
+		buf_init(&sql);
+		sqlite_read_group_sql(&sql, (int)p->group_size,
+		    (int)p->group_member, corr);
+		rc = sqlite3_prepare_v3(h->db, buf_cstr(&sql), -1,
+		    SQLITE_PREPARE_PERSISTENT, s, NULL);
+		buf_free(&sql);
+		if (rc != SQLITE_OK) {
+			/* "no such index": the file was given another
+			 * evdb's setting, or none (a must_exist store). */
+			log_warn(st->log, "store: %s: %s; this connection reads"
+			    " consumer groups without their indexes",
+			    sqlite3_db_filename(h->db, NULL), sqlite3_errmsg(h->db));
+			*s = NULL;
+			h->group_off = true;
+			return NULL;
+		}
+	}
+	return *s;
+}
+
+/*
+ * Reads p in namespace ns, calling fn for each row: on a member's index,
+ * on the cached statement, or on p->sql prepared for the call and
+ * finalized after it.
  */
 static enum evdb_status
 read_run(struct sqlite_conn *c, const char *ns, const struct read_plan *p,
     store_message_fn fn, void *ctx)
 {
+	struct read_plan on_index;
 	struct ns_handle *h;
 	sqlite3_stmt *s = NULL;
 	enum evdb_status rs;
 
 	if ((rs = sqlite_ns_handle(c, ns, NULL, &h)) != EVDB_OK)
 		return rs;
+	if ((s = read_group_stmt(c, h, p)) != NULL) {
+		struct read_counted counted = { .fn = fn, .ctx = ctx };
+
+		/* The index is the group test: the statement has no ?5, ?6. */
+		on_index = *p;
+		on_index.grouped = false;
+		read_bind(s, &on_index);
+		rs = read_rows(c, h->db, s, p->limit, read_count_row, &counted);
+		if (rs == EVDB_OK || counted.rows > 0 ||
+		    sqlite3_errcode(h->db) != SQLITE_ERROR) {
+			atomic_fetch_add_explicit(&c->st->group_index_reads, 1,
+			    memory_order_relaxed);
+			return rs;
+		}
+		/* Its index was dropped since it was prepared (the first step
+		 * prepares it again, and fails before any row): read as
+		 * without, from now on. */
+		log_warn(c->st->log, "store: %s: a consumer-group index is gone;"
+		    " this connection reads consumer groups without their indexes",
+		    sqlite3_db_filename(h->db, NULL));
+		h->group_off = true;
+	}
 	if (p->sql != NULL)
 		rs = read_prepare(c, h, p->sql, &s);
 	else
@@ -380,6 +466,18 @@ sqlite_read_stream_sql(struct buf *out, const struct store_stream_query *q)
 	if (q->ntypes > 0)
 		read_sql_type_list(out, q->ntypes, READ_STREAM_TYPE_FIRST);
 	buf_printf(out, " ORDER BY position%s LIMIT ?3", q->backward ? " DESC" : "");
+}
+
+void
+sqlite_read_group_sql(struct buf *out, int n, int m, bool correlated)
+{
+	/* The member's test, with literals, is the index's WHERE: the planner
+	 * sees the index holds every row the read can return. */
+	buf_printf(out, "SELECT " MSG_COLS ", cardinal_hash FROM messages"
+	    " INDEXED BY " GROUP_INDEX_NAME " WHERE category = ?1"
+	    " AND global_position >= ?2%s AND abs(cardinal_hash %% %d) = %d"
+	    " ORDER BY global_position LIMIT ?3", n, m,
+	    correlated ? " AND correlation = ?4" : "", n, m);
 }
 
 void

@@ -8,13 +8,20 @@
  * two processes starting at once cannot both apply the same step, and a
  * failed step leaves the file as it was.  Never edit a released migration;
  * add a new one.
+ *
+ * Beside the migrations, the consumer-group indexes of --group-indexes
+ * (sqlite_internal.h, GROUP_INDEX_NAME) follow the setting rather than a
+ * version: a server that opens a file gives it exactly the indexes of its
+ * setting, building the missing ones and dropping the others.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "store/sqlite/sqlite_internal.h"
+#include "core/buf.h"
 
 static const char *const registry_migrations[] = {
 	/* 0 -> 1: namespaces */
@@ -161,9 +168,97 @@ sqlite_schema_registry(struct sqlite_store *st, sqlite3 *db, char *err, size_t e
 	    err, err_size);
 }
 
+void
+sqlite_group_index_sql(struct buf *out, int n, int m)
+{
+	buf_printf(out, "CREATE INDEX IF NOT EXISTS " GROUP_INDEX_NAME
+	    " ON messages(category, global_position)"
+	    " WHERE abs(cardinal_hash %% %d) = %d;", n, m, n, m);
+}
+
+/*
+ * Appends to out the DROP INDEX of every group index of db that st does
+ * not declare; sets *kept to the number of those it does.
+ */
+static enum evdb_status
+schema_group_index_drops(const struct sqlite_store *st, sqlite3 *db,
+    struct buf *out, int *kept, int *dropped, char *err, size_t err_size)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*kept = 0;
+	*dropped = 0;
+	rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE"
+	    " type = 'index' AND tbl_name = 'messages' AND name GLOB '"
+	    GROUP_INDEX_PREFIX "*'", -1, &s, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		if (store_group_index_declared(st->group_sizes, st->group_count,
+		    GROUP_INDEX_PREFIX, name))
+			(*kept)++;
+		else if (strchr(name, '"') == NULL) {
+			/* Quoted, the name is only ever an identifier. */
+			buf_printf(out, "DROP INDEX IF EXISTS \"%s\";", name);
+			(*dropped)++;
+		}
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+		snprintf(err, err_size, "group indexes: %s", sqlite3_errmsg(db));
+		return EVDB_ERR_BACKEND;
+	}
+	return EVDB_OK;
+}
+
+/*
+ * Gives db exactly the group indexes of st (--group-indexes).  The check
+ * reads the schema only; a file that needs a change is changed in one
+ * BEGIN IMMEDIATE, which builds a new index over every message already in
+ * the file: a one-off cost, logged.
+ */
+static enum evdb_status
+schema_group_indexes(struct sqlite_store *st, sqlite3 *db, char *err,
+    size_t err_size)
+{
+	enum evdb_status rs;
+	struct buf sql;
+	int kept, dropped, i, m;
+
+	buf_init(&sql);
+	if ((rs = schema_group_index_drops(st, db, &sql, &kept, &dropped, err,
+	    err_size)) != EVDB_OK || (dropped == 0 && kept == st->group_slots))
+		goto out;
+	if ((rs = sqlite_exec(db, "BEGIN IMMEDIATE", err, err_size)) != EVDB_OK)
+		goto out;
+	/* Again under the lock: another process may have changed them. */
+	buf_reset(&sql);
+	if ((rs = schema_group_index_drops(st, db, &sql, &kept, &dropped, err,
+	    err_size)) != EVDB_OK)
+		goto rollback;
+	for (i = 0; i < st->group_count; i++)
+		for (m = 0; m < st->group_sizes[i]; m++)
+			sqlite_group_index_sql(&sql, st->group_sizes[i], m);
+	log_info(st->log, "store: %s: consumer-group indexes (--group-indexes):"
+	    " %d kept, %d to build, %d to drop", sqlite3_db_filename(db, NULL),
+	    kept, st->group_slots - kept, dropped);
+	if ((rs = sqlite_exec(db, buf_cstr(&sql), err, err_size)) != EVDB_OK)
+		goto rollback;
+	rs = sqlite_exec(db, "COMMIT", err, err_size);
+rollback:
+	if (rs != EVDB_OK && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	buf_free(&sql);
+	return rs;
+}
+
 enum evdb_status
 sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db, char *err, size_t err_size)
 {
+	enum evdb_status rs;
 	sqlite3_stmt *s = NULL;
 	int tables = -1;
 
@@ -183,7 +278,10 @@ sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db, char *err, size_t 
 	if (tables == 0)
 		(void)sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM",
 		    NULL, NULL, NULL);
-	return sqlite_schema_migrate(db, namespace_migrations,
+	rs = sqlite_schema_migrate(db, namespace_migrations,
 	    (int)(sizeof(namespace_migrations) / sizeof(namespace_migrations[0])),
 	    err, err_size);
+	if (rs == EVDB_OK && st != NULL && st->group_indexes_kept)
+		rs = schema_group_indexes(st, db, err, err_size);
+	return rs;
 }

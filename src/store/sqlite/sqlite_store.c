@@ -65,6 +65,7 @@ sqlite_open(const struct store_options *opt, struct sqlite_store **out)
 	char err[512];
 	sqlite3 *db = NULL;
 	size_t n;
+	int i;
 
 	*out = NULL;
 	(void)pthread_once(&library_once, sqlite_configure_library);
@@ -79,6 +80,13 @@ sqlite_open(const struct store_options *opt, struct sqlite_store **out)
 	st->durability = opt->durability;
 	st->busy_timeout_ms = opt->busy_timeout_ms;
 	st->log = opt->log;
+	for (i = 0; i < opt->group_index_count && i < SETTINGS_GROUP_INDEX_MAX; i++) {
+		st->group_sizes[i] = opt->group_index_sizes[i];
+		st->group_slots += opt->group_index_sizes[i];
+	}
+	st->group_count = i;
+	st->group_indexes_kept = !opt->must_exist;
+	atomic_init(&st->group_index_reads, 0);
 	/* Test builds' switch (sqlite_invariant.h): read once, here. */
 	st->invariants = getenv("EVDB_STORE_INVARIANTS") != NULL &&
 	    strcmp(getenv("EVDB_STORE_INVARIANTS"), "1") == 0;
