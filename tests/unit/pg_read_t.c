@@ -22,6 +22,13 @@
  * 6 -> 7 replaces the SQL one under an existing index, which still answers
  * right.
  *
+ * --group-indexes: a server's store gives every namespace schema one
+ * partial index per member of each declared size (PG_MEMBER_INDEX),
+ * drops those of sizes no longer declared, and a must_exist store changes
+ * none; a member's read (pg_read_group_sql) is an index scan of its own
+ * index that removes no row by a filter, also under a generic plan, and
+ * answers what streamname_is_assigned() gives it.
+ *
  * The retention sweeper's list of streams to trim (pg_retention_list_sql)
  * never reads messages in a namespace without category retention (EXPLAIN
  * ANALYZE: its scan of messages never executed); it once scanned them all
@@ -203,29 +210,43 @@ plans_ok(PGconn *pg, const char *schema, const char *mode)
  * ("Rows Removed by Filter") on the hash the index stores (no md5 in the
  * filter), without a heap fetch, and no Seq Scan.
  */
+/*
+ * EXPLAIN ANALYZE of statement tmpl ("%1$s" the schema) prepared and
+ * executed with args, one line of the plan a line, into plan.
+ */
 static void
-group_plan_ok(PGconn *pg, const char *schema, const char *args, const char *desc)
+explain_analyze(PGconn *pg, const char *schema, const char *tmpl,
+    const char *args, struct buf *plan)
 {
-	struct buf sql, plan;
+	struct buf sql;
 	PGresult *res;
-	const char *p, *f;
 	int r;
 
 	buf_init(&sql);
-	buf_init(&plan);
 	buf_puts(&sql, "PREPARE q AS ");
-	pg_sql_schema(&sql, pg_read_sql[PGQ_CATEGORY_GROUP], schema);
+	pg_sql_schema(&sql, tmpl, schema);
 	exec_ok(pg, buf_cstr(&sql));
 	buf_reset(&sql);
 	buf_printf(&sql, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)"
 	    " EXECUTE q%s", args);
 	res = pgtest_sql_ok(pg, buf_cstr(&sql));
 	for (r = 0; r < PQntuples(res); r++) {
-		buf_puts(&plan, PQgetvalue(res, r, 0));
-		buf_putc(&plan, '\n');
+		buf_puts(plan, PQgetvalue(res, r, 0));
+		buf_putc(plan, '\n');
 	}
 	PQclear(res);
 	exec_ok(pg, "DEALLOCATE q");
+	buf_free(&sql);
+}
+
+static void
+group_plan_ok(PGconn *pg, const char *schema, const char *args, const char *desc)
+{
+	struct buf plan;
+	const char *p, *f;
+
+	buf_init(&plan);
+	explain_analyze(pg, schema, pg_read_sql[PGQ_CATEGORY_GROUP], args, &plan);
 	p = buf_cstr(&plan);
 	f = strstr(p, "Index Only Scan using " PG_GROUP_INDEX);
 	/* md5 in the filter: the hash computed again, not read from the index. */
@@ -234,8 +255,42 @@ group_plan_ok(PGconn *pg, const char *schema, const char *args, const char *desc
 	    strstr(f, "Heap Fetches: 0") != NULL && strstr(p, "Seq Scan") == NULL,
 	    "%s", desc))
 		tap_diag("%s", p);
-	buf_free(&sql);
 	buf_free(&plan);
+}
+
+/*
+ * One TAP result: EXPLAIN ANALYZE of member m's read for group size n
+ * (pg_read_group_sql) with args is a scan of the member's own index
+ * that filters no row out, and no Seq Scan.
+ */
+static void
+member_plan_ok(PGconn *pg, const char *schema, int n, int m, const char *args,
+    const char *desc)
+{
+	struct buf text, plan, want;
+	const char *p;
+
+	buf_init(&text);
+	buf_init(&plan);
+	buf_init(&want);
+	pg_read_group_sql(&text, n, m);
+	explain_analyze(pg, schema, buf_cstr(&text), args, &plan);
+	p = buf_cstr(&plan);
+	buf_printf(&want, "Index Scan using " PG_MEMBER_INDEX " on messages", n, m);
+	if (!ok(strstr(p, buf_cstr(&want)) != NULL &&
+	    strstr(p, "Rows Removed by Filter") == NULL &&
+	    strstr(p, "Seq Scan") == NULL, "%s", desc))
+		tap_diag("%s", p);
+	buf_free(&text);
+	buf_free(&plan);
+	buf_free(&want);
+}
+
+/* Reads on a member's index so far. */
+static long long
+member_reads(struct store *st)
+{
+	return atomic_load(&((struct pg_store *)st)->group_index_reads);
 }
 
 /* The indexes of schema's messages table, sorted, comma-separated. */
@@ -266,7 +321,7 @@ main(void)
 	int64_t version;
 	int n;
 
-	tap_plan(34);
+	tap_plan(46);
 	dir = pgtest_cluster("read");
 	conninfo = pgtest_database(dir, "pg_read");
 	memset(&opt, 0, sizeof(opt));
@@ -409,6 +464,71 @@ main(void)
 		tap_bail("store reopen");
 	ok(1, "a second open finds nothing to migrate");
 	store_close(st);
+
+	/* --group-indexes: an index per member of each declared size. */
+	opt.group_index_sizes = (const int[]){ 4 };
+	opt.group_index_count = 1;
+	if (store_open(&opt, &st) != EVDB_OK || store_conn_open(st, &c) != EVDB_OK)
+		tap_bail("store open with --group-indexes 4");
+	idx = index_list(pg, schema);
+	is_str(idx, "evdb_group_4_0,evdb_group_4_1,evdb_group_4_2,evdb_group_4_3,"
+	    "evdb_messages_category_group,evdb_messages_category_type,"
+	    "messages_category,messages_id,messages_pkey,messages_stream",
+	    "--group-indexes 4: an index per member beside the others");
+	free(idx);
+	member_plan_ok(pg, schema, 4, 1, "('c3', 1, 10)",
+	    "member 1 of 4: a scan of evdb_group_4_1, nothing filtered (custom plan)");
+	exec_ok(pg, "SET plan_cache_mode = force_generic_plan");
+	member_plan_ok(pg, schema, 4, 3, "('c3', 30000, 100)",
+	    "member 3 of 4 from the middle: the same (generic plan)");
+	exec_ok(pg, "RESET plan_cache_mode");
+	{
+		long long before = member_reads(st);
+
+		grouptest_answers_ok(c, "plan", "c3", 1, 4, 7,
+		    "members of 4 on their indexes, 7 at a time: streamname_is_assigned's rows");
+		is_int(member_reads(st) - before, 4, "... each read on its member's index");
+		grouptest_answers_ok(c, "plan", "c3", 40000, 4, 1500,
+		    "members of 4 from 40000, 1,500 (two chunks): the same");
+		before = member_reads(st);
+		grouptest_answers_ok(c, "plan", "c3", 1, 3, 9, "size 3, not declared: the same");
+		is_int(member_reads(st) - before, 0, "... on " PG_GROUP_INDEX);
+	}
+	store_conn_close(c);
+	store_close(st);
+	opt.group_index_sizes = NULL;
+	opt.group_index_count = 0;
+	opt.must_exist = true;
+	if (store_open(&opt, &st) != EVDB_OK)
+		tap_bail("a tool's store open");
+	store_close(st);
+	opt.must_exist = false;
+	idx = index_list(pg, schema);
+	ok(strstr(idx, "evdb_group_4_3,") != NULL, "a tool's store changes no member index");
+	free(idx);
+	opt.group_index_sizes = (const int[]){ 2 };
+	opt.group_index_count = 1;
+	if (store_open(&opt, &st) != EVDB_OK || store_conn_open(st, &c) != EVDB_OK)
+		tap_bail("store open with --group-indexes 2");
+	idx = index_list(pg, schema);
+	is_str(idx, "evdb_group_2_0,evdb_group_2_1,"
+	    "evdb_messages_category_group,evdb_messages_category_type,"
+	    "messages_category,messages_id,messages_pkey,messages_stream",
+	    "--group-indexes 2: those of 4 dropped, those of 2 built");
+	free(idx);
+	grouptest_answers_ok(c, "plan", "c3", 1, 2, 11, "members of 2 on theirs: the same rows");
+	store_conn_close(c);
+	store_close(st);
+	opt.group_index_sizes = NULL;
+	opt.group_index_count = 0;
+	if (store_open(&opt, &st) != EVDB_OK)
+		tap_bail("store open without --group-indexes");
+	store_close(st);
+	idx = index_list(pg, schema);
+	is_str(idx, "evdb_messages_category_group,evdb_messages_category_type,"
+	    "messages_category,messages_id,messages_pkey,messages_stream",
+	    "none declared: no member index left");
+	free(idx);
 	PQfinish(pg);
 	return tap_done();
 }

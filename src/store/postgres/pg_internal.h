@@ -98,6 +98,13 @@ struct pg_store {
 	pthread_mutex_t queues_mu;	/* guards queues */
 	struct pg_queue *queues;	/* every queue made so far */
 	struct pg_listener *listener;	/* owned: the watches' connection */
+	/* --group-indexes (pg_schema.c builds them, pg_read.c reads on them) */
+	int group_sizes[SETTINGS_GROUP_INDEX_MAX]; /* ascending */
+	int group_count;		/* of group_sizes */
+	bool group_indexes_kept;	/* namespaces get exactly these indexes
+					 * (the server); a must_exist store
+					 * changes none */
+	atomic_llong group_index_reads;	/* reads on a member's index */
 };
 
 /* A namespace as a connection knows it: its registry row, cached. */
@@ -248,6 +255,20 @@ int64_t pg_value_int64(const PGresult *res, int row, int col);
  * A member's read scans it index-only and fetches only its own rows.
  */
 #define PG_GROUP_INDEX "evdb_messages_category_group"
+/**
+ * --group-indexes: for each declared group size n, one partial index per
+ * member m, PG_MEMBER_INDEX ON messages (category(stream_name),
+ * global_position) WHERE PG_MEMBER_TEST, the test of PGQ_CATEGORY_GROUP
+ * with n and m as literals, so that the planner proves a member's read
+ * (pg_read_group_sql) is in it: the read then passes none of the other
+ * members' entries, at the price of one more index entry per write and
+ * size.  Without the index the same read is still right, on
+ * PG_GROUP_INDEX.
+ */
+#define PG_MEMBER_INDEX_PREFIX "evdb_group_"
+#define PG_MEMBER_INDEX PG_MEMBER_INDEX_PREFIX "%d_%d"
+#define PG_MEMBER_TEST \
+	"abs(mod(%s.evdb_cardinal_hash(stream_name), %d::bigint)) = %d"
 /** Runs the registry's migrations (in one transaction, under the lock). */
 enum evdb_status pg_schema_migrate(struct pg_conn *c);
 /**
@@ -255,6 +276,12 @@ enum evdb_status pg_schema_migrate(struct pg_conn *c);
  * transaction, keeping what exists already (an existing Message DB).
  */
 enum evdb_status pg_schema_namespace(struct pg_conn *c, const char *schema);
+/**
+ * Gives every namespace schema exactly the member indexes of
+ * --group-indexes (PG_MEMBER_INDEX), each in a transaction of its own
+ * under the migration lock; at a server's start.
+ */
+enum evdb_status pg_schema_group_indexes_all(struct pg_conn *c);
 /**
  * Replaces the namespace's acquire_lock, when Message DB's functions are
  * installed there, by one that takes evdb's namespace lock first.
@@ -349,6 +376,12 @@ enum pg_read_query {
 };
 /** SQL of each read; "%1$s" stands for the namespace's schema. */
 extern const char *const pg_read_sql[PGQ_COUNT];
+/**
+ * Appends the SQL of member m's read on its index for group size n
+ * (PG_MEMBER_INDEX): $1 category, $2 global position, $3 limit; "%1$s"
+ * stands for the schema, as in pg_read_sql.
+ */
+void pg_read_group_sql(struct buf *out, int n, int m);
 enum evdb_status pg_read_stream(struct store_conn *c, const char *ns,
     const struct store_stream_query *q, store_message_fn fn, void *ctx);
 enum evdb_status pg_read_last(struct store_conn *c, const char *ns,

@@ -226,15 +226,15 @@ read_num(char *t, int64_t v)
 }
 
 /*
- * Runs read statement q on ns (pg_read_sql[q], "%1$s" the schema).
- * *res is NULL, with
+ * Runs statement tmpl ("%1$s" the schema), which tag and q name among
+ * the connection's prepared statements of ns.  *res is NULL, with
  * EVDB_OK, when a parameter holds a NUL byte: then nothing matches, and
  * libpq's accessors treat a NULL result as one of no rows.
  */
 static enum evdb_status
-read_query(struct pg_conn *c, const char *ns, const char *what,
-    enum pg_read_query q, int n, const char *const *vals, const int *lens,
-    PGresult **res)
+read_query_named(struct pg_conn *c, const char *ns, const char *what,
+    const char *tag, int q, const char *tmpl, int n, const char *const *vals,
+    const int *lens, PGresult **res)
 {
 	struct pg_ns *e;
 	enum evdb_status rs;
@@ -246,8 +246,28 @@ read_query(struct pg_conn *c, const char *ns, const char *what,
 	if (pg_params_have_nul(n, vals, lens))
 		return EVDB_OK;
 	/* Prepared once per connection and namespace: parsed and planned once. */
-	return pg_query_ns(c, e, what, "r", (int)q, pg_read_sql[q], n, vals, lens,
-	    res);
+	return pg_query_ns(c, e, what, tag, q, tmpl, n, vals, lens, res);
+}
+
+/* Runs read statement q on ns (pg_read_sql[q]); see read_query_named. */
+static enum evdb_status
+read_query(struct pg_conn *c, const char *ns, const char *what,
+    enum pg_read_query q, int n, const char *const *vals, const int *lens,
+    PGresult **res)
+{
+	return read_query_named(c, ns, what, "r", (int)q, pg_read_sql[q], n,
+	    vals, lens, res);
+}
+
+void
+pg_read_group_sql(struct buf *out, int n, int m)
+{
+	/* The member's test, with literals, is its index's predicate. */
+	buf_puts(out, "SELECT " MSG_COLS " FROM %1$s.messages"
+	    " WHERE %1$s.category(stream_name) = $1 AND global_position >= $2"
+	    " AND ");
+	buf_printf(out, PG_MEMBER_TEST, "%1$s", n, m);
+	buf_puts(out, " ORDER BY global_position" LIMIT_ARG(3));
 }
 
 /*
@@ -465,7 +485,10 @@ pg_read_category(struct store_conn *base, const char *ns,
 	bool all = q->category_len == 0, corr = q->correlation != NULL;
 	/* Correlation, types and the whole namespace filter here, in C. */
 	bool on_index = q->group_size > 0 && !all && !corr && q->ntypes == 0;
-	struct buf types;
+	/* ... and on its own index, when its group size is declared. */
+	int slot = on_index ? store_group_slot(c->st->group_sizes,
+	    c->st->group_count, q->group_size, q->group_member) : -1;
+	struct buf types, member_sql;
 
 	vals[0] = all ? "" : q->category;
 	lens[0] = all ? 0 : (int)q->category_len;
@@ -473,6 +496,13 @@ pg_read_category(struct store_conn *base, const char *ns,
 	lens[3] = (int)q->correlation_len;
 	/* evdb's type filter: its own statements, taking $5 (see pg_read_sql). */
 	buf_init(&types);
+	buf_init(&member_sql);
+	if (slot >= 0) {
+		pg_read_group_sql(&member_sql, (int)q->group_size,
+		    (int)q->group_member);
+		atomic_fetch_add_explicit(&c->st->group_index_reads, 1,
+		    memory_order_relaxed);
+	}
 	if (q->ntypes > 0) {
 		read_types_literal(&types, q->types, q->ntypes);
 		vals[4] = buf_cstr(&types);
@@ -499,6 +529,9 @@ pg_read_category(struct store_conn *base, const char *ns,
 		if (q->ntypes > 0)
 			rs = read_query(c, ns, "read category", all ? PGQ_ALL_TYPES
 			    : PGQ_CATEGORY_TYPES, 5, vals, lens, &res);
+		else if (slot >= 0)
+			rs = read_query_named(c, ns, "read category", "g", slot,
+			    buf_cstr(&member_sql), 3, vals, lens, &res);
 		else if (on_index)
 			rs = read_query(c, ns, "read category",
 			    PGQ_CATEGORY_GROUP, 5, vals, lens, &res);
@@ -523,6 +556,7 @@ pg_read_category(struct store_conn *base, const char *ns,
 			break;
 	}
 	buf_free(&types);
+	buf_free(&member_sql);
 	return rs;
 }
 

@@ -248,6 +248,9 @@ schema_ask(struct pg_conn *c, const char *sql, const char *arg, bool *yes)
 	return EVDB_OK;
 }
 
+static enum evdb_status schema_group_indexes(struct pg_conn *c,
+    const char *schema);
+
 enum evdb_status
 pg_schema_namespace(struct pg_conn *c, const char *schema)
 {
@@ -348,9 +351,94 @@ pg_schema_namespace(struct pg_conn *c, const char *schema)
 	    " ON %s.messages (%s.category(stream_name), global_position,"
 	    " %s.evdb_cardinal_hash(stream_name)) INCLUDE (stream_name)",
 	    schema, schema, schema);
+	if ((rs = schema_exec(c, buf_cstr(&sql))) != EVDB_OK)
+		goto out;
+	if (c->st->group_indexes_kept)
+		rs = schema_group_indexes(c, schema);
+out:
+	buf_free(&sql);
+	return rs;
+}
+
+/*
+ * Gives schema exactly st's member indexes (PG_MEMBER_INDEX), inside the
+ * caller's transaction: drops the others, builds the missing ones.  Not
+ * CONCURRENTLY, as the indexes above: a build over a large table blocks
+ * its writers until done (logged).
+ */
+static enum evdb_status
+schema_group_indexes(struct pg_conn *c, const char *schema)
+{
+	const struct pg_store *st = c->st;
+	enum evdb_status rs;
+	struct buf sql;
+	PGresult *res;
+	int i, m, r, kept = 0, dropped = 0, slots = 0;
+
+	if ((rs = pg_query(c, "schema", "SELECT indexname FROM pg_indexes"
+	    " WHERE schemaname = $1 AND tablename = 'messages'"
+	    " AND starts_with(indexname, '" PG_MEMBER_INDEX_PREFIX "')", 1,
+	    &schema, NULL, &res)) != EVDB_OK)
+		return rs;
+	buf_init(&sql);
+	for (r = 0; r < PQntuples(res); r++) {
+		const char *name = PQgetvalue(res, r, 0);
+
+		if (store_group_index_declared(st->group_sizes, st->group_count,
+		    PG_MEMBER_INDEX_PREFIX, name))
+			kept++;
+		else if (strchr(name, '"') == NULL) {
+			buf_printf(&sql, "DROP INDEX IF EXISTS %s.\"%s\";", schema,
+			    name);
+			dropped++;
+		}
+	}
+	PQclear(res);
+	for (i = 0; i < st->group_count; i++)
+		slots += st->group_sizes[i];
+	if (dropped == 0 && kept == slots)
+		goto out;
+	for (i = 0; i < st->group_count; i++)
+		for (m = 0; m < st->group_sizes[i]; m++) {
+			buf_printf(&sql, "CREATE INDEX IF NOT EXISTS " PG_MEMBER_INDEX
+			    " ON %s.messages (%s.category(stream_name), global_position)"
+			    " WHERE ", st->group_sizes[i], m, schema, schema);
+			buf_printf(&sql, PG_MEMBER_TEST ";", schema,
+			    st->group_sizes[i], m);
+		}
+	log_info(st->log, "store: postgres: schema %s: consumer-group indexes"
+	    " (--group-indexes): %d kept, %d to build, %d to drop", schema, kept,
+	    slots - kept, dropped);
 	rs = schema_exec(c, buf_cstr(&sql));
 out:
 	buf_free(&sql);
+	return rs;
+}
+
+enum evdb_status
+pg_schema_group_indexes_all(struct pg_conn *c)
+{
+	enum evdb_status rs;
+	PGresult *res;
+	char sql[96];
+	int r;
+
+	if ((rs = pg_query(c, "schema", "SELECT schema_name FROM evdb.namespaces"
+	    " WHERE to_regclass(schema_name || '.messages') IS NOT NULL"
+	    " ORDER BY id", 0, NULL, NULL, &res)) != EVDB_OK)
+		return rs;
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d, %d)",
+	    PG_LOCK_KEY1, PG_LOCK_MIGRATE);
+	for (r = 0; r < PQntuples(res) && rs == EVDB_OK; r++) {
+		if ((rs = schema_exec(c, "BEGIN")) != EVDB_OK)
+			break;
+		if ((rs = schema_exec(c, sql)) == EVDB_OK &&
+		    (rs = schema_group_indexes(c, PQgetvalue(res, r, 0))) == EVDB_OK)
+			rs = schema_exec(c, "COMMIT");
+		if (rs != EVDB_OK && c->pg != NULL)
+			PQclear(PQexec(c->pg, "ROLLBACK"));
+	}
+	PQclear(res);
 	return rs;
 }
 

@@ -588,6 +588,7 @@ pg_open(const struct store_options *opt, struct store **out)
 	struct pg_conn *c;
 	enum evdb_status rs;
 	PGresult *res;
+	int i;
 
 	*out = NULL;
 	st = xcalloc(1, sizeof(*st));
@@ -595,6 +596,11 @@ pg_open(const struct store_options *opt, struct store **out)
 	st->conninfo = xstrdup(opt->location);
 	st->durability = opt->durability;
 	st->log = opt->log;
+	for (i = 0; i < opt->group_index_count && i < SETTINGS_GROUP_INDEX_MAX; i++)
+		st->group_sizes[i] = opt->group_index_sizes[i];
+	st->group_count = i;
+	st->group_indexes_kept = !opt->must_exist;
+	atomic_init(&st->group_index_reads, 0);
 	pthread_mutex_init(&st->queues_mu, NULL);
 	st->listener = pg_listener_new();
 	(void)pg_conn_open(&st->base, &cb);
@@ -619,6 +625,12 @@ pg_open(const struct store_options *opt, struct store **out)
 	}
 	if ((rs = pg_schema_migrate(c)) != EVDB_OK) {
 		log_error(st->log, "store: postgres: migrations: %s", c->errmsg);
+		goto out;
+	}
+	if (st->group_indexes_kept &&
+	    (rs = pg_schema_group_indexes_all(c)) != EVDB_OK) {
+		log_error(st->log, "store: postgres: consumer-group indexes: %s",
+		    c->errmsg);
 		goto out;
 	}
 	if ((rs = pg_query(c, "collation", "SELECT datcollate IN ('C', 'POSIX',"
