@@ -4,7 +4,9 @@
  * (CONTRACT.md 10), consumer groups checked against the MD5 test vectors of
  * reference-behaviour.md section 4, every consumer-group and argument
  * error, and correlation with Message DB's exact-category rule (CONTRACT.md
- * 11).
+ * 11).  The consumer groups again on a stack started with
+ * EVDB_GROUP_INDEXES=2,3,4 (docs/configuration.md, "Consumer-group
+ * indexes"), whose members read indexes of their own: the same answers.
  */
 #include "config.h"
 
@@ -608,6 +610,15 @@ main(void)
 	test_arg_errors(h);
 	test_correlation(h);
 	harness_stop(h);
+
+	setenv("EVDB_GROUP_INDEXES", "2,3,4", 1);
+	h = harness_start();
+	ok(harness_log_has(h, "consumer-group indexes (--group-indexes): 0 kept,"
+	    " 9 to build", NULL), "EVDB_GROUP_INDEXES=2,3,4: the default namespace"
+	    " gets the 9 members' indexes");
+	test_consumer_groups(h);
+	harness_stop(h);
+	unsetenv("EVDB_GROUP_INDEXES");
 	tap_plan(tap_run);
 	return tap_done();
 }

@@ -734,6 +734,22 @@ harness_datadir(const struct harness *h)
 	return h->datadir;
 }
 
+int
+harness_log_has(struct harness *h, const char *text, const char *also)
+{
+	FILE *f = fopen(hstr(h, "%s/log/evdb.log", h->datadir), "r");
+	char line[1024];
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, text) != NULL &&
+		    (also == NULL || strstr(line, also) != NULL);
+	fclose(f);
+	return found;
+}
+
 
 /* ---------------------------------------------------------------------- */
 /* Several instances (harness.h) */

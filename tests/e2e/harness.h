@@ -109,6 +109,12 @@ int64_t		 harness_now_ms(void);
 const char	*harness_url(const struct harness *h);
 /** The stack's data directory D given to evdb-local, owned by h. */
 const char	*harness_datadir(const struct harness *h);
+/**
+ * 1 if a line of evdb's log (D/log/evdb.log) holds text, and also
+ * when that is not NULL (the start-up line "evdb ready ..." and a setting in it).
+ */
+int		 harness_log_has(struct harness *h, const char *text,
+		    const char *also);
 
 /** printf into a harness-owned string. */
 const char	*hstr(struct harness *h, const char *fmt, ...)

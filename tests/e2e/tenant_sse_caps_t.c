@@ -81,22 +81,6 @@ refused(struct harness *h, const char *token)
 	    strstr(rest, "SUBSCRIBER_LIMIT") != NULL;
 }
 
-/* 1 if evdb.log has a start-up line with text. */
-static int
-log_has(struct harness *h, const char *text)
-{
-	FILE *f = fopen(hstr(h, "%s/log/evdb.log", harness_datadir(h)), "r");
-	char line[1024];
-	int found = 0;
-
-	if (f == NULL)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, "evdb ready") != NULL && strstr(line, text) != NULL;
-	fclose(f);
-	return found;
-}
-
 /* Runs evdb with args (settings only); returns its exit status, or -1. */
 static int
 evdb_exit(struct harness *h, const char *args)
@@ -124,9 +108,9 @@ main(void)
 	c = ns_create_ok(h, "capsc", "tenant c");
 	if (a == NULL || b == NULL || c == NULL)
 		return harness_stop(h), tap_done();
-	ok(log_has(h, hstr(h, "%d SSE subscribers (%d per token)", MAX_SUBS,
-	    PER_TOKEN)), "with --sse-max-subscribers %d evdb runs %d per token "
-	    "by default (1/16)", MAX_SUBS, PER_TOKEN);
+	ok(harness_log_has(h, "evdb ready", hstr(h, "%d SSE subscribers"
+	    " (%d per token)", MAX_SUBS, PER_TOKEN)), "with --sse-max-subscribers"
+	    " %d evdb runs %d per token by default (1/16)", MAX_SUBS, PER_TOKEN);
 	ok(subscribe_n(h, a, PER_TOKEN, fa) == PER_TOKEN, "tenant a opens %d "
 	    "subscribers", PER_TOKEN);
 	ok(refused(h, a), "tenant a's next one: 429 SUBSCRIBER_LIMIT");
@@ -146,10 +130,12 @@ main(void)
 
 	unsetenv("EVDB_SSE_MAX_SUBSCRIBERS");
 	ok(harness_restart(h) == 0, "restart with the shipped defaults");
-	ok(log_has(h, "16384 SSE subscribers (1024 per token)"), "the shipped "
-	    "defaults: 16384 subscribers per process, 1024 per token");
-	ok(log_has(h, "4 workers (2 per token, 1 imports)"), "and with 4 workers, "
-	    "2 requests per token and 1 import at once");
+	ok(harness_log_has(h, "evdb ready",
+	    "16384 SSE subscribers (1024 per token)"),
+	    "the shipped defaults: 16384 subscribers per process, 1024 per token");
+	ok(harness_log_has(h, "evdb ready",
+	    "4 workers (2 per token, 1 imports)"),
+	    "and with 4 workers, 2 requests per token and 1 import at once");
 
 	ok(evdb_exit(h, "--sse-max-subscribers 10 --sse-max-per-token 20") == 2,
 	    "a per-token cap above the process cap is refused (exit 2)");
