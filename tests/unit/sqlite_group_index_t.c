@@ -7,7 +7,9 @@
  * own index (EXPLAIN QUERY PLAN of the very SQL sqlite_read.c prepares)
  * and answers what Message DB's rule (streamname_is_assigned) gives it,
  * with and without correlation; a size that is not declared, and a file
- * whose index went away under an open connection, read as without.
+ * whose index went away under an open connection, or that another
+ * connection keeps locked while the indexes should change, read as
+ * without.
  * Also the members' numbering and index names both backends share
  * (store_backend.h).
  */
@@ -105,6 +107,9 @@ group_indexes(const char *dir)
 	return names;
 }
 
+/* The stores' --busy-timeout. */
+static int busy_timeout_ms = 5000;
+
 /* Opens the store of dir with group sizes (count of them); must_exist as a tool. */
 static void
 open_store(const char *dir, const int *sizes, int count, bool must_exist,
@@ -115,7 +120,7 @@ open_store(const char *dir, const int *sizes, int count, bool must_exist,
 	memset(&opt, 0, sizeof(opt));
 	opt.data_dir = dir;
 	opt.durability = DURABILITY_NORMAL;
-	opt.busy_timeout_ms = 5000;
+	opt.busy_timeout_ms = busy_timeout_ms;
 	opt.group_index_sizes = sizes;
 	opt.group_index_count = count;
 	opt.must_exist = must_exist;
@@ -186,7 +191,7 @@ main(void)
 	sqlite3 *db;
 	int i;
 
-	tap_plan(40);
+	tap_plan(43);
 	settings_checks();
 	ok(store_group_slot(four_three, 2, 3, 2) == 2 &&
 	    store_group_slot(four_three, 2, 4, 0) == 3 &&
@@ -292,6 +297,24 @@ main(void)
 	is_str(group_indexes(dir), "messages_group_2_0 messages_group_2_1",
 	    "... and the dropped index is built again");
 	close_store(st, c);
+
+	/* Another connection holds the write lock: the file serves without. */
+	if (sqlite3_open_v2(sqlitetest_ns_file(dir, "gi"), &db,
+	    SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		tap_bail("lock: %s", sqlite3_errmsg(db));
+	busy_timeout_ms = 100;
+	open_store(dir, four_three, 2, false, &st, &c);
+	before = index_reads(st);
+	grouptest_answers_ok(c, "gi", "grp", 1, 4, 9,
+	    "sizes 3, 4 declared, the file locked by another: Message DB's rows");
+	is_int(index_reads(st) - before, 0, "... read without the indexes");
+	close_store(st, c);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	busy_timeout_ms = 5000;
+	is_str(group_indexes(dir), "messages_group_2_0 messages_group_2_1",
+	    "... which kept its indexes");
 
 	open_store(dir, NULL, 0, false, &st, &c);
 	grouptest_answers_ok(c, "gi", "grp", 1, 2, 9, "no size declared: Message DB's rows");

@@ -627,12 +627,10 @@ pg_open(const struct store_options *opt, struct store **out)
 		log_error(st->log, "store: postgres: migrations: %s", c->errmsg);
 		goto out;
 	}
-	if (st->group_indexes_kept &&
-	    (rs = pg_schema_group_indexes_all(c)) != EVDB_OK) {
-		log_error(st->log, "store: postgres: consumer-group indexes: %s",
-		    c->errmsg);
-		goto out;
-	}
+	/* A speed-up only: evdb serves without them (and says so). */
+	if (st->group_indexes_kept && pg_schema_group_indexes_all(c) != EVDB_OK)
+		log_warn(st->log, "store: postgres: consumer-group indexes left as"
+		    " they are: %s", c->errmsg);
 	if ((rs = pg_query(c, "collation", "SELECT datcollate IN ('C', 'POSIX',"
 	    " 'C.UTF-8', 'C.utf8') FROM pg_database"
 	    " WHERE datname = current_database()", 0, NULL, NULL, &res)) != EVDB_OK)

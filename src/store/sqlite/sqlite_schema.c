@@ -281,7 +281,16 @@ sqlite_schema_namespace(struct sqlite_store *st, sqlite3 *db, char *err, size_t 
 	rs = sqlite_schema_migrate(db, namespace_migrations,
 	    (int)(sizeof(namespace_migrations) / sizeof(namespace_migrations[0])),
 	    err, err_size);
-	if (rs == EVDB_OK && st != NULL && st->group_indexes_kept)
-		rs = schema_group_indexes(st, db, err, err_size);
+	if (rs == EVDB_OK && st != NULL && st->group_indexes_kept &&
+	    schema_group_indexes(st, db, err, err_size) != EVDB_OK) {
+		/*
+		 * A speed-up only (another worker may be building them, and
+		 * hold the lock past --busy-timeout): the file serves its
+		 * requests without, and its next open tries again.
+		 */
+		log_warn(st->log, "store: %s: consumer-group indexes left as they"
+		    " are: %s", sqlite3_db_filename(db, NULL), err);
+		err[0] = '\0';
+	}
 	return rs;
 }
