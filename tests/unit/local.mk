@@ -67,6 +67,14 @@ TESTS += tests/unit/sqlite_busy_t
 tests_unit_sqlite_busy_t_SOURCES = tests/unit/sqlite_busy_t.c tests/tap.h
 tests_unit_sqlite_busy_t_LDADD = $(UNIT_LDADD)
 
+# sqlite_rewind_t: the checkpointer's rewind of a WAL (sqlite_checkpoint.c),
+# without and with I/O faults (the fault VFS of store_faults_t).
+check_PROGRAMS += tests/unit/sqlite_rewind_t
+TESTS += tests/unit/sqlite_rewind_t
+tests_unit_sqlite_rewind_t_SOURCES = tests/unit/sqlite_rewind_t.c \
+	tests/unit/faultvfs.c tests/unit/faultvfs.h tests/tap.h
+tests_unit_sqlite_rewind_t_LDADD = $(UNIT_LDADD)
+
 # gate_t: the per-token admission gate of src/server/gate.c (issue 15).
 check_PROGRAMS += tests/unit/gate_t
 TESTS += tests/unit/gate_t

@@ -248,6 +248,15 @@ void sqlite_checkpoint_stop(struct sqlite_store *st);
 struct checkpoint_file *sqlite_checkpoint_file(struct sqlite_store *st,
     const char *path);
 void sqlite_checkpoint_attach(struct checkpoint_file *f, sqlite3 *db);
+/*
+ * Rewinds db's WAL: catch-up syncs and PASSIVE checkpoints with no lock
+ * held, then a RESTART checkpoint (which holds the file's writers), so
+ * that the RESTART has little left to do.  SQLite's code; *log_frames and
+ * *done as sqlite3_wal_checkpoint_v2's; *errmsg the text of a failed sync,
+ * else NULL (db's own message then describes a failure).
+ */
+int sqlite_checkpoint_rewind(sqlite3 *db, int *log_frames, int *done,
+    const char **errmsg);
 
 /* sqlite_handle.c: one open namespace file. */
 enum evdb_status sqlite_handle_open(struct sqlite_store *st, const char *path,
