@@ -133,9 +133,9 @@ sqlite_exec(sqlite3 *db, const char *sql, char *err, size_t err_size)
  * The busy handler's schedule.  SQLite's own (sqlite3_busy_timeout) sleeps
  * 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, then 100 ms between tries.  The
  * locks evdb's connections wait for are held for milliseconds: a RESTART
- * checkpoint holds a file's writers for 2 - 12 ms (sqlite_checkpoint.c),
- * and itself waits for the readers of the moment, sub-millisecond, with
- * every writer of the file behind it.  With SQLite's steps a writer held
+ * checkpoint holds a file's writers for about 1 ms (2 - 12 ms before the
+ * catch-up of sqlite_checkpoint_rewind), and itself waits for the readers
+ * of the moment, sub-millisecond, with every writer of the file behind it.  With SQLite's steps a writer held
  * 3 ms woke at 8, one held 12 ms at 18, and a checkpointer slept 1 - 5 ms
  * past the last reader with the writers held: the tail of W1's latency.
  * Here the sleeps start at BUSY_FIRST_US and double up to BUSY_MAX_US, and
