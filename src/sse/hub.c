@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@
 #define HUB_SCAN_MS 1000		/* periodic tail check */
 #define HUB_OUT_KEEP 4096		/* output buffer kept after draining */
 #define HUB_BEAT_SLICE 64		/* heartbeats per loop turn at most */
+#define HUB_BEAT_QUEUES 8		/* heartbeat queues (hub_beat_start) */
 
 enum sub_state {
 	SUB_CATCHUP,			/* reading its backlog from the store */
@@ -79,9 +81,11 @@ struct sub {
 	struct buf out;			/* FastCGI records not yet written */
 	size_t out_off;			/* bytes of out already written */
 	int64_t last_write_ms;		/* for heartbeats: its ping is due at
-					 * last_write_ms + heartbeat_ms */
-	struct sub *beat_prev, *beat_next; /* the heartbeat queue, ordered
+					 * last_write_ms + hub_beat_interval */
+	struct sub *beat_prev, *beat_next; /* its heartbeat queue, ordered
 					 * by last_write_ms */
+	unsigned beat_q;		/* that queue: until its first ping, the
+					 * one it started in; then 0 */
 };
 
 struct hub_ns {
@@ -111,9 +115,12 @@ struct hub {
 	struct sub *catchup_head;	/* subscribers with a backlog */
 	struct sub **catchup_tailp;
 	struct sub *flush;		/* subscribers with fresh output */
-	struct sub *beat_head;		/* heartbeat queue: every subscriber,
-					 * oldest last_write_ms first */
-	struct sub *beat_tail;
+	struct sub *beat_head[HUB_BEAT_QUEUES]; /* heartbeat queues: every
+					 * subscriber in one, oldest
+					 * last_write_ms first */
+	struct sub *beat_tail[HUB_BEAT_QUEUES];
+	unsigned beat_started;		/* subscribers started, for the next
+					 * one's queue */
 	bool any_gone;			/* some namespace was found deleted */
 	int64_t fanout_due_ms;		/* when dirty namespaces are read; 0: none */
 	struct buf frame;		/* scratch for one SSE frame */
@@ -147,41 +154,107 @@ hub_sub_pending(const struct sub *s)
 	return s->out.len - s->out_off;
 }
 
+/*
+ * The silence after which a subscriber of queue q is pinged: --sse-heartbeat
+ * for queue 0, and for queue q a q / (2 * HUB_BEAT_QUEUES) part less, so
+ * that the queues' intervals step evenly from the heartbeat down to a
+ * little over half of it.
+ */
+static int64_t
+hub_beat_interval(const struct hub *h, unsigned q)
+{
+	return h->opt.heartbeat_ms -
+	    h->opt.heartbeat_ms * (int64_t)q / (2 * HUB_BEAT_QUEUES);
+}
+
+static int64_t
+hub_beat_due(const struct hub *h, const struct sub *s)
+{
+	return s->last_write_ms + hub_beat_interval(h, s->beat_q);
+}
+
 static void
 hub_beat_unlink(struct hub *h, struct sub *s)
 {
+	unsigned q = s->beat_q;
+
 	if (s->beat_prev != NULL)
 		s->beat_prev->beat_next = s->beat_next;
-	else if (h->beat_head == s)
-		h->beat_head = s->beat_next;
+	else if (h->beat_head[q] == s)
+		h->beat_head[q] = s->beat_next;
 	if (s->beat_next != NULL)
 		s->beat_next->beat_prev = s->beat_prev;
-	else if (h->beat_tail == s)
-		h->beat_tail = s->beat_prev;
+	else if (h->beat_tail[q] == s)
+		h->beat_tail[q] = s->beat_prev;
 	s->beat_prev = s->beat_next = NULL;
 }
 
 /*
- * Sets s's last write to this turn and moves it to the end of the
+ * Sets s's last write to this turn and moves it to the end of its
  * heartbeat queue.  Every subscriber is stamped with the loop's clock,
- * which never goes back, so the queue stays ordered by due time: each
- * subscriber's ping is due at its own last write + --sse-heartbeat, and
- * the pings of subscribers that wrote at different times go out at
- * different times, not in one burst per scan (issue 13).
+ * which never goes back, and all of a queue wait the same interval, so
+ * each queue stays ordered by due time: a subscriber's ping is due at its
+ * own last write + its queue's interval, and the pings of subscribers that
+ * wrote at different times go out at different times, not in one burst
+ * per scan (issue 13).
  */
 static void
 hub_beat_touch(struct hub *h, struct sub *s)
 {
+	unsigned q = s->beat_q;
+
 	s->last_write_ms = h->now_ms;
-	if (h->beat_tail == s)
+	if (h->beat_tail[q] == s)
 		return;
 	hub_beat_unlink(h, s);
-	s->beat_prev = h->beat_tail;
-	if (h->beat_tail != NULL)
-		h->beat_tail->beat_next = s;
+	s->beat_prev = h->beat_tail[q];
+	if (h->beat_tail[q] != NULL)
+		h->beat_tail[q]->beat_next = s;
 	else
-		h->beat_head = s;
-	h->beat_tail = s;
+		h->beat_head[q] = s;
+	h->beat_tail[q] = s;
+}
+
+/*
+ * Enters a new subscriber into the heartbeat queues.  Subscribers that
+ * connect together (every client of a restarted nginx or evdb, within
+ * seconds) would otherwise be pinged together for as long as they stay
+ * idle: 50,000 of them opened in 6 - 9 s got their pings in a 6 - 9 s
+ * burst of every 15 s, which cost writes 8 - 38 % of their throughput
+ * depending on when they fell (docs/performance.md, "SSE at scale").  So
+ * the subscribers started one after another go to the queues in turn, and
+ * a queue's first ping comes after its own part of the heartbeat (between
+ * a half and the whole of it); from its first ping on, a subscriber waits
+ * the whole heartbeat (queue 0).  No silence is ever longer than
+ * --sse-heartbeat.
+ */
+static void
+hub_beat_start(struct hub *h, struct sub *s)
+{
+	s->beat_q = h->beat_started++ % HUB_BEAT_QUEUES;
+	s->beat_prev = s->beat_next = NULL;
+	hub_beat_touch(h, s);
+}
+
+/* The heartbeat due first, and its subscriber (NULL: none). */
+static struct sub *
+hub_beat_next(const struct hub *h, int64_t *due)
+{
+	struct sub *first = NULL;
+	int64_t d, best = INT64_MAX;
+	unsigned q;
+
+	for (q = 0; q < HUB_BEAT_QUEUES; q++) {
+		if (h->beat_head[q] == NULL)
+			continue;
+		d = hub_beat_due(h, h->beat_head[q]);
+		if (first == NULL || d < best) {
+			first = h->beat_head[q];
+			best = d;
+		}
+	}
+	*due = best;
+	return first;
 }
 
 /*
@@ -553,7 +626,7 @@ hub_take_pending(struct hub *h)
 		s->ns->subs++;
 		s->cursor = p->sub.after_gpos;
 		s->state = SUB_CATCHUP;
-		hub_beat_touch(h, s);
+		hub_beat_start(h, s);
 		buf_init(&s->out);
 		s->next = h->subs;
 		if (h->subs != NULL)
@@ -771,14 +844,19 @@ hub_heartbeat(struct hub *h)
 {
 	static const char ping[] = ": ping\n\n";
 	struct sub *s;
+	int64_t due;
 	int slice = HUB_BEAT_SLICE;
 
-	while ((s = h->beat_head) != NULL &&
-	    h->now_ms - s->last_write_ms >= h->opt.heartbeat_ms) {
+	while ((s = hub_beat_next(h, &due)) != NULL && h->now_ms >= due) {
 		if (slice-- == 0)
 			return true;
 		if (hub_sub_pending(s) == 0)
 			hub_sub_put(h, s, ping, sizeof(ping) - 1);
+		if (s->beat_q != 0) {
+			/* Its phase is set: from now on, the whole heartbeat. */
+			hub_beat_unlink(h, s);
+			s->beat_q = 0;
+		}
 		hub_beat_touch(h, s);
 	}
 	return false;
@@ -821,13 +899,12 @@ hub_main(void *arg)
 	h->now_ms = loop_clock_ms();
 	next_scan = h->now_ms + HUB_SCAN_MS;
 	for (;;) {
-		int64_t wake = next_scan;
+		int64_t wake = next_scan, due;
 
 		if (h->fanout_due_ms != 0 && h->fanout_due_ms < wake)
 			wake = h->fanout_due_ms;
-		if (h->beat_head != NULL &&
-		    h->beat_head->last_write_ms + h->opt.heartbeat_ms < wake)
-			wake = h->beat_head->last_write_ms + h->opt.heartbeat_ms;
+		if (hub_beat_next(h, &due) != NULL && due < wake)
+			wake = due;
 		timeout = hub_catchup_ready(h) || beats_left ? 0 :
 		    (int)(wake - h->now_ms);
 		if (timeout < 0)

@@ -10,6 +10,11 @@
  * OPEN_GAP_MS apart, this checks that no subscriber waits more than
  * HB_MS + SLACK_MS for a ping (from its ": ready" on), and that
  * subscribers opened apart are pinged apart, not together.
+ *
+ * Then NTOGETHER subscribers opened at once, as every client does after a
+ * restart: their first pings must not come together either (hub.c,
+ * hub_beat_start), each between half a heartbeat and a heartbeat after its
+ * ": ready", and spread over at least a quarter of the heartbeat.
  */
 #include "config.h"
 
@@ -32,6 +37,8 @@
 #define OPEN_GAP_MS	350		/* between two subscribers' opening */
 #define WATCH_MS	9000		/* how long pings are watched */
 #define MAXPING		16
+#define NTOGETHER	8		/* opened at once, in the second part */
+#define SPREAD_MS	(HB_MS / 4)	/* their first pings' spread, at least */
 
 struct beat {
 	int fd;
@@ -43,6 +50,33 @@ struct beat {
 	int nping;
 	int dead;			/* the stream ended */
 };
+
+static void beat_read(struct beat *b, int64_t now);
+
+/*
+ * Reads b[0..n) for ms, stamping what comes; a stream that ends is marked
+ * dead.
+ */
+static void
+beat_watch(struct beat *b, int n, int64_t ms)
+{
+	struct pollfd pfd[NTOGETHER > NSUB ? NTOGETHER : NSUB];
+	int64_t until = harness_now_ms() + ms;
+	int i;
+
+	while (harness_now_ms() < until) {
+		for (i = 0; i < n; i++) {
+			pfd[i].fd = b[i].dead ? -1 : b[i].fd;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		if (poll(pfd, (nfds_t)n, 20) <= 0)
+			continue;
+		for (i = 0; i < n; i++)
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				beat_read(&b[i], harness_now_ms());
+	}
+}
 
 /* Reads what fd has and stamps the frames that came with now. */
 static void
@@ -81,14 +115,16 @@ beat_read(struct beat *b, int64_t now)
 int
 main(void)
 {
-	static struct beat b[NSUB];
+	static struct beat b[NSUB], t[NTOGETHER];
 	struct pollfd pfd[NSUB];
 	struct harness *h;
 	int64_t t0, until, gap, worst = 0, prev, apart, closest = INT64_MAX;
-	int i, k, opened = 0, pinged = 1, alive = 1;
+	int64_t first_min = INT64_MAX, first_max = INT64_MIN, wait_min = INT64_MAX,
+	    wait_max = 0, w;
+	int i, k, opened = 0, pinged = 1, alive = 1, together_ok = 1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	tap_plan(4);
+	tap_plan(6);
 	setenv("EVDB_SSE_HEARTBEAT", "2000", 1);
 	h = harness_start();
 	for (i = 0; i < NSUB; i++) {
@@ -154,6 +190,40 @@ main(void)
 	    " ms)", OPEN_GAP_MS, closest);
 	for (i = 0; i < NSUB; i++)
 		close(b[i].fd);
+
+	/* Opened at once: their first pings spread. */
+	for (i = 0; i < NTOGETHER; i++) {
+		memset(&t[i], 0, sizeof(t[i]));
+		t[i].ready_ms = -1;
+		if ((t[i].fd = http_sse_open(h, ADM, hstr(h, "together-%d", i),
+		    0)) == -1)
+			tap_bail("cannot subscribe");
+	}
+	beat_watch(t, NTOGETHER, HB_MS + SLACK_MS + 200);
+	for (i = 0; i < NTOGETHER; i++) {
+		if (t[i].dead || t[i].ready_ms < 0 || t[i].nping < 1) {
+			together_ok = 0;
+			continue;
+		}
+		w = t[i].ping_ms[0] - t[i].ready_ms;
+		if (w < wait_min)
+			wait_min = w;
+		if (w > wait_max)
+			wait_max = w;
+		if (t[i].ping_ms[0] < first_min)
+			first_min = t[i].ping_ms[0];
+		if (t[i].ping_ms[0] > first_max)
+			first_max = t[i].ping_ms[0];
+	}
+	ok(together_ok && wait_min >= HB_MS / 2 - SLACK_MS / 4 &&
+	    wait_max <= HB_MS + SLACK_MS, "%d subscribers opened at once: each "
+	    "first ping comes %d - %d ms after its ready (%" PRId64 " - %" PRId64
+	    " ms)", NTOGETHER, HB_MS / 2, HB_MS, wait_min, wait_max);
+	ok(together_ok && first_max - first_min >= SPREAD_MS, "and they spread "
+	    "over %d ms at least, not one burst (%" PRId64 " ms)", SPREAD_MS,
+	    first_max - first_min);
+	for (i = 0; i < NTOGETHER; i++)
+		close(t[i].fd);
 	harness_stop(h);
 	return tap_done();
 }
