@@ -225,13 +225,15 @@ hub_beat_touch(struct hub *h, struct sub *s)
  * the subscribers started one after another go to the queues in turn, and
  * a queue's first ping comes after its own part of the heartbeat (between
  * a half and the whole of it); from its first ping on, a subscriber waits
- * the whole heartbeat (queue 0).  No silence is ever longer than
- * --sse-heartbeat.
+ * the whole heartbeat (queue 0).  The turn runs from the shortest wait to
+ * the longest, so that each later arrival also waits longer, and a crowd's
+ * first pings spread over more than its arrival, never less.  No silence
+ * is ever longer than --sse-heartbeat.
  */
 static void
 hub_beat_start(struct hub *h, struct sub *s)
 {
-	s->beat_q = h->beat_started++ % HUB_BEAT_QUEUES;
+	s->beat_q = HUB_BEAT_QUEUES - 1 - h->beat_started++ % HUB_BEAT_QUEUES;
 	s->beat_prev = s->beat_next = NULL;
 	hub_beat_touch(h, s);
 }
