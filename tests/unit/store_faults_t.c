@@ -93,21 +93,31 @@ struct walk {
 	long log_off;		/* how much of it walk_log_seen has read */
 };
 
-/* True when the log got a line holding what since the last call. */
+/*
+ * True when the log got a line holding what since the last call.  Only
+ * whole lines are taken: a line still being written (a write that crosses
+ * a page boundary can be read half done) is read again next time, so that
+ * what is never missed for having been cut in two.
+ */
 static bool
 walk_log_seen(struct walk *w, const char *what)
 {
 	char buf[8192];
 	FILE *f = fopen(w->log_path, "r");
 	bool seen = false;
+	size_t n;
 
 	if (f == NULL)
 		return false;
 	if (fseek(f, w->log_off, SEEK_SET) == 0)
-		while (fgets(buf, sizeof(buf), f) != NULL)
+		while (fgets(buf, sizeof(buf), f) != NULL) {
+			n = strlen(buf);
+			if (n == 0 || buf[n - 1] != '\n')
+				break;	/* not whole yet: from its start next time */
+			w->log_off += (long)n;
 			if (strstr(buf, what) != NULL)
 				seen = true;
-	w->log_off = ftell(f);
+		}
 	fclose(f);
 	return seen;
 }
