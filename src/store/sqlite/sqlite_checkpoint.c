@@ -134,7 +134,7 @@ sqlite_checkpoint_sync(sqlite3 *db, int which)
  * left the frames and pages of the last few milliseconds (0.6 - 0.9 ms
  * median).  The syncs only make pages durable sooner, so what survives a
  * power loss is as before.  Returns SQLite's code; *errmsg is set for a
- * failed sync, which f->db's own message does not describe.
+ * failed sync, which db's own message does not describe.
  */
 int
 sqlite_checkpoint_rewind(sqlite3 *db, int *log_frames, int *done,

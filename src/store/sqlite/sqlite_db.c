@@ -135,9 +135,10 @@ sqlite_exec(sqlite3 *db, const char *sql, char *err, size_t err_size)
  * locks evdb's connections wait for are held for milliseconds: a RESTART
  * checkpoint holds a file's writers for about 1 ms (2 - 12 ms before the
  * catch-up of sqlite_checkpoint_rewind), and itself waits for the readers
- * of the moment, sub-millisecond, with every writer of the file behind it.  With SQLite's steps a writer held
- * 3 ms woke at 8, one held 12 ms at 18, and a checkpointer slept 1 - 5 ms
- * past the last reader with the writers held: the tail of W1's latency.
+ * of the moment, sub-millisecond, with every writer of the file behind it.
+ * With SQLite's steps a writer held 3 ms woke at 8, one held 12 ms at 18,
+ * and a checkpointer slept 1 - 5 ms past the last reader with the writers
+ * held: the tail of W1's latency.
  * Here the sleeps start at BUSY_FIRST_US and double up to BUSY_MAX_US, and
  * the tries stop once they have slept timeout_ms in all, as SQLite's do.
  */
