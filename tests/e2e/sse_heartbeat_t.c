@@ -116,12 +116,11 @@ int
 main(void)
 {
 	static struct beat b[NSUB], t[NTOGETHER];
-	struct pollfd pfd[NSUB];
 	struct harness *h;
 	int64_t t0, until, gap, worst = 0, prev, apart, closest = INT64_MAX;
 	int64_t first_min = INT64_MAX, first_max = INT64_MIN, wait_min = INT64_MAX,
 	    wait_max = 0, w;
-	int i, k, opened = 0, pinged = 1, alive = 1, together_ok = 1;
+	int i, k, opened, pinged = 1, alive = 1, together_ok = 1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	tap_plan(6);
@@ -134,26 +133,14 @@ main(void)
 	}
 	/* Opens one every OPEN_GAP_MS and reads all the while. */
 	t0 = harness_now_ms();
-	until = t0 + (NSUB - 1) * OPEN_GAP_MS + WATCH_MS;
-	while (harness_now_ms() < until) {
-		if (opened < NSUB &&
-		    harness_now_ms() >= t0 + (int64_t)opened * OPEN_GAP_MS) {
-			if ((b[opened].fd = http_sse_open(h, ADM,
-			    hstr(h, "beat-%d", opened), 0)) == -1)
-				tap_bail("cannot subscribe");
-			opened++;
-		}
-		for (i = 0; i < NSUB; i++) {
-			pfd[i].fd = b[i].dead ? -1 : b[i].fd;
-			pfd[i].events = POLLIN;
-			pfd[i].revents = 0;
-		}
-		if (poll(pfd, NSUB, 20) <= 0)
-			continue;
-		for (i = 0; i < NSUB; i++)
-			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-				beat_read(&b[i], harness_now_ms());
+	for (opened = 0; opened < NSUB; opened++) {
+		until = t0 + (int64_t)opened * OPEN_GAP_MS;
+		beat_watch(b, opened, until - harness_now_ms());
+		if ((b[opened].fd = http_sse_open(h, ADM,
+		    hstr(h, "beat-%d", opened), 0)) == -1)
+			tap_bail("cannot subscribe");
 	}
+	beat_watch(b, NSUB, WATCH_MS);
 	ok(opened == NSUB, "%d subscribers opened %d ms apart", NSUB,
 	    OPEN_GAP_MS);
 	for (i = 0; i < NSUB; i++) {
